@@ -14,7 +14,8 @@ Tree::
     │   └── UnsupportedFormatError   a pcap/pcapng version or feature we do not read
     ├── GeoDatabaseError             the country/AS database cannot be opened or read
     ├── StoreError                   the Parquet store or its manifest is unusable
-    └── PeriodError                  a period string cannot be parsed
+    └── OptionError                  a value given to an option is invalid (usage error)
+        └── PeriodError              a period string cannot be parsed
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ __all__ = [
     "CorruptCaptureError",
     "GeoDatabaseError",
     "NotACaptureError",
+    "OptionError",
     "PeriodError",
     "StoreError",
     "TeitenError",
@@ -89,5 +91,9 @@ class StoreError(TeitenError):
     """The store or its manifest is missing, locked or damaged."""
 
 
-class PeriodError(TeitenError):
+class OptionError(TeitenError):
+    """A value given to an option (period, protocol, metric ...) is invalid."""
+
+
+class PeriodError(OptionError):
     """A period string cannot be parsed."""

@@ -1,0 +1,19 @@
+"""The Parquet store (day-partitioned, atomic, deduplicated) and its query engine."""
+
+from teiten.store.dataset import BatchWriter, Store, default_store_path
+from teiten.store.engine import Engine
+from teiten.store.manifest import BatchRecord, InputRecord, Manifest
+from teiten.store.schema import KIND_NAMES, SCHEMA, packets_table
+
+__all__ = [
+    "KIND_NAMES",
+    "SCHEMA",
+    "BatchRecord",
+    "BatchWriter",
+    "Engine",
+    "InputRecord",
+    "Manifest",
+    "Store",
+    "default_store_path",
+    "packets_table",
+]

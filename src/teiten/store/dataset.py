@@ -1,0 +1,208 @@
+"""The on-disk store: a Parquet dataset partitioned by UTC day, plus its manifest.
+
+Layout::
+
+    <root>/packets/day=2019-04-01/<batch_id>.parquet   the rows (see store.schema)
+    <root>/manifest.sqlite                             inputs and batches
+    <root>/staging/<batch_id>/                         parts being written
+    <root>/writer.lock                                 one writer at a time
+
+Readers glob ``packets/*/*.parquet`` and never see a partial file: parts are
+written under ``staging/`` and renamed into place only after the manifest
+records the batch as pending, then the batch is marked committed. A writer that
+finds a pending batch (a crash mid-commit) finishes its renames; staging
+folders with no manifest entry are debris of an aborted write and are removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from teiten.errors import StoreError
+from teiten.store.manifest import BatchRecord, InputRecord, Manifest
+from teiten.store.schema import SCHEMA
+
+__all__ = ["BatchWriter", "Store", "default_store_path"]
+
+_NS_PER_DAY = 86_400 * 1_000_000_000
+PARQUET_OPTIONS = {"compression": "zstd", "compression_level": 1, "use_dictionary": True}
+
+
+def default_store_path(path: str | os.PathLike[str] | None = None) -> Path:
+    """``path`` if given, else ``$TEITEN_STORE``, else ``./teiten-data``."""
+    if path is not None:
+        return Path(path)
+    return Path(os.environ.get("TEITEN_STORE") or "teiten-data")
+
+
+class Store:
+    """A teiten store directory. Cheap to open; writing takes a lock."""
+
+    def __init__(self, root: str | os.PathLike[str] | None = None, *, create: bool = True) -> None:
+        self.root = default_store_path(root)
+        if not self.root.exists():
+            if not create:
+                raise StoreError(
+                    f"{self.root}: no teiten store here; ingest captures first "
+                    "(teiten ingest --store DIR FILE...) or pass --store / set $TEITEN_STORE"
+                )
+            self.root.mkdir(parents=True)
+        elif not self.root.is_dir():
+            raise StoreError(f"{self.root}: exists and is not a directory")
+        (self.root / "packets").mkdir(exist_ok=True)
+        self.manifest = Manifest(self.root / "manifest.sqlite")
+
+    @property
+    def packets_glob(self) -> str:
+        return str(self.root / "packets" / "*" / "*.parquet")
+
+    def has_packets(self) -> bool:
+        return any((self.root / "packets").glob("*/*.parquet"))
+
+    def writer(self, sensor: str, geo_database: str, geo_edition: str) -> BatchWriter:
+        """Open a batch for writing (takes the store's writer lock until closed)."""
+        return BatchWriter(self, sensor, geo_database, geo_edition)
+
+    def recover(self) -> list[str]:
+        """Finish pending commits and drop staging debris; call with the writer lock held."""
+        done = []
+        for batch in self.manifest.batches(state="pending"):
+            for staged, final in batch.parts:
+                src, dst = self.root / staged, self.root / final
+                if src.exists():
+                    dst.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(src, dst)
+                elif not dst.exists():
+                    raise StoreError(
+                        f"{self.root}: batch {batch.batch_id} lost its part {staged}; "
+                        "the store needs repair"
+                    )
+            self.manifest.commit(batch.batch_id)
+            done.append(batch.batch_id)
+        known = {b.batch_id for b in self.manifest.batches()}
+        staging = self.root / "staging"
+        if staging.exists():
+            for folder in staging.iterdir():
+                if folder.name not in known or not any(folder.iterdir()):
+                    shutil.rmtree(folder, ignore_errors=True)
+        return done
+
+    def close(self) -> None:
+        self.manifest.close()
+
+
+class BatchWriter:
+    """Rows of one input, written to staging and committed atomically."""
+
+    def __init__(self, store: Store, sensor: str, geo_database: str, geo_edition: str) -> None:
+        self.store = store
+        self.sensor = sensor
+        self.geo_database = geo_database
+        self.geo_edition = geo_edition
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        self.batch_id = f"{stamp}-{uuid.uuid4().hex[:12]}"
+        self.packets = 0
+        self._writers: dict[int, pq.ParquetWriter] = {}
+        self._lock = open(store.root / "writer.lock", "a+")  # noqa: SIM115 - held until close
+        fcntl.flock(self._lock, fcntl.LOCK_EX)
+        store.recover()
+        self._staging = store.root / "staging" / self.batch_id
+        self._staging.mkdir(parents=True)
+
+    def write(self, table: pa.Table) -> None:
+        """Append rows; they are split into their UTC-day partitions."""
+        if table.num_rows == 0:
+            return
+        ts = table.column("ts").combine_chunks().cast(pa.int64()).to_numpy()
+        days = ts // _NS_PER_DAY
+        first, last = int(days.min()), int(days.max())
+        if first == last:
+            self._day_writer(first).write_table(table)
+        else:
+            for day in np.unique(days):
+                self._day_writer(int(day)).write_table(table.filter(pa.array(days == day)))
+        self.packets += table.num_rows
+
+    def _day_writer(self, day: int) -> pq.ParquetWriter:
+        writer = self._writers.get(day)
+        if writer is None:
+            path = self._staging / f"{_day_name(day)}.parquet"
+            writer = pq.ParquetWriter(path, SCHEMA, **PARQUET_OPTIONS)
+            self._writers[day] = writer
+        return writer
+
+    def commit(self, inputs: list[InputRecord]) -> None:
+        """Make the rows visible and record ``inputs`` as ingested, atomically."""
+        for writer in self._writers.values():
+            writer.close()
+        parts = []
+        for day in sorted(self._writers):
+            name = _day_name(day)
+            staged = self._staging / f"{name}.parquet"
+            _fsync(staged)
+            parts.append(
+                (
+                    str(staged.relative_to(self.store.root)),
+                    f"packets/{name}/{self.batch_id}.parquet",
+                )
+            )
+        self._writers.clear()
+        record = BatchRecord(
+            self.batch_id,
+            "pending",
+            time.time(),
+            self.sensor,
+            self.geo_database,
+            self.geo_edition,
+            self.packets,
+            parts,
+        )
+        self.store.manifest.begin(record, inputs)
+        self.store.recover()
+        self.close()
+
+    def abort(self) -> None:
+        """Drop everything written in this batch."""
+        for writer in self._writers.values():
+            with contextlib.suppress(OSError):
+                writer.close()
+        self._writers.clear()
+        shutil.rmtree(self._staging, ignore_errors=True)
+        self.close()
+
+    def close(self) -> None:
+        if not self._lock.closed:
+            if self._staging.exists() and not any(self._staging.iterdir()):
+                self._staging.rmdir()
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+            self._lock.close()
+
+    def __enter__(self) -> BatchWriter:
+        return self
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        if not self._lock.closed:
+            self.abort()
+
+
+def _day_name(day: int) -> str:
+    return "day=" + np.datetime64(day, "D").astype(str)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

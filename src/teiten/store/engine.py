@@ -1,0 +1,54 @@
+"""The query engine seam: analyses are SQL over a ``packets`` view.
+
+Locally the view is DuckDB over the day-partitioned Parquet dataset (partition
+pruning on ``day``); at scale the same SQL runs on Spark over the same files,
+and only this module changes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from teiten.store.dataset import Store
+from teiten.store.schema import SCHEMA
+
+__all__ = ["Engine"]
+
+
+class Engine:
+    """An embedded DuckDB connection with the store's ``packets`` view."""
+
+    def __init__(self, store: Store, *, threads: int | None = None) -> None:
+        self.store = store
+        self.con = duckdb.connect(":memory:")
+        if threads:
+            self.con.execute(f"SET threads = {int(threads)}")
+        if store.has_packets():
+            glob = store.packets_glob.replace("'", "''")
+            self.con.execute(
+                "CREATE VIEW packets AS SELECT * FROM read_parquet("
+                f"'{glob}', hive_partitioning = true, hive_types = {{'day': DATE}}, "
+                "union_by_name = true)"
+            )
+        else:
+            empty = SCHEMA.empty_table().append_column("day", pa.array([], pa.date32()))
+            self.con.register("_empty_packets", empty)
+            self.con.execute("CREATE VIEW packets AS SELECT * FROM _empty_packets")
+
+    def rows(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+        """Run a query; rows as dicts."""
+        cur = self.con.execute(sql, params or [])
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

@@ -1,0 +1,174 @@
+"""The store's manifest: which inputs were ingested, into which batch, tagged how.
+
+A SQLite file beside the Parquet dataset. Inputs are keyed by the SHA-256 of
+their bytes, so the same capture ingested twice (under any name) adds nothing.
+A batch is first recorded as ``pending`` with the list of its Parquet parts,
+then its parts are renamed into the dataset, then it becomes ``committed``;
+a crash in between is rolled forward by :meth:`Manifest.pending`'s caller.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from teiten.errors import StoreError
+
+__all__ = ["BatchRecord", "InputRecord", "Manifest"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS batches (
+    batch_id     TEXT PRIMARY KEY,
+    state        TEXT NOT NULL CHECK (state IN ('pending', 'committed')),
+    created_at   REAL NOT NULL,
+    sensor       TEXT NOT NULL,
+    geo_database TEXT NOT NULL,
+    geo_edition  TEXT NOT NULL,
+    packets      INTEGER NOT NULL,
+    parts        TEXT NOT NULL   -- JSON list of [staging path, dataset path], relative to the store
+);
+CREATE TABLE IF NOT EXISTS inputs (
+    sha256       TEXT PRIMARY KEY,
+    name         TEXT NOT NULL,
+    size         INTEGER NOT NULL,
+    batch_id     TEXT NOT NULL REFERENCES batches(batch_id),
+    packets      INTEGER NOT NULL,
+    skipped      INTEGER NOT NULL,
+    skip_reasons TEXT NOT NULL,  -- JSON object reason -> count
+    error        TEXT            -- set when only the packets before a corrupt record were kept
+);
+"""
+
+
+@dataclass(frozen=True)
+class InputRecord:
+    """One ingested input file."""
+
+    sha256: str
+    name: str
+    size: int
+    packets: int
+    skipped: int
+    skip_reasons: dict[str, int] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    """One committed (or pending) write into the dataset."""
+
+    batch_id: str
+    state: str
+    created_at: float
+    sensor: str
+    geo_database: str
+    geo_edition: str
+    packets: int
+    parts: list[tuple[str, str]]
+
+
+class Manifest:
+    """Access to ``manifest.sqlite``; every change is one transaction."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"{path}: the store manifest cannot be read ({exc}); "
+                "restore it from a backup or point --store at another directory"
+            ) from exc
+
+    def close(self) -> None:
+        self._db.close()
+
+    def find_input(self, sha256: str) -> InputRecord | None:
+        """The committed input with these bytes, if any."""
+        row = self._db.execute(
+            "SELECT i.sha256, i.name, i.size, i.packets, i.skipped, i.skip_reasons, i.error "
+            "FROM inputs i JOIN batches b USING (batch_id) "
+            "WHERE i.sha256 = ? AND b.state = 'committed'",
+            (sha256,),
+        ).fetchone()
+        if row is None:
+            return None
+        return InputRecord(row[0], row[1], row[2], row[3], row[4], json.loads(row[5]), row[6])
+
+    def begin(self, batch: BatchRecord, inputs: list[InputRecord]) -> None:
+        """Record a batch as pending, with its inputs, in one transaction."""
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO batches VALUES (?, 'pending', ?, ?, ?, ?, ?, ?)",
+                (
+                    batch.batch_id,
+                    batch.created_at,
+                    batch.sensor,
+                    batch.geo_database,
+                    batch.geo_edition,
+                    batch.packets,
+                    json.dumps(batch.parts),
+                ),
+            )
+            self._db.executemany(
+                "INSERT INTO inputs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        i.sha256,
+                        i.name,
+                        i.size,
+                        batch.batch_id,
+                        i.packets,
+                        i.skipped,
+                        json.dumps(i.skip_reasons, sort_keys=True),
+                        i.error,
+                    )
+                    for i in inputs
+                ],
+            )
+
+    def commit(self, batch_id: str) -> None:
+        with self._transaction():
+            self._db.execute(
+                "UPDATE batches SET state = 'committed' WHERE batch_id = ?", (batch_id,)
+            )
+
+    def batches(self, state: str | None = None) -> list[BatchRecord]:
+        sql = "SELECT * FROM batches"
+        args: tuple[str, ...] = ()
+        if state is not None:
+            sql += " WHERE state = ?"
+            args = (state,)
+        rows = self._db.execute(sql + " ORDER BY created_at", args).fetchall()
+        return [
+            BatchRecord(
+                r[0], r[1], r[2], r[3], r[4], r[5], r[6], [tuple(p) for p in json.loads(r[7])]
+            )
+            for r in rows
+        ]
+
+    def inputs(self) -> list[InputRecord]:
+        rows = self._db.execute(
+            "SELECT sha256, name, size, packets, skipped, skip_reasons, error FROM inputs "
+            "JOIN batches USING (batch_id) WHERE state = 'committed' ORDER BY created_at"
+        ).fetchall()
+        return [InputRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6]) for r in rows]
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db)
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        self._db.execute("ROLLBACK" if exc_type else "COMMIT")

@@ -1,0 +1,115 @@
+"""The stored packet row: one Arrow/Parquet schema, and decoded columns → table.
+
+Addresses are 16-byte values (IPv4 as ``::ffff:a.b.c.d``) so that one column
+holds both families and DuckDB compares them as BLOBs. Categorical columns
+(sensor, kind, country) are dictionary-encoded. Optional fields are null where
+the packet has no such header (no ports on ICMP or non-first fragments).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyarrow as pa
+
+if TYPE_CHECKING:
+    from teiten.decode import DecodedPackets
+    from teiten.enrich import GeoTags
+
+__all__ = ["KIND_NAMES", "SCHEMA", "SCHEMA_VERSION", "packets_table"]
+
+SCHEMA_VERSION = 1
+KIND_NAMES = ["other", "probe", "backscatter"]  # index = teiten.decode kind code
+
+_DICT = pa.dictionary(pa.int32(), pa.string())
+
+SCHEMA = pa.schema(
+    [
+        pa.field("ts", pa.timestamp("ns", tz="UTC"), nullable=False),
+        pa.field("sensor", _DICT, nullable=False),
+        pa.field("ip_version", pa.uint8(), nullable=False),
+        pa.field("src", pa.binary(16), nullable=False),
+        pa.field("dst", pa.binary(16), nullable=False),
+        pa.field("proto", pa.uint8(), nullable=False),
+        pa.field("sport", pa.uint16()),
+        pa.field("dport", pa.uint16()),
+        pa.field("tcp_flags", pa.uint8()),
+        pa.field("tcp_seq", pa.uint32()),
+        pa.field("tcp_ack", pa.uint32()),
+        pa.field("tcp_window", pa.uint16()),
+        pa.field("tcp_opt_len", pa.uint8()),
+        pa.field("tcp_opt_mask", pa.uint32()),
+        pa.field("tcp_mss", pa.uint16()),
+        pa.field("ttl", pa.uint8(), nullable=False),
+        pa.field("ip_id", pa.uint32(), nullable=False),
+        pa.field("ip_flags", pa.uint8(), nullable=False),
+        pa.field("frag_offset", pa.uint16(), nullable=False),
+        pa.field("is_fragment", pa.bool_(), nullable=False),
+        pa.field("ip_len", pa.uint16(), nullable=False),
+        pa.field("wirelen", pa.uint32(), nullable=False),
+        pa.field("icmp_type", pa.uint8()),
+        pa.field("icmp_code", pa.uint8()),
+        pa.field("kind", _DICT, nullable=False),
+        pa.field("country", _DICT),
+        pa.field("asn", pa.uint32()),
+    ],
+    metadata={"teiten.schema_version": str(SCHEMA_VERSION)},
+)
+
+
+def _masked(values: np.ndarray, valid: np.ndarray, type_: pa.DataType) -> pa.Array:
+    if valid.all():
+        return pa.array(values, type=type_)
+    return pa.array(values, type=type_, mask=~valid)
+
+
+def _addresses(values: np.ndarray) -> pa.Array:
+    flat = np.ascontiguousarray(values, dtype=np.uint8)
+    return pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(16), len(flat), [None, pa.py_buffer(flat)]
+    )
+
+
+def _dictionary(codes: np.ndarray, names: list[str]) -> pa.Array:
+    codes = codes.astype(np.int32, copy=False)
+    valid = codes >= 0
+    indices = pa.array(codes, type=pa.int32(), mask=None if valid.all() else ~valid)
+    return pa.DictionaryArray.from_arrays(indices, pa.array(names, type=pa.string()))
+
+
+def packets_table(decoded: DecodedPackets, sensor: str, geo: GeoTags) -> pa.Table:
+    """Rows to store for already-selected (successfully decoded) packets."""
+    n = len(decoded.ts_ns)
+    d = decoded
+    tcp = d.has_tcp
+    columns = [
+        pa.array(d.ts_ns, type=pa.timestamp("ns", tz="UTC")),
+        _dictionary(np.zeros(n, np.int32), [sensor]),
+        pa.array(d.ip_version, type=pa.uint8()),
+        _addresses(d.src),
+        _addresses(d.dst),
+        pa.array(d.proto, type=pa.uint8()),
+        _masked(d.sport, d.has_ports, pa.uint16()),
+        _masked(d.dport, d.has_ports, pa.uint16()),
+        _masked(d.tcp_flags, tcp, pa.uint8()),
+        _masked(d.tcp_seq, tcp, pa.uint32()),
+        _masked(d.tcp_ack, tcp, pa.uint32()),
+        _masked(d.tcp_window, tcp, pa.uint16()),
+        _masked(d.tcp_opt_len, tcp, pa.uint8()),
+        _masked(d.tcp_opt_mask, tcp, pa.uint32()),
+        _masked(d.tcp_mss, d.has_mss, pa.uint16()),
+        pa.array(d.ttl, type=pa.uint8()),
+        pa.array(d.ip_id, type=pa.uint32()),
+        pa.array(d.ip_flags, type=pa.uint8()),
+        pa.array(d.frag_offset, type=pa.uint16()),
+        pa.array(d.is_fragment, type=pa.bool_()),
+        pa.array(d.ip_len, type=pa.uint16()),
+        pa.array(d.wirelen, type=pa.uint32()),
+        _masked(d.icmp_type, d.has_icmp, pa.uint8()),
+        _masked(d.icmp_code, d.has_icmp, pa.uint8()),
+        _dictionary(d.kind, KIND_NAMES),
+        _dictionary(geo.country_code, geo.countries),
+        _masked(geo.asn, geo.has_asn, pa.uint32()),
+    ]
+    return pa.Table.from_arrays(columns, schema=SCHEMA)
