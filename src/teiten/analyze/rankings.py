@@ -1,0 +1,208 @@
+"""Rankings: top destination ports and top source countries for a period.
+
+Each row carries its rank in the previous period (ranked over *all* rows, not
+just the top N, so a report can say "outside top 10" from the real rank).
+
+Metrics, as the observatories publish them:
+
+* ``packets``    packets received;
+* ``sources``    distinct source addresses (as NICTER ranks);
+* ``per-sensor`` packets per sensor that was observing (as TSUBAME ranks):
+  packets divided by the number of sensors with any packet in the period.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from teiten.analyze.periods import Period
+from teiten.enrich import country_name, protocol_name, service_name
+from teiten.errors import OptionError
+from teiten.store import Engine
+
+__all__ = ["METRICS", "TRAFFIC", "Filters", "Ranking", "rank"]
+
+METRICS = ("packets", "sources", "per-sensor")
+TRAFFIC = ("probe", "backscatter", "all")
+Dimension = Literal["ports", "countries"]
+
+_PROTO_NUMBERS = {"icmp": 1, "tcp": 6, "udp": 17, "icmpv6": 58, "sctp": 132, "gre": 47}
+_ICMP = (1, 58)
+
+# Grouping keys per dimension: SQL expression per output column.
+_KEYS: dict[str, dict[str, str]] = {
+    "ports": {
+        "proto": "proto",
+        "port": f"CASE WHEN proto IN {_ICMP} THEN NULL ELSE dport END",
+        "icmp_type": f"CASE WHEN proto IN {_ICMP} THEN icmp_type END",
+    },
+    "countries": {"country": "country"},
+}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Row filters shared by every ranking."""
+
+    country: str | None = None
+    sensor: str | None = None
+    proto: str | None = None
+
+    def sql(self) -> tuple[str, list[Any]]:
+        clauses, params = [], []
+        if self.country:
+            clauses.append("country = ?")
+            params.append(self.country.upper())
+        if self.sensor:
+            clauses.append("sensor = ?")
+            params.append(self.sensor)
+        if self.proto:
+            clauses.append("proto = ?")
+            params.append(proto_number(self.proto))
+        return "".join(f" AND {c}" for c in clauses), params
+
+
+def proto_number(name: str) -> int:
+    """IP protocol number of a name (``tcp``) or a number string (``47``)."""
+    key = name.strip().lower()
+    if key.isdigit() and 0 <= int(key) < 256:
+        return int(key)
+    if key not in _PROTO_NUMBERS:
+        raise OptionError(
+            f"unknown protocol {name!r}: use one of {', '.join(_PROTO_NUMBERS)} or a number"
+        )
+    return _PROTO_NUMBERS[key]
+
+
+@dataclass
+class Ranking:
+    """A ranking and the context a reader needs to interpret it."""
+
+    dimension: str
+    period: Period
+    previous: Period
+    metric: str
+    traffic: str
+    total: dict[str, int]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "period": self.period.as_json(),
+            "previous": self.previous.as_json(),
+            "metric": self.metric,
+            "traffic": self.traffic,
+            "total": self.total,
+            "rows": self.rows,
+        }
+
+
+def rank(
+    engine: Engine,
+    dimension: Dimension,
+    period: Period,
+    *,
+    metric: str = "packets",
+    traffic: str = "probe",
+    filters: Filters | None = None,
+    limit: int | None = 10,
+) -> Ranking:
+    """Rank ``dimension`` in ``period`` by ``metric``, with previous-period ranks."""
+    if metric not in METRICS:
+        raise OptionError(f"unknown metric {metric!r}: use one of {', '.join(METRICS)}")
+    if traffic not in TRAFFIC:
+        raise OptionError(f"unknown traffic kind {traffic!r}: use one of {', '.join(TRAFFIC)}")
+    filters = filters or Filters()
+    previous = period.previous()
+    where, params = filters.sql()
+    kind = "" if traffic == "all" else " AND kind = ?"
+    kind_params = [] if traffic == "all" else [traffic]
+    keys = _KEYS[dimension]
+    key_select = ", ".join(f"{expr} AS {name}" for name, expr in keys.items())
+    key_names = ", ".join(keys)
+    join = " AND ".join(f"c.{k} IS NOT DISTINCT FROM p.{k}" for k in keys)
+    order = {"packets": "packets", "sources": "sources", "per-sensor": "packets"}[metric]
+    sql = f"""
+        WITH scoped AS (
+            SELECT CASE WHEN day >= ? THEN 'cur' ELSE 'prev' END AS period, {key_select}, src
+            FROM packets
+            WHERE day >= ? AND day < ?{where}{kind}
+        ), agg AS (
+            SELECT period, {key_names}, count(*) AS packets, count(DISTINCT src) AS sources
+            FROM scoped GROUP BY ALL
+        ), ranked AS (
+            SELECT *, row_number() OVER (
+                PARTITION BY period ORDER BY {order} DESC, packets DESC, {key_names} NULLS LAST
+            ) AS rank
+            FROM agg
+        )
+        SELECT c.*, p.rank AS previous_rank
+        FROM (SELECT * FROM ranked WHERE period = 'cur') c
+        LEFT JOIN (SELECT * FROM ranked WHERE period = 'prev') p ON {join}
+        ORDER BY c.rank
+    """
+    args = [period.start, previous.start, period.end, *params, *kind_params]
+    if limit is not None:
+        sql += " LIMIT ?"
+        args.append(limit)
+    rows = engine.rows(sql, args)
+    total = _totals(engine, period, where, params, kind, kind_params, filters)
+    return Ranking(
+        dimension=dimension,
+        period=period,
+        previous=previous,
+        metric=metric,
+        traffic=traffic,
+        total=total,
+        rows=[_row(dimension, r, total, metric) for r in rows],
+    )
+
+
+def _totals(
+    engine: Engine,
+    period: Period,
+    where: str,
+    params: list[Any],
+    kind: str,
+    kind_params: list[Any],
+    filters: Filters,
+) -> dict[str, int]:
+    (t,) = engine.rows(
+        "SELECT count(*) AS packets, count(DISTINCT src) AS sources FROM packets "
+        f"WHERE day >= ? AND day < ?{where}{kind}",
+        [period.start, period.end, *params, *kind_params],
+    )
+    sensor_where, sensor_params = Filters(sensor=filters.sensor).sql()
+    (s,) = engine.rows(
+        f"SELECT count(DISTINCT sensor) AS sensors FROM packets "
+        f"WHERE day >= ? AND day < ?{sensor_where}",
+        [period.start, period.end, *sensor_params],
+    )
+    return {
+        "packets": int(t["packets"]),
+        "sources": int(t["sources"]),
+        "sensors": int(s["sensors"]),
+    }
+
+
+def _row(dimension: str, r: dict[str, Any], total: dict[str, int], metric: str) -> dict[str, Any]:
+    sensors = total["sensors"] or 1
+    basis = "sources" if metric == "sources" else "packets"
+    row: dict[str, Any] = {"rank": int(r["rank"])}
+    if dimension == "ports":
+        proto = protocol_name(int(r["proto"]))
+        port = None if r["port"] is None else int(r["port"])
+        row |= {"proto": proto, "port": port, "service": service_name(proto, port)}
+        if r["proto"] in _ICMP:
+            row["icmp_type"] = None if r["icmp_type"] is None else int(r["icmp_type"])
+    else:
+        row |= {"country": r["country"], "name": country_name(r["country"])}
+    row |= {
+        "packets": int(r["packets"]),
+        "sources": int(r["sources"]),
+        "per_sensor": round(r["packets"] / sensors, 3),
+        "share": round(r[basis] / total[basis], 6) if total[basis] else 0.0,
+        "previous_rank": None if r["previous_rank"] is None else int(r["previous_rank"]),
+    }
+    return row
