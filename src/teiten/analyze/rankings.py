@@ -14,12 +14,14 @@ Metrics, as the observatories publish them:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from teiten.analyze.periods import Period
 from teiten.enrich import country_name, protocol_name, service_name
 from teiten.errors import OptionError
-from teiten.store import Engine
+
+if TYPE_CHECKING:
+    from teiten.store import Engine
 
 __all__ = ["METRICS", "TRAFFIC", "Filters", "Ranking", "rank"]
 

@@ -1,7 +1,6 @@
 """The Parquet store (day-partitioned, atomic, deduplicated) and its query engine."""
 
 from teiten.store.dataset import BatchWriter, Store, default_store_path
-from teiten.store.engine import Engine
 from teiten.store.manifest import BatchRecord, InputRecord, Manifest
 from teiten.store.schema import KIND_NAMES, SCHEMA, packets_table
 
@@ -17,3 +16,12 @@ __all__ = [
     "default_store_path",
     "packets_table",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # The engine pulls in DuckDB; ingest does not need it, so load it on first use.
+    if name == "Engine":
+        from teiten.store.engine import Engine
+
+        return Engine
+    raise AttributeError(f"module 'teiten.store' has no attribute {name!r}")

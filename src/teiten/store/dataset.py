@@ -2,7 +2,7 @@
 
 Layout::
 
-    <root>/packets/day=2019-04-01/<batch_id>.parquet   the rows (see store.schema)
+    <root>/packets/day=2019-04-01/<batch_id>-<lane>.parquet   the rows (see store.schema)
     <root>/manifest.sqlite                             inputs and batches
     <root>/staging/<batch_id>/                         parts being written
     <root>/writer.lock                                 one writer at a time
@@ -20,6 +20,7 @@ import contextlib
 import fcntl
 import os
 import shutil
+import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -36,7 +37,18 @@ from teiten.store.schema import SCHEMA
 __all__ = ["BatchWriter", "Store", "default_store_path"]
 
 _NS_PER_DAY = 86_400 * 1_000_000_000
-PARQUET_OPTIONS = {"compression": "zstd", "compression_level": 1, "use_dictionary": True}
+# Dictionary-encode only the low-cardinality columns: addresses, sequence numbers
+# and timestamps gain nothing from a dictionary and cost time trying one.
+_DICTIONARY_COLUMNS = [
+    "sensor", "ip_version", "proto", "sport", "dport", "tcp_flags", "tcp_window",
+    "tcp_opt_len", "tcp_opt_mask", "tcp_mss", "ttl", "ip_flags", "frag_offset",
+    "is_fragment", "ip_len", "wirelen", "icmp_type", "icmp_code", "kind", "country", "asn",
+]  # fmt: skip
+PARQUET_OPTIONS = {
+    "compression": "zstd",
+    "compression_level": 1,
+    "use_dictionary": _DICTIONARY_COLUMNS,
+}
 
 
 def default_store_path(path: str | os.PathLike[str] | None = None) -> Path:
@@ -113,33 +125,41 @@ class BatchWriter:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         self.batch_id = f"{stamp}-{uuid.uuid4().hex[:12]}"
         self.packets = 0
-        self._writers: dict[int, pq.ParquetWriter] = {}
+        self._begun = False
+        self._writers: dict[tuple[int, int], pq.ParquetWriter] = {}
+        self._count_lock = threading.Lock()
         self._lock = open(store.root / "writer.lock", "a+")  # noqa: SIM115 - held until close
         fcntl.flock(self._lock, fcntl.LOCK_EX)
         store.recover()
         self._staging = store.root / "staging" / self.batch_id
         self._staging.mkdir(parents=True)
 
-    def write(self, table: pa.Table) -> None:
-        """Append rows; they are split into their UTC-day partitions."""
+    def write(self, table: pa.Table, lane: int = 0) -> None:
+        """Append rows; they are split into their UTC-day partitions.
+
+        Each ``lane`` writes its own files, so several threads (one per lane)
+        can encode Parquet at once.
+        """
         if table.num_rows == 0:
             return
         ts = table.column("ts").combine_chunks().cast(pa.int64()).to_numpy()
         days = ts // _NS_PER_DAY
         first, last = int(days.min()), int(days.max())
         if first == last:
-            self._day_writer(first).write_table(table)
+            self._day_writer(first, lane).write_table(table)
         else:
             for day in np.unique(days):
-                self._day_writer(int(day)).write_table(table.filter(pa.array(days == day)))
-        self.packets += table.num_rows
+                part = table.filter(pa.array(days == day))
+                self._day_writer(int(day), lane).write_table(part)
+        with self._count_lock:
+            self.packets += table.num_rows
 
-    def _day_writer(self, day: int) -> pq.ParquetWriter:
-        writer = self._writers.get(day)
+    def _day_writer(self, day: int, lane: int) -> pq.ParquetWriter:
+        writer = self._writers.get((day, lane))
         if writer is None:
-            path = self._staging / f"{_day_name(day)}.parquet"
+            path = self._staging / f"{_day_name(day)}-{lane}.parquet"
             writer = pq.ParquetWriter(path, SCHEMA, **PARQUET_OPTIONS)
-            self._writers[day] = writer
+            self._writers[(day, lane)] = writer
         return writer
 
     def commit(self, inputs: list[InputRecord]) -> None:
@@ -147,14 +167,14 @@ class BatchWriter:
         for writer in self._writers.values():
             writer.close()
         parts = []
-        for day in sorted(self._writers):
+        for day, lane in sorted(self._writers):
             name = _day_name(day)
-            staged = self._staging / f"{name}.parquet"
+            staged = self._staging / f"{name}-{lane}.parquet"
             _fsync(staged)
             parts.append(
                 (
                     str(staged.relative_to(self.store.root)),
-                    f"packets/{name}/{self.batch_id}.parquet",
+                    f"packets/{name}/{self.batch_id}-{lane}.parquet",
                 )
             )
         self._writers.clear()
@@ -169,11 +189,15 @@ class BatchWriter:
             parts,
         )
         self.store.manifest.begin(record, inputs)
+        self._begun = True  # from here on the batch is durable: recovery finishes it
         self.store.recover()
         self.close()
 
     def abort(self) -> None:
-        """Drop everything written in this batch."""
+        """Drop everything written in this batch (unless its commit already began)."""
+        if self._begun:
+            self.close()
+            return
         for writer in self._writers.values():
             with contextlib.suppress(OSError):
                 writer.close()

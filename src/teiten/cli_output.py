@@ -1,0 +1,124 @@
+"""Human output of the CLI: tables with rank changes, and progress bars."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from teiten.analyze.rankings import Ranking
+    from teiten.ingest import IngestReport
+
+PROGRESS_MIN_BYTES = 64 << 20  # inputs smaller than this finish before a bar helps
+
+out = Console()
+if not out.is_terminal:  # pipes and logs: wide enough for the tables, never wrapped at 80
+    out = Console(width=120)
+err = Console(stderr=True)
+
+
+@contextlib.contextmanager
+def ingest_progress(paths: Sequence[Path], *, enabled: bool) -> Iterator[Any]:
+    """A progress callback (bytes consumed) drawing a bar on large inputs, else None."""
+    total = 0
+    for p in paths:
+        with contextlib.suppress(OSError):
+            total += os.path.getsize(p)
+    if not enabled or total < PROGRESS_MIN_BYTES:
+        yield None
+        return
+    columns = ("{task.description}", BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("ingesting", total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def print_ingest(report: IngestReport) -> None:
+    data = report.as_json()
+    for r in report.results:
+        line = f"{r.file}: {r.status}, {r.packets:,} packets stored"
+        if r.duplicates:
+            line += f", {r.duplicates:,} already in the store"
+        if r.skipped:
+            line += f", {r.skipped:,} skipped"
+        out.print(line, highlight=False)
+        for reason, count in r.skipped_reasons.items():
+            out.print(f"    skipped {count:,}: {reason}", highlight=False)
+        for warning in r.warnings:
+            out.print(f"    warning: {warning}", style="yellow", highlight=False)
+        if r.error:
+            err.print(f"    error: {r.error}", style="red", highlight=False)
+    out.print(
+        f"{data['files']} files: {data['packets']:,} packets stored, "
+        f"{data['duplicates']:,} duplicates, {data['skipped']:,} skipped, "
+        f"{len(data['errors'])} errors",
+        highlight=False,
+    )
+
+
+def change_marker(rank: int, previous: int | None) -> str:
+    """▲n / ▼n / = against the previous rank, NEW when it had no packets then."""
+    if previous is None:
+        return "NEW"
+    if previous > rank:
+        return f"▲{previous - rank}"
+    if previous < rank:
+        return f"▼{rank - previous}"
+    return "="
+
+
+def print_ranking(ranking: Ranking) -> None:
+    what = "destination ports" if ranking.dimension == "ports" else "source countries"
+    title = (
+        f"Top {what}, {ranking.period.label} ({ranking.period.start} – {ranking.period.last_day}), "
+        f"{ranking.traffic} packets by {ranking.metric}; previous: {ranking.previous.label}"
+    )
+    table = Table(title=title, title_justify="left")
+    table.add_column("Rank", justify="right")
+    table.add_column("Prev", justify="right")
+    table.add_column("", justify="left")
+    if ranking.dimension == "ports":
+        table.add_column("Port")
+        table.add_column("Service")
+    else:
+        table.add_column("CC")
+        table.add_column("Country")
+    for name in ("Packets", "Sources", "Per sensor", "Share"):
+        table.add_column(name, justify="right")
+    for row in ranking.rows:
+        if ranking.dimension == "ports":
+            if row["port"] is not None:
+                key = f"{row['port']}/{row['proto']}"
+            elif "icmp_type" in row:
+                key = f"{row['proto']} type {row['icmp_type']}"
+            else:
+                key = row["proto"]
+            label = row["service"] or ""
+        else:
+            key, label = row["country"] or "??", row["name"] or "unknown"
+        prev = row["previous_rank"]
+        table.add_row(
+            str(row["rank"]),
+            "-" if prev is None else str(prev),
+            change_marker(row["rank"], prev),
+            key,
+            label,
+            f"{row['packets']:,}",
+            f"{row['sources']:,}",
+            f"{row['per_sensor']:,.1f}",
+            f"{row['share']:.1%}",
+        )
+    out.print(table)
+    total = ranking.total
+    out.print(
+        f"total: {total['packets']:,} packets from {total['sources']:,} sources, "
+        f"{total['sensors']} sensors",
+        highlight=False,
+    )

@@ -1,0 +1,120 @@
+"""The CLI contract: JSON shapes others script against, exit statuses, human tables."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import capture_path
+from teiten.cli import main
+
+TEITEN = [sys.executable, "-m", "teiten.cli"]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli") / "store"
+    result = CliRunner().invoke(
+        main,
+        [
+            "ingest",
+            "--store",
+            str(root),
+            "--sensor",
+            "lab",
+            "--json",
+            str(capture_path("stopddos_pkt.TCP.DOMINATE.syn.ecn.cwr.pcapng")),
+            str(capture_path("ppa3e_synscan.pcapng")),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    return root, json.loads(result.output)
+
+
+def test_ingest_json_shape(store):
+    _, data = store
+    assert set(data) >= {"files", "packets", "duplicates", "skipped", "errors"}
+    assert data["files"] == 2 and data["errors"] == [] and data["duplicates"] == 0
+    assert isinstance(data["packets"], int) and data["packets"] > 11_000
+
+
+def _period_of(root):
+    from teiten.store import Engine, Store
+
+    with Engine(Store(root)) as engine:
+        day = engine.rows("SELECT min(day) AS d FROM packets WHERE kind = 'probe'")[0]["d"]
+    return day.isoformat()
+
+
+def test_top_ports_json_shape(store):
+    root, _ = store
+    period = _period_of(root)
+    result = CliRunner().invoke(
+        main, ["top", "ports", "--store", str(root), "--period", period, "--limit", "3", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert set(data) == {"period", "previous", "metric", "traffic", "total", "rows"}
+    assert set(data["period"]) == {"label", "start", "end"} == set(data["previous"])
+    assert data["metric"] == "packets" and data["traffic"] == "probe"
+    assert set(data["total"]) == {"packets", "sources", "sensors"}
+    assert data["total"]["sensors"] == 1
+    assert 1 <= len(data["rows"]) <= 3
+    row = data["rows"][0]
+    keys = {"rank", "proto", "port", "service", "packets", "sources", "share", "previous_rank"}
+    assert keys <= set(row)
+    assert row["rank"] == 1 and row["proto"] == "tcp"
+    assert isinstance(row["port"], int) and isinstance(row["share"], float)
+
+
+def test_top_countries_json_shape(store):
+    root, _ = store
+    period = _period_of(root)
+    result = CliRunner().invoke(
+        main, ["top", "countries", "--store", str(root), "--period", period, "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    row = json.loads(result.output)["rows"][0]
+    assert {"rank", "country", "name", "packets", "sources", "share", "previous_rank"} <= set(row)
+
+
+def test_human_table_has_change_markers(store):
+    root, _ = store
+    result = CliRunner().invoke(
+        main, ["top", "ports", "--store", str(root), "--period", _period_of(root)]
+    )
+    assert result.exit_code == 0
+    assert "Rank" in result.output and "NEW" in result.output
+
+
+def test_exit_statuses(tmp_path):
+    bad = tmp_path / "bad.pcap"
+    bad.write_text("<html>not a capture</html>")
+    good = capture_path("libtrace_100_packets.pcap")
+    store = str(tmp_path / "s")
+    ok = subprocess.run([*TEITEN, "ingest", "--store", store, str(good)], capture_output=True)
+    assert ok.returncode == 0, ok.stderr
+    mixed = subprocess.run(
+        [*TEITEN, "ingest", "--store", store, "--json", str(bad), str(good)], capture_output=True
+    )
+    assert mixed.returncode == 1
+    assert json.loads(mixed.stdout)["duplicates"] > 0
+    usage = subprocess.run([*TEITEN, "ingest", "--bogus"], capture_output=True)
+    assert usage.returncode == 2
+    period = subprocess.run(
+        [*TEITEN, "top", "ports", "--store", store, "--period", "2019Q7"], capture_output=True
+    )
+    assert period.returncode == 2 and b"2019Q7" in period.stderr
+    missing = subprocess.run(
+        [*TEITEN, "top", "ports", "--store", str(tmp_path / "none"), "--period", "2019Q1"],
+        capture_output=True,
+    )
+    assert missing.returncode == 1 and b"no teiten store here" in missing.stderr
+
+
+def test_help_documents_every_command():
+    for args in (["--help"], ["ingest", "--help"], ["top", "ports", "--help"]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0 and "Usage" in result.output
