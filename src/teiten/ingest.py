@@ -207,6 +207,7 @@ class _WriteThreads:
             for lane in range(lanes)
         ]
         self._next = 0
+        self._abandoned = False
         for thread in self._threads:
             thread.start()
 
@@ -218,6 +219,11 @@ class _WriteThreads:
                     self._writer.write(item, lane)
                 except BaseException as exc:  # re-raised on the ingest thread
                     self._error = exc
+        if self._error is None and not self._abandoned:
+            try:
+                self._writer.flush(lane)
+            except BaseException as exc:
+                self._error = exc
 
     def put(self, table: pa.Table) -> None:
         self._raise()
@@ -225,10 +231,14 @@ class _WriteThreads:
         self._next = (self._next + 1) % len(self._queues)
 
     def finish(self) -> None:
-        self.abandon()
+        self._stop()
         self._raise()
 
     def abandon(self) -> None:
+        self._abandoned = True
+        self._stop()
+
+    def _stop(self) -> None:
         for q, thread in zip(self._queues, self._threads, strict=True):
             if thread.is_alive():
                 q.put(self._DONE)

@@ -30,6 +30,7 @@ import numpy as np
 import pyarrow as pa
 
 from teiten.enrich.addresses import IPV4, IPV6, Family, as_address_rows, ipv4_mapped
+from teiten.enrich.hashcache import IPv4AnswerCache
 from teiten.enrich.mmdb_fields import record_asn, record_country
 from teiten.errors import GeoDatabaseError
 
@@ -148,6 +149,7 @@ class _CachingTagger(GeoTagger):
         self.countries: list[str] = []  # the vocabulary of every GeoTags this tagger returns
         self._index: dict[str | None, int] = {None: -1}
         self._known = {IPV4.name: _Known(IPV4, cache_limit), IPV6.name: _Known(IPV6, cache_limit)}
+        self._v4 = IPv4AnswerCache(cache_limit)  # the hot path: most sources are IPv4
         self.lookups = 0  # distinct addresses asked of the database so far
 
     @abstractmethod
@@ -180,11 +182,31 @@ class _CachingTagger(GeoTagger):
         """Tag ``values`` (the family's keys, or address rows) into ``where`` of the outputs."""
         if values.size == 0:
             return
+        if family is IPV4:
+            self._fill_ipv4(values, where, country, asn, has_asn)
+            return
         distinct, inverse = family.distinct(values)
         d_country, d_asn, d_has_asn = self._resolve(family, distinct)
         country[where] = d_country[inverse]
         asn[where] = d_asn[inverse]
         has_asn[where] = d_has_asn[inverse]
+
+    def _fill_ipv4(
+        self,
+        keys: np.ndarray,
+        where: slice | np.ndarray,
+        country: np.ndarray,
+        asn: np.ndarray,
+        has_asn: np.ndarray,
+    ) -> None:
+        """IPv4: probe the compiled table per packet; ask only never-seen addresses."""
+        c, a, h, miss = self._v4.probe(keys)
+        if miss.any():
+            new, inverse = IPV4.distinct(keys[miss])
+            answers = self._ask(IPV4, new)
+            self._v4.add(new, *answers)
+            c[miss], a[miss], h[miss] = (answer[inverse] for answer in answers)
+        country[where], asn[where], has_asn[where] = c, a, h
 
     def _resolve(
         self, family: Family, distinct: np.ndarray
