@@ -1,0 +1,33 @@
+"""Realistic darknet traffic, generated: the data source of demos, tests and benchmarks.
+
+A population of senders (bots, worms, research scanners, victims answering
+spoofed floods) drawn from real regional address space sends packets to the
+sensors' unused prefixes; every packet is built in bulk with numpy, and the
+ground truth of what was sent is counted alongside. Behaviours are declarative
+entries of :data:`CATALOGUE`.
+
+    config = SimulationConfig(packets=1_000_000, seed=7)
+    paths = simulate_to_pcap(config, Path("captures"), per="day")   # + captures/truth.json
+    for chunk in generate_packets(config): ...                       # or stream the chunks
+"""
+
+from teiten.simulate.behaviours import CATALOGUE, COUNTRY_MIX, Behaviour
+from teiten.simulate.config import DEFAULT_SENSORS, SensorSpec, SimulationConfig
+from teiten.simulate.generator import SimulatedChunk, generate_packets
+from teiten.simulate.pcap import TRUTH_FILE, simulate_to_pcap
+from teiten.simulate.truth import GENERATOR_VERSION, GroundTruth
+
+__all__ = [
+    "CATALOGUE",
+    "COUNTRY_MIX",
+    "DEFAULT_SENSORS",
+    "GENERATOR_VERSION",
+    "TRUTH_FILE",
+    "Behaviour",
+    "GroundTruth",
+    "SensorSpec",
+    "SimulatedChunk",
+    "SimulationConfig",
+    "generate_packets",
+    "simulate_to_pcap",
+]

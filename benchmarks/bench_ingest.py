@@ -1,0 +1,381 @@
+"""Ingest benchmark: teiten against a plain dpkt loop, on realistic simulated darknet captures.
+
+Run with ``make bench`` (or ``.venv/bin/python benchmarks/bench_ingest.py``). It
+
+1. generates (once, then cached under ``benchmarks/.cache/``) a capture of N
+   darknet-like packets and one 4× larger, with :mod:`teiten.simulate`;
+2. times whole-process ``teiten ingest --json`` on each (wall clock from
+   process start to exit) and records the child's peak RSS;
+3. times a plain dpkt loop doing the same counting (per (proto, dport) and
+   per traffic kind) on the first packets of the smaller capture, and checks
+   that teiten's decoder counts the same slice identically;
+4. times ``teiten.decode.decode_batch`` alone, in process, on one core, after
+   a warm-up batch (steady-state decode rate).
+
+It prints a table, writes ``benchmarks/.cache/results.json`` and exits 0 when
+every target is met, 1 when one is missed, 2 when a part could not run (the
+table says which and why).
+"""
+
+from __future__ import annotations
+
+import os
+
+# One core for the in-process decode measurement; must precede numba's import.
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+
+import argparse
+import hashlib
+import json
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / "benchmarks" / ".cache"
+TEITEN = Path(sys.executable).with_name("teiten")
+
+TARGET_DECODE_PPS = 10_000_000
+TARGET_RATIO = 50.0
+TARGET_RSS_GROWTH = 1.25  # peak RSS on the 4× capture over the 1× one: "does not grow"
+
+# Runs one command as this wrapper's only child, so RUSAGE_CHILDREN is that run alone.
+_WRAPPER = r"""
+import json, resource, subprocess, sys, time
+started = time.perf_counter()
+done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+wall = time.perf_counter() - started
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"rc": done.returncode, "wall_s": wall, "max_rss_kb": ru.ru_maxrss,
+                  "cpu_s": ru.ru_utime + ru.ru_stime, "stdout": done.stdout,
+                  "stderr": done.stderr[-4000:]}))
+"""
+
+
+@dataclass
+class Results:
+    """Everything measured, and what could not be."""
+
+    data: dict[str, Any] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
+
+    def part(self, name: str, run: Callable[[], Any]) -> Any:
+        """Run one part; a failure is recorded as missing instead of stopping the others."""
+        try:
+            value = run()
+        except Exception as exc:  # the report must say what is missing, whatever it is
+            detail = "".join(traceback.format_exception_only(exc)).strip().splitlines()[-1]
+            self.missing.append(f"{name}: {detail}")
+            return None
+        self.data[name] = value
+        return value
+
+
+# --- captures -----------------------------------------------------------------------------
+
+
+def bench_config(packets: int) -> Any:
+    """One sensor, one day, the default behaviour mix: what the captures are made of."""
+    from teiten.simulate import SensorSpec, SimulationConfig
+
+    return SimulationConfig(
+        start=datetime(2024, 4, 1, tzinfo=UTC),
+        end=datetime(2024, 4, 2, tzinfo=UTC),
+        sensors=(SensorSpec("bench", "198.18.0.0/16"),),
+        packets=packets,
+        seed=20240401,
+    )
+
+
+def capture(packets: int) -> dict[str, Any]:
+    """The cached capture of ``packets`` packets (generated and timed when missing)."""
+    from teiten.simulate import GENERATOR_VERSION, TRUTH_FILE, simulate_to_pcap
+
+    config = bench_config(packets)
+    key = json.dumps(
+        {"generator": GENERATOR_VERSION, "config": config.as_json(), "linktype": "ethernet"},
+        sort_keys=True,
+    )
+    folder = CACHE / "captures" / f"{packets}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+    path = folder / "bench" / "bench.pcap"
+    generated: dict[str, float] = {}
+    if not (folder / TRUTH_FILE).exists():
+        partial = folder.with_name(folder.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        started = time.perf_counter()
+        simulate_to_pcap(config, partial, per="file")
+        seconds = time.perf_counter() - started
+        generated = {"seconds": seconds, "packets_per_s": packets / seconds}
+        partial.rename(folder)
+    truth = json.loads((folder / TRUTH_FILE).read_text())
+    return {
+        "path": str(path),
+        "packets": truth["packets"],
+        "bytes": path.stat().st_size,
+        "by_kind": truth["by_kind"],
+        "generated_now": generated or None,
+    }
+
+
+# --- whole-process ingest -----------------------------------------------------------------
+
+
+def ingest(path: str, expected: int) -> dict[str, Any]:
+    """``teiten ingest --json`` into a fresh store, timed and measured as a whole process."""
+    if not TEITEN.exists():
+        raise RuntimeError(f"{TEITEN} not found: the teiten CLI is not installed (make setup)")
+    store = Path(tempfile.mkdtemp(prefix="teiten-bench-store-"))
+    try:
+        cmd = [str(TEITEN), "ingest", "--store", str(store), "--sensor", "bench", "--json", path]
+        run = subprocess.run(
+            [sys.executable, "-c", _WRAPPER, *cmd], capture_output=True, text=True, check=True
+        )
+        child = json.loads(run.stdout)
+    finally:
+        shutil.rmtree(store, ignore_errors=True)
+    if child["rc"] != 0:
+        raise RuntimeError(f"teiten ingest exited {child['rc']}: {child['stderr'].strip()[-500:]}")
+    try:
+        answer = json.loads(child["stdout"])
+    except json.JSONDecodeError as exc:
+        raise RuntimeError(
+            f"teiten ingest --json printed no JSON: {child['stdout'][:200]!r}"
+        ) from exc
+    if answer.get("packets") != expected or answer.get("errors"):
+        raise RuntimeError(f"ingest stored {answer.get('packets')} of {expected} packets: {answer}")
+    return {
+        "packets": answer["packets"],
+        "seconds": child["wall_s"],
+        "cpu_seconds": child["cpu_s"],
+        "packets_per_s": answer["packets"] / child["wall_s"],
+        "peak_rss_mb": child["max_rss_kb"] / 1024,
+    }
+
+
+# --- the dpkt peer ------------------------------------------------------------------------
+
+
+def dpkt_loop(path: str, limit: int) -> dict[str, Any]:
+    """The plain-Python way: dpkt objects per packet, counting ports and traffic kinds."""
+    import dpkt
+
+    syn, rst, ack = dpkt.tcp.TH_SYN, dpkt.tcp.TH_RST, dpkt.tcp.TH_ACK
+    icmp_probe, icmp_back = {8, 10, 13, 15, 17}, {0, 3, 4, 5, 11, 12, 14, 16, 18}
+    ports: Counter[tuple[int, int]] = Counter()
+    kinds: Counter[str] = Counter()
+    n = 0
+    started = time.perf_counter()
+    with open(path, "rb") as f:
+        for _ts, buf in dpkt.pcap.Reader(f):
+            n += 1
+            kind = "other"
+            ip = dpkt.ethernet.Ethernet(buf).data
+            if isinstance(ip, dpkt.ip.IP):
+                l4 = ip.data
+                if isinstance(l4, dpkt.tcp.TCP):
+                    ports[6, l4.dport] += 1
+                    if l4.flags & rst or (l4.flags & syn and l4.flags & ack):
+                        kind = "backscatter"
+                    elif l4.flags & syn:
+                        kind = "probe"
+                elif isinstance(l4, dpkt.udp.UDP):
+                    ports[17, l4.dport] += 1
+                    kind = "probe"
+                elif isinstance(l4, dpkt.icmp.ICMP):
+                    kind = "probe" if l4.type in icmp_probe else "other"
+                    kind = "backscatter" if l4.type in icmp_back else kind
+            kinds[kind] += 1
+            if n == limit:
+                break
+    seconds = time.perf_counter() - started
+    return {
+        "packets": n,
+        "seconds": seconds,
+        "packets_per_s": n / seconds,
+        "by_kind": dict(kinds),
+        "ports": len(ports),
+        "_ports": ports,
+    }
+
+
+def teiten_counts(path: str, limit: int) -> tuple[dict[str, int], Counter[tuple[int, int]]]:
+    """The same counts from teiten's reader and decoder, for the same first packets."""
+    import numpy as np
+
+    from teiten.capture import open_capture
+    from teiten.decode import KIND_NAMES, decode_batch
+
+    kinds: Counter[str] = Counter()
+    ports: Counter[tuple[int, int]] = Counter()
+    left = limit
+    with open_capture(path) as reader:
+        for batch in reader:
+            d = decode_batch(batch)
+            take = min(left, len(d))
+            kind, proto, dport = d.kind[:take], d.proto[:take], d.dport[:take]
+            has_ports = d.has_ports[:take] & np.isin(proto, (6, 17))
+            for k, n in zip(*np.unique(kind, return_counts=True), strict=True):
+                kinds[KIND_NAMES[int(k)]] += int(n)
+            keys = proto[has_ports].astype(np.int64) * 65536 + dport[has_ports]
+            for key, n in zip(*np.unique(keys, return_counts=True), strict=True):
+                ports[int(key) >> 16, int(key) & 0xFFFF] += int(n)
+            left -= take
+            if not left:
+                break
+    return dict(kinds), ports
+
+
+# --- steady-state decode ------------------------------------------------------------------
+
+
+def decode_rate(path: str) -> dict[str, Any]:
+    """Packets per second of ``decode_batch`` alone, one core, after a warm-up batch."""
+    from teiten.capture import open_capture
+    from teiten.decode import decode_batch
+
+    packets, seconds, batches = 0, 0.0, 0
+    with open_capture(path) as reader:
+        for i, batch in enumerate(reader):
+            started = time.perf_counter()
+            decode_batch(batch)
+            elapsed = time.perf_counter() - started
+            if i:  # the first batch loads (or compiles) the kernel
+                packets, seconds, batches = packets + len(batch), seconds + elapsed, batches + 1
+    if not batches:
+        raise RuntimeError("the capture has a single batch: nothing left after the warm-up")
+    return {
+        "packets": packets,
+        "seconds": seconds,
+        "batches": batches,
+        "packets_per_s": packets / seconds,
+        "numba_threads": os.environ.get("NUMBA_NUM_THREADS"),
+    }
+
+
+# --- report -------------------------------------------------------------------------------
+
+
+def verdicts(r: Results) -> dict[str, dict[str, Any]]:
+    d = r.data
+    out: dict[str, dict[str, Any]] = {}
+    if "decode" in d:
+        rate = d["decode"]["packets_per_s"]
+        out["decode ≥ 10 M pkt/s, one core"] = {"value": rate, "pass": rate >= TARGET_DECODE_PPS}
+    if "ingest_1x" in d and "dpkt" in d:
+        ratio = d["ingest_1x"]["packets_per_s"] / d["dpkt"]["packets_per_s"]
+        out["whole-process ≥ 50× dpkt"] = {"value": ratio, "pass": ratio >= TARGET_RATIO}
+    if "ingest_1x" in d and "ingest_4x" in d:
+        growth = d["ingest_4x"]["peak_rss_mb"] / d["ingest_1x"]["peak_rss_mb"]
+        out["peak RSS flat at 4× packets"] = {"value": growth, "pass": growth <= TARGET_RSS_GROWTH}
+    if "counts_agree" in d:
+        out["dpkt and teiten count the same"] = {
+            "value": d["counts_agree"],
+            "pass": d["counts_agree"],
+        }
+    return out
+
+
+def _row(name: str, m: dict[str, Any] | None, dpkt_pps: float | None) -> str:
+    if not m:
+        return f"{name:<34} {'—':>12}"
+    ratio = f"{m['packets_per_s'] / dpkt_pps:>8.1f}×" if dpkt_pps else f"{'':>9}"
+    rss = f"{m['peak_rss_mb']:>9.0f}" if "peak_rss_mb" in m else f"{'':>9}"
+    return (
+        f"{name:<34} {m['packets']:>12,} {m['seconds']:>8.2f} "
+        f"{m['packets_per_s']:>14,.0f} {ratio} {rss}"
+    )
+
+
+def _short(n: int) -> str:
+    return f"{n / 10**6:g}M" if n >= 10**6 else f"{n / 1000:g}k"
+
+
+def print_table(r: Results, n: int, big: int) -> None:
+    d = r.data
+    dpkt_pps = d.get("dpkt", {}).get("packets_per_s")
+    print()
+    print(f"{'':<34} {'packets':>12} {'seconds':>8} {'packets/s':>14} {'vs dpkt':>9} {'RSS MB':>9}")
+    for label, key in (
+        ("dpkt loop (first packets)", "dpkt"),
+        (f"teiten ingest, whole process {n // 10**6 or n}{'M' if n >= 10**6 else ''}", "ingest_1x"),
+        (
+            f"teiten ingest, whole process {big // 10**6 or big}{'M' if big >= 10**6 else ''}",
+            "ingest_4x",
+        ),
+        ("teiten decode_batch, steady state", "decode"),
+    ):
+        print(_row(label, d.get(key), dpkt_pps if key != "dpkt" else None))
+    for key in ("capture_1x", "capture_4x"):
+        gen = (d.get(key) or {}).get("generated_now")
+        if gen:
+            rate = gen["packets_per_s"]
+            print(f"(simulated {d[key]['packets']:,} packets to pcap: {rate:,.0f} packets/s)")
+    print()
+    for name, v in verdicts(r).items():
+        value = v["value"]
+        shown = f"{value:,.2f}" if isinstance(value, float) else str(value)
+        print(f"{'PASS' if v['pass'] else 'FAIL'}  {name}  ({shown})")
+    for what in r.missing:
+        print(f"MISSING  {what}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--packets", type=int, default=5_000_000, help="packets in the 1× capture")
+    parser.add_argument("--scale", type=int, default=4, help="size of the larger capture, ×")
+    parser.add_argument("--dpkt-packets", type=int, default=300_000, help="packets dpkt reads")
+    args = parser.parse_args(argv)
+    n, big = args.packets, args.packets * args.scale
+
+    r = Results()
+    r.data["machine"] = {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    print(f"captures: {n:,} and {big:,} packets (cached in {CACHE.relative_to(ROOT)})")
+    small = r.part("capture_1x", lambda: capture(n))
+    large = r.part("capture_4x", lambda: capture(big))
+    if small:
+        # Warm-up (not timed): compiles or loads numba's cached machine code once.
+        r.part("warmup", lambda: ingest(capture(min(n, 50_000))["path"], min(n, 50_000)))
+        print("timing teiten ingest (whole process) …")
+        r.part("ingest_1x", lambda: ingest(small["path"], small["packets"]))
+    if large:
+        r.part("ingest_4x", lambda: ingest(large["path"], large["packets"]))
+    if small:
+        print(f"timing the dpkt loop on the first {args.dpkt_packets:,} packets …")
+        peer = r.part("dpkt", lambda: dpkt_loop(small["path"], args.dpkt_packets))
+        if peer:
+            ours = r.part("teiten_counts", lambda: teiten_counts(small["path"], peer["packets"]))
+            if ours:
+                r.data["counts_agree"] = ours[0] == peer["by_kind"] and ours[1] == peer["_ports"]
+                r.data["teiten_counts"] = ours[0]
+            peer.pop("_ports")
+        print("timing decode_batch (steady state, one core) …")
+        r.part("decode", lambda: decode_rate(small["path"]))
+    r.data.pop("warmup", None)
+
+    print_table(r, n, big)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    report = {**r.data, "targets": verdicts(r), "missing": r.missing}
+    (CACHE / "results.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+    print(f"\nwrote {(CACHE / 'results.json').relative_to(ROOT)}")
+    if r.missing:
+        return 2
+    return 0 if all(v["pass"] for v in verdicts(r).values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

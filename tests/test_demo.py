@@ -1,0 +1,53 @@
+"""The demo pipeline end to end, with the simulator's ground truth as the oracle."""
+
+import json
+
+import pytest
+
+from teiten.demo import run_demo
+from teiten.simulate import TRUTH_FILE
+from teiten.store import Engine
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    result = run_demo(out, packets=200_000, seed=5)
+    truth = json.loads((result.captures / TRUTH_FILE).read_text())
+    return out, result, truth
+
+
+def test_every_simulated_packet_is_stored_once(demo):
+    _, result, truth = demo
+    data = result.report.as_json()
+    assert data["errors"] == [] and data["skipped"] == 0
+    assert data["packets"] == truth["packets"] == 200_000
+    with Engine(result.store) as engine:
+        kinds = engine.rows("SELECT kind, count(*) AS n FROM packets GROUP BY kind")
+        sensors = engine.rows("SELECT sensor, count(*) AS n FROM packets GROUP BY sensor")
+    assert {r["kind"]: r["n"] for r in kinds} == truth["by_kind"]
+    assert {r["sensor"]: r["n"] for r in sensors} == truth["by_sensor"]
+
+
+def test_ports_and_countries_match_ground_truth(demo):
+    _, result, truth = demo
+    with Engine(result.store) as engine:
+        ports = engine.rows(
+            "SELECT proto, dport, count(*) AS n FROM packets WHERE proto IN (6, 17) GROUP BY ALL"
+        )
+        countries = engine.rows(
+            "SELECT country, count(*) AS n, count(DISTINCT src) AS s FROM packets GROUP BY ALL"
+        )
+    got = {(("tcp" if r["proto"] == 6 else "udp"), str(r["dport"])): r["n"] for r in ports}
+    want = {(p, port): n for p, table in truth["by_port"].items() for port, n in table.items()}
+    assert got == {k: v for k, v in want.items() if k[0] in ("tcp", "udp")}
+    by_country = {r["country"]: (r["n"], r["s"]) for r in countries if r["country"]}
+    for cc, expected in truth["by_country"].items():
+        assert by_country[cc] == (expected["packets"], expected["sources"])
+
+
+def test_running_the_demo_again_adds_nothing(demo):
+    out, _, truth = demo
+    again = run_demo(out, packets=200_000, seed=5).report.as_json()
+    assert again["packets"] == 0
+    assert again["duplicates"] == truth["packets"]
