@@ -118,3 +118,16 @@ def test_help_documents_every_command():
     for args in (["--help"], ["ingest", "--help"], ["top", "ports", "--help"]):
         result = CliRunner().invoke(main, args)
         assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_store_info(store):
+    root, ingested = store
+    result = CliRunner().invoke(main, ["store", "info", "--store", str(root), "--json"])
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.output)
+    assert info["packets"] == ingested["packets"]
+    assert [s["sensor"] for s in info["sensors"]] == ["lab"]
+    assert info["inputs"] == 2 and info["batches"] == 2
+    assert info["geo"][0]["database"].startswith("iptocc")
+    human = CliRunner().invoke(main, ["store", "info", "--store", str(root)])
+    assert "tagged by iptocc" in human.output

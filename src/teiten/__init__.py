@@ -1,0 +1,47 @@
+"""teiten (定点): Internet fixed-point observation of darknet traffic.
+
+The pipeline, one subpackage per stage::
+
+    capture  → open_capture(path) yields PacketBatch columns over raw bytes
+    decode   → decode_batch(batch) gives header fields as numpy columns
+    enrich   → open_geo() tags sources with country/AS once per distinct source
+    store    → Store(dir): day-partitioned Parquet + manifest; Engine: DuckDB SQL
+    analyze  → parse_period("2019Q2"); rank(engine, "ports", period, ...)
+
+``ingest(paths, store, geo)`` runs capture → decode → enrich → store, exactly once
+per input. The ``teiten`` command is a thin layer over these.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from teiten.analyze.periods import Period, parse_period
+from teiten.analyze.rankings import Filters, Ranking, rank
+from teiten.capture import PacketBatch, open_capture
+from teiten.decode import DecodedPackets, decode_batch
+from teiten.enrich import open_geo
+from teiten.errors import TeitenError
+from teiten.ingest import IngestReport, ingest
+from teiten.store import Store
+
+try:
+    __version__ = version("teiten")
+except PackageNotFoundError:  # running from a source tree without installing
+    __version__ = "0+unknown"
+
+__all__ = [
+    "DecodedPackets",
+    "Filters",
+    "IngestReport",
+    "PacketBatch",
+    "Period",
+    "Ranking",
+    "Store",
+    "TeitenError",
+    "__version__",
+    "decode_batch",
+    "ingest",
+    "open_capture",
+    "open_geo",
+    "parse_period",
+    "rank",
+]

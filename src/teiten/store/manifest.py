@@ -154,8 +154,9 @@ class Manifest:
 
     def inputs(self) -> list[InputRecord]:
         rows = self._db.execute(
-            "SELECT sha256, name, size, packets, skipped, skip_reasons, error FROM inputs "
-            "JOIN batches USING (batch_id) WHERE state = 'committed' ORDER BY created_at"
+            "SELECT i.sha256, i.name, i.size, i.packets, i.skipped, i.skip_reasons, i.error "
+            "FROM inputs i JOIN batches b USING (batch_id) WHERE b.state = 'committed' "
+            "ORDER BY b.created_at"
         ).fetchall()
         return [InputRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6]) for r in rows]
 

@@ -1,0 +1,50 @@
+"""What a store holds: days, packets, sensors, inputs, and which data tagged them."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from teiten.store.dataset import Store
+from teiten.store.engine import Engine
+
+__all__ = ["summarize"]
+
+
+def summarize(store: Store) -> dict[str, Any]:
+    """A JSON-ready description of ``store`` (sensor labels only, never addresses)."""
+    with Engine(store) as engine:
+        (totals,) = engine.rows(
+            "SELECT count(*) AS packets, min(day) AS first_day, max(day) AS last_day, "
+            "count(DISTINCT day) AS days FROM packets"
+        )
+        sensors = engine.rows(
+            "SELECT sensor, count(*) AS packets, min(ts) AS first_seen, max(ts) AS last_seen "
+            "FROM packets GROUP BY sensor ORDER BY sensor"
+        )
+    batches = store.manifest.batches(state="committed")
+    editions = Counter((b.geo_database, b.geo_edition) for b in batches)
+    inputs = store.manifest.inputs()
+    return {
+        "store": str(store.root),
+        "packets": int(totals["packets"]),
+        "days": int(totals["days"]),
+        "first_day": totals["first_day"].isoformat() if totals["first_day"] else None,
+        "last_day": totals["last_day"].isoformat() if totals["last_day"] else None,
+        "sensors": [
+            {
+                "sensor": s["sensor"],
+                "packets": int(s["packets"]),
+                "first_seen": s["first_seen"].isoformat(),
+                "last_seen": s["last_seen"].isoformat(),
+            }
+            for s in sensors
+        ],
+        "inputs": len(inputs),
+        "inputs_with_errors": sum(1 for i in inputs if i.error),
+        "batches": len(batches),
+        "geo": [
+            {"database": db, "edition": edition, "batches": n}
+            for (db, edition), n in sorted(editions.items())
+        ],
+    }
