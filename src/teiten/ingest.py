@@ -15,7 +15,6 @@ that file, so it can simply be ingested again.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import queue
 import sqlite3
@@ -26,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import blake3
 import pyarrow as pa
 
 from teiten.capture import open_capture
@@ -81,10 +81,18 @@ class IngestReport:
 
 
 def file_digest(path: Path) -> tuple[int, str]:
-    """Size and SHA-256 of a file's bytes (the manifest's key)."""
+    """Size and ``blake3:<hex>`` digest of a file's bytes (the manifest's key).
+
+    BLAKE3 is a cryptographic hash about three times faster than SHA-256 here,
+    which matters when the digest is a full extra pass over every capture.
+    """
     with open(path, "rb") as f:
-        digest = hashlib.file_digest(f, "sha256").hexdigest()
-        return f.tell(), digest
+        digest = blake3.blake3(max_threads=blake3.blake3.AUTO)
+        buffer = bytearray(8 << 20)
+        view = memoryview(buffer)
+        while n := f.readinto(buffer):
+            digest.update(view[:n])
+        return f.tell(), "blake3:" + digest.hexdigest()
 
 
 def ingest(
@@ -107,10 +115,10 @@ def _ingest_file(
 ) -> FileResult:
     name = str(path)
     try:
-        size, sha256 = file_digest(path)
+        size, digest = file_digest(path)
     except OSError as exc:
         return FileResult(name, "failed", error=f"cannot read {name}: {exc.strerror or exc}")
-    known = store.manifest.find_input(sha256)
+    known = store.manifest.find_input(digest)
     if known is not None:
         if progress:
             progress(size)
@@ -159,7 +167,7 @@ def _ingest_file(
         writer.commit(
             [
                 InputRecord(
-                    sha256,
+                    digest,
                     name,
                     size,
                     result.packets,

@@ -8,9 +8,11 @@ import pytest
 from teiten.errors import StoreError
 from teiten.store import Engine, InputRecord, Store
 
+DIGEST = "blake3:" + "a" * 64
 
-def _input(sha="a" * 64, packets=3):
-    return InputRecord(sha, "cap.pcap", 100, packets, 0, {}, None)
+
+def _input(digest=DIGEST, packets=3):
+    return InputRecord(digest, "cap.pcap", 100, packets, 0, {}, None)
 
 
 ROWS = [
@@ -44,7 +46,7 @@ def test_rows_land_in_their_utc_day_partition(tmp_path, make_rows):
         "ed1",
         3,
     )
-    assert store.manifest.find_input("a" * 64).packets == 3
+    assert store.manifest.find_input(DIGEST).packets == 3
 
 
 def test_uncommitted_rows_are_invisible_and_aborted_rows_vanish(tmp_path, make_rows):
@@ -55,7 +57,7 @@ def test_uncommitted_rows_are_invisible_and_aborted_rows_vanish(tmp_path, make_r
         assert engine.rows("SELECT count(*) AS n FROM packets")[0]["n"] == 0
     writer.abort()
     assert not list(store.root.glob("packets/*/*.parquet"))
-    assert store.manifest.find_input("a" * 64) is None
+    assert store.manifest.find_input(DIGEST) is None
 
 
 def test_crash_between_manifest_and_rename_rolls_forward(tmp_path, make_rows, monkeypatch):
@@ -66,12 +68,12 @@ def test_crash_between_manifest_and_rename_rolls_forward(tmp_path, make_rows, mo
     monkeypatch.setattr(Store, "recover", lambda self: [])
     writer.commit([_input()])
     monkeypatch.undo()
-    assert store.manifest.find_input("a" * 64) is None  # still pending: not yet an input
+    assert store.manifest.find_input(DIGEST) is None  # still pending: not yet an input
     assert not list(store.root.glob("packets/*/*.parquet"))
     store.close()
     reopened = Store(tmp_path / "s")
     reopened.writer("s1", "g", "e").abort()  # any writer finishes pending commits first
-    assert reopened.manifest.find_input("a" * 64).packets == 3
+    assert reopened.manifest.find_input(DIGEST).packets == 3
     with Engine(reopened) as engine:
         assert engine.rows("SELECT count(*) AS n FROM packets")[0]["n"] == 3
 

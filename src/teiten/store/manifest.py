@@ -1,7 +1,7 @@
 """The store's manifest: which inputs were ingested, into which batch, tagged how.
 
-A SQLite file beside the Parquet dataset. Inputs are keyed by the SHA-256 of
-their bytes, so the same capture ingested twice (under any name) adds nothing.
+A SQLite file beside the Parquet dataset. Inputs are keyed by a digest of
+their bytes (``blake3:<hex>``), so the same capture ingested twice (under any name) adds nothing.
 A batch is first recorded as ``pending`` with the list of its Parquet parts,
 then its parts are renamed into the dataset, then it becomes ``committed``;
 a crash in between is rolled forward by :meth:`Manifest.pending`'s caller.
@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS batches (
     parts        TEXT NOT NULL   -- JSON list of [staging path, dataset path], relative to the store
 );
 CREATE TABLE IF NOT EXISTS inputs (
-    sha256       TEXT PRIMARY KEY,
+    digest       TEXT PRIMARY KEY,  -- 'blake3:<hex>' of the input's bytes
     name         TEXT NOT NULL,
     size         INTEGER NOT NULL,
     batch_id     TEXT NOT NULL REFERENCES batches(batch_id),
@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS inputs (
 class InputRecord:
     """One ingested input file."""
 
-    sha256: str
+    digest: str
     name: str
     size: int
     packets: int
@@ -88,13 +88,13 @@ class Manifest:
     def close(self) -> None:
         self._db.close()
 
-    def find_input(self, sha256: str) -> InputRecord | None:
+    def find_input(self, digest: str) -> InputRecord | None:
         """The committed input with these bytes, if any."""
         row = self._db.execute(
-            "SELECT i.sha256, i.name, i.size, i.packets, i.skipped, i.skip_reasons, i.error "
+            "SELECT i.digest, i.name, i.size, i.packets, i.skipped, i.skip_reasons, i.error "
             "FROM inputs i JOIN batches b USING (batch_id) "
-            "WHERE i.sha256 = ? AND b.state = 'committed'",
-            (sha256,),
+            "WHERE i.digest = ? AND b.state = 'committed'",
+            (digest,),
         ).fetchone()
         if row is None:
             return None
@@ -119,7 +119,7 @@ class Manifest:
                 "INSERT INTO inputs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
-                        i.sha256,
+                        i.digest,
                         i.name,
                         i.size,
                         batch.batch_id,
@@ -154,7 +154,7 @@ class Manifest:
 
     def inputs(self) -> list[InputRecord]:
         rows = self._db.execute(
-            "SELECT i.sha256, i.name, i.size, i.packets, i.skipped, i.skip_reasons, i.error "
+            "SELECT i.digest, i.name, i.size, i.packets, i.skipped, i.skip_reasons, i.error "
             "FROM inputs i JOIN batches b USING (batch_id) WHERE b.state = 'committed' "
             "ORDER BY b.created_at"
         ).fetchall()
