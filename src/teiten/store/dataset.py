@@ -37,12 +37,11 @@ from teiten.store.schema import SCHEMA
 __all__ = ["BatchWriter", "Store", "default_store_path"]
 
 _NS_PER_DAY = 86_400 * 1_000_000_000
-# Dictionary-encode only the low-cardinality columns: addresses, sequence numbers
-# and timestamps gain nothing from a dictionary and cost time trying one.
+# Dictionary-encode only the low-cardinality columns: addresses, ports, windows,
+# sequence numbers and timestamps gain nothing from a dictionary and cost time trying one.
 _DICTIONARY_COLUMNS = [
-    "sensor", "ip_version", "proto", "sport", "dport", "tcp_flags", "tcp_window",
-    "tcp_opt_len", "tcp_opt_mask", "tcp_mss", "ttl", "ip_flags", "frag_offset",
-    "is_fragment", "ip_len", "wirelen", "icmp_type", "icmp_code", "kind", "country", "asn",
+    "sensor", "ip_version", "proto", "tcp_flags", "ttl", "frag_offset", "is_fragment",
+    "ip_len", "icmp_type", "icmp_code", "kind", "country", "asn",
 ]  # fmt: skip
 PARQUET_OPTIONS = {
     "write_batch_size": 1 << 16,  # values per encoder call: fewer calls, same pages

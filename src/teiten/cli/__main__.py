@@ -1,0 +1,5 @@
+"""``python -m teiten.cli``."""
+
+from teiten.cli import main
+
+main()

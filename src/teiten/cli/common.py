@@ -1,0 +1,64 @@
+"""The ``teiten`` command group and the options every command spells the same way.
+
+Library errors (:class:`teiten.errors.TeitenError`) become one-line messages
+and exit status 1; usage errors exit 2 (click's convention).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from teiten.errors import OptionError, PeriodError, TeitenError
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def fail_cleanly(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn library errors into ClickExceptions at the edge."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except PeriodError as exc:
+            raise click.BadParameter(str(exc), param_hint="'--period'") from exc
+        except OptionError as exc:
+            raise click.UsageError(str(exc)) from exc
+        except TeitenError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper
+
+
+def store_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--store",
+        "store_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Store directory [default: $TEITEN_STORE or ./teiten-data].",
+    )(func)
+
+
+def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(func)
+
+
+def emit_json(obj: Any) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(package_name="teiten")
+def main() -> None:
+    """teiten (定点): Internet fixed-point observation of darknet traffic.
+
+    Ingest packet captures from darknet sensors into a day-partitioned Parquet
+    store, then rank what arrived by destination port and source country.
+    """

@@ -1,0 +1,44 @@
+"""`teiten ingest`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from teiten.cli.common import emit_json, fail_cleanly, json_option, main, store_option
+
+
+@main.command()
+@store_option
+@click.option("--sensor", default="default", show_default=True, help="Sensor label for these rows.")
+@click.option(
+    "--geoip",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="MaxMind-format .mmdb (country and/or ASN) instead of the bundled RIR data.",
+)
+@json_option
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@fail_cleanly
+def ingest(
+    store_dir: Path | None, sensor: str, geoip: Path | None, as_json: bool, paths: tuple[Path, ...]
+) -> None:
+    """Ingest pcap/pcapng files (optionally gzip/zstd-compressed) into the store.
+
+    Exit status: 0 when every file was ingested, 1 when any failed (the others
+    are still ingested), 2 for usage errors.
+    """
+    from teiten.cli.output import ingest_progress, print_ingest
+    from teiten.enrich import open_geo
+    from teiten.ingest import ingest as run_ingest
+    from teiten.store import Store
+
+    store = Store(store_dir)
+    geo = open_geo(str(geoip) if geoip else None)
+    with ingest_progress(paths, enabled=not as_json) as progress:
+        report = run_ingest(paths, store, geo, sensor=sensor, progress=progress)
+    if as_json:
+        emit_json(report.as_json())
+    else:
+        print_ingest(report)
+    raise SystemExit(0 if report.ok else 1)

@@ -1,0 +1,81 @@
+"""`teiten top ports|countries`: rankings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from teiten.cli.common import emit_json, fail_cleanly, json_option, main, store_option
+
+
+def ranking_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    from teiten.analyze.periods import HELP
+    from teiten.analyze.rankings import METRICS, TRAFFIC
+
+    options = [
+        store_option,
+        click.option("--period", required=True, help=f"Period: {HELP}."),
+        click.option("--limit", default=10, show_default=True, type=click.IntRange(1)),
+        click.option("--metric", type=click.Choice(METRICS), default="packets", show_default=True),
+        click.option(
+            "--traffic",
+            type=click.Choice(TRAFFIC),
+            default="probe",
+            show_default=True,
+            help="Which packets count: probes, DoS backscatter, or all.",
+        ),
+        click.option("--country", help="Only packets from this country (ISO alpha-2, e.g. JP)."),
+        click.option("--sensor", help="Only packets seen by this sensor."),
+        click.option("--proto", help="Only this protocol (tcp, udp, icmp, icmpv6 or a number)."),
+        json_option,
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@main.group()
+def top() -> None:
+    """Rank destination ports or source countries for a period."""
+
+
+def _top(dimension: str, **kw: Any) -> None:
+    from teiten.analyze.periods import parse_period
+    from teiten.analyze.rankings import Filters, rank
+    from teiten.cli.output import print_ranking
+    from teiten.store import Engine, Store
+
+    period = parse_period(kw["period"])
+    filters = Filters(country=kw["country"], sensor=kw["sensor"], proto=kw["proto"])
+    with Engine(Store(kw["store_dir"], create=False)) as engine:
+        ranking = rank(
+            engine,
+            dimension,  # type: ignore[arg-type]
+            period,
+            metric=kw["metric"],
+            traffic=kw["traffic"],
+            filters=filters,
+            limit=kw["limit"],
+        )
+    if kw["as_json"]:
+        emit_json(ranking.as_json())
+    else:
+        print_ranking(ranking)
+
+
+@top.command("ports")
+@ranking_options
+@fail_cleanly
+def top_ports(**kw: Any) -> None:
+    """Top destination ports (ICMP by type), with the previous period's rank."""
+    _top("ports", **kw)
+
+
+@top.command("countries")
+@ranking_options
+@fail_cleanly
+def top_countries(**kw: Any) -> None:
+    """Top source countries, with the previous period's rank."""
+    _top("countries", **kw)
