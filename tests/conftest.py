@@ -84,6 +84,7 @@ def rows_table(rows: list[dict]):
             "kind": r.get("kind", "probe"),
             "country": r.get("country"),
             "asn": r.get("asn"),
+            "tags": r.get("tags", 0),
         }
         for k, value in v.items():
             columns[k].append(value)

@@ -32,6 +32,7 @@ from teiten.capture import open_capture
 from teiten.decode import decode_batch
 from teiten.enrich import GeoTagger
 from teiten.errors import CaptureError, CorruptCaptureError
+from teiten.fingerprint import TagContext, tag_packets
 from teiten.store import BatchWriter, InputRecord, Store, packets_table
 
 __all__ = ["FileResult", "IngestReport", "file_digest", "ingest"]
@@ -102,16 +103,27 @@ def ingest(
     *,
     sensor: str = "default",
     progress: Progress | None = None,
+    context: TagContext | None = None,
 ) -> IngestReport:
-    """Ingest every file; one file's failure never stops the others."""
+    """Ingest every file; one file's failure never stops the others.
+
+    ``context`` carries reference data the fingerprints need (e.g. the research
+    scanner list); by default, none.
+    """
+    context = context or TagContext()
     report = IngestReport()
     for path in paths:
-        report.results.append(_ingest_file(Path(path), store, geo, sensor, progress))
+        report.results.append(_ingest_file(Path(path), store, geo, sensor, progress, context))
     return report
 
 
 def _ingest_file(
-    path: Path, store: Store, geo: GeoTagger, sensor: str, progress: Progress | None
+    path: Path,
+    store: Store,
+    geo: GeoTagger,
+    sensor: str,
+    progress: Progress | None,
+    context: TagContext,
 ) -> FileResult:
     name = str(path)
     try:
@@ -150,7 +162,8 @@ def _ingest_file(
                         skipped.update(decoded.skip_counts())
                         decoded = decoded.select(ok)
                     if len(decoded.ts_ns):
-                        sink.put(packets_table(decoded, sensor, geo.tag(decoded.src)))
+                        tags = tag_packets(decoded, context)
+                        sink.put(packets_table(decoded, sensor, geo.tag(decoded.src), tags))
                     if progress:
                         progress(reader.file_bytes_read - consumed)
                         consumed = reader.file_bytes_read

@@ -24,6 +24,9 @@ class Engine:
     def __init__(self, store: Store, *, threads: int | None = None) -> None:
         self.store = store
         self.con = duckdb.connect(":memory:")
+        from teiten.fingerprint.registry import tag_sql_macro
+
+        self.con.execute(tag_sql_macro())
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")
         if store.has_packets():

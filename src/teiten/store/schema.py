@@ -53,6 +53,7 @@ SCHEMA = pa.schema(
         pa.field("kind", _DICT, nullable=False),
         pa.field("country", _DICT),
         pa.field("asn", pa.uint32()),
+        pa.field("tags", pa.uint32(), nullable=False),  # fingerprint bits, see teiten.fingerprint
     ],
     metadata={"teiten.schema_version": str(SCHEMA_VERSION)},
 )
@@ -78,7 +79,9 @@ def _dictionary(codes: np.ndarray, names: list[str]) -> pa.Array:
     return pa.DictionaryArray.from_arrays(indices, pa.array(names, type=pa.string()))
 
 
-def packets_table(decoded: DecodedPackets, sensor: str, geo: GeoTags) -> pa.Table:
+def packets_table(
+    decoded: DecodedPackets, sensor: str, geo: GeoTags, tags: np.ndarray | None = None
+) -> pa.Table:
     """Rows to store for already-selected (successfully decoded) packets."""
     n = len(decoded.ts_ns)
     d = decoded
@@ -111,5 +114,6 @@ def packets_table(decoded: DecodedPackets, sensor: str, geo: GeoTags) -> pa.Tabl
         _dictionary(d.kind, KIND_NAMES),
         _dictionary(geo.country_code, geo.countries),
         _masked(geo.asn, geo.has_asn, pa.uint32()),
+        pa.array(np.zeros(n, np.uint32) if tags is None else tags, type=pa.uint32()),
     ]
     return pa.Table.from_arrays(columns, schema=SCHEMA)

@@ -1,0 +1,66 @@
+"""Stable tag labels and their bits in the stored ``tags`` column.
+
+Every packet row carries ``tags`` (uint32): bit ``TAG_BITS[label]`` is set when
+the fingerprint ``label`` matched at ingest. Bits are part of the store format:
+a label keeps its bit forever and a retired label's bit is never reused. SQL
+reads them through the DuckDB macro ``has_tag(tags, 'mirai')`` that
+:class:`teiten.store.Engine` defines from this table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+__all__ = ["TAG_BITS", "tag_labels", "tag_mask", "tag_sql_macro"]
+
+TAG_BITS: dict[str, int] = {
+    # scanner tools
+    "mirai": 0,
+    "zmap": 1,
+    "masscan": 2,
+    # backscatter kinds (replies of hosts whose address was spoofed as ours)
+    "bs-synack": 8,
+    "bs-rst": 9,
+    "bs-icmp-echo-reply": 10,
+    "bs-icmp-unreachable": 11,
+    "bs-icmp-time-exceeded": 12,
+    "bs-icmp-other-error": 13,
+    # spoofing / erratic packets (CAIDA corsaro3 filter rules)
+    "src-eq-dst": 16,
+    "port-zero": 17,
+    "ip-reserved-flag": 18,
+    "abnormal-tcp-flags": 19,
+    # source lists
+    "research": 24,
+}
+
+
+def tag_mask(labels: Iterable[str]) -> int:
+    """The bit mask of ``labels``; an unknown label is a ValueError naming the known ones."""
+    mask = 0
+    for label in labels:
+        if label not in TAG_BITS:
+            raise ValueError(f"unknown tag {label!r}: known tags are {', '.join(TAG_BITS)}")
+        mask |= 1 << TAG_BITS[label]
+    return mask
+
+
+def tag_labels(mask: int) -> list[str]:
+    """Labels whose bits are set in ``mask``, in registry order."""
+    return [label for label, bit in TAG_BITS.items() if mask >> bit & 1]
+
+
+def tag_array(n: int) -> np.ndarray:
+    """An all-clear tags column for ``n`` packets."""
+    return np.zeros(n, np.uint32)
+
+
+def tag_sql_macro() -> str:
+    """``CREATE MACRO has_tag(tags, label)`` for DuckDB, from :data:`TAG_BITS`."""
+    cases = " ".join(f"WHEN '{label}' THEN {bit}" for label, bit in TAG_BITS.items())
+    return (
+        "CREATE OR REPLACE MACRO has_tag(tags, label) AS "
+        f"coalesce((tags >> (CASE label {cases} END)) & 1 = 1, false)"
+    )
