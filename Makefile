@@ -41,7 +41,8 @@ format: setup
 	$(BIN)/ruff check --fix src tests benchmarks
 
 bench: setup
-	$(BIN)/python benchmarks/bench_ingest.py
+	$(BIN)/python benchmarks/bench_ingest.py; status=$$?; \
+	$(BIN)/python benchmarks/bench_events.py || status=1; exit $$status
 
 clean:
 	rm -rf $(VENV) teiten-data demo-output benchmarks/.cache

@@ -14,8 +14,10 @@ Tree::
     │   └── UnsupportedFormatError   a pcap/pcapng version or feature we do not read
     ├── GeoDatabaseError             the country/AS database cannot be opened or read
     ├── StoreError                   the Parquet store or its manifest is unusable
-    └── OptionError                  a value given to an option is invalid (usage error)
-        └── PeriodError              a period string cannot be parsed
+    ├── OptionError                  a value given to an option is invalid (usage error)
+    │   └── PeriodError              a period string cannot be parsed
+    └── KnowledgeError               the knowledge base, a feed or a stored import is malformed
+                                     (names the file, line, entry and field)
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ __all__ = [
     "CaptureError",
     "CorruptCaptureError",
     "GeoDatabaseError",
+    "KnowledgeError",
     "NotACaptureError",
     "OptionError",
     "PeriodError",
@@ -97,3 +100,33 @@ class OptionError(TeitenError):
 
 class PeriodError(OptionError):
     """A period string cannot be parsed."""
+
+
+class KnowledgeError(TeitenError):
+    """The knowledge base file, a vulnerability feed or a stored import is malformed.
+
+    Carries ``path``, and where known ``line`` (1-based), ``entry`` (a port such as
+    ``37215/tcp``, or a feed entry such as ``#3 CVE-2017-17215``) and ``field``
+    (``cve[0].published``, ``vendorProject`` ...).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        message: str,
+        *,
+        line: int | None = None,
+        entry: str | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.path = str(path)
+        self.message = message
+        self.line = line
+        self.entry = entry
+        self.field = field
+        where = f"{self.path}:{line}" if line else self.path
+        if entry:
+            where += f": entry {entry}"
+        if field:
+            where += f": field '{field}'"
+        super().__init__(f"{where}: {message}")

@@ -5,7 +5,17 @@ Library errors (:class:`teiten.errors.TeitenError`) become one-line messages
 and exit status 1; usage errors exit 2 (click's convention).
 """
 
-from teiten.cli import demo, ingest, store, top  # noqa: F401 - registers the commands
+from teiten.cli import (  # noqa: F401 - registers the commands
+    demo,
+    events,
+    explain,
+    ingest,
+    knowledge,
+    sensors,
+    sources,
+    store,
+    top,
+)
 from teiten.cli.common import emit_json, json_option, main, store_option
 
 __all__ = ["emit_json", "json_option", "main", "store_option"]

@@ -1,7 +1,7 @@
 """The Parquet store (day-partitioned, atomic, deduplicated) and its query engine."""
 
 from teiten.store.dataset import BatchWriter, Store, default_store_path
-from teiten.store.manifest import BatchRecord, InputRecord, Manifest
+from teiten.store.manifest import BatchRecord, InputRecord, Manifest, SensorRecord
 from teiten.store.schema import KIND_NAMES, SCHEMA, packets_table
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "Engine",
     "InputRecord",
     "Manifest",
+    "SensorRecord",
     "Store",
     "default_store_path",
     "packets_table",

@@ -5,6 +5,10 @@ their bytes (``blake3:<hex>``), so the same capture ingested twice (under any na
 A batch is first recorded as ``pending`` with the list of its Parquet parts,
 then its parts are renamed into the dataset, then it becomes ``committed``;
 a crash in between is rolled forward by :meth:`Manifest.pending`'s caller.
+
+It also holds the sensors' declared sizes (how many addresses each one monitors),
+which Internet-wide rate estimates scale by. Only the counts are kept, never the
+prefixes: a sensor's addresses must not be recoverable from the store.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from pathlib import Path
 
 from teiten.errors import StoreError
 
-__all__ = ["BatchRecord", "InputRecord", "Manifest"]
+__all__ = ["BatchRecord", "InputRecord", "Manifest", "SensorRecord"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS batches (
@@ -38,6 +42,12 @@ CREATE TABLE IF NOT EXISTS inputs (
     skipped      INTEGER NOT NULL,
     skip_reasons TEXT NOT NULL,  -- JSON object reason -> count
     error        TEXT            -- set when only the packets before a corrupt record were kept
+);
+CREATE TABLE IF NOT EXISTS sensors (
+    name           TEXT PRIMARY KEY,
+    ipv4_addresses INTEGER NOT NULL CHECK (ipv4_addresses >= 0),  -- monitored IPv4 addresses
+    ipv6_prefixes  INTEGER NOT NULL CHECK (ipv6_prefixes >= 0),   -- monitored IPv6 prefixes
+    declared_at    REAL NOT NULL    -- Unix time of the latest declaration
 );
 """
 
@@ -67,6 +77,16 @@ class BatchRecord:
     geo_edition: str
     packets: int
     parts: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class SensorRecord:
+    """A sensor's declared size: address counts only, never its prefixes."""
+
+    name: str
+    ipv4_addresses: int
+    ipv6_prefixes: int
+    declared_at: float
 
 
 class Manifest:
@@ -159,6 +179,19 @@ class Manifest:
             "ORDER BY b.created_at"
         ).fetchall()
         return [InputRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6]) for r in rows]
+
+    def declare_sensor(self, record: SensorRecord) -> None:
+        """Record (or replace) a sensor's declared size."""
+        with self._transaction():
+            self._db.execute(
+                "INSERT OR REPLACE INTO sensors VALUES (?, ?, ?, ?)",
+                (record.name, record.ipv4_addresses, record.ipv6_prefixes, record.declared_at),
+            )
+
+    def sensors(self) -> list[SensorRecord]:
+        """Every declared sensor, by name."""
+        rows = self._db.execute("SELECT * FROM sensors ORDER BY name").fetchall()
+        return [SensorRecord(r[0], r[1], r[2], r[3]) for r in rows]
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)

@@ -1,0 +1,68 @@
+"""The darknet's size in a period: how many IPv4 addresses the observing sensors monitor.
+
+A scanner probing the IPv4 space uniformly at ``r`` packets/s sends a darknet of
+``size`` addresses ``r × size / 2^32`` packets/s, so Internet-wide rates are
+estimated as ``observed × 2^32 / size`` (the same holds for DoS backscatter,
+which victims send to uniformly spoofed addresses). The size is the sum over
+the sensors that saw any packet in the period of
+
+* the sensor's **declared** IPv4 address count (``teiten sensors declare``), or
+* when it has none, the number of distinct destinations it **observed** in the
+  period — a lower bound of its size (unused addresses nobody probed are not
+  seen), so rates estimated from it are upper bounds.
+
+Only counts leave this module: never a sensor's addresses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from teiten.store.sensors import declared_sensors
+
+if TYPE_CHECKING:
+    from teiten.store import Engine
+
+__all__ = ["Darknet", "darknet_size"]
+
+
+@dataclass(frozen=True)
+class Darknet:
+    """IPv4 addresses monitored in a period, and where the number comes from."""
+
+    size: int
+    source: str  # "declared" | "observed" | "mixed" | "none"
+    sensors: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"size": self.size, "darknet_size_source": self.source, "sensors": self.sensors}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Darknet:
+        return cls(int(data["size"]), str(data["darknet_size_source"]), list(data["sensors"]))
+
+
+def darknet_size(engine: Engine, first: date, end: date) -> Darknet:
+    """The darknet of the sensors with packets in days ``first`` … ``end`` (exclusive)."""
+    declared = declared_sensors(engine.store)
+    rows = engine.rows(
+        "SELECT sensor, count(DISTINCT dst) FILTER (WHERE ip_version = 4) AS observed "
+        "FROM packets WHERE day >= ? AND day < ? GROUP BY sensor ORDER BY sensor",
+        [first, end],
+    )
+    sensors = []
+    for r in rows:
+        record = declared.get(r["sensor"])
+        if record is not None and record.ipv4_addresses > 0:
+            sensors.append(
+                {"sensor": r["sensor"], "addresses": record.ipv4_addresses, "source": "declared"}
+            )
+        else:
+            sensors.append(
+                {"sensor": r["sensor"], "addresses": int(r["observed"]), "source": "observed"}
+            )
+    kinds = {s["source"] for s in sensors}
+    source = kinds.pop() if len(kinds) == 1 else ("mixed" if kinds else "none")
+    return Darknet(sum(s["addresses"] for s in sensors), source, sensors)

@@ -1,0 +1,256 @@
+"""What scan events and DoS attacks share: sessions in SQL, edges, storage, the report.
+
+Both are *sessions*: packets of one key (a scanner's source, protocol and port;
+a victim's address and protocol) ordered by time, where a silence longer than
+a timeout ends one session and the next packet opens another. In SQL::
+
+    opens   = ts unless ts − lag(ts) ≤ timeout          (one window pass)
+    started = max(opens) over the key's packets so far   (a second one)
+
+``started`` is then the session's id (its first packet's time), so grouping by
+(key, started) gives one row per session — no Python runs per packet.
+
+Sessions are computed from the packets *inside* the period (so the day
+partitions outside it are never read). One that began before the period or
+goes on after it is cut at the edge; the edge days (one timeout wide) are then
+read for its key only, and the event says so (``continues_before``,
+``continues_after``).
+
+Sources that also appear as destinations in the period are sensor addresses
+(a capture that recorded the sensor's own replies, or a source spoofed as one
+of ours); their events are withheld, and only their number is reported.
+
+Results are stored by :class:`teiten.store.events.EventStore`, keyed by period
+and parameters, and recomputed when the store's batches for those days change.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from teiten.analyze.darknet import Darknet, darknet_size
+from teiten.analyze.periods import Period
+from teiten.store.events import EventStore
+from teiten.store.sensors import declared_sensors
+
+if TYPE_CHECKING:
+    from teiten.store import Engine
+
+__all__ = [
+    "EVENTS_VERSION",
+    "EventReport",
+    "Window",
+    "collect",
+    "ipv4_int_sql",
+    "ipv4_text_sql",
+    "ns_to_timestamps",
+    "session_sql",
+    "sort_rows",
+    "tag_lists",
+    "to_rows",
+]
+
+# Bump when stored event files would differ for the same inputs (they are then recomputed).
+EVENTS_VERSION = 1
+NS = 1_000_000_000
+IPV4_SPACE = 1 << 32
+
+
+def ipv4_int_sql(column: str) -> str:
+    """SQL for the IPv4 address (UBIGINT) of an IPv4-mapped 16-byte address column."""
+    return f"('0x' || right(hex({column}), 8))::UBIGINT"
+
+
+def ipv4_text_sql(value: str) -> str:
+    """SQL for the dotted quad of an IPv4 address given as an integer expression."""
+    v = f"({value})"
+    return f"concat_ws('.', {v} >> 24, ({v} >> 16) & 255, ({v} >> 8) & 255, {v} & 255)"
+
+
+def session_sql(keys: str, source: str) -> str:
+    """CTEs ``marked`` and ``sessions`` over ``source`` (which has ``keys`` and ``t``)."""
+    return f"""
+    marked AS (
+        SELECT *, CASE WHEN t - lag(t) OVER w <= $timeout_ns THEN NULL ELSE t END AS opens
+        FROM {source} WINDOW w AS (PARTITION BY {keys} ORDER BY t)
+    ), sessions AS (
+        SELECT *, max(opens) OVER (PARTITION BY {keys} ORDER BY t) AS started FROM marked
+    )"""
+
+
+@dataclass(frozen=True)
+class Window:
+    """The days read: the period (``first`` … ``end``) and its edge days (``lo`` … ``hi``)."""
+
+    first: date
+    end: date
+    timeout_s: float
+
+    @property
+    def margin(self) -> timedelta:
+        return timedelta(days=math.ceil(self.timeout_s / 86_400))
+
+    @property
+    def lo(self) -> date:
+        return self.first - self.margin
+
+    @property
+    def hi(self) -> date:
+        return self.end + self.margin
+
+    def params(self) -> dict[str, Any]:
+        """Named SQL parameters for the bounds (days, and ns since the epoch)."""
+        return {
+            "first": self.first,
+            "end": self.end,
+            "lo": self.lo,
+            "hi": self.hi,
+            "first_ns": _ns(self.first),
+            "end_ns": _ns(self.end),
+            "timeout_ns": int(self.timeout_s * NS),
+        }
+
+
+def _ns(day: date) -> int:
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()) * NS
+
+
+@dataclass
+class EventReport:
+    """Events of one family in a period, with what they were computed from."""
+
+    family: str  # "scans" | "dos"
+    period: Period
+    parameters: dict[str, Any]
+    darknet: Darknet
+    rows: list[dict[str, Any]]
+    total: int  # events in the period (rows may be fewer: --limit)
+    withheld: int  # events of sources that are sensor addresses, never shown
+    stored: str | None = None  # the Parquet file holding them
+    reused: bool = False  # read back from the store rather than computed now
+    seconds: float = 0.0  # time to compute (0 when reused)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "period": self.period.as_json(),
+            "parameters": self.parameters,
+            "darknet": self.darknet.as_json(),
+            "total": {"events": self.total, "withheld_sensor_sources": self.withheld},
+            "rows": self.rows,
+        }
+
+
+Extract = Callable[[Darknet, Window], tuple[pa.Table, int]]
+
+
+def collect(
+    engine: Engine,
+    family: str,
+    period: Period,
+    parameters: dict[str, Any],
+    extract: Extract,
+    *,
+    limit: int | None = None,
+    refresh: bool = False,
+) -> EventReport:
+    """The stored events of ``period`` if still current, else ``extract``-ed and stored.
+
+    ``extract(darknet, window)`` returns the events (sorted) and how many were withheld.
+    """
+    window = Window(period.start, period.end, float(parameters["timeout_s"]))
+    events = EventStore(engine.store)
+    declared = {
+        n: [s.ipv4_addresses, s.ipv6_prefixes] for n, s in declared_sensors(engine.store).items()
+    }
+    key = events.key(
+        {
+            "version": EVENTS_VERSION,
+            "family": family,
+            "period": [period.start, period.end],
+            "parameters": parameters,
+            "declared": declared,
+        }
+    )
+    state = events.state(window.lo, window.hi - timedelta(days=1))
+    path = events.path(family, period.label, key)
+    found = None if refresh else events.load(family, period.label, key, state)
+    if found is not None:
+        table, meta, seconds = found.table, found.meta, 0.0
+        darknet = Darknet.from_json(meta["darknet"])
+    else:
+        started = time.perf_counter()
+        darknet = darknet_size(engine, period.start, period.end)
+        table, withheld = extract(darknet, window)
+        seconds = time.perf_counter() - started
+        meta = {
+            "version": EVENTS_VERSION,
+            "family": family,
+            "period": period.as_json(),
+            "parameters": parameters,
+            "darknet": darknet.as_json(),
+            "withheld": withheld,
+            "state": state,
+            "computed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        events.save(family, period.label, key, table, meta)
+    return EventReport(
+        family=family,
+        period=period,
+        parameters=parameters,
+        darknet=darknet,
+        rows=to_rows(table, limit),
+        total=table.num_rows,
+        withheld=int(meta["withheld"]),
+        stored=str(path),
+        reused=found is not None,
+        seconds=seconds,
+    )
+
+
+def tag_lists(bits: pa.Array) -> pa.Array:
+    """``list<string>`` tag labels for a column of tag bit masks (once per distinct mask)."""
+    from teiten.fingerprint import tag_labels
+
+    values = np.asarray(bits.to_numpy(zero_copy_only=False), dtype=np.uint64)
+    masks, inverse = np.unique(values, return_inverse=True)
+    labels = [tag_labels(int(m)) for m in masks]
+    return pa.array([labels[i] for i in inverse], type=pa.list_(pa.string()))
+
+
+def to_rows(table: pa.Table, limit: int | None = None) -> list[dict[str, Any]]:
+    """JSON-ready rows (timestamps as ISO 8601 UTC) of the first ``limit`` rows."""
+    if limit is not None:
+        table = table.slice(0, limit)
+    rows = table.to_pylist()
+    for row in rows:
+        for k, v in row.items():
+            if isinstance(v, datetime):
+                row[k] = v.astimezone(UTC).isoformat()
+            elif isinstance(v, float):
+                row[k] = round(v, 6)
+    return rows
+
+
+def ns_to_timestamps(table: pa.Table, names: list[str]) -> pa.Table:
+    """Columns of ns since the epoch as UTC timestamps (µs, as captures record them)."""
+    for name in names:
+        i = table.schema.get_field_index(name)
+        ns = table.column(i).cast(pa.int64()).cast(pa.timestamp("ns", tz="UTC"))
+        table = table.set_column(i, name, ns.cast(pa.timestamp("us", tz="UTC"), safe=False))
+    return table
+
+
+def sort_rows(table: pa.Table, keys: list[tuple[str, str]]) -> pa.Table:
+    """``table`` sorted by ``keys`` (as ``pyarrow.compute.sort_indices`` takes them)."""
+    if table.num_rows == 0:
+        return table
+    return table.take(pc.sort_indices(table, sort_keys=keys))

@@ -1,0 +1,307 @@
+"""Who sent what: one row per source in a period, and one source's whole history.
+
+Each row says where a source sits (country, AS), when it was first and last
+seen, how many packets it sent, which ports it hit (most-hit first) and which
+fingerprints its packets matched (``tags``: the labels of every bit set on any
+of its packets, see :mod:`teiten.fingerprint`). Ports read ``23/tcp``; ICMP
+reads ``icmp type 8``; other protocols by name.
+
+Source addresses are shown (they are scanners and victims, not ours); an
+address that is also a destination in the period is a sensor's and is
+withheld, counted only (``withheld_sensor_sources``). ``source_history`` refuses
+sensor addresses outright.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from teiten.analyze.darknet import darknet_size
+from teiten.analyze.dos import DosParams, extract_attacks
+from teiten.analyze.events import Window, to_rows
+from teiten.analyze.periods import Period
+from teiten.analyze.rankings import TRAFFIC, proto_number
+from teiten.analyze.scans import ScanParams, extract_scans
+from teiten.enrich import protocol_name
+from teiten.errors import OptionError, TeitenError
+
+if TYPE_CHECKING:
+    from teiten.store import Engine
+
+__all__ = [
+    "SourceFilters",
+    "SourcesReport",
+    "address_bytes",
+    "address_text",
+    "parse_port",
+    "source_history",
+    "sources",
+]
+
+TOP_PORTS = 10  # ports listed per source
+_ICMP = (1, 58)
+
+
+def address_bytes(text: str) -> bytes:
+    """The store's 16-byte form of an address (IPv4 as ``::ffff:a.b.c.d``)."""
+    try:
+        ip = ipaddress.ip_address(text.strip())
+    except ValueError as exc:
+        raise OptionError(f"{text!r} is not an IPv4 or IPv6 address") from exc
+    if ip.version == 4:
+        return ipaddress.IPv6Address(f"::ffff:{ip}").packed
+    return ip.packed
+
+
+def address_text(value: bytes) -> str:
+    """The text of a 16-byte stored address (IPv4-mapped ones as dotted quads)."""
+    ip = ipaddress.IPv6Address(bytes(value))
+    return str(ip.ipv4_mapped) if ip.ipv4_mapped else str(ip)
+
+
+def parse_port(text: str) -> tuple[int | None, int]:
+    """``"23/tcp"`` → (6, 23); ``"23"`` → (None, 23): TCP or UDP."""
+    port_text, _, proto_text = text.strip().lower().partition("/")
+    if not port_text.isdigit() or not 0 <= int(port_text) <= 0xFFFF:
+        raise OptionError(f"--port {text!r}: expected PORT/PROTO such as 23/tcp or 53/udp")
+    return (proto_number(proto_text) if proto_text else None), int(port_text)
+
+
+def port_label(proto: int, port: int | None) -> str:
+    """``23/tcp``, ``icmp type 8``, or the protocol's name when it has no ports."""
+    name = protocol_name(proto)
+    if proto in _ICMP:
+        return name if port is None else f"{name} type {port}"
+    return name if port is None else f"{port}/{name}"
+
+
+@dataclass(frozen=True)
+class SourceFilters:
+    """Which sources to list (all given filters must hold)."""
+
+    tag: str | None = None  # any of its packets carries this fingerprint
+    country: str | None = None
+    port: str | None = None  # it hit this port, e.g. "23/tcp"
+    traffic: str = "probe"  # which packets count: probe, backscatter, all
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "tag": self.tag,
+            "country": self.country,
+            "port": self.port,
+            "traffic": self.traffic,
+        }
+
+
+@dataclass
+class SourcesReport:
+    """Sources of a period, most packets first."""
+
+    period: Period
+    filters: SourceFilters
+    total: dict[str, int]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "period": self.period.as_json(),
+            "filters": self.filters.as_json(),
+            "total": self.total,
+            "rows": self.rows,
+        }
+
+
+_PORT = f"CASE WHEN proto IN {_ICMP} THEN icmp_type ELSE dport END"
+
+
+def sources(
+    engine: Engine, period: Period, filters: SourceFilters | None = None, *, limit: int = 20
+) -> SourcesReport:
+    """The sources of ``period`` matching ``filters``, most packets first."""
+    from teiten.fingerprint import TAG_BITS
+
+    filters = filters or SourceFilters()
+    if filters.traffic not in TRAFFIC:
+        raise OptionError(f"unknown traffic kind {filters.traffic!r}: use {', '.join(TRAFFIC)}")
+    args: dict[str, Any] = {"first": period.start, "end": period.end, "top": TOP_PORTS}
+    where, having = "", []
+    if filters.traffic != "all":
+        where += " AND kind = $kind"
+        args["kind"] = filters.traffic
+    if filters.country:
+        where += " AND country = $country"
+        args["country"] = filters.country.strip().upper()
+    if filters.tag:
+        if filters.tag not in TAG_BITS:
+            raise OptionError(f"unknown tag {filters.tag!r}: known tags are {', '.join(TAG_BITS)}")
+        having.append("(bit_or(tag_bits) >> $tag_bit) & 1 = 1")
+        args["tag_bit"] = TAG_BITS[filters.tag]
+    if filters.port:
+        proto, port = parse_port(filters.port)
+        having.append(
+            "bool_or(port = $port AND proto IN (6, 17))"
+            if proto is None
+            else "bool_or(port = $port AND proto = $proto)"
+        )
+        args["port"] = port
+        if proto is not None:
+            args["proto"] = proto
+    sql = f"""
+    WITH per_port AS (
+        SELECT src, proto, {_PORT} AS port, count(*) AS n, min(ts) AS first_seen,
+               max(ts) AS last_seen, bit_or(tags) AS tag_bits,
+               any_value(country) AS country, any_value(asn) AS asn
+        FROM packets WHERE day >= $first AND day < $end{where}
+        GROUP BY ALL
+    ), per_source AS (
+        SELECT src, any_value(country) AS country, any_value(asn) AS asn,
+               min(first_seen) AS first_seen, max(last_seen) AS last_seen,
+               sum(n)::BIGINT AS packets, bit_or(tag_bits) AS tag_bits,
+               list(struct_pack(proto := proto, port := port) ORDER BY n DESC, proto, port)
+                   [1:$top] AS ports
+        FROM per_port GROUP BY src
+        {"HAVING " + " AND ".join(having) if having else ""}
+    ), sensor_sources AS (
+        SELECT DISTINCT dst AS src FROM packets
+        WHERE day >= $first AND day < $end AND dst IN (SELECT src FROM per_source)
+    ), visible AS (
+        SELECT *, src IN (SELECT src FROM sensor_sources) AS is_sensor FROM per_source
+    )
+    SELECT *, count(*) FILTER (WHERE NOT is_sensor) OVER () AS total_sources,
+           sum(packets) FILTER (WHERE NOT is_sensor) OVER () AS total_packets,
+           count(*) FILTER (WHERE is_sensor) OVER () AS withheld
+    FROM visible
+    ORDER BY is_sensor, packets DESC, src
+    LIMIT $limit
+    """
+    args["limit"] = limit
+    found = engine.con.sql(sql, params=args).to_arrow_table().to_pylist()
+    rows = [_source_row(r) for r in found if not r["is_sensor"]][:limit]
+    total = {
+        "sources": int(found[0]["total_sources"]) if found else 0,
+        "packets": int(found[0]["total_packets"] or 0) if found else 0,
+        "withheld_sensor_sources": int(found[0]["withheld"]) if found else 0,
+    }
+    return SourcesReport(period, filters, total, rows)
+
+
+def _source_row(r: dict[str, Any]) -> dict[str, Any]:
+    from teiten.fingerprint import tag_labels
+
+    return {
+        "source": address_text(r["src"]),
+        "country": r["country"],
+        "asn": r["asn"],
+        "first_seen": _iso(r["first_seen"]),
+        "last_seen": _iso(r["last_seen"]),
+        "packets": int(r["packets"]),
+        "ports": [port_label(p["proto"], p["port"]) for p in r["ports"]],
+        "tags": tag_labels(int(r["tag_bits"])),
+    }
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat()
+
+
+def source_history(
+    engine: Engine,
+    address: str,
+    *,
+    scan_params: ScanParams | None = None,
+    dos_params: DosParams | None = None,
+) -> dict[str, Any]:
+    """Everything the store holds about one source: per day, and its scans and attacks.
+
+    Scan events and DoS attacks are computed for this source alone over the days it
+    was seen, with the darknet size of those days. A sensor's own address is refused.
+    """
+    from teiten.fingerprint import tag_labels
+
+    src = address_bytes(address)
+    text = address_text(src)
+    (seen_as_destination,) = engine.rows(
+        "SELECT count(*) > 0 AS hit FROM (SELECT 1 FROM packets WHERE dst = ? LIMIT 1)", [src]
+    )
+    if seen_as_destination["hit"]:
+        raise TeitenError(
+            f"{text} is one of the sensors' monitored addresses; teiten does not report on them"
+        )
+    days = (
+        engine.con.sql(
+            f"""
+        WITH per_port AS (
+            SELECT day, proto, {_PORT} AS port, count(*) AS n, bit_or(tags) AS tag_bits,
+                   count(*) FILTER (WHERE kind = 'probe') AS probe,
+                   count(*) FILTER (WHERE kind = 'backscatter') AS backscatter,
+                   min(ts) AS first_seen, max(ts) AS last_seen,
+                   any_value(country) AS country, any_value(asn) AS asn
+            FROM packets WHERE src = $src GROUP BY ALL
+        )
+        SELECT day, sum(n)::BIGINT AS packets, sum(probe)::BIGINT AS probe,
+               sum(backscatter)::BIGINT AS backscatter, bit_or(tag_bits) AS tag_bits,
+               min(first_seen) AS first_seen, max(last_seen) AS last_seen,
+               any_value(country) AS country, any_value(asn) AS asn,
+               list(struct_pack(proto := proto, port := port) ORDER BY n DESC, proto, port)
+                   [1:$top] AS ports
+        FROM per_port GROUP BY day ORDER BY day
+        """,
+            params={"src": src, "top": TOP_PORTS},
+        )
+        .to_arrow_table()
+        .to_pylist()
+    )
+    history: dict[str, Any] = {
+        "source": text,
+        "country": None,
+        "asn": None,
+        "first_seen": None,
+        "last_seen": None,
+        "packets": 0,
+        "tags": [],
+        "days": [],
+        "scans": [],
+        "dos_attacks": [],
+        "darknet": None,  # the darknet its events were rated with (IPv4 sources only)
+    }
+    if not days:
+        return history
+    bits = 0
+    for d in days:
+        bits |= int(d["tag_bits"])
+        history["days"].append(
+            {
+                "day": d["day"].isoformat(),
+                "packets": int(d["packets"]),
+                "probe": int(d["probe"]),
+                "backscatter": int(d["backscatter"]),
+                "ports": [port_label(p["proto"], p["port"]) for p in d["ports"]],
+                "tags": tag_labels(int(d["tag_bits"])),
+            }
+        )
+    history |= {
+        "country": next((d["country"] for d in days if d["country"]), None),
+        "asn": next((d["asn"] for d in days if d["asn"] is not None), None),
+        "first_seen": _iso(days[0]["first_seen"]),
+        "last_seen": _iso(days[-1]["last_seen"]),
+        "packets": sum(int(d["packets"]) for d in days),
+        "tags": tag_labels(bits),
+    }
+    if ipaddress.IPv6Address(src).ipv4_mapped is not None:  # events are IPv4 only
+        first: date = days[0]["day"]
+        end: date = days[-1]["day"] + timedelta(days=1)
+        darknet = darknet_size(engine, first, end)
+        scan_params, dos_params = scan_params or ScanParams(), dos_params or DosParams()
+        scans, _ = extract_scans(
+            engine, Window(first, end, scan_params.timeout_s), scan_params, darknet, source=src
+        )
+        attacks, _ = extract_attacks(
+            engine, Window(first, end, dos_params.timeout_s), dos_params, darknet, source=src
+        )
+        history["darknet"] = darknet.as_json()
+        history["scans"] = to_rows(scans.sort_by("start"))
+        history["dos_attacks"] = to_rows(attacks.sort_by("start"))
+    return history

@@ -1,0 +1,199 @@
+"""`teiten events scans|dos`: scan events and DoS attacks of a period (stored, reused)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from teiten.cli.common import emit_json, fail_cleanly, json_option, main, store_option
+
+
+def _period_option(func: Any) -> Any:
+    from teiten.analyze.periods import HELP
+
+    return click.option("--period", required=True, help=f"Period: {HELP}.")(func)
+
+
+def _limit_option(func: Any) -> Any:
+    return click.option(
+        "--limit", default=20, show_default=True, type=click.IntRange(1), help="Rows to show."
+    )(func)
+
+
+@main.group("events")
+def events_group() -> None:
+    """Scan events and DoS attacks found in a period (computed once, then stored)."""
+
+
+@events_group.command("scans")
+@store_option
+@_period_option
+@click.option(
+    "--min-destinations",
+    default=100,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Distinct darknet addresses a scan must reach.",
+)
+@click.option(
+    "--min-rate",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Estimated Internet-wide rate a scan must reach, packets/s.",
+)
+@click.option(
+    "--timeout",
+    default=480.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Seconds of silence that end a scan.",
+)
+@_limit_option
+@json_option
+@fail_cleanly
+def events_scans(
+    store_dir: Path | None,
+    period: str,
+    min_destinations: int,
+    min_rate: float,
+    timeout: float,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Scan events: one source sweeping one port, with its Internet-wide rate.
+
+    Defaults after Durumeric et al., USENIX Security 2014. Destination addresses
+    are never shown, only counted.
+    """
+    from teiten.analyze.periods import parse_period
+    from teiten.analyze.scans import ScanParams, scan_events
+    from teiten.store import Engine, Store
+
+    params = ScanParams(min_destinations=min_destinations, min_rate=min_rate, timeout_s=timeout)
+    with Engine(Store(store_dir, create=False)) as engine:
+        report = scan_events(engine, parse_period(period), params, limit=limit)
+    if as_json:
+        emit_json(report.as_json())
+    else:
+        _print(report)
+
+
+@events_group.command("dos")
+@store_option
+@_period_option
+@_limit_option
+@json_option
+@fail_cleanly
+def events_dos(store_dir: Path | None, period: str, limit: int, as_json: bool) -> None:
+    """DoS attacks inferred from backscatter: victims, ports, duration, attack rate.
+
+    Moore et al.'s rules as CAIDA's corsaro implements them: ≥ 25 packets, ≥ 60 s,
+    ≥ 30 packets in some 60 s window; 300 s of silence ends an attack.
+    """
+    from teiten.analyze.dos import dos_attacks
+    from teiten.analyze.periods import parse_period
+    from teiten.store import Engine, Store
+
+    with Engine(Store(store_dir, create=False)) as engine:
+        report = dos_attacks(engine, parse_period(period), limit=limit)
+    if as_json:
+        emit_json(report.as_json())
+    else:
+        _print(report)
+
+
+def _print(report: Any) -> None:
+    from rich.table import Table
+
+    from teiten.cli.output import out
+
+    p, d = report.period, report.darknet
+    scans = report.family == "scans"
+    if scans:
+        q = report.parameters
+        what = (
+            f"Scan events, {p.label} ({p.start} – {p.last_day}): ≥ {q['min_destinations']:,} "
+            f"destinations, ≥ {q['min_rate']:g} pps Internet-wide, {q['timeout_s']:g} s timeout"
+        )
+    else:
+        what = f"DoS attacks (backscatter), {p.label} ({p.start} – {p.last_day})"
+    with_asn = any(r["asn"] is not None for r in report.rows)
+    headers = [
+        ("Source" if scans else "Victim", "left"),
+        ("CC", "left"),
+        *([("AS", "left")] if with_asn else []),
+        ("Port" if scans else "Proto", "left"),
+        ("Start (UTC)", "left"),
+        ("End", "left"),
+        ("Packets", "right"),
+        ("Dests" if scans else "Ports", "right" if scans else "left"),
+        ("Duration", "right"),
+        ("Rate pps", "right"),
+    ]
+    table = Table(title=what, title_justify="left")
+    for name, justify in headers:
+        table.add_column(name, justify=justify, no_wrap=name != "Ports")  # type: ignore[arg-type]
+    for r in report.rows:
+        if scans:
+            key = r["proto"] if r["port"] is None else f"{r['port']}/{r['proto']}"
+            who, last = r["source"], f"{r['destinations']:,}"
+        else:
+            key, who, last = r["proto"], r["victim"], ", ".join(r["ports"])
+        start = r["start"][:19].replace("T", " ")
+        end = r["end"][11:19] if r["end"][:10] == r["start"][:10] else r["end"][:19]
+        cells = [
+            who,
+            r["country"] or "",
+            *([_asn(r["asn"])] if with_asn else []),
+            key,
+            ("… " if r["continues_before"] else "") + start,
+            end.replace("T", " ") + (" …" if r["continues_after"] else ""),
+            f"{r['packets']:,}",
+            last,
+            _duration(r["duration_s"]),
+            _rate(r["rate_pps_internet_wide"]),
+        ]
+        table.add_row(*cells)
+    out.print(table)
+    shown = len(report.rows)
+    line = f"{report.total:,} {'scan events' if scans else 'attacks'}"
+    if shown < report.total:
+        line += f" (showing {shown})"
+    if report.withheld:
+        line += f"; {report.withheld:,} withheld (their source is a sensor address)"
+    out.print(line, highlight=False)
+    out.print(
+        "rate: packets/s Internet-wide, estimated as observed × 2^32 / darknet size; "
+        f"darknet: {d.size:,} IPv4 addresses ({d.source}"
+        + (
+            "; undeclared sensors count the destinations they saw, so rates are upper bounds — "
+            "teiten sensors declare NAME --addresses N"
+            if d.source in ("observed", "mixed")
+            else ""
+        )
+        + ")",
+        highlight=False,
+    )
+
+
+def _asn(asn: int | None) -> str:
+    return "" if asn is None else f"AS{asn}"
+
+
+def _duration(seconds: float) -> str:
+    s = round(seconds)
+    if s < 120:
+        return f"{seconds:.1f}s"
+    if s < 7200:
+        return f"{s // 60}m"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
+
+
+def _rate(pps: float) -> str:
+    for scale, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if pps >= scale:
+            return f"{pps / scale:.1f}{unit}"
+    return f"{pps:.1f}"

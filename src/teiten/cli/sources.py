@@ -1,0 +1,150 @@
+"""`teiten sources` (who sent what in a period) and `teiten source IP` (one source's history)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from teiten.cli.common import emit_json, fail_cleanly, json_option, main, store_option
+
+
+def _period_option(func: Any) -> Any:
+    from teiten.analyze.periods import HELP
+
+    return click.option("--period", required=True, help=f"Period: {HELP}.")(func)
+
+
+@main.command("sources")
+@store_option
+@_period_option
+@click.option(
+    "--tag", help="Only sources with a packet carrying this fingerprint tag (mirai, zmap, …)."
+)
+@click.option("--country", help="Only sources in this country (ISO alpha-2, e.g. JP).")
+@click.option("--port", help="Only sources that hit this port, e.g. 23/tcp (23 alone: tcp or udp).")
+@click.option(
+    "--traffic",
+    type=click.Choice(["probe", "backscatter", "all"]),
+    default="probe",
+    show_default=True,
+    help="Which packets count: probes, DoS backscatter, or all.",
+)
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1))
+@json_option
+@fail_cleanly
+def sources_command(
+    store_dir: Path | None,
+    period: str,
+    tag: str | None,
+    country: str | None,
+    port: str | None,
+    traffic: str,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Sources of a period, most packets first: where, when, ports hit, tags."""
+    from teiten.analyze.periods import parse_period
+    from teiten.analyze.sources import SourceFilters, sources
+    from teiten.store import Engine, Store
+
+    filters = SourceFilters(tag=tag, country=country, port=port, traffic=traffic)
+    with Engine(Store(store_dir, create=False)) as engine:
+        report = sources(engine, parse_period(period), filters, limit=limit)
+    if as_json:
+        emit_json(report.as_json())
+        return
+    _print_sources(report)
+
+
+@main.command("source")
+@store_option
+@click.argument("ip")
+@json_option
+@fail_cleanly
+def source_command(store_dir: Path | None, ip: str, as_json: bool) -> None:
+    """One source's whole history: per day, its scan events and the DoS attacks on it."""
+    from teiten.analyze.sources import source_history
+    from teiten.store import Engine, Store
+
+    with Engine(Store(store_dir, create=False)) as engine:
+        history = source_history(engine, ip)
+    if as_json:
+        emit_json(history)
+        return
+    _print_history(history)
+
+
+def _print_sources(report: Any) -> None:
+    from rich.table import Table
+
+    from teiten.cli.output import out
+
+    p = report.period
+    table = Table(
+        title=f"Sources, {p.label} ({p.start} – {p.last_day}), {report.filters.traffic} packets",
+        title_justify="left",
+    )
+    for name in ("Source", "CC", "AS", "First seen (UTC)", "Last seen", "Packets", "Ports", "Tags"):
+        table.add_column(
+            name,
+            justify="right" if name == "Packets" else "left",
+            no_wrap=name in ("Source", "First seen (UTC)", "Last seen"),
+        )
+    for r in report.rows:
+        table.add_row(
+            r["source"],
+            r["country"] or "",
+            "" if r["asn"] is None else f"AS{r['asn']}",
+            r["first_seen"][:19].replace("T", " "),
+            r["last_seen"][:19].replace("T", " "),
+            f"{r['packets']:,}",
+            ", ".join(r["ports"][:5]) + (" …" if len(r["ports"]) > 5 else ""),
+            ", ".join(r["tags"]),
+        )
+    out.print(table)
+    t = report.total
+    line = f"{t['sources']:,} sources, {t['packets']:,} packets"
+    if t["withheld_sensor_sources"]:
+        line += f"; {t['withheld_sensor_sources']:,} withheld (sensor addresses)"
+    out.print(line, highlight=False)
+
+
+def _print_history(h: dict[str, Any]) -> None:
+    from teiten.cli.output import out
+
+    if not h["days"]:
+        out.print(f"{h['source']}: no packets in the store", highlight=False)
+        return
+    where = ", ".join(x for x in (h["country"], h["asn"] and f"AS{h['asn']}") if x)
+    out.print(
+        f"{h['source']}{f' ({where})' if where else ''}: {h['packets']:,} packets, "
+        f"{h['first_seen'][:19]} .. {h['last_seen'][:19]} UTC"
+        + (f"; tags: {', '.join(h['tags'])}" if h["tags"] else ""),
+        highlight=False,
+    )
+    for d in h["days"]:
+        out.print(
+            f"  {d['day']}: {d['packets']:,} packets ({d['probe']:,} probes, "
+            f"{d['backscatter']:,} backscatter); ports {', '.join(d['ports'][:6])}"
+            + (f"; tags {', '.join(d['tags'])}" if d["tags"] else ""),
+            highlight=False,
+        )
+    for s in h["scans"]:
+        port = s["proto"] if s["port"] is None else f"{s['port']}/{s['proto']}"
+        out.print(
+            f"  scan {port}: {s['start'][:19]} .. {s['end'][:19]}, {s['packets']:,} packets to "
+            f"{s['destinations']:,} darknet addresses, ~{s['rate_pps_internet_wide']:,.0f} pps "
+            "Internet-wide",
+            highlight=False,
+        )
+    for a in h["dos_attacks"]:
+        out.print(
+            f"  DoS attack on it ({a['proto']} {', '.join(a['ports'])}): {a['start'][:19]} .. "
+            f"{a['end'][:19]}, {a['packets']:,} backscatter packets, "
+            f"~{a['rate_pps_internet_wide']:,.0f} pps Internet-wide",
+            highlight=False,
+        )
+    if not h["scans"] and not h["dos_attacks"]:
+        out.print("  no scan events or DoS attacks", highlight=False)

@@ -1,0 +1,249 @@
+"""What the knowledge base holds: ports, and per port products, malware and CVEs.
+
+Plain frozen values with no I/O; :mod:`teiten.knowledge.loader` builds them from the
+curated TOML file and merges links imported from vulnerability feeds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+__all__ = [
+    "PROTOCOLS",
+    "Cve",
+    "ImportedFeed",
+    "KnowledgeBase",
+    "Malware",
+    "PortKnowledge",
+    "Product",
+    "normalize_name",
+]
+
+PROTOCOLS = ("tcp", "udp")
+CVE_ID = re.compile(r"^CVE-(\d{4})-\d{4,19}$")
+
+
+def normalize_name(text: str) -> str:
+    """A name as CPE 2.3 spells it: ``"WebLogic Server"`` → ``weblogic_server``."""
+    text = text.replace("\\", "").lower()
+    return re.sub(r"[^a-z0-9]+", "_", text).strip("_")
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    """A product reached through the port, and how feed entries are linked to it.
+
+    A feed entry links to the product when its vendor is one of ``vendors`` and either
+    one of ``keys`` occurs as whole words in its product name, or one of ``keywords``
+    occurs as a word in its vulnerability name or description.
+    """
+
+    name: str
+    vendors: tuple[str, ...] = ()
+    keys: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+
+    @property
+    def id(self) -> str:
+        if self.vendors and self.keys:
+            return f"{self.vendors[0]}:{self.keys[0]}"
+        return normalize_name(self.name)
+
+    def matches(self, vendor: str, product: str, text: str = "") -> bool:
+        """Whether a feed entry (normalised vendor and product, free text) is about it."""
+        if vendor not in self.vendors:
+            return False
+        padded = f"_{product}_"
+        if any(f"_{key}_" in padded for key in self.keys):
+            return True
+        return any(
+            re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text, re.IGNORECASE)
+            for word in self.keywords
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Malware:
+    name: str
+    aliases: tuple[str, ...] = ()
+    notes: str = ""
+    sources: tuple[str, ...] = ()
+
+    @property
+    def title(self) -> str:
+        return f"{self.name} ({', '.join(self.aliases)})" if self.aliases else self.name
+
+
+@dataclass(frozen=True, slots=True)
+class Cve:
+    """A CVE linked to the port. ``published`` is the NVD publication date (None when
+    only a CISA KEV catalog, which has no such date, linked it); ``origin`` says who
+    linked it: ``curated``, ``cisa-kev`` or ``nvd``."""
+
+    id: str
+    title: str
+    published: date | None
+    product: str | None = None
+    sources: tuple[str, ...] = ()
+    origin: str = "curated"
+
+    def sort_key(self) -> tuple[int, str, str]:
+        # Newest first, undated last, then by id.
+        return (-(self.published.toordinal() if self.published else 0), self.id, self.origin)
+
+
+@dataclass(frozen=True, slots=True)
+class PortKnowledge:
+    """Everything known about one port of one transport protocol."""
+
+    proto: str
+    port: int
+    service: str
+    summary: str
+    references: tuple[str, ...]
+    registered: str | None = None
+    notes: str = ""
+    products: tuple[Product, ...] = ()
+    malware: tuple[Malware, ...] = ()
+    cves: tuple[Cve, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return f"{self.port}/{self.proto}"
+
+    def items(self) -> list[dict[str, Any]]:
+        """CVEs (newest first), then malware, then products, as the rankings contract wants."""
+        rows: list[dict[str, Any]] = [
+            {
+                "kind": "cve",
+                "id": c.id,
+                "title": c.title,
+                "published": c.published.isoformat() if c.published else None,
+            }
+            for c in self.cves
+        ]
+        rows += [
+            {"kind": "malware", "id": m.name, "title": m.title, "published": None}
+            for m in self.malware
+        ]
+        rows += [
+            {"kind": "product", "id": p.id, "title": p.name, "published": None}
+            for p in self.products
+        ]
+        return rows
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "proto": self.proto,
+            "port": self.port,
+            "service": self.service,
+            "registered": self.registered,
+            "summary": self.summary,
+            "notes": self.notes,
+            "products": [
+                {"id": p.id, "name": p.name, "sources": list(p.sources)} for p in self.products
+            ],
+            "malware": [
+                {
+                    "name": m.name,
+                    "aliases": list(m.aliases),
+                    "notes": m.notes,
+                    "sources": list(m.sources),
+                }
+                for m in self.malware
+            ],
+            "cves": [
+                {
+                    "id": c.id,
+                    "title": c.title,
+                    "published": c.published.isoformat() if c.published else None,
+                    "product": c.product,
+                    "origin": c.origin,
+                    "sources": list(c.sources),
+                }
+                for c in self.cves
+            ],
+            "references": list(self.references),
+        }
+
+    def with_cves(self, extra: Iterable[Cve]) -> PortKnowledge:
+        """A copy with ``extra`` CVEs added; a CVE already known keeps its first record,
+        except that a dated record replaces an undated one."""
+        by_id = {c.id: c for c in self.cves}
+        for cve in extra:
+            known = by_id.get(cve.id)
+            if known is None or (known.published is None and cve.published is not None):
+                by_id[cve.id] = cve
+        cves = tuple(sorted(by_id.values(), key=Cve.sort_key))
+        return dataclasses.replace(self, cves=cves)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedFeed:
+    """One feed import merged into the knowledge base (``<store>/knowledge/*.json``)."""
+
+    path: str
+    source: str  # "cisa-kev" or "nvd"
+    feed: str
+    feed_version: str | None
+    feed_date: str | None
+    links: int
+    unlinked: int = 0  # links to ports this edition no longer describes
+
+    def as_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """The curated knowledge base, plus any links imported from vulnerability feeds.
+
+    ``kb.for_port("tcp", 37215)`` gives a :class:`PortKnowledge` or None;
+    ``kb.items("tcp", 37215)`` the rankings rows ``{"kind", "id", "title", "published"}``.
+    """
+
+    title: str
+    edition: date
+    path: str
+    entries: Mapping[tuple[str, int], PortKnowledge]
+    imports: tuple[ImportedFeed, ...] = field(default=())
+
+    def for_port(self, proto: str | None, port: int | None) -> PortKnowledge | None:
+        """What is known about ``port``/``proto`` ("tcp", "udp"), or None (also for ICMP
+        rows, whose port is None)."""
+        if proto is None or port is None:
+            return None
+        return self.entries.get((str(proto).lower(), int(port)))
+
+    def items(self, proto: str | None, port: int | None) -> list[dict[str, Any]]:
+        """``[{"kind": "cve"|"malware"|"product", "id", "title", "published"}]`` for the
+        port: CVEs newest first, then malware, then products; ``[]`` when nothing is
+        known. ``published`` is an ISO date string (CVEs) or None."""
+        entry = self.for_port(proto, port)
+        return entry.items() if entry else []
+
+    def ports(self) -> list[tuple[str, int]]:
+        """Every (proto, port) described, sorted."""
+        return sorted(self.entries)
+
+    def __iter__(self) -> Iterator[PortKnowledge]:
+        return iter(self.entries[key] for key in self.ports())
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def describe(self) -> dict[str, Any]:
+        """Edition and provenance, for reports and ``--json`` output."""
+        return {
+            "title": self.title,
+            "edition": self.edition.isoformat(),
+            "path": self.path,
+            "ports": len(self.entries),
+            "imports": [i.as_json() for i in self.imports],
+        }

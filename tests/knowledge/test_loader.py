@@ -1,0 +1,163 @@
+"""A malformed knowledge file is an error naming the file, line, entry and field."""
+
+from __future__ import annotations
+
+import pytest
+
+from teiten.errors import KnowledgeError
+from teiten.knowledge import load_knowledge
+
+GOOD = """\
+title = "test knowledge"
+edition = 2026-11-28
+
+[tcp.37215]
+service = "upnp-tr064"
+summary = "Huawei HG532 management service."
+references = ["https://nvd.nist.gov/vuln/detail/CVE-2017-17215"]
+
+[[tcp.37215.product]]
+name = "Huawei HG532 home gateway"
+vendor = ["huawei"]
+match = ["hg532"]
+
+[[tcp.37215.malware]]
+name = "Satori"
+sources = ["https://ics-cert.kaspersky.com/publications/news/2017/12/14/satori"]
+
+[[tcp.37215.cve]]
+id = "CVE-2017-17215"
+title = "Huawei HG532 remote code execution"
+published = 2018-03-20
+product = "Huawei HG532 home gateway"
+sources = ["https://nvd.nist.gov/vuln/detail/CVE-2017-17215"]
+
+[udp.53]
+service = "domain"
+registered = "domain"
+summary = "DNS."
+references = ["https://www.us-cert.gov/ncas/alerts/TA14-017A"]
+"""
+
+
+def _load(tmp_path, text):
+    path = tmp_path / "ports.toml"
+    path.write_text(text)
+    return path, load_knowledge(path)
+
+
+def _error(tmp_path, text) -> KnowledgeError:
+    path = tmp_path / "ports.toml"
+    path.write_text(text)
+    with pytest.raises(KnowledgeError) as info:
+        load_knowledge(path)
+    assert str(path) in str(info.value)
+    return info.value
+
+
+def _line_of(text: str, needle: str, start: str = "") -> int:
+    lines = text.splitlines()
+    first = next(i for i, line in enumerate(lines) if start in line) if start else 0
+    return next(i for i in range(first, len(lines)) if needle in lines[i]) + 1
+
+
+def test_a_good_file_loads(tmp_path):
+    _, kb = _load(tmp_path, GOOD)
+    assert kb.edition.isoformat() == "2026-11-28" and len(kb) == 2
+    entry = kb.for_port("tcp", 37215)
+    assert [c.id for c in entry.cves] == ["CVE-2017-17215"]
+    assert entry.products[0].matches("huawei", "hg532", "")
+    assert kb.for_port("udp", 53).registered == "domain"
+
+
+def test_bad_toml_names_the_line(tmp_path):
+    text = GOOD.replace('service = "domain"', 'service = = "domain"')
+    error = _error(tmp_path, text)
+    assert error.line == _line_of(text, "service = = ")
+    assert "not valid TOML" in str(error)
+
+
+def test_impossible_date_is_a_toml_error_with_its_line(tmp_path):
+    text = GOOD.replace("published = 2018-03-20", "published = 2018-13-40")
+    error = _error(tmp_path, text)
+    assert error.line == _line_of(text, "2018-13-40")
+
+
+def test_missing_field(tmp_path):
+    text = GOOD.replace('summary = "DNS."\n', "")
+    error = _error(tmp_path, text)
+    assert (error.entry, error.field) == ("53/udp", "summary")
+    assert error.line == _line_of(text, "[udp.53]")
+    assert "53/udp" in str(error) and "'summary'" in str(error) and "missing" in str(error)
+
+
+def test_date_given_as_a_string(tmp_path):
+    text = GOOD.replace("published = 2018-03-20", 'published = "2018-03-20"')
+    error = _error(tmp_path, text)
+    assert (error.entry, error.field) == ("37215/tcp", "cve[0].published")
+    assert error.line == _line_of(text, "published =")
+    assert "TOML date" in str(error)
+
+
+def test_bad_cve_id(tmp_path):
+    text = GOOD.replace('id = "CVE-2017-17215"', 'id = "CVE-17-17215"')
+    error = _error(tmp_path, text)
+    assert (error.entry, error.field) == ("37215/tcp", "cve[0].id")
+    assert error.line == _line_of(text, 'id = "CVE-17-17215"')
+
+
+def test_unknown_protocol(tmp_path):
+    text = GOOD + '\n[sctp.80]\nservice = "http"\nsummary = "x"\nreferences = []\n'
+    error = _error(tmp_path, text)
+    assert (error.entry, error.field) == ("sctp", "proto")
+    assert error.line == _line_of(text, "[sctp.80]")
+    assert "unknown protocol 'sctp'" in str(error)
+
+
+def test_unknown_field_is_a_typo_not_ignored(tmp_path):
+    text = GOOD.replace('name = "Satori"', 'name = "Satori"\nalias = ["Okiru"]')
+    error = _error(tmp_path, text)
+    assert (error.entry, error.field) == ("37215/tcp", "malware[0].alias")
+    assert error.line == _line_of(text, "alias =")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "words"),
+    [
+        ("[tcp.37215]", "[tcp.70000]", "port", "0-65535"),
+        ("edition = 2026-11-28", "edition = 2017-01-01", "cve[0].published", "after the edition"),
+        ("published = 2018-03-20", "published = 2016-03-20", "cve[0].published", "before the year"),
+        (
+            'references = ["https://www.us-cert',
+            'references = ["www.us-cert',
+            "references",
+            "not an http(s) URL",
+        ),
+        ('vendor = ["huawei"]\n', "", "product[0].vendor", "need a vendor"),
+        ('match = ["hg532"]', 'match = ["HG 532"]', "product[0].match", "normalised name"),
+        ('sources = ["https://ics-cert', "sources = [] #", "malware[0].sources", "at least one"),
+    ],
+)
+def test_other_malformed_values(tmp_path, old, new, field, words):
+    assert old in GOOD
+    text = GOOD.replace(old, new, 1)
+    if new == "[tcp.70000]":
+        text = text.replace("[[tcp.37215.", "[[tcp.70000.")
+    error = _error(tmp_path, text)
+    assert error.field == field and words in str(error), str(error)
+
+
+def test_duplicate_cve(tmp_path):
+    block = GOOD[GOOD.index("[[tcp.37215.cve]]") : GOOD.index("[udp.53]")]
+    error = _error(tmp_path, GOOD.replace(block, block + block))
+    assert error.field == "cve[1].id" and "listed twice" in str(error)
+
+
+def test_missing_edition(tmp_path):
+    error = _error(tmp_path, GOOD.replace("edition = 2026-11-28\n", ""))
+    assert error.field == "edition"
+
+
+def test_unreadable_file(tmp_path):
+    with pytest.raises(KnowledgeError, match="cannot read"):
+        load_knowledge(tmp_path / "absent.toml")
