@@ -10,7 +10,9 @@ Run with ``make bench`` (or ``.venv/bin/python benchmarks/bench_ingest.py``). It
    per traffic kind) on the first packets of the smaller capture, and checks
    that teiten's decoder counts the same slice identically;
 4. times ``teiten.decode.decode_batch`` alone, in process, on one core, after
-   a warm-up batch (steady-state decode rate).
+   a warm-up batch (steady-state decode rate);
+5. runs ``bench_fingerprint.py`` on the smaller capture (tagging cost, ingest
+   with and without fingerprints).
 
 It prints a table, writes ``benchmarks/.cache/results.json`` and exits 0 when
 every target is met, 1 when one is missed, 2 when a part could not run (the
@@ -277,6 +279,11 @@ def verdicts(r: Results) -> dict[str, dict[str, Any]]:
     if "ingest_1x" in d and "ingest_4x" in d:
         growth = d["ingest_4x"]["peak_rss_mb"] / d["ingest_1x"]["peak_rss_mb"]
         out["peak RSS flat at 4× packets"] = {"value": growth, "pass": growth <= TARGET_RSS_GROWTH}
+    if "fingerprints" in d:
+        import bench_fingerprint
+
+        name, value, ok = bench_fingerprint.verdict(d["fingerprints"])
+        out[name] = {"value": value, "pass": ok}
     if "counts_agree" in d:
         out["dpkt and teiten count the same"] = {
             "value": d["counts_agree"],
@@ -330,6 +337,8 @@ def print_table(r: Results, n: int, big: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import bench_fingerprint
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--packets", type=int, default=5_000_000, help="packets in the 1× capture")
     parser.add_argument("--scale", type=int, default=4, help="size of the larger capture, ×")
@@ -365,9 +374,13 @@ def main(argv: list[str] | None = None) -> int:
             peer.pop("_ports")
         print("timing decode_batch (steady state, one core) …")
         r.part("decode", lambda: decode_rate(small["path"]))
+        print("timing the fingerprints (bench_fingerprint.py) …")
+        r.part("fingerprints", lambda: bench_fingerprint.measure(n))
     r.data.pop("warmup", None)
 
     print_table(r, n, big)
+    if "fingerprints" in r.data:
+        bench_fingerprint.print_report(r.data["fingerprints"])
     CACHE.mkdir(parents=True, exist_ok=True)
     report = {**r.data, "targets": verdicts(r), "missing": r.missing}
     (CACHE / "results.json").write_text(json.dumps(report, indent=2, default=str) + "\n")

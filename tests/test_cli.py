@@ -56,7 +56,7 @@ def test_top_ports_json_shape(store):
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert set(data) == {"period", "previous", "metric", "traffic", "total", "rows"}
+    assert set(data) == {"period", "previous", "metric", "traffic", "total", "tag_shares", "rows"}
     assert set(data["period"]) == {"label", "start", "end"} == set(data["previous"])
     assert data["metric"] == "packets" and data["traffic"] == "probe"
     assert set(data["total"]) == {"packets", "sources", "sensors"}
@@ -67,6 +67,8 @@ def test_top_ports_json_shape(store):
     assert keys <= set(row)
     assert row["rank"] == 1 and row["proto"] == "tcp"
     assert isinstance(row["port"], int) and isinstance(row["share"], float)
+    assert {"mirai", "zmap", "masscan", "research"} <= set(row["tag_shares"])
+    assert set(row["tag_shares"]) == set(data["tag_shares"])
 
 
 def test_top_countries_json_shape(store):

@@ -16,8 +16,10 @@ Tree::
     ├── StoreError                   the Parquet store or its manifest is unusable
     ├── OptionError                  a value given to an option is invalid (usage error)
     │   └── PeriodError              a period string cannot be parsed
-    └── KnowledgeError               the knowledge base, a feed or a stored import is malformed
-                                     (names the file, line, entry and field)
+    ├── KnowledgeError               the knowledge base, a feed or a stored import is malformed
+    │                                (names the file, line, entry and field)
+    └── ReferenceDataError           a reference list (e.g. research scanner networks) cannot
+                                     be read or has a bad line (names the file and line)
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ __all__ = [
     "NotACaptureError",
     "OptionError",
     "PeriodError",
+    "ReferenceDataError",
     "StoreError",
     "TeitenError",
     "UnsupportedFormatError",
@@ -129,4 +132,18 @@ class KnowledgeError(TeitenError):
             where += f": entry {entry}"
         if field:
             where += f": field '{field}'"
+        super().__init__(f"{where}: {message}")
+
+
+class ReferenceDataError(TeitenError):
+    """A reference list given by the user (research scanner networks …) is unusable.
+
+    Carries ``path`` and, for a bad entry, ``line`` (1-based).
+    """
+
+    def __init__(self, path: str | Path, message: str, *, line: int | None = None) -> None:
+        self.path = str(path)
+        self.message = message
+        self.line = line
+        where = f"{self.path}:{line}" if line else self.path
         super().__init__(f"{where}: {message}")

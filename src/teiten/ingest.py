@@ -108,7 +108,7 @@ def ingest(
     """Ingest every file; one file's failure never stops the others.
 
     ``context`` carries reference data the fingerprints need (e.g. the research
-    scanner list); by default, none.
+    scanner list, see :func:`teiten.store.research.tag_context`); by default, none.
     """
     context = context or TagContext()
     report = IngestReport()
@@ -162,8 +162,9 @@ def _ingest_file(
                         skipped.update(decoded.skip_counts())
                         decoded = decoded.select(ok)
                     if len(decoded.ts_ns):
-                        tags = tag_packets(decoded, context)
-                        sink.put(packets_table(decoded, sensor, geo.tag(decoded.src), tags))
+                        geo_tags = geo.tag(decoded.src)  # first: fingerprints may use the AS
+                        tags = tag_packets(decoded, context.for_chunk(geo_tags))
+                        sink.put(packets_table(decoded, sensor, geo_tags, tags))
                     if progress:
                         progress(reader.file_bytes_read - consumed)
                         consumed = reader.file_bytes_read

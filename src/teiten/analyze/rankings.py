@@ -9,6 +9,12 @@ Metrics, as the observatories publish them:
 * ``sources``    distinct source addresses (as NICTER ranks);
 * ``per-sensor`` packets per sensor that was observing (as TSUBAME ranks):
   packets divided by the number of sensors with any packet in the period.
+
+Fingerprint tags (:mod:`teiten.fingerprint`) filter the packets counted
+(``Filters.tags``: any of these; ``Filters.exclude_tags``: none of these, e.g.
+leave out ``research`` scanners), and every row and the total carry
+``tag_shares``: the share of their packets carrying each tag — always the
+scanner tools and ``research``, plus every other tag present in the period.
 """
 
 from __future__ import annotations
@@ -19,15 +25,17 @@ from typing import TYPE_CHECKING, Any, Literal
 from teiten.analyze.periods import Period
 from teiten.enrich import country_name, protocol_name, service_name
 from teiten.errors import OptionError
+from teiten.fingerprint.registry import TAG_BITS
 
 if TYPE_CHECKING:
     from teiten.store import Engine
 
-__all__ = ["METRICS", "TRAFFIC", "Filters", "Ranking", "rank"]
+__all__ = ["METRICS", "SHARE_TAGS", "TRAFFIC", "Filters", "Ranking", "rank"]
 
 METRICS = ("packets", "sources", "per-sensor")
 TRAFFIC = ("probe", "backscatter", "all")
 Dimension = Literal["ports", "countries"]
+SHARE_TAGS = ("mirai", "zmap", "masscan", "research")  # tag shares every ranking reports
 
 _PROTO_NUMBERS = {"icmp": 1, "tcp": 6, "udp": 17, "icmpv6": 58, "sctp": 132, "gre": 47}
 _ICMP = (1, 58)
@@ -50,9 +58,17 @@ class Filters:
     country: str | None = None
     sensor: str | None = None
     proto: str | None = None
+    tags: tuple[str, ...] = ()  # only packets carrying any of these tags
+    exclude_tags: tuple[str, ...] = ()  # no packet carrying any of these tags
 
     def sql(self) -> tuple[str, list[Any]]:
         clauses, params = [], []
+        if self.tags:
+            clauses.append("(tags & ?) <> 0")
+            params.append(tag_bits(self.tags, "--tag"))
+        if self.exclude_tags:
+            clauses.append("(tags & ?) = 0")
+            params.append(tag_bits(self.exclude_tags, "--exclude-tag"))
         if self.country:
             clauses.append("country = ?")
             params.append(self.country.upper())
@@ -63,6 +79,18 @@ class Filters:
             clauses.append("proto = ?")
             params.append(proto_number(self.proto))
         return "".join(f" AND {c}" for c in clauses), params
+
+
+def tag_bits(labels: tuple[str, ...], option: str = "tag") -> int:
+    """The bit mask of tag ``labels``; an unknown one is an OptionError naming the known ones."""
+    mask = 0
+    for label in labels:
+        if label not in TAG_BITS:
+            raise OptionError(
+                f"{option}: unknown tag {label!r}; known tags are {', '.join(TAG_BITS)}"
+            )
+        mask |= 1 << TAG_BITS[label]
+    return mask
 
 
 def proto_number(name: str) -> int:
@@ -88,6 +116,8 @@ class Ranking:
     traffic: str
     total: dict[str, int]
     rows: list[dict[str, Any]] = field(default_factory=list)
+    tag_shares: dict[str, float] = field(default_factory=dict)  # of the total's packets
+    filters: Filters = field(default_factory=Filters)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -96,6 +126,7 @@ class Ranking:
             "metric": self.metric,
             "traffic": self.traffic,
             "total": self.total,
+            "tag_shares": self.tag_shares,
             "rows": self.rows,
         }
 
@@ -125,13 +156,18 @@ def rank(
     key_names = ", ".join(keys)
     join = " AND ".join(f"c.{k} IS NOT DISTINCT FROM p.{k}" for k in keys)
     order = {"packets": "packets", "sources": "sources", "per-sensor": "packets"}[metric]
+    total, tagged = _totals(engine, period, where, params, kind, kind_params, filters)
+    shares = [label for label in TAG_BITS if label in SHARE_TAGS or tagged[label]]
+    counts = "".join(f", {_tag_count(label)} AS {_tag_column(label)}" for label in shares)
     sql = f"""
         WITH scoped AS (
-            SELECT CASE WHEN day >= ? THEN 'cur' ELSE 'prev' END AS period, {key_select}, src
+            SELECT CASE WHEN day >= ? THEN 'cur' ELSE 'prev' END AS period, {key_select}, src,
+                   tags
             FROM packets
             WHERE day >= ? AND day < ?{where}{kind}
         ), agg AS (
             SELECT period, {key_names}, count(*) AS packets, count(DISTINCT src) AS sources
+                   {counts}
             FROM scoped GROUP BY ALL
         ), ranked AS (
             SELECT *, row_number() OVER (
@@ -149,7 +185,6 @@ def rank(
         sql += " LIMIT ?"
         args.append(limit)
     rows = engine.rows(sql, args)
-    total = _totals(engine, period, where, params, kind, kind_params, filters)
     return Ranking(
         dimension=dimension,
         period=period,
@@ -157,8 +192,23 @@ def rank(
         metric=metric,
         traffic=traffic,
         total=total,
-        rows=[_row(dimension, r, total, metric) for r in rows],
+        rows=[_row(dimension, r, total, metric, shares) for r in rows],
+        tag_shares=_shares({label: tagged[label] for label in shares}, total["packets"]),
+        filters=filters,
     )
+
+
+def _tag_column(label: str) -> str:
+    return f"tag_{TAG_BITS[label]}"
+
+
+def _tag_count(label: str) -> str:
+    """SQL: how many packets of the group carry ``label`` (one pass, bit arithmetic)."""
+    return f"count(*) FILTER (WHERE (tags >> {TAG_BITS[label]}) & 1 = 1)"
+
+
+def _shares(counts: dict[str, int], packets: int) -> dict[str, float]:
+    return {label: round(n / packets, 6) if packets else 0.0 for label, n in counts.items()}
 
 
 def _totals(
@@ -169,9 +219,15 @@ def _totals(
     kind: str,
     kind_params: list[Any],
     filters: Filters,
-) -> dict[str, int]:
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Totals of the period (packets, sources, sensors), and packets per tag.
+
+    Packets per tag come from the histogram of the ``tags`` values (a few dozen
+    distinct combinations), which costs the scan less than a count per tag.
+    """
     (t,) = engine.rows(
-        "SELECT count(*) AS packets, count(DISTINCT src) AS sources FROM packets "
+        "SELECT count(*) AS packets, count(DISTINCT src) AS sources, "
+        "histogram(tags) AS tag_histogram FROM packets "
         f"WHERE day >= ? AND day < ?{where}{kind}",
         [period.start, period.end, *params, *kind_params],
     )
@@ -181,14 +237,22 @@ def _totals(
         f"WHERE day >= ? AND day < ?{sensor_where}",
         [period.start, period.end, *sensor_params],
     )
-    return {
+    total = {
         "packets": int(t["packets"]),
         "sources": int(t["sources"]),
         "sensors": int(s["sensors"]),
     }
+    histogram = t["tag_histogram"] or {}
+    per_tag = {
+        label: sum(int(n) for value, n in histogram.items() if value >> bit & 1)
+        for label, bit in TAG_BITS.items()
+    }
+    return total, per_tag
 
 
-def _row(dimension: str, r: dict[str, Any], total: dict[str, int], metric: str) -> dict[str, Any]:
+def _row(
+    dimension: str, r: dict[str, Any], total: dict[str, int], metric: str, tags: list[str]
+) -> dict[str, Any]:
     sensors = total["sensors"] or 1
     basis = "sources" if metric == "sources" else "packets"
     row: dict[str, Any] = {"rank": int(r["rank"])}
@@ -206,5 +270,6 @@ def _row(dimension: str, r: dict[str, Any], total: dict[str, int], metric: str) 
         "per_sensor": round(r["packets"] / sensors, 3),
         "share": round(r[basis] / total[basis], 6) if total[basis] else 0.0,
         "previous_rank": None if r["previous_rank"] is None else int(r["previous_rank"]),
+        "tag_shares": _shares({t: int(r[_tag_column(t)]) for t in tags}, int(r["packets"])),
     }
     return row

@@ -11,6 +11,7 @@ from teiten.cli import (  # noqa: F401 - registers the commands
     explain,
     ingest,
     knowledge,
+    scanners,
     sensors,
     sources,
     store,

@@ -29,14 +29,26 @@ def ingest(
     are still ingested), 2 for usage errors.
     """
     from teiten.cli.output import ingest_progress, print_ingest
-    from teiten.enrich import open_geo
+    from teiten.enrich import RirTagger, open_geo
     from teiten.ingest import ingest as run_ingest
     from teiten.store import Store
+    from teiten.store.research import record_tagging, tag_context
 
     store = Store(store_dir)
     geo = open_geo(str(geoip) if geoip else None)
+    context = tag_context(store)  # the store's research scanner list, if any
+    if context.research is not None and context.research.has_asns and isinstance(geo, RirTagger):
+        click.echo(
+            "warning: the research scanner list has AS entries, but the built-in RIR data "
+            "has no AS numbers; only its networks are matched (use --geoip with an AS database)",
+            err=True,
+        )
     with ingest_progress(paths, enabled=not as_json) as progress:
-        report = run_ingest(paths, store, geo, sensor=sensor, progress=progress)
+        report = run_ingest(paths, store, geo, sensor=sensor, progress=progress, context=context)
+    if context.research is not None:
+        ingested = [r for r in report.results if r.packets]
+        files = [r.file for r in ingested]
+        record_tagging(store, context.research, files, sum(r.packets for r in ingested))
     if as_json:
         emit_json(report.as_json())
     else:

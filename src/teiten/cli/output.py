@@ -74,7 +74,10 @@ def change_marker(rank: int, previous: int | None) -> str:
     return "="
 
 
-def print_ranking(ranking: Ranking) -> None:
+TAG_HEADERS = {"mirai": "Mirai", "zmap": "ZMap", "masscan": "Masscan", "research": "Research"}
+
+
+def print_ranking(ranking: Ranking, share_columns: Sequence[str] = ("mirai",)) -> None:
     what = "destination ports" if ranking.dimension == "ports" else "source countries"
     title = (
         f"Top {what}, {ranking.period.label} ({ranking.period.start} – {ranking.period.last_day}), "
@@ -92,6 +95,9 @@ def print_ranking(ranking: Ranking) -> None:
         table.add_column("Country")
     for name in ("Packets", "Sources", "Per sensor", "Share"):
         table.add_column(name, justify="right")
+    shown = [t for t in share_columns if t not in ranking.filters.tags]  # those are 100 %
+    for label in shown:
+        table.add_column(f"{TAG_HEADERS.get(label, label)} %", justify="right")
     for row in ranking.rows:
         if ranking.dimension == "ports":
             if row["port"] is not None:
@@ -114,6 +120,7 @@ def print_ranking(ranking: Ranking) -> None:
             f"{row['sources']:,}",
             f"{row['per_sensor']:,.1f}",
             f"{row['share']:.1%}",
+            *(f"{row['tag_shares'].get(label, 0.0):.0%}" for label in shown),
         )
     out.print(table)
     total = ranking.total
@@ -122,3 +129,6 @@ def print_ranking(ranking: Ranking) -> None:
         f"{total['sensors']} sensors",
         highlight=False,
     )
+    tagged = [f"{t} {share:.1%}" for t, share in ranking.tag_shares.items() if share]
+    if tagged:
+        out.print(f"tags: {', '.join(tagged)} of these packets", highlight=False)

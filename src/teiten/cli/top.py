@@ -29,6 +29,29 @@ def ranking_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--country", help="Only packets from this country (ISO alpha-2, e.g. JP)."),
         click.option("--sensor", help="Only packets seen by this sensor."),
         click.option("--proto", help="Only this protocol (tcp, udp, icmp, icmpv6 or a number)."),
+        click.option(
+            "--tag",
+            "tags",
+            multiple=True,
+            metavar="LABEL",
+            help="Only packets carrying this fingerprint tag (mirai, zmap, masscan, research, "
+            "bs-synack …); repeat for any of several.",
+        ),
+        click.option(
+            "--exclude-tag",
+            "exclude_tags",
+            multiple=True,
+            metavar="LABEL",
+            help="Leave out packets carrying this tag (e.g. research); repeatable.",
+        ),
+        click.option(
+            "--show-tag",
+            "show_tags",
+            multiple=True,
+            metavar="LABEL",
+            help="Give the table a column with this tag's share of each row's packets "
+            "[default: mirai]; repeatable. --json always has every share.",
+        ),
         json_option,
     ]
     for option in reversed(options):
@@ -43,12 +66,19 @@ def top() -> None:
 
 def _top(dimension: str, **kw: Any) -> None:
     from teiten.analyze.periods import parse_period
-    from teiten.analyze.rankings import Filters, rank
+    from teiten.analyze.rankings import Filters, rank, tag_bits
     from teiten.cli.output import print_ranking
     from teiten.store import Engine, Store
 
     period = parse_period(kw["period"])
-    filters = Filters(country=kw["country"], sensor=kw["sensor"], proto=kw["proto"])
+    tag_bits(kw["show_tags"], "--show-tag")  # an unknown label is a usage error
+    filters = Filters(
+        country=kw["country"],
+        sensor=kw["sensor"],
+        proto=kw["proto"],
+        tags=kw["tags"],
+        exclude_tags=kw["exclude_tags"],
+    )
     with Engine(Store(kw["store_dir"], create=False)) as engine:
         ranking = rank(
             engine,
@@ -62,7 +92,7 @@ def _top(dimension: str, **kw: Any) -> None:
     if kw["as_json"]:
         emit_json(ranking.as_json())
     else:
-        print_ranking(ranking)
+        print_ranking(ranking, kw["show_tags"] or ("mirai",))
 
 
 @top.command("ports")

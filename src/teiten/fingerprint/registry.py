@@ -27,6 +27,7 @@ TAG_BITS: dict[str, int] = {
     "bs-icmp-unreachable": 11,
     "bs-icmp-time-exceeded": 12,
     "bs-icmp-other-error": 13,
+    "bs-icmp-other-reply": 14,
     # spoofing / erratic packets (CAIDA corsaro3 filter rules)
     "src-eq-dst": 16,
     "port-zero": 17,
