@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from teiten.analyze.scans import ScanParams
 from teiten.cli.common import emit_json, fail_cleanly, json_option, main, store_option
 
 
@@ -32,21 +33,21 @@ def events_group() -> None:
 @_period_option
 @click.option(
     "--min-destinations",
-    default=100,
+    default=ScanParams.min_destinations,
     show_default=True,
     type=click.IntRange(1),
     help="Distinct darknet addresses a scan must reach.",
 )
 @click.option(
     "--min-rate",
-    default=10.0,
+    default=ScanParams.min_rate,
     show_default=True,
     type=click.FloatRange(0),
     help="Estimated Internet-wide rate a scan must reach, packets/s.",
 )
 @click.option(
     "--timeout",
-    default=480.0,
+    default=ScanParams.timeout_s,
     show_default=True,
     type=click.FloatRange(0, min_open=True),
     help="Seconds of silence that end a scan.",
