@@ -5,9 +5,12 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-SYSTEM_PACKAGES := tshark tcpdump
+# Debian packages: the report's PDF (chromium, Japanese fonts) for the demo; the tests also
+# cross-check against tshark/tcpdump, read PDFs (poppler-utils) and build netns (iproute2).
+REPORT_PACKAGES := chromium fonts-ipaexfont-gothic fonts-ipaexfont-mincho
+TEST_PACKAGES   := $(REPORT_PACKAGES) tshark tcpdump poppler-utils iproute2
 
-.PHONY: setup system-deps demo test lint format bench clean
+.PHONY: setup report-deps system-deps demo test lint format bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,16 +20,23 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# Debian packages the tests cross-check against (tshark, tcpdump). Installed when missing.
-system-deps:
-	@missing=""; for p in $(SYSTEM_PACKAGES); do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# Installs the Debian packages named in PACKAGES that are missing (root, or through sudo).
+define apt_install
+	@missing=""; for p in $(1); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
+endef
 
-demo: setup
+report-deps:
+	$(call apt_install,$(REPORT_PACKAGES))
+
+system-deps:
+	$(call apt_install,$(TEST_PACKAGES))
+
+demo: setup report-deps
 	$(BIN)/teiten demo
 
 test: setup system-deps lint
