@@ -6,13 +6,18 @@ and exit status 1; usage errors exit 2 (click's convention).
 """
 
 from teiten.cli import (  # noqa: F401 - registers the commands
+    collector,
     demo,
     events,
     explain,
     ingest,
     knowledge,
+    phenomena,
+    report,
     scanners,
+    sensor,
     sensors,
+    simulate,
     sources,
     store,
     top,
