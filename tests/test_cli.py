@@ -71,6 +71,31 @@ def test_top_ports_json_shape(store):
     assert set(row["tag_shares"]) == set(data["tag_shares"])
 
 
+def test_top_ports_explain_adds_knowledge(store):
+    from teiten.knowledge import load_knowledge
+
+    root, _ = store
+    args = ["top", "ports", "--store", str(root), "--period", _period_of(root), "--limit", "200"]
+    plain = json.loads(CliRunner().invoke(main, [*args, "--json"]).output)
+    assert all("knowledge" not in row for row in plain["rows"])
+
+    result = CliRunner().invoke(main, [*args, "--explain", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)["rows"]
+    kb = load_knowledge()
+    known = [r for r in rows if r["knowledge"]]
+    assert known, "the scan reaches ports the knowledge base describes"
+    for row in rows:
+        assert row["knowledge"] == kb.items(row["proto"], row["port"])
+        for item in row["knowledge"]:
+            assert set(item) == {"kind", "id", "title", "published"}
+            assert item["kind"] in {"cve", "malware", "product"}
+    assert any(i["kind"] == "cve" and i["published"] for r in known for i in r["knowledge"])
+
+    table = CliRunner().invoke(main, [*args, "--explain"])
+    assert table.exit_code == 0 and "Known for" in table.output
+
+
 def test_top_countries_json_shape(store):
     root, _ = store
     period = _period_of(root)

@@ -15,6 +15,9 @@ Fingerprint tags (:mod:`teiten.fingerprint`) filter the packets counted
 leave out ``research`` scanners), and every row and the total carry
 ``tag_shares``: the share of their packets carrying each tag — always the
 scanner tools and ``research``, plus every other tag present in the period.
+
+Port rows can carry ``knowledge`` (pass ``knowledge=load_knowledge()``): the
+CVEs, malware and products the knowledge base links to the port.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from teiten.errors import OptionError
 from teiten.fingerprint.registry import TAG_BITS
 
 if TYPE_CHECKING:
+    from teiten.knowledge import KnowledgeBase
     from teiten.store import Engine
 
 __all__ = ["METRICS", "SHARE_TAGS", "TRAFFIC", "Filters", "Ranking", "rank"]
@@ -140,8 +144,13 @@ def rank(
     traffic: str = "probe",
     filters: Filters | None = None,
     limit: int | None = 10,
+    knowledge: KnowledgeBase | None = None,
 ) -> Ranking:
-    """Rank ``dimension`` in ``period`` by ``metric``, with previous-period ranks."""
+    """Rank ``dimension`` in ``period`` by ``metric``, with previous-period ranks.
+
+    With ``knowledge``, each port row gets ``"knowledge"``: ``[{"kind": "cve" |
+    "malware" | "product", "id", "title", "published"}]`` (``[]`` when nothing is known).
+    """
     if metric not in METRICS:
         raise OptionError(f"unknown metric {metric!r}: use one of {', '.join(METRICS)}")
     if traffic not in TRAFFIC:
@@ -184,7 +193,10 @@ def rank(
     if limit is not None:
         sql += " LIMIT ?"
         args.append(limit)
-    rows = engine.rows(sql, args)
+    rows = [_row(dimension, r, total, metric, shares) for r in engine.rows(sql, args)]
+    if knowledge is not None and dimension == "ports":
+        for row in rows:
+            row["knowledge"] = knowledge.items(row["proto"], row["port"])
     return Ranking(
         dimension=dimension,
         period=period,
@@ -192,7 +204,7 @@ def rank(
         metric=metric,
         traffic=traffic,
         total=total,
-        rows=[_row(dimension, r, total, metric, shares) for r in rows],
+        rows=rows,
         tag_shares=_shares({label: tagged[label] for label in shares}, total["packets"]),
         filters=filters,
     )

@@ -77,6 +77,15 @@ def change_marker(rank: int, previous: int | None) -> str:
 TAG_HEADERS = {"mirai": "Mirai", "zmap": "ZMap", "masscan": "Masscan", "research": "Research"}
 
 
+def _known_for(items: Sequence[dict[str, Any]], limit: int = 3) -> str:
+    """The first CVEs and malware families of a port's knowledge, e.g. ``CVE-2019-0708, …``."""
+    named = [i["id"] for i in items if i["kind"] in ("cve", "malware")] or [
+        i["title"] for i in items
+    ]
+    more = len(named) - limit
+    return ", ".join(named[:limit]) + (f" (+{more})" if more > 0 else "")
+
+
 def print_ranking(ranking: Ranking, share_columns: Sequence[str] = ("mirai",)) -> None:
     what = "destination ports" if ranking.dimension == "ports" else "source countries"
     title = (
@@ -98,6 +107,9 @@ def print_ranking(ranking: Ranking, share_columns: Sequence[str] = ("mirai",)) -
     shown = [t for t in share_columns if t not in ranking.filters.tags]  # those are 100 %
     for label in shown:
         table.add_column(f"{TAG_HEADERS.get(label, label)} %", justify="right")
+    explained = any("knowledge" in row for row in ranking.rows)
+    if explained:
+        table.add_column("Known for", overflow="fold")
     for row in ranking.rows:
         if ranking.dimension == "ports":
             if row["port"] is not None:
@@ -121,6 +133,7 @@ def print_ranking(ranking: Ranking, share_columns: Sequence[str] = ("mirai",)) -
             f"{row['per_sensor']:,.1f}",
             f"{row['share']:.1%}",
             *(f"{row['tag_shares'].get(label, 0.0):.0%}" for label in shown),
+            *([_known_for(row.get("knowledge", []))] if explained else []),
         )
     out.print(table)
     total = ranking.total

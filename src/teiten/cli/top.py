@@ -79,7 +79,13 @@ def _top(dimension: str, **kw: Any) -> None:
         tags=kw["tags"],
         exclude_tags=kw["exclude_tags"],
     )
-    with Engine(Store(kw["store_dir"], create=False)) as engine:
+    store = Store(kw["store_dir"], create=False)
+    knowledge = None
+    if kw.get("explain"):
+        from teiten.knowledge import load_knowledge
+
+        knowledge = load_knowledge(store=store.root)  # with the CVE links imported there
+    with Engine(store) as engine:
         ranking = rank(
             engine,
             dimension,  # type: ignore[arg-type]
@@ -88,6 +94,7 @@ def _top(dimension: str, **kw: Any) -> None:
             traffic=kw["traffic"],
             filters=filters,
             limit=kw["limit"],
+            knowledge=knowledge,
         )
     if kw["as_json"]:
         emit_json(ranking.as_json())
@@ -97,6 +104,12 @@ def _top(dimension: str, **kw: Any) -> None:
 
 @top.command("ports")
 @ranking_options
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Add what the knowledge base knows about each port (CVEs, malware, products): "
+    'a column in the table, a "knowledge" list per row in --json.',
+)
 @fail_cleanly
 def top_ports(**kw: Any) -> None:
     """Top destination ports (ICMP by type), with the previous period's rank."""
