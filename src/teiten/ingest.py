@@ -29,13 +29,13 @@ import blake3
 import pyarrow as pa
 
 from teiten.capture import open_capture
-from teiten.decode import decode_batch
+from teiten.decode import DecodedPackets, decode_batch
 from teiten.enrich import GeoTagger
 from teiten.errors import CaptureError, CorruptCaptureError
 from teiten.fingerprint import TagContext, tag_packets
 from teiten.store import BatchWriter, InputRecord, Store, packets_table
 
-__all__ = ["FileResult", "IngestReport", "file_digest", "ingest"]
+__all__ = ["FileResult", "IngestReport", "file_digest", "ingest", "packet_rows"]
 
 WRITE_LANES = min(2, os.cpu_count() or 1)  # Parquet encoder threads per input
 Progress = Callable[[int], None]  # called with bytes of input consumed since the last call
@@ -94,6 +94,18 @@ def file_digest(path: Path) -> tuple[int, str]:
         while n := f.readinto(buffer):
             digest.update(view[:n])
         return f.tell(), "blake3:" + digest.hexdigest()
+
+
+def packet_rows(
+    decoded: DecodedPackets, sensor: str, geo: GeoTagger, context: TagContext
+) -> pa.Table:
+    """Store rows for decoded packets: country/AS per source, then fingerprint tags.
+
+    The one enrichment path of file ingest and the collector (:mod:`teiten.collector`).
+    """
+    geo_tags = geo.tag(decoded.src)  # first: fingerprints may use the AS
+    tags = tag_packets(decoded, context.for_chunk(geo_tags))
+    return packets_table(decoded, sensor, geo_tags, tags)
 
 
 def ingest(
@@ -162,9 +174,7 @@ def _ingest_file(
                         skipped.update(decoded.skip_counts())
                         decoded = decoded.select(ok)
                     if len(decoded.ts_ns):
-                        geo_tags = geo.tag(decoded.src)  # first: fingerprints may use the AS
-                        tags = tag_packets(decoded, context.for_chunk(geo_tags))
-                        sink.put(packets_table(decoded, sensor, geo_tags, tags))
+                        sink.put(packet_rows(decoded, sensor, geo, context))
                     if progress:
                         progress(reader.file_bytes_read - consumed)
                         consumed = reader.file_bytes_read

@@ -1,4 +1,8 @@
-"""`teiten sensors declare|list`: how many addresses each sensor monitors."""
+"""`teiten sensors declare|list|add|registered|revoke`: sensor sizes and collector access.
+
+`declare`/`list` keep each sensor's size (address counts); `add`/`registered`/`revoke`
+manage the collector's registry of sensors allowed to upload (token, prefixes).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from teiten.cli.common import emit_json, fail_cleanly, json_option, main, store_
 
 @main.group("sensors")
 def sensors_group() -> None:
-    """Declare the sensors' sizes (the darknet's size, which rate estimates scale by)."""
+    """Sensors: their sizes (which rate estimates scale by) and collector registrations."""
 
 
 def _record_json(record: Any) -> dict[str, Any]:
@@ -119,3 +123,110 @@ def sensors_list(store_dir: Path | None, as_json: bool) -> None:
                 f"{r['sensor']}: not declared; rates use the destinations it observed "
                 f"(teiten sensors declare {r['sensor']} --addresses N)"
             )
+
+
+@sensors_group.command("add")
+@store_option
+@click.argument("name")
+@click.option(
+    "--prefix",
+    "prefixes",
+    multiple=True,
+    required=True,
+    metavar="CIDR",
+    help="A prefix the sensor monitors (repeatable, IPv4 or IPv6); uploads with destinations "
+    "outside them are refused.",
+)
+@click.option("--replace", is_flag=True, help="Issue a new token (the old one stops working).")
+@json_option
+@fail_cleanly
+def sensors_add(
+    store_dir: Path | None, name: str, prefixes: tuple[str, ...], replace: bool, as_json: bool
+) -> None:
+    """Register sensor NAME with the collector and print its token (shown only once).
+
+    Only a hash of the token is kept, with the prefixes, in
+    <store>/collector/registry.sqlite (mode 0600). The sensor's size is declared
+    too (as with `teiten sensors declare`), so rate estimates work.
+    """
+    from teiten.collector import Registry
+    from teiten.store import Store
+
+    store = Store(store_dir)
+    registry = Registry(store.root)
+    try:
+        token = registry.add(store, name, list(prefixes), replace=replace)
+    finally:
+        registry.close()
+    if as_json:
+        emit_json({"sensor": name, "token": token})
+        return
+    click.echo(
+        f"sensor {name} registered; its token (shown only this once, put it in sensor.toml):"
+    )
+    click.echo(token)
+
+
+@sensors_group.command("registered")
+@store_option
+@click.option("--show-prefixes", is_flag=True, help="Also print the prefixes (secret).")
+@json_option
+@fail_cleanly
+def sensors_registered(store_dir: Path | None, show_prefixes: bool, as_json: bool) -> None:
+    """Sensors registered with the collector: labels and prefix counts."""
+    from teiten.collector import Registry
+    from teiten.store import Store
+
+    store = Store(store_dir, create=False)
+    registry = Registry(store.root)
+    try:
+        sensors = registry.sensors()
+    finally:
+        registry.close()
+    rows = []
+    for s in sensors:
+        row = {
+            "sensor": s.name,
+            **s.counts(),
+            "token_issued_at": datetime.fromtimestamp(s.issued_at, UTC).isoformat(
+                timespec="seconds"
+            ),
+        }
+        if show_prefixes:
+            row["prefixes"] = list(s.prefixes)
+        rows.append(row)
+    if as_json:
+        emit_json({"sensors": rows})
+        return
+    if not rows:
+        click.echo("no sensors registered (teiten sensors add NAME --prefix CIDR)")
+    for r in rows:
+        line = (
+            f"{r['sensor']}: {r['ipv4_prefixes']} IPv4 and {r['ipv6_prefixes']} IPv6 prefixes, "
+            f"token issued {r['token_issued_at']}"
+        )
+        if show_prefixes:
+            line += ": " + " ".join(r["prefixes"])
+        click.echo(line)
+
+
+@sensors_group.command("revoke")
+@store_option
+@click.argument("name")
+@fail_cleanly
+def sensors_revoke(store_dir: Path | None, name: str) -> None:
+    """Remove sensor NAME from the collector's registry (its token stops working at once).
+
+    Its stored packets and its declared size stay.
+    """
+    from teiten.collector import Registry
+    from teiten.errors import OptionError
+    from teiten.store import Store
+
+    registry = Registry(Store(store_dir, create=False).root)
+    try:
+        if not registry.revoke(name):
+            raise OptionError(f"sensor {name} is not registered (see teiten sensors registered)")
+    finally:
+        registry.close()
+    click.echo(f"sensor {name} revoked; its uploads are refused from now on")

@@ -107,10 +107,11 @@ class Store:
                     )
             self.manifest.commit(batch.batch_id)
             done.append(batch.batch_id)
-        known = {b.batch_id for b in self.manifest.batches()}
         staging = self.root / "staging"
         if staging.exists():
-            for folder in staging.iterdir():
+            folders = list(staging.iterdir())
+            known = self.manifest.known_batches([f.name for f in folders])
+            for folder in folders:
                 if folder.name not in known or not any(folder.iterdir()):
                     shutil.rmtree(folder, ignore_errors=True)
         return done

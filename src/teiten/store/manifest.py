@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS batches (
     packets      INTEGER NOT NULL,
     parts        TEXT NOT NULL   -- JSON list of [staging path, dataset path], relative to the store
 );
+CREATE INDEX IF NOT EXISTS batches_pending ON batches (state) WHERE state = 'pending';
 CREATE TABLE IF NOT EXISTS inputs (
     digest       TEXT PRIMARY KEY,  -- 'blake3:<hex>' of the input's bytes
     name         TEXT NOT NULL,
@@ -171,6 +172,18 @@ class Manifest:
             )
             for r in rows
         ]
+
+    def known_batches(self, batch_ids: list[str]) -> set[str]:
+        """Those of ``batch_ids`` the manifest records (pending or committed)."""
+        known: set[str] = set()
+        for i in range(0, len(batch_ids), 500):
+            chunk = batch_ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                f"SELECT batch_id FROM batches WHERE batch_id IN ({marks})", chunk
+            ).fetchall()
+            known.update(r[0] for r in rows)
+        return known
 
     def inputs(self) -> list[InputRecord]:
         rows = self._db.execute(

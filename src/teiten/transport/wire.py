@@ -13,6 +13,8 @@ batch is recognised however often it arrives.
 
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 import pyarrow as pa
 from blake3 import blake3
@@ -88,24 +90,44 @@ def encode_body(decoded: DecodedPackets) -> bytes:
 
 
 def decode_body(body: bytes, *, max_rows: int | None = None) -> DecodedPackets:
-    """Parse a wire batch back into :class:`DecodedPackets`; raise :class:`BatchFormatError`."""
+    """Parse a wire batch back into :class:`DecodedPackets`; raise :class:`BatchFormatError`.
+
+    The row count of every record batch is read from its metadata and checked
+    against ``max_rows`` *before* anything is decompressed, so a small body cannot
+    expand into gigabytes.
+    """
     try:
-        reader = pa.ipc.open_stream(pa.py_buffer(body))
-        table = reader.read_all()
+        messages = list(pa.ipc.MessageReader.open_stream(pa.py_buffer(body)))
     except (pa.ArrowInvalid, pa.ArrowException, OSError) as exc:
         raise BatchFormatError(f"the body is not an Arrow IPC stream: {exc}") from exc
-    version = (table.schema.metadata or {}).get(b"teiten.wire_version")
+    if not messages or messages[0].type != "schema":
+        raise BatchFormatError("the body is not an Arrow IPC stream: it has no schema message")
+    try:
+        schema = pa.ipc.read_schema(messages[0])
+    except (pa.ArrowInvalid, pa.ArrowException) as exc:
+        raise BatchFormatError(f"the stream's schema cannot be read: {exc}") from exc
+    version = (schema.metadata or {}).get(b"teiten.wire_version")
     if version != str(WIRE_VERSION).encode():
         got = version.decode(errors="replace") if version else "none"
         raise BatchFormatError(f"wire version {got}; this collector reads version {WIRE_VERSION}")
-    if not table.schema.equals(SCHEMA):
+    if not schema.equals(SCHEMA):
         expected = {f.name: str(f.type) for f in SCHEMA}
-        got = {f.name: str(f.type) for f in table.schema}
+        got = {f.name: str(f.type) for f in schema}
         wrong = sorted(n for n in expected.keys() | got.keys() if expected.get(n) != got.get(n))
         raise BatchFormatError(f"columns differ from wire version {WIRE_VERSION}: {wrong}")
+    rows = 0
+    for message in messages[1:]:
+        if message.type != "record batch":
+            raise BatchFormatError(f"unexpected {message.type} message in the stream")
+        rows += _batch_length(message.metadata.to_pybytes())
+        if max_rows is not None and rows > max_rows:
+            raise BatchFormatError(f"more than {max_rows} rows; at most that many per batch")
+    try:
+        batches = [pa.ipc.read_record_batch(m, SCHEMA) for m in messages[1:]]
+        table = pa.Table.from_batches(batches, schema=SCHEMA)
+    except (pa.ArrowInvalid, pa.ArrowException, OSError) as exc:
+        raise BatchFormatError(f"a record batch cannot be read: {exc}") from exc
     n = table.num_rows
-    if max_rows is not None and n > max_rows:
-        raise BatchFormatError(f"{n} rows; at most {max_rows} are accepted per batch")
     arrays: dict[str, np.ndarray] = {"reason": np.zeros(n, np.uint8)}
     for name, (dtype, shape) in _FIELDS.items():
         column = table.column(name).combine_chunks()
@@ -118,3 +140,29 @@ def decode_body(body: bytes, *, max_rows: int | None = None) -> DecodedPackets:
         else:
             arrays[name] = column.to_numpy(zero_copy_only=False).astype(dtype, copy=False)
     return DecodedPackets(**arrays)
+
+
+def _batch_length(meta: bytes) -> int:
+    """Row count of an IPC record-batch message, read from its flatbuffer metadata
+    (``Message.header`` → ``RecordBatch.length``) without touching the body."""
+
+    def field(table: int, index: int) -> int:
+        vtable = table - struct.unpack_from("<i", meta, table)[0]
+        size = struct.unpack_from("<H", meta, vtable)[0]
+        offset = (
+            struct.unpack_from("<H", meta, vtable + 4 + 2 * index)[0] if 4 + 2 * index < size else 0
+        )
+        if not offset:
+            raise BatchFormatError("a record batch message lacks its header or length")
+        return table + offset
+
+    try:
+        root = struct.unpack_from("<I", meta, 0)[0]
+        at = field(root, 2)  # Message.header
+        header = at + struct.unpack_from("<I", meta, at)[0]
+        length = struct.unpack_from("<q", meta, field(header, 0))[0]  # RecordBatch.length
+    except struct.error as exc:
+        raise BatchFormatError(f"a record batch message is malformed: {exc}") from exc
+    if length < 0:
+        raise BatchFormatError(f"a record batch claims {length} rows")
+    return length

@@ -1,0 +1,149 @@
+"""``collector.toml``: where the collector listens, where it stores, and its limits.
+
+Every key is optional except ``store.path``; the file is validated when it loads
+(unknown sections or keys, wrong types and impossible values are errors naming
+the key), never per request. Relative paths are relative to the file's folder.
+See ``docs/collector.md`` and ``docs/examples/collector.toml``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from teiten.errors import TeitenError
+
+__all__ = ["DEFAULT_PORT", "CollectorConfig", "CollectorConfigError", "load_config"]
+
+DEFAULT_PORT = 8750
+
+
+class CollectorConfigError(TeitenError):
+    """``collector.toml`` cannot be read or has a bad key (names the file and key)."""
+
+    def __init__(self, path: str | os.PathLike[str], message: str) -> None:
+        self.path = str(path)
+        super().__init__(f"{self.path}: {message}")
+
+
+@dataclass(frozen=True)
+class CollectorConfig:
+    """The collector's settings (defaults are the documented ones)."""
+
+    store: Path
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    certfile: Path | None = None
+    keyfile: Path | None = None
+    max_body_bytes: int = 64 << 20
+    max_batch_packets: int = 2_000_000
+    max_concurrent_requests: int = 8
+    retry_after_seconds: int = 5
+    geoip: Path | None = None
+    geoip_asn: Path | None = None
+    research_scanners: bool = True
+    log_level: str = "info"
+
+    @property
+    def tls(self) -> bool:
+        return self.certfile is not None
+
+
+# section -> key -> (field name, type, check or None)
+_KEYS: dict[str, dict[str, tuple[str, type, Any]]] = {
+    "listen": {
+        "host": ("host", str, None),
+        "port": ("port", int, lambda v: 0 <= v <= 65535),
+        "certfile": ("certfile", Path, None),
+        "keyfile": ("keyfile", Path, None),
+    },
+    "store": {"path": ("store", Path, None)},
+    "limits": {
+        "max_body_bytes": ("max_body_bytes", int, lambda v: v >= 1024),
+        "max_batch_packets": ("max_batch_packets", int, lambda v: v >= 1),
+        "max_concurrent_requests": ("max_concurrent_requests", int, lambda v: v >= 1),
+        "retry_after_seconds": ("retry_after_seconds", int, lambda v: v >= 1),
+    },
+    "enrich": {
+        "geoip": ("geoip", Path, None),
+        "geoip_asn": ("geoip_asn", Path, None),
+        "research_scanners": ("research_scanners", bool, None),
+    },
+    "log": {
+        "level": ("log_level", str, lambda v: v in ("debug", "info", "warning", "error")),
+    },
+}
+_LIMITS = {
+    "port": "between 0 and 65535",
+    "max_body_bytes": "at least 1024",
+    "log_level": "one of debug, info, warning, error",
+}
+
+
+def load_config(path: str | os.PathLike[str]) -> CollectorConfig:
+    """Read and validate ``collector.toml``; raise :class:`CollectorConfigError`."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CollectorConfigError(path, f"cannot read it: {exc.strerror or exc}") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise CollectorConfigError(path, f"not valid TOML: {exc}") from exc
+    return config_from_dict(data, path)
+
+
+def config_from_dict(data: dict[str, Any], path: str | os.PathLike[str]) -> CollectorConfig:
+    """Validate parsed TOML (``path`` names the file and anchors relative paths)."""
+    base = Path(path).resolve().parent
+    values: dict[str, Any] = {}
+    for section, table in data.items():
+        keys = _KEYS.get(section)
+        if keys is None or not isinstance(table, dict):
+            known = ", ".join(f"[{s}]" for s in _KEYS)
+            raise CollectorConfigError(path, f"unknown section {section!r}; sections: {known}")
+        for key, value in table.items():
+            if key not in keys:
+                raise CollectorConfigError(
+                    path, f"[{section}] has no key {key!r}; keys: {', '.join(keys)}"
+                )
+            name, kind, check = keys[key]
+            values[name] = _value(path, base, f"{section}.{key}", value, kind, check, name)
+    if "store" not in values:
+        raise CollectorConfigError(path, "store.path is required: the store directory to write")
+    if (values.get("certfile") is None) != (values.get("keyfile") is None):
+        raise CollectorConfigError(
+            path, "listen.certfile and listen.keyfile go together: give both for HTTPS, or neither"
+        )
+    for name in ("certfile", "keyfile", "geoip", "geoip_asn"):
+        file = values.get(name)
+        if file is not None and not file.is_file():
+            raise CollectorConfigError(path, f"{name}: no such file {file}")
+    return CollectorConfig(**values)
+
+
+def _value(
+    path: str | os.PathLike[str],
+    base: Path,
+    key: str,
+    value: Any,
+    kind: type,
+    check: Any,
+    name: str,
+) -> Any:
+    if kind is Path:
+        if not isinstance(value, str) or not value:
+            raise CollectorConfigError(path, f"{key} must be a non-empty path string")
+        resolved = Path(value).expanduser()
+        return resolved if resolved.is_absolute() else base / resolved
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise CollectorConfigError(path, f"{key} must be an integer, not {value!r}")
+    if not isinstance(value, kind):
+        raise CollectorConfigError(path, f"{key} must be a {kind.__name__}, not {value!r}")
+    if check is not None and not check(value):
+        raise CollectorConfigError(
+            path, f"{key} must be {_LIMITS.get(name, 'at least 1')}, not {value!r}"
+        )
+    return value

@@ -1,0 +1,118 @@
+"""A full disk answers 507 and keeps serving; HTTPS with a self-signed certificate."""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import ssl
+import subprocess
+
+import httpx
+import pytest
+
+from ._batches import PREFIXES, capture_packets, headers, into_prefixes, shifted, wire
+from ._server import CollectorServer, store_state
+
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    """A 24 MiB tmpfs mounted for the test (root only)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs to fill needs root")
+    mount = tmp_path / "small-disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mount)])
+    if done.returncode:
+        pytest.skip("cannot mount a tmpfs here (no CAP_SYS_ADMIN in this container)")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def _fill(folder) -> None:
+    """Write a file until the disk is full."""
+    chunk = bytes(1 << 16)
+    with open(folder / "filler", "wb") as f:
+        try:
+            while True:
+                f.write(chunk)
+                f.flush()
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC
+
+
+def test_a_full_disk_answers_507_and_the_batch_is_stored_once_after(tmp_path, tmpfs):
+    packets = into_prefixes(capture_packets("stopddos_pkt.TCP.DOMINATE.syn.ecn.cwr.pcapng"))
+    server = CollectorServer(tmp_path, tmpfs / "store")
+    token = server.register("tokyo-1", PREFIXES)
+    server.start()
+    try:
+        body, digest = wire(packets)
+        post = lambda b, d: httpx.post(  # noqa: E731
+            server.url + "/v1/batches", content=b, headers=headers("tokyo-1", token, d), timeout=30
+        )
+        assert post(body, digest).status_code == 201
+        before = store_state(server.store)
+
+        _fill(tmpfs)
+        body2, digest2 = wire(shifted(packets, 10**9))
+        full = post(body2, digest2)
+        assert full.status_code == 507, full.text
+        assert "disk is full" in full.json()["error"] and "Retry-After" in full.headers
+        assert store_state(server.store) == before
+        assert not any((server.store / "staging").glob("*/*"))  # the aborted batch left nothing
+        health = httpx.get(server.url + "/health")
+        assert health.status_code == 503 and health.json()["last_error"] == "disk full"
+        assert post(body, digest).json()["status"] == "duplicate"  # still serving
+
+        (tmpfs / "filler").unlink()
+        stored = post(body2, digest2)
+        assert stored.status_code == 201, stored.text
+        assert post(body2, digest2).status_code == 200
+        assert store_state(server.store)[1] == 2 * len(packets)
+        assert httpx.get(server.url + "/health").json()["status"] == "ok"
+        metrics = httpx.get(server.url + "/metrics").text
+        assert 'reason="disk_full",sensor="tokyo-1"} 1.0' in metrics
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def certificate(tmp_path):
+    """A self-signed certificate for 127.0.0.1 made with Debian's openssl."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.fail("openssl is not installed (Debian package openssl)")
+    cert, key = tmp_path / "collector.crt", tmp_path / "collector.key"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=teiten-collector", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+def test_https_round_trip_with_a_self_signed_certificate(tmp_path, certificate):
+    cert, _ = certificate
+    server = CollectorServer(tmp_path, tls=certificate)
+    token = server.register("tokyo-1", PREFIXES)
+    server.start()
+    try:
+        assert server.url.startswith("https://")
+        body, digest = wire(into_prefixes(capture_packets("sv_community-id-ipv6.pcap")))
+        trusted = ssl.create_default_context(cafile=str(cert))
+        answer = httpx.post(
+            server.url + "/v1/batches",
+            content=body,
+            headers=headers("tokyo-1", token, digest),
+            verify=trusted,
+        )
+        assert answer.status_code == 201 and answer.json()["batch"] == digest
+        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            httpx.get(server.url + "/health", verify=ssl.create_default_context())
+        with pytest.raises(httpx.RemoteProtocolError):
+            httpx.get(server.url.replace("https", "http") + "/health")
+    finally:
+        server.stop()

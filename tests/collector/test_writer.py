@@ -1,0 +1,110 @@
+"""The store writer in process: groups, duplicates, a failed write, the research list."""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import json
+
+import numpy as np
+import pyarrow.dataset as ds
+import pytest
+
+from teiten.collector import StoreWriteError, StoreWriter, UploadedBatch
+from teiten.collector import writer as writer_module
+from teiten.enrich import open_geo
+from teiten.fingerprint import tag_mask
+from teiten.store import Store
+from teiten.store.research import SIDECAR_FILE, import_research_networks
+
+from ._batches import capture_packets, into_prefixes, shifted, wire
+
+
+@pytest.fixture(scope="module")
+def packets():
+    return into_prefixes(capture_packets("stopddos_pkt.TCP.DOMINATE.syn.ecn.cwr.pcapng"))
+
+
+def _job(decoded, sensor, seq):
+    body, digest = wire(decoded)
+    return UploadedBatch(digest, sensor, seq, len(body), decoded)
+
+
+def _writer(root, **kwargs):
+    return StoreWriter(root, open_geo(), **kwargs)
+
+
+def test_queued_batches_of_a_sensor_commit_together_and_repeats_are_duplicates(tmp_path, packets):
+    parts = [packets.select(np.arange(i, len(packets), 4)) for i in range(4)]
+    jobs = [_job(p, "tokyo-1", i) for i, p in enumerate(parts[:3])]
+    jobs.append(_job(parts[0], "tokyo-1", 9))  # the same batch again, in the same group
+    jobs.append(_job(parts[3], "osaka-2", 0))
+    writer = _writer(tmp_path / "s")
+    futures = [writer.submit(j) for j in jobs]  # queued before the thread runs: one group each
+    writer.start()
+    outcomes = [f.result(timeout=60) for f in futures]
+    assert [o.status for o in outcomes] == ["stored"] * 3 + ["duplicate", "stored"]
+    assert sum(o.packets for o in outcomes) == len(packets)
+    again = writer.submit(_job(parts[1], "tokyo-1", 10)).result(timeout=60)
+    assert again.status == "duplicate"
+    writer.stop()
+    store = Store(tmp_path / "s", create=False)
+    batches = store.manifest.batches()
+    assert sorted((b.sensor, b.packets) for b in batches) == sorted(
+        [("tokyo-1", sum(len(p) for p in parts[:3])), ("osaka-2", len(parts[3]))]
+    )
+    assert {i.name for i in store.manifest.inputs()} == {
+        "tokyo-1/batch-0", "tokyo-1/batch-1", "tokyo-1/batch-2", "osaka-2/batch-0",
+    }  # fmt: skip
+    assert ds.dataset(str(store.root / "packets")).count_rows() == len(packets)
+
+
+def test_a_failed_write_stores_nothing_of_its_group_and_a_retry_stores_it(
+    tmp_path, packets, monkeypatch
+):
+    first, second = packets.select(np.arange(0, 100)), packets.select(np.arange(100, 300))
+    rows = writer_module.packet_rows
+    calls = []
+
+    def full_on_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return rows(*args, **kwargs)
+
+    monkeypatch.setattr(writer_module, "packet_rows", full_on_second)
+    writer = _writer(tmp_path / "s")
+    futures = [writer.submit(_job(first, "tokyo-1", 1)), writer.submit(_job(second, "tokyo-1", 2))]
+    writer.start()
+    for future in futures:
+        with pytest.raises(StoreWriteError, match="disk is full") as caught:
+            future.result(timeout=60)
+        assert caught.value.disk_full
+    assert writer.last_error == "disk full"
+    retried = [writer.submit(_job(first, "tokyo-1", 1)), writer.submit(_job(second, "tokyo-1", 2))]
+    assert [f.result(timeout=60).status for f in retried] == ["stored", "stored"]
+    assert writer.last_error is None
+    writer.stop()
+    store = Store(tmp_path / "s", create=False)
+    assert ds.dataset(str(store.root / "packets")).count_rows() == 300
+    assert not any((store.root / "staging").iterdir())
+
+
+def test_the_research_list_tags_as_ingest_does_and_its_use_is_recorded(tmp_path, packets):
+    store = Store(tmp_path / "s")
+    scanner = ipaddress.IPv6Address(bytes(packets.src[0])).ipv4_mapped
+    listing = tmp_path / "research.txt"
+    listing.write_text(f"{scanner}/32 Example research scanner\n")
+    import_research_networks(store, listing)
+    writer = _writer(store.root)
+    writer.start()
+    decoded = shifted(packets, 0)
+    assert writer.submit(_job(decoded, "tokyo-1", 1)).result(timeout=60).status == "stored"
+    writer.stop()
+    tags = ds.dataset(str(store.root / "packets")).to_table(columns=["tags"]).column("tags")
+    research = (tags.to_numpy() & tag_mask(["research"])) != 0
+    src = packets.src
+    assert research.sum() == int((src == src[0]).all(axis=1).sum()) > 0
+    tagged = json.loads((store.root / SIDECAR_FILE).read_text())["tagged"]
+    assert tagged[-1]["files"] == ["collector:tokyo-1 (1 batches)"]
+    assert tagged[-1]["packets"] == len(packets)
