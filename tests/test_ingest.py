@@ -8,6 +8,7 @@ import subprocess
 import pytest
 
 from conftest import capture_path, require_tool
+from conftest import small_disk as mounted_disk
 from teiten.enrich import open_geo
 from teiten.ingest import ingest
 from teiten.store import Engine, Store
@@ -140,18 +141,9 @@ def test_every_supported_real_capture_ingests(tmp_path, geo):
 
 @pytest.fixture
 def small_disk(tmp_path):
-    """A 2 MiB tmpfs made by the test (CI runs as root)."""
-    import os
-
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root (CI runs as root)")
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], check=True)
-    try:
+    """A 2 MiB disk to fill."""
+    with mounted_disk(tmp_path / "disk", "2m") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def test_full_disk_stores_nothing_of_that_file_and_keeps_the_rest(small_disk, geo):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import os
 import shutil
 import ssl
 import subprocess
@@ -11,22 +10,17 @@ import subprocess
 import httpx
 import pytest
 
+from conftest import small_disk
+
 from ._batches import PREFIXES, capture_packets, headers, into_prefixes, shifted, wire
 from ._server import CollectorServer, store_state
 
 
 @pytest.fixture
 def tmpfs(tmp_path):
-    """A 24 MiB tmpfs mounted for the test (root only)."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs to fill needs root")
-    mount = tmp_path / "small-disk"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mount)])
-    if done.returncode:
-        pytest.skip("cannot mount a tmpfs here (no CAP_SYS_ADMIN in this container)")
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=False)
+    """A 24 MiB disk to fill."""
+    with small_disk(tmp_path / "small-disk", "24m") as mount:
+        yield mount
 
 
 def _fill(folder) -> None:
