@@ -137,9 +137,14 @@ class BatchWriter:
         self._count_lock = threading.Lock()
         self._lock = open(store.root / "writer.lock", "a+")  # noqa: SIM115 - held until close
         fcntl.flock(self._lock, fcntl.LOCK_EX)
-        store.recover()
         self._staging = store.root / "staging" / self.batch_id
-        self._staging.mkdir(parents=True)
+        try:
+            store.recover()
+            self._staging.mkdir(parents=True)
+        except BaseException:
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+            self._lock.close()
+            raise
 
     def write(self, table: pa.Table, lane: int = 0) -> None:
         """Append rows; they are split into their UTC-day partitions.
