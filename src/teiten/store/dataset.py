@@ -25,6 +25,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import pyarrow as pa
@@ -33,6 +34,7 @@ import pyarrow.parquet as pq
 from teiten.errors import StoreError
 from teiten.store.manifest import BatchRecord, InputRecord, Manifest
 from teiten.store.schema import SCHEMA
+from teiten.store.swap import finish_swap, fsync_path
 
 __all__ = ["BatchWriter", "Store", "default_store_path"]
 
@@ -91,6 +93,18 @@ class Store:
         """Open a batch for writing (takes the store's writer lock until closed)."""
         return BatchWriter(self, sensor, geo_database, geo_edition)
 
+    def lock(self) -> IO[str]:
+        """Take the store's writer lock (one writer at a time) and recover from any
+        interrupted write; closing the returned file releases the lock."""
+        handle = open(self.root / "writer.lock", "a+")  # noqa: SIM115 - held by the caller
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            self.recover()
+        except BaseException:
+            handle.close()
+            raise
+        return handle
+
     def recover(self) -> list[str]:
         """Finish pending commits and drop staging debris; call with the writer lock held."""
         done = []
@@ -112,6 +126,7 @@ class Store:
             folders = list(staging.iterdir())
             known = self.manifest.known_batches([f.name for f in folders])
             for folder in folders:
+                finish_swap(self.root, folder)
                 if folder.name not in known or not any(folder.iterdir()):
                     shutil.rmtree(folder, ignore_errors=True)
         return done
@@ -135,14 +150,11 @@ class BatchWriter:
         self._writers: dict[tuple[int, int], pq.ParquetWriter] = {}
         self._pending: dict[tuple[int, int], list[pa.Table]] = {}
         self._count_lock = threading.Lock()
-        self._lock = open(store.root / "writer.lock", "a+")  # noqa: SIM115 - held until close
-        fcntl.flock(self._lock, fcntl.LOCK_EX)
+        self._lock = store.lock()
         self._staging = store.root / "staging" / self.batch_id
         try:
-            store.recover()
             self._staging.mkdir(parents=True)
         except BaseException:
-            fcntl.flock(self._lock, fcntl.LOCK_UN)
             self._lock.close()
             raise
 
@@ -201,7 +213,7 @@ class BatchWriter:
         for day, lane in sorted(self._writers):
             name = _day_name(day)
             staged = self._staging / f"{name}-{lane}.parquet"
-            _fsync(staged)
+            fsync_path(staged)
             parts.append(
                 (
                     str(staged.relative_to(self.store.root)),
@@ -241,8 +253,7 @@ class BatchWriter:
         if not self._lock.closed:
             if self._staging.exists() and not any(self._staging.iterdir()):
                 self._staging.rmdir()
-            fcntl.flock(self._lock, fcntl.LOCK_UN)
-            self._lock.close()
+            self._lock.close()  # releases the flock
 
     def __enter__(self) -> BatchWriter:
         return self
@@ -254,11 +265,3 @@ class BatchWriter:
 
 def _day_name(day: int) -> str:
     return "day=" + np.datetime64(day, "D").astype(str)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
