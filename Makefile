@@ -53,7 +53,8 @@ format: setup
 bench: setup
 	$(BIN)/python benchmarks/bench_ingest.py; status=$$?; \
 	$(BIN)/python benchmarks/bench_events.py || status=1; \
-	$(BIN)/python benchmarks/bench_collector.py || status=1; exit $$status
+	$(BIN)/python benchmarks/bench_collector.py || status=1; \
+	$(BIN)/python benchmarks/bench_simulate.py || status=1; exit $$status
 
 clean:
 	rm -rf $(VENV) teiten-data demo-output benchmarks/.cache

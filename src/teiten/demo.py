@@ -13,7 +13,7 @@ from pathlib import Path
 
 from teiten.enrich import open_geo
 from teiten.ingest import IngestReport, ingest
-from teiten.simulate import SimulationConfig, simulate_to_pcap
+from teiten.simulate import Scenario, SimulationConfig, simulate_to_pcap
 from teiten.store import Store
 
 __all__ = ["DEMO_PERIOD", "DemoResult", "run_demo"]
@@ -29,13 +29,16 @@ class DemoResult:
     report: IngestReport
 
 
-def demo_config(packets: int = 3_000_000, seed: int = 2019) -> SimulationConfig:
-    """2019Q1 and 2019Q2 as seen by the default sensors."""
+def demo_config(
+    packets: int = 3_000_000, seed: int = 2019, scenario: Scenario | None = None
+) -> SimulationConfig:
+    """2019Q1 and 2019Q2 as seen by the default sensors (with ``scenario``'s changes, if any)."""
     return SimulationConfig(
         start=datetime(2019, 1, 1, tzinfo=UTC),
         end=datetime(2019, 7, 1, tzinfo=UTC),
         packets=packets,
         seed=seed,
+        scenario=scenario,
     )
 
 

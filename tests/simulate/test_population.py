@@ -68,6 +68,7 @@ def test_public_api_is_pinned():
     import teiten.simulate as simulate
 
     assert set(simulate.__all__) == {
+        "BUILTIN_SCENARIOS",
         "CATALOGUE",
         "COUNTRY_MIX",
         "DEFAULT_SENSORS",
@@ -75,9 +76,14 @@ def test_public_api_is_pinned():
         "TRUTH_FILE",
         "Behaviour",
         "GroundTruth",
+        "Scenario",
+        "ScenarioError",
         "SensorSpec",
         "SimulatedChunk",
         "SimulationConfig",
         "generate_packets",
+        "load_scenario",
+        "parse_scenario",
         "simulate_to_pcap",
+        "simulate_to_store",
     }

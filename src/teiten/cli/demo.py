@@ -1,4 +1,4 @@
-"""`teiten demo` and `teiten simulate`."""
+"""`teiten demo`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from teiten.cli.common import emit_json, fail_cleanly, main
+from teiten.cli.common import fail_cleanly, main
 
 
 @main.command()
@@ -50,36 +50,3 @@ def demo(out: Path, packets: int, seed: int) -> None:
         f"\nnext: teiten top ports --store {result.store.root} --period 2019-W15 --country JP",
         highlight=False,
     )
-
-
-@main.command()
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
-@click.option("--start", required=True, help="UTC start, e.g. 2019-04-01 or 2019-04-01T00:00.")
-@click.option("--end", required=True, help="UTC end (exclusive).")
-@click.option("--packets", default=1_000_000, show_default=True, type=click.IntRange(0))
-@click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--per", type=click.Choice(["hour", "day", "file"]), default="day", show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print the written paths as JSON.")
-@fail_cleanly
-def simulate(
-    out: Path, start: str, end: str, packets: int, seed: int, per: str, as_json: bool
-) -> None:
-    """Write realistic simulated darknet captures (one pcap per sensor and period)."""
-    from datetime import UTC, datetime
-
-    from teiten.simulate import TRUTH_FILE, SimulationConfig, simulate_to_pcap
-
-    try:
-        config = SimulationConfig(
-            start=datetime.fromisoformat(start).replace(tzinfo=UTC),
-            end=datetime.fromisoformat(end).replace(tzinfo=UTC),
-            packets=packets,
-            seed=seed,
-        )
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from exc
-    paths = simulate_to_pcap(config, out, per=per)  # type: ignore[arg-type]
-    if as_json:
-        emit_json({"files": [str(p) for p in paths], "truth": str(out / TRUTH_FILE)})
-    else:
-        click.echo(f"wrote {len(paths)} capture files and {out / TRUTH_FILE}")

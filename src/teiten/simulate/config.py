@@ -9,10 +9,20 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
-from teiten.simulate.behaviours import CATALOGUE
+from teiten.errors import TeitenError
+from teiten.simulate.behaviours import CATALOGUE, Behaviour
+from teiten.simulate.scenario import Scenario
 
-__all__ = ["DEFAULT_SENSORS", "SensorSpec", "SimulationConfig"]
+__all__ = [
+    "DEFAULT_SENSORS",
+    "SensorSpec",
+    "SensorsFileError",
+    "SimulationConfig",
+    "load_sensors",
+    "numbered_sensors",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +64,45 @@ DEFAULT_SENSORS: tuple[SensorSpec, ...] = (
 )
 
 
+class SensorsFileError(TeitenError):
+    """A sensors file cannot be read or has a bad line (names the file and line)."""
+
+
+_BENCHMARK_NET = ipaddress.IPv4Network("198.18.0.0/15")  # RFC 2544: never a real source
+
+
+def numbered_sensors(n: int) -> tuple[SensorSpec, ...]:
+    """``n`` /24 sensors ``s001`` … in benchmarking space (198.18.0.0/15, at most 512)."""
+    if not 1 <= n <= 512:
+        raise ValueError(f"between 1 and 512 numbered sensors fit in {_BENCHMARK_NET}, not {n}")
+    subnets = _BENCHMARK_NET.subnets(new_prefix=24)
+    return tuple(SensorSpec(f"s{i + 1:03d}", str(next(subnets))) for i in range(n))
+
+
+def load_sensors(path: str | Path) -> tuple[SensorSpec, ...]:
+    """Sensors from a text file: one ``NAME PREFIX`` per line (``#`` starts a comment)."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SensorsFileError(f"{path}: cannot read the sensors file: {exc}") from exc
+    sensors = []
+    for number, line in enumerate(lines, 1):
+        words = line.split("#", 1)[0].split()
+        if not words:
+            continue
+        if len(words) != 2:
+            raise SensorsFileError(
+                f"{path}:{number}: expected 'NAME PREFIX' (e.g. tokyo-1 192.0.2.0/24), got {line!r}"
+            )
+        try:
+            sensors.append(SensorSpec(*words))
+        except ValueError as exc:
+            raise SensorsFileError(f"{path}:{number}: {exc}") from exc
+    if not sensors:
+        raise SensorsFileError(f"{path}: no sensors in the file; give one 'NAME PREFIX' per line")
+    return tuple(sensors)
+
+
 def _utc(value: datetime, what: str) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{what} {value.isoformat()} has no time zone; give it in UTC")
@@ -64,9 +113,11 @@ def _utc(value: datetime, what: str) -> datetime:
 class SimulationConfig:
     """A simulated observation: who listens where and when, and how much arrives.
 
-    ``behaviours`` overrides the packet share of catalogue entries by name
-    (0 switches one off); the rest keep their default share. ``sources`` is the
-    size of the source population (0: derived from ``packets``).
+    ``behaviours`` overrides the packet share of catalogue entries (and of the
+    scenario's campaigns) by name (0 switches one off); the rest keep their
+    default share. ``sources`` is the size of the source population (0: derived
+    from ``packets``). ``scenario`` changes the mix over time (see
+    :mod:`teiten.simulate.scenario`); ``packets`` stays the exact total.
     """
 
     start: datetime = datetime(2024, 1, 1, tzinfo=UTC)
@@ -77,6 +128,7 @@ class SimulationConfig:
     behaviours: Mapping[str, float] = field(default_factory=dict)
     sources: int = 0
     chunk_packets: int = 1 << 19  # packets per generated chunk (bounds memory)
+    scenario: Scenario | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "start", _utc(self.start, "start"))
@@ -103,17 +155,22 @@ class SimulationConfig:
             raise ValueError(f"chunk_packets must be ≥ 1024, not {self.chunk_packets}")
         if not 0 <= self.seed < 2**63:
             raise ValueError(f"seed must be in [0, 2**63), not {self.seed}")
-        unknown = sorted(set(self.behaviours) - set(CATALOGUE))
+        known = self.catalogue()
+        unknown = sorted(set(self.behaviours) - set(known))
         if unknown:
-            raise ValueError(f"unknown behaviours {unknown}; known: {sorted(CATALOGUE)}")
+            raise ValueError(f"unknown behaviours {unknown}; known: {sorted(known)}")
         if any(w < 0 for w in self.behaviours.values()):
             raise ValueError(f"behaviour weights must be ≥ 0: {self.behaviours}")
         if self.packets and sum(self.weights().values()) <= 0:
             raise ValueError("every behaviour is switched off but packets > 0")
 
+    def catalogue(self) -> Mapping[str, Behaviour]:
+        """The behaviours in play: the catalogue, tuned and extended by the scenario."""
+        return CATALOGUE if self.scenario is None else self.scenario.catalogue()
+
     def weights(self) -> dict[str, float]:
         """Packet share of each behaviour (catalogue default unless overridden), unnormalised."""
-        return {name: self.behaviours.get(name, b.weight) for name, b in CATALOGUE.items()}
+        return {name: self.behaviours.get(name, b.weight) for name, b in self.catalogue().items()}
 
     @property
     def duration_s(self) -> float:
@@ -135,4 +192,5 @@ class SimulationConfig:
             "behaviours": self.weights(),
             "sources": self.population_size(),
             "chunk_packets": self.chunk_packets,
+            "scenario": None if self.scenario is None else self.scenario.as_json(),
         }

@@ -1,13 +1,16 @@
-"""Simulated packets to pcap files: one file per sensor and period, plus ``truth.json``.
+"""Simulated packets to capture files: one file per sensor and period, plus ``truth.json``.
 
 Files are classic pcap with microsecond times in the machine's byte order, as
-tcpdump writes them by default. Each chunk's records (16-byte header + frame) are laid out by
-one compiled pass; the files receive them in a few large writes.
+tcpdump writes them by default, or pcapng (one section, one interface, Enhanced
+Packet Blocks with microsecond times), as dumpcap writes them. Each chunk's
+records are laid out by one compiled pass; the files receive them in a few
+large writes.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO, Literal
@@ -22,9 +25,18 @@ from teiten.simulate.config import SimulationConfig
 from teiten.simulate.generator import LINKTYPES, LinkType, SimulatedChunk, generate_packets
 from teiten.simulate.truth import GroundTruth
 
-__all__ = ["Per", "pcap_header", "pcap_records", "simulate_to_pcap"]
+__all__ = [
+    "Format",
+    "Per",
+    "pcap_header",
+    "pcap_records",
+    "pcapng_header",
+    "simulate_to_pcap",
+    "write_truth",
+]
 
 Per = Literal["hour", "day", "file"]
+Format = Literal["pcap", "pcapng"]
 _PERIOD_US = {"hour": 3600 * 10**6, "day": 86_400 * 10**6}
 _SNAPLEN = 262_144
 TRUTH_FILE = "truth.json"
@@ -39,6 +51,19 @@ def pcap_header(linktype: int, snaplen: int = _SNAPLEN) -> bytes:
             ("sigfigs", "=u4"), ("snaplen", "=u4"), ("linktype", "=u4"),
         ],
     ).tobytes()  # fmt: skip
+
+
+def pcapng_header(linktype: int, snaplen: int = _SNAPLEN) -> bytes:
+    """A pcapng Section Header Block and one Interface Description Block (µs resolution)."""
+    shb = np.array([(0x0A0D0D0A, 28, 0x1A2B3C4D, 1, 0, -1, 28)], dtype=[
+        ("type", "=u4"), ("length", "=u4"), ("bom", "=u4"), ("major", "=u2"), ("minor", "=u2"),
+        ("section", "=i8"), ("trailer", "=u4"),
+    ])  # fmt: skip
+    idb = np.array([(1, 20, linktype, 0, snaplen, 20)], dtype=[
+        ("type", "=u4"), ("length", "=u4"), ("linktype", "=u2"), ("reserved", "=u2"),
+        ("snaplen", "=u4"), ("trailer", "=u4"),
+    ])  # fmt: skip
+    return shb.tobytes() + idb.tobytes()
 
 
 @intrinsic
@@ -77,28 +102,64 @@ def _fill_records(out, data, offset, length, ts_us, order):  # type: ignore[no-u
         pos += 16 + length[i]
 
 
+@numba.njit(cache=True, nogil=True)
+def _fill_blocks(out, data, offset, length, ts_us, order):  # type: ignore[no-untyped-def]
+    """Enhanced Packet Blocks of packets ``order``: header, frame, zero padding, trailer."""
+    header = np.empty(28, dtype=np.uint8)
+    fields = header.view(np.uint32)
+    trailer = np.empty(4, dtype=np.uint8)
+    total_view = trailer.view(np.uint32)
+    pos = 0
+    for k in range(order.shape[0]):
+        i = order[k]
+        n = length[i]
+        padded = (n + 3) // 4 * 4
+        total = 32 + padded
+        fields[0] = 6
+        fields[1] = total
+        fields[2] = 0
+        fields[3] = ts_us[i] >> 32
+        fields[4] = ts_us[i] & 0xFFFFFFFF
+        fields[5] = fields[6] = n
+        total_view[0] = total
+        _copy(out, pos, header, 0, 28)
+        _copy(out, pos + 28, data, offset[i], n)
+        for j in range(pos + 28 + n, pos + 28 + padded):
+            out[j] = 0
+        _copy(out, pos + 28 + padded, trailer, 0, 4)
+        pos += total
+
+
 def pcap_records(
-    chunk: SimulatedChunk, order: np.ndarray, buffer: np.ndarray | None = None
+    chunk: SimulatedChunk,
+    order: np.ndarray,
+    buffer: np.ndarray | None = None,
+    fmt: Format = "pcap",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """pcap records (header + frame) of ``chunk``'s packets ``order``, and where each ends.
+    """Records (pcap) or blocks (pcapng) of ``chunk``'s packets ``order``, and where each ends.
 
     Records go into ``buffer`` when it is large enough: reusing one buffer avoids
     first-touch page faults, which cost more than the copying itself.
     """
     batch = chunk.batch
     length = batch.caplen.astype(np.int64)
-    ends = np.cumsum(16 + length[order])
+    sizes = 16 + length[order] if fmt == "pcap" else 32 + (length[order] + 3) // 4 * 4
+    ends = np.cumsum(sizes)
     size = int(ends[-1]) if len(ends) else 0
     out = buffer[:size] if buffer is not None and len(buffer) >= size else np.empty(size, np.uint8)
-    _fill_records(out, batch.data, batch.offset, length, batch.ts_ns // 1000, order)
+    fill = _fill_records if fmt == "pcap" else _fill_blocks
+    fill(out, batch.data, batch.offset, length, batch.ts_ns // 1000, order)
     return out, ends
 
 
 class _Files:
     """The open output files, created lazily and closed once their period is over."""
 
-    def __init__(self, config: SimulationConfig, out_dir: Path, per: Per, header: bytes) -> None:
+    def __init__(
+        self, config: SimulationConfig, out_dir: Path, per: Per, header: bytes, suffix: str
+    ) -> None:
         self.config, self.out_dir, self.per, self.header = config, out_dir, per, header
+        self.suffix = suffix
         start = config.start
         self.first = (
             start.replace(minute=0, second=0, microsecond=0)
@@ -122,10 +183,10 @@ class _Files:
     def path(self, sensor: int, period: int) -> Path:
         name = self.config.sensors[sensor].name
         if self.per == "file":
-            return self.out_dir / name / f"{name}.pcap"
+            return self.out_dir / name / f"{name}{self.suffix}"
         begin = self.first + timedelta(microseconds=period * _PERIOD_US[self.per])
         stamp = begin.strftime("%Y%m%dT%H" if self.per == "hour" else "%Y%m%d")
-        return self.out_dir / name / f"{name}-{stamp}.pcap"
+        return self.out_dir / name / f"{name}-{stamp}{self.suffix}"
 
     def get(self, sensor: int, period: int) -> BinaryIO:
         if (sensor, period) not in self.open:
@@ -150,17 +211,22 @@ def simulate_to_pcap(
     *,
     per: Per = "day",
     linktype: LinkType = "ethernet",
+    fmt: Format = "pcap",
 ) -> list[Path]:
     """Write the simulation as ``out_dir/SENSOR/SENSOR-PERIOD.pcap`` files and ``truth.json``.
 
     Every sensor gets a file for every period the simulation touches (empty ones
-    too, as a rotating sensor would write). Returns the capture paths, sorted.
+    too, as a rotating sensor would write). ``fmt="pcapng"`` writes ``.pcapng``
+    files instead. Returns the capture paths, sorted.
     """
     if per not in ("hour", "day", "file"):
         raise ValueError(f"per must be 'hour', 'day' or 'file', not {per!r}")
+    if fmt not in ("pcap", "pcapng"):
+        raise ValueError(f"fmt must be 'pcap' or 'pcapng', not {fmt!r}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    files = _Files(config, out_dir, per, pcap_header(LINKTYPES[linktype]))
+    make_header = pcap_header if fmt == "pcap" else pcapng_header
+    files = _Files(config, out_dir, per, make_header(LINKTYPES[linktype]), f".{fmt}")
     truth = GroundTruth(config, linktype)
     n_sensors = len(config.sensors)
     buffer = np.empty(0, dtype=np.uint8)
@@ -171,7 +237,7 @@ def simulate_to_pcap(
             files.close_before(int(period[0]))
             # Sensor-major order that keeps time order inside each sensor.
             order = np.argsort(chunk.sensor, kind="stable")
-            records, ends = pcap_records(chunk, order, buffer)
+            records, ends = pcap_records(chunk, order, buffer, fmt)
             if records.base is not buffer and len(records) > len(buffer):
                 buffer = records  # keep the larger buffer for the next chunks
             key = chunk.sensor[order].astype(np.int64) * (1 << 40) + period[order]
@@ -190,10 +256,20 @@ def simulate_to_pcap(
                     truth.add_file(_relative(files.path(sensor, p), out_dir), 0)
     finally:
         files.close_all()
-    report = truth.as_json()
-    report["per"] = per
-    (out_dir / TRUTH_FILE).write_text(json.dumps(report, indent=1) + "\n")
+    write_truth(truth, out_dir / TRUTH_FILE, per=per, format=fmt)
     return sorted(out_dir / name for name in truth.files)
+
+
+_NUMBERS = re.compile(r"\[[-\d.,\s]*\]")
+
+
+def write_truth(truth: GroundTruth, path: Path, **extra: object) -> None:
+    """``truth.json``: indented, but each list of numbers (a daily series) on one line."""
+    report = truth.as_json()
+    report.update(extra)
+    text = json.dumps(report, indent=1)
+    text = _NUMBERS.sub(lambda m: "".join(m.group(0).split()), text)
+    path.write_text(text + "\n")
 
 
 def _relative(path: Path, root: Path) -> str:

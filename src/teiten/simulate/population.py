@@ -15,13 +15,14 @@ from dataclasses import dataclass
 import iptocc
 import numpy as np
 
-from teiten.simulate.behaviours import CATALOGUE, Behaviour
+from teiten.simulate.behaviours import Behaviour
 from teiten.simulate.config import SimulationConfig
+from teiten.simulate.envelope import DAY_S, Envelope
 from teiten.simulate.ports import draw_ports
+from teiten.simulate.shaping import envelope_for, resample, selected
 
 __all__ = ["Population", "build_population", "diurnal_mass", "dotted"]
 
-DAY_S = 86_400.0
 _MIN_WINDOW_S = 1.0
 
 # Never a source on the Internet (RFC 6890 special-purpose space, multicast, reserved).
@@ -39,6 +40,7 @@ _UTC_OFFSET = {
     "CA": -5, "AU": 10, "ES": 1, "PK": 5, "BD": 6, "PH": 8, "MY": 8, "ZA": 2, "CO": -5,
 }  # fmt: skip
 _PEAK_LOCAL_H = 20.0
+_OMEGA = 2 * np.pi / DAY_S
 # Random addresses looked up to find each country's space. Every pool address stands
 # for its whole /24, so even a small country's few hundred give thousands of sources.
 _PROBES = 250_000
@@ -68,6 +70,8 @@ class Population:
     packets: np.ndarray  # int64 packets sent in total
     phase: np.ndarray  # float64 time of the daily peak (s since start, modulo a day)
     amplitude: np.ndarray  # float64 diurnal amplitude
+    group: np.ndarray  # int64 scenario group (0: no change applies; see envelope)
+    envelope: Envelope | None = None  # the scenario's groups and levels, if any
 
     def __len__(self) -> int:
         return int(self.addr.shape[0])
@@ -142,13 +146,37 @@ def _draw_countries(
     return codes, addrs
 
 
+def _spread(
+    rng: np.random.Generator, addr: np.ndarray, codes: np.ndarray, sensors: Sequence[str]
+) -> np.ndarray:
+    """Each address moved within its /24, where iptocc still gives it the same country.
+
+    Spreads sources over whole /24s of their pool address; keeps the pool address
+    itself where the neighbour belongs elsewhere (or to no one), so iptocc agrees.
+    """
+    moved = (addr & np.uint32(0xFFFFFF00)) | rng.integers(1, 255, size=len(addr), dtype=np.uint32)
+    same = np.array(iptocc.country_code(dotted(moved)), dtype=object) == codes
+    return np.where(same & ~_cidr_mask(moved, sensors), moved, addr)
+
+
+def _window(life: np.ndarray, on: np.ndarray, span: float) -> tuple[np.ndarray, np.ndarray]:
+    """Active time ``[on, off]`` within the span, at least a second long."""
+    off = np.minimum(on + life, span)
+    on = np.maximum(on, 0.0)
+    on = np.minimum(on, np.maximum(off - _MIN_WINDOW_S, 0.0))
+    off = np.maximum(off, np.minimum(on + _MIN_WINDOW_S, span))
+    return on, off
+
+
 def build_population(config: SimulationConfig) -> Population:
     """Draw every source of ``config`` (deterministic in ``config.seed``)."""
     rng = np.random.default_rng([config.seed, 0])
+    catalogue = config.catalogue()
     weights = config.weights()
-    active = [CATALOGUE[name] for name, w in weights.items() if w > 0]
+    active = [catalogue[name] for name, w in weights.items() if w > 0]
     size = max(config.population_size(), len(active))
-    pools = _country_pools(rng, _PROBES, [s.prefix for s in config.sensors])
+    sensors = [s.prefix for s in config.sensors]
+    pools = _country_pools(rng, _PROBES, sensors)
     counts = _split(size - len(active), np.array([b.source_share for b in active])) + 1
 
     codes_l, addr_l, beh_l = [], [], []
@@ -158,12 +186,7 @@ def build_population(config: SimulationConfig) -> Population:
         addr_l.append(addrs)
         beh_l.append(np.full(n, i, dtype=np.uint8))
     codes, addr, beh = np.concatenate(codes_l), np.concatenate(addr_l), np.concatenate(beh_l)
-
-    # Spread sources over whole /24s of their pool address; keep the pool address
-    # itself where the neighbour belongs elsewhere (or to no one), so iptocc agrees.
-    moved = (addr & np.uint32(0xFFFFFF00)) | rng.integers(1, 255, size=len(addr), dtype=np.uint32)
-    same = np.array(iptocc.country_code(dotted(moved)), dtype=object) == codes
-    addr = np.where(same & ~_cidr_mask(moved, [s.prefix for s in config.sensors]), moved, addr)
+    addr = _spread(rng, addr, codes, sensors)
 
     countries, country = np.unique(codes, return_inverse=True)
     n = len(addr)
@@ -175,11 +198,7 @@ def build_population(config: SimulationConfig) -> Population:
     ttl = np.clip(ttl0 - rng.integers(5, 25, size=n), 1, 255).astype(np.uint8)
 
     life = np.array([b.lifetime_s for b in active])[beh] * rng.lognormal(0.0, 1.0, size=n)
-    on = rng.uniform(-life, span)
-    off = np.minimum(on + life, span)
-    on = np.maximum(on, 0.0)
-    on = np.minimum(on, np.maximum(off - _MIN_WINDOW_S, 0.0))
-    off = np.maximum(off, np.minimum(on + _MIN_WINDOW_S, span))
+    on, off = _window(life, rng.uniform(-life, span), span)
 
     offset_h = np.array([_UTC_OFFSET.get(str(c), 0.0) for c in countries])[country]
     start_s = config.start.hour * 3600 + config.start.minute * 60 + config.start.second
@@ -196,19 +215,53 @@ def build_population(config: SimulationConfig) -> Population:
         if isinstance(b.window, tuple):
             window[sel] = rng.choice(np.array(b.window), size=len(sel))
 
+    columns = {"addr": addr, "country": country, "beh": beh, "ttl": ttl, "life": life,
+               "on": on, "off": off, "phase": phase, "amplitude": amplitude, "dport": dport,
+               "window": window}  # fmt: skip
+    group = np.zeros(n, dtype=np.int64)
+    envelope = None
+    growth = np.ones(len(active))
+    scenario = config.scenario
+    if scenario is not None and scenario.changes:
+        shaper = np.random.default_rng([config.seed, 3])
+        masks = [selected(c.select, active, beh, codes, dport) for c in scenario.changes]
+        group, envelope = envelope_for(scenario.changes, config.start, span, masks)
+        kept, copied = resample(shaper, group, envelope)
+        rows = np.concatenate([kept, copied])
+        columns = {name: values[rows] for name, values in columns.items()}
+        fresh = countries[columns["country"][len(kept) :]]
+        new = np.array([pools[c][shaper.integers(0, len(pools[c]))] for c in fresh.tolist()],
+                       dtype=np.uint32)  # fmt: skip
+        columns["addr"][len(kept) :] = _spread(shaper, new, fresh, sensors)
+        group = group[rows]
+        growth = np.bincount(columns["beh"], minlength=len(active)) / np.maximum(counts, 1)
+        shaped = np.flatnonzero(group > 0)
+        arrive = envelope.arrivals(shaper, group[shaped], columns["life"][shaped])
+        on_s, off_s = _window(columns["life"][shaped], arrive, span)
+        columns["on"][shaped], columns["off"][shaped] = on_s, off_s
+        n = len(rows)
+    on, off, amplitude, phase = (columns[k] for k in ("on", "off", "amplitude", "phase"))
+    beh = columns["beh"]
+
     alpha = np.array([b.volume_alpha for b in active])[beh]
-    volume = (rng.pareto(alpha) + 1.0) * diurnal_mass(amplitude, phase, on, off)
-    packets = _assign_packets(rng, beh, volume, config.packets, [weights[b.name] for b in active])
+    if envelope is None:
+        mass = diurnal_mass(amplitude, phase, on, off)
+    else:
+        trig = (group, amplitude, np.cos(_OMEGA * phase), np.sin(_OMEGA * phase))
+        mass = envelope.mass_to(*trig, off) - envelope.mass_to(*trig, on)
+    volume = (rng.pareto(alpha) + 1.0) * np.maximum(mass, 0.0)
+    shares = [weights[b.name] * g for b, g in zip(active, growth, strict=True)]
+    packets = _assign_packets(rng, beh, volume, config.packets, shares)
     return Population(
-        addr=addr.astype(np.uint32),
-        country=country.astype(np.uint16),
+        addr=columns["addr"].astype(np.uint32),
+        country=columns["country"].astype(np.uint16),
         countries=tuple(str(c) for c in countries),
         behaviour=beh,
         behaviours=tuple(active),
-        ttl=ttl,
+        ttl=columns["ttl"],
         sport=rng.integers(32768, 61000, size=n, dtype=np.uint16),
-        dport=dport,
-        window=window,
+        dport=columns["dport"],
+        window=columns["window"],
         counter=rng.integers(0, 2**32, size=n, dtype=np.uint32),
         ts_base=rng.integers(0, 2**32, size=n, dtype=np.uint32),
         on=on,
@@ -216,6 +269,8 @@ def build_population(config: SimulationConfig) -> Population:
         packets=packets,
         phase=phase,
         amplitude=amplitude,
+        group=group,
+        envelope=envelope,
     )
 
 
@@ -229,7 +284,10 @@ def _assign_packets(
     """Share ``total`` packets: between behaviours by weight, within one by ``volume``."""
     w = np.asarray(weights, dtype=np.float64)
     per_beh = np.bincount(beh, weights=volume, minlength=len(w))
-    p = w[beh] / w.sum() * volume / per_beh[beh]
+    w = np.where(per_beh > 0, w, 0.0)  # a behaviour whose senders all fell silent
+    if total and not w.sum():
+        raise ValueError("the scenario leaves no sender active in the simulated span")
+    p = w[beh] / w.sum() * volume / np.where(per_beh > 0, per_beh, 1.0)[beh]
     return rng.multinomial(total, p / p.sum()).astype(np.int64)
 
 

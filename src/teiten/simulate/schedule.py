@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from teiten.simulate.population import DAY_S, Population, diurnal_mass
+from teiten.simulate.envelope import DAY_S, STEP_S
+from teiten.simulate.population import Population, diurnal_mass
 
 __all__ = ["Slice", "merge", "slices"]
 
@@ -43,12 +44,18 @@ def slices(
 ) -> Iterator[Slice]:
     """Time-ordered slices covering ``[0, span)`` s; their counts add up to ``pop.packets``."""
     length = min(max(span * chunk / max(total, 1), 1.0), _MAX_SLICE_S, span)
+    env = pop.envelope
+    if env is not None:  # slices nest in the envelope's hourly steps
+        length = min(STEP_S / math.ceil(STEP_S / length), span)
     n_slices = max(1, math.ceil(span / length))
     by_start = np.argsort(pop.on, kind="stable")
     starts = pop.on[by_start]
     remaining = pop.packets.copy()
-    mass_to_off = diurnal_mass(pop.amplitude, pop.phase, 0.0, pop.off)
     cos_ph, sin_ph = np.cos(_OMEGA * pop.phase), np.sin(_OMEGA * pop.phase)
+    if env is None:
+        mass_to_off = diurnal_mass(pop.amplitude, pop.phase, 0.0, pop.off)
+    else:
+        mass_to_off = env.mass_to(pop.group, pop.amplitude, cos_ph, sin_ph, pop.off)
     active = np.empty(0, dtype=np.int64)
     added = 0
     for k in range(n_slices):
@@ -65,12 +72,19 @@ def slices(
         # Mass from 0 to t0 / t1 with scalar trigonometry (sin(x − φ) expanded); exact
         # evaluation only where a source starts or stops inside the slice.
         amp, cos_a, sin_a = pop.amplitude[active], cos_ph[active], sin_ph[active]
-        to_a = _mass_to(t0, amp, cos_a, sin_a)
-        to_b = _mass_to(t1, amp, cos_a, sin_a)
         inside = np.flatnonzero(on > t0)
-        to_a[inside] = diurnal_mass(amp[inside], pop.phase[active[inside]], 0.0, a[inside])
+        if env is None:
+            to_a = _mass_to(t0, amp, cos_a, sin_a)
+            to_b = _mass_to(t1, amp, cos_a, sin_a)
+            to_a[inside] = diurnal_mass(amp[inside], pop.phase[active[inside]], 0.0, a[inside])
+        else:
+            trig = (pop.group[active], amp, cos_a, sin_a)
+            to_a, to_b = env.mass_to(*trig, t0), env.mass_to(*trig, t1)
+            to_a[inside] = env.mass_to(*(x[inside] for x in trig), a[inside])
         last = off <= t1
-        share = np.where(last, 1.0, (to_b - to_a) / np.where(last, 1.0, mass_to_off[active] - to_a))
+        rest = np.where(last, 1.0, mass_to_off[active] - to_a)
+        # Nothing left to come (a scenario silenced the source): the rest goes now.
+        share = np.where(last | (rest <= 0), 1.0, (to_b - to_a) / np.where(rest > 0, rest, 1.0))
         share = np.clip(share, 0.0, 1.0)
         counts = rng.binomial(remaining[active], share)
         remaining[active] -= counts

@@ -14,6 +14,7 @@ import numpy as np
 
 from teiten.simulate.config import SimulationConfig
 from teiten.simulate.generator import SimulatedChunk
+from teiten.simulate.observed import DailyCounts
 from teiten.simulate.population import Population
 
 __all__ = ["GENERATOR_VERSION", "GroundTruth"]
@@ -25,7 +26,11 @@ _PROTO_NAMES = {6: "tcp", 17: "udp", 1: "icmp"}
 
 
 class GroundTruth:
-    """Counts per behaviour, kind, country, sensor, port and file, fed chunk by chunk."""
+    """Counts per behaviour, kind, country, sensor, port and file, fed chunk by chunk.
+
+    With a scenario it also holds daily probe series (per port, per country and
+    port) and the scenario's events with what was observably generated.
+    """
 
     def __init__(self, config: SimulationConfig, linktype: str) -> None:
         self.config = config
@@ -39,6 +44,7 @@ class GroundTruth:
         self._ports = np.zeros(2 * 65536, dtype=np.int64)  # tcp ports, then udp ports
         self._sensors = np.zeros(len(config.sensors), dtype=np.int64)
         self.files: Counter[str] = Counter()
+        self.daily = DailyCounts(config)
 
     def add(self, chunk: SimulatedChunk) -> None:
         if not len(chunk):
@@ -58,6 +64,7 @@ class GroundTruth:
         l4 = chunk.proto != 1
         key = (chunk.proto[l4] == 17).astype(np.int64) * 65536 + chunk.dport[l4]
         self._ports += np.bincount(key, minlength=len(self._ports))
+        self.daily.add(chunk)
 
     def add_file(self, name: str, packets: int) -> None:
         self.files[name] += packets
@@ -81,9 +88,41 @@ class GroundTruth:
             "by_port": {"tcp": _nonzero(self._ports[:65536]), "udp": _nonzero(self._ports[65536:])},
         }
         out.update(self._by_source_tables())
+        out.update(self._scenario_tables())
         if self.files:
             out["files"] = dict(sorted(self.files.items()))
         return out
+
+    def events(self) -> list[dict[str, Any]]:
+        """The scenario's changes and crossovers, each with its ``observed`` outcome."""
+        scenario = self.config.scenario
+        if scenario is None:
+            return []
+        envelope = None if self._pop is None else self._pop.envelope
+        members = envelope.members if envelope is not None else ((),)
+        changes = self.daily.change_events(scenario.changes, members)
+        return changes + self.daily.crossover_events(scenario.crossovers)
+
+    def _scenario_tables(self) -> dict[str, Any]:
+        scenario = self.config.scenario
+        named: set[tuple[str | None, str]] = set()
+        if scenario is not None:
+            for c in scenario.changes:
+                named |= {(None, f"{p}/{proto}") for p, proto in c.select.ports}
+            for x in scenario.crossovers:
+                for side in (x.rising, x.falling):
+                    port, proto = side.ports[0]
+                    label = f"{port}/{proto}"
+                    country = side.countries[0] if side.countries else None
+                    named |= {(None, label), (country, label)}
+            for campaign in scenario.campaigns:
+                b = campaign.behaviour()
+                named |= {(None, f"{p}/{b.proto}") for p, _ in b.dports}
+        return {
+            "scenario": None if scenario is None else scenario.as_json(),
+            "events": self.events(),
+            "daily": self.daily.as_json(named),
+        }
 
     def _by_source_tables(self) -> dict[str, Any]:
         pop, per_source = self._pop, self._by_source
