@@ -1,0 +1,231 @@
+"""日本語の見出し・表記・文: JPCERT/CC「インターネット定点観測レポート」の書き方に倣う。
+
+数値は3桁ごとに「,」で区切り、列挙は「、」でつなぐ。日付は「2019年4月1日」、期間は
+「2019年4月1日～2019年6月30日」と書く。
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+LANG = "ja"
+LIST_SEPARATOR = "、"
+RANGE = "～"
+
+TEXT: dict[str, str] = {
+    "title": "インターネット定点観測レポート",
+    "title_span": "（{span}）",
+    "observation_period": "観測期間",
+    "generated": "teiten {version} により{date}に作成（時刻はすべてUTC）",
+    "contents": "目次",
+    # sections
+    "overview": "概況",
+    "ports": "宛先ポート別{measure} 上位{n}位",
+    "countries": "送信元地域別{measure} 上位{n}位",
+    "phenomena": "注目された現象",
+    "focus": "{country}を送信元とするパケット",
+    "events": "DoS攻撃のバックスキャッタとスキャン活動",
+    "scans": "スキャン活動",
+    "dos": "DoS攻撃のバックスキャッタ",
+    "method": "観測方法とデータ",
+    # measures (headings) and metric labels (columns, axes)
+    "measure.packets": "パケット数",
+    "measure.per-sensor": "パケット数",
+    "measure.sources": "送信元数",
+    "metric.packets": "パケット数",
+    "metric.per-sensor": "センサー1台あたりのパケット数",
+    "metric.sources": "送信元IPアドレス数",
+    "unit.share": "割合",
+    "unit.count": "件数",
+    # table columns
+    "col.rank": "順位",
+    "col.port": "宛先ポート",
+    "col.service": "サービス名",
+    "col.region": "送信元地域",
+    "col.share": "割合",
+    "col.previous_rank": "{previous}順位",
+    "col.events": "件数",
+    "col.actors_scans": "送信元数",
+    "col.packets": "パケット数",
+    "col.victim_region": "被害ホストの地域",
+    "col.asn": "AS番号",
+    "col.proto": "プロトコル",
+    "col.victim_ports": "応答元ポート",
+    "col.start": "開始日時",
+    "col.duration": "継続時間",
+    "col.rate": "推定攻撃レート（pps）",
+    "outside_top10": "TOP10外",
+    "unknown_region": "不明",
+    "no_service": "－",
+    "figure": "図{n}",
+    "table": "表{n}",
+    # previous period, by kind of period
+    "previous.quarter": "前四半期",
+    "previous.month": "前月",
+    "previous.week": "前週",
+    "previous.day": "前日",
+    "previous.year": "前年",
+    "previous.range": "前期間",
+    # overview
+    "overview.intro": (
+        "teitenでは、インターネット上で使用されていないIPアドレス（ダークネット）にセンサーを"
+        "設置し、そこに届くパケットを観測しています。未使用のアドレスには本来通信が届かないため、"
+        "観測されるパケットの多くは、ワームやボットによる感染先の探索、調査目的のスキャン、"
+        "送信元を詐称したDoS攻撃を受けたホストからの応答（バックスキャッタ）などです。"
+    ),
+    "overview.totals": (
+        "観測期間中、{sensors}台のセンサーで観測したパケットは合計{packets}パケット、"
+        "センサー1台あたり{per_sensor}パケットで、送信元のIPアドレスは{sources}件でした。"
+    ),
+    "overview.kinds": (
+        "このうち探索パケット（プローブ）は{probe}パケット（{probe_share}）、"
+        "バックスキャッタは{backscatter}パケット（{backscatter_share}）でした。"
+    ),
+    "overview.change": (
+        "{previous}のセンサー1台あたり{previous_value}パケットと比べ、{change}{direction}しました。"
+    ),
+    "overview.same": "{previous}のセンサー1台あたり{previous_value}パケットとほぼ同じでした。",
+    "overview.no_previous": "{previous}の観測データはありません。",
+    "overview.figure": "センサー1台あたりのパケット数の日別推移",
+    "up": "増加",
+    "down": "減少",
+    "series.all": "全体",
+    # rankings
+    "ranking.intro": (
+        "観測期間中にセンサーが受信した探索パケットについて、{dimension}の{measure}上位{n}位を"
+        "表{table}に、その日別推移を図{figure}に示します。順位は{metric}によります。"
+    ),
+    "dimension.ports": "宛先ポート別",
+    "dimension.countries": "送信元地域別",
+    "ranking.top_port": (
+        "最も多く観測されたのは{label}（{service}）宛てのパケットで、全体の{share}を占めました。"
+    ),
+    "ranking.top_port_noservice": (
+        "最も多く観測されたのは{label}宛てのパケットで、全体の{share}を占めました。"
+    ),
+    "ranking.top_country": "送信元地域では{name}が最も多く、全体の{share}を占めました。",
+    "ranking.entered": "{previous}にTOP10外だった{items}が、上位{n}位に入りました。",
+    "ranking.empty": "観測期間中に該当するパケットはありませんでした。",
+    "ranking.figure": "{heading}の日別推移（{metric}）",
+    # phenomena
+    "phenomena.none": "観測期間中、特に注目すべき現象は検出されませんでした。",
+    "phenomena.unavailable": "この版のteitenには現象の自動検出がないため、この節は空欄です。",
+    # focus
+    "focus.totals": (
+        "{country}に割り当てられたIPアドレスから送信された探索パケットは{packets}パケット"
+        "（全体の{share}）、送信元のIPアドレスは{sources}件で、送信元地域別では{rank}でした。"
+    ),
+    "focus.unranked": "順位外",
+    "focus.none": "観測期間中、{country}からの探索パケットは観測されませんでした。",
+    "focus.ports": "{country}からの宛先ポート別{measure} 上位{n}位",
+    "focus.mirai": (
+        "Miraiとその亜種に共通する特徴（TCPシーケンス番号が宛先IPアドレスと一致するSYN"
+        "パケット）を持つパケットの割合は、{country}からのパケットで{share}、"
+        "全送信元で{share_all}でした。日別の推移を図{figure}に示します。"
+    ),
+    "focus.mirai_figure": "Miraiの特徴を持つパケットの割合の日別推移",
+    # events
+    "scans.text": (
+        "一つの送信元から一つの宛先ポートへの送信のうち、{min_destinations}以上のセンサーの"
+        "アドレスに届き、インターネット全体で毎秒{min_rate}パケット以上と推定されるものを"
+        "スキャンとして数えると（Durumeric et al., 2014の定義）、観測期間中のスキャンは"
+        "{events}件、送信元は{actors}件でした。"
+    ),
+    "scans.tags": "このうち{items}の特徴を持つものがありました。",
+    "scans.tag_item": "{tag}が{n}件",
+    "scans.table": "スキャンの多かった宛先ポート",
+    "dos.text": (
+        "送信元を詐称したDoS攻撃を受けたホストは、詐称されたアドレスに応答を返します。"
+        "センサーに届いたこの応答（バックスキャッタ）から、Mooreらの手法とCAIDAのcorsaroの"
+        "閾値（{min_packets}パケット以上、{min_duration}以上、60秒間に{min_ppm}パケット以上）で"
+        "推定したDoS攻撃は{events}件、攻撃を受けたホストは{actors}件でした。"
+    ),
+    "dos.rate": "推定攻撃レートの最大値は毎秒{rate}パケットでした。",
+    "dos.countries": "被害ホストの地域別では、{items}の順に多く観測されました。",
+    "dos.table": "規模の大きかったDoS攻撃（被害ホストのアドレスは掲載していません）",
+    "events.withheld": "送信元がセンサーのアドレスであった{n}件は集計から除いています。",
+    "events.figure": "スキャンとDoS攻撃の日別件数",
+    "series.scans": "スキャン",
+    "series.dos": "DoS攻撃",
+    "events.none_scans": "観測期間中、条件を満たすスキャンはありませんでした。",
+    "events.none_dos": "観測期間中、条件を満たすDoS攻撃はありませんでした。",
+    # method
+    "method.observation": "観測方法",
+    "method.sensors": (
+        "本レポートは、インターネット上で使用されていないIPアドレス（ダークネット）に設置した"
+        "{sensors}台のセンサー（合計{size}アドレス{size_note}）で受信したパケットを集計したもの"
+        "です。センサーのアドレスは公開していません。未使用のアドレスに届くパケットはすべて"
+        "一方的に送られたものであり、その傾向からインターネット全体の脅威の動向を推測できます。"
+    ),
+    "method.size.declared": "",
+    "method.size.observed": "。期間中に観測された宛先アドレス数で、実際の規模の下限",
+    "method.size.mixed": "。一部のセンサーは観測された宛先アドレス数で、実際の規模の下限",
+    "method.size.none": "",
+    "method.data": "データソース",
+    "method.geo": "送信元の地域: {database}（{edition}版、{batches}バッチ）",
+    "method.geo_none": "送信元の地域: 該当する取り込みデータがありません",
+    "method.knowledge": "ポートに関する情報: teitenナレッジベース {edition}版",
+    "method.import": "脆弱性情報: {source}（{version}、{date}）",
+    "method.services": "サービス名: システムのサービスデータベース（/etc/services）",
+    "method.definitions": "指標と用語の定義",
+    "def.packets": "パケット数: 観測期間中にセンサーが受信したパケットの数。",
+    "def.per-sensor": (
+        "センサー1台あたりのパケット数: パケット数を、期間中に1パケット以上を受信したセンサーの"
+        "台数で割った値（日別の推移では、その日に受信のあったセンサーの台数で割った値）。"
+    ),
+    "def.sources": "送信元IPアドレス数: パケットを送信した異なるIPアドレスの数。",
+    "def.share": "割合: 期間中の探索パケット全体（送信元数の指標では送信元全体）に占める割合。",
+    "def.previous": (
+        "{previous}順位: {previous}の全件を対象とした順位。10位より下の場合、または"
+        "{previous}に観測がなかった場合は「TOP10外」と表記します。"
+    ),
+    "def.probe": (
+        "探索パケット（プローブ）: 接続を試みるパケット。ACKを伴わないTCP SYN、UDP、"
+        "ICMPの要求（エコー要求など）。順位表はこれを集計しています。"
+    ),
+    "def.backscatter": (
+        "バックスキャッタ: 送信元を詐称された通信への応答。TCP SYN/ACKとRST、ICMPの応答と"
+        "エラー通知。DoS攻撃の推定に用います。"
+    ),
+    "def.other": "その他: 上記のいずれにも当たらないパケット。",
+    "def.region": (
+        "送信元地域: 送信元IPアドレスの割り当て国・地域。取り込み時に上記のデータベースで判定して"
+        "います。"
+    ),
+}
+
+
+def format_date(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def span(kind: str, first: date, last: date) -> str | None:
+    """A quarter, month or year as a title says it: 2019年4月～6月, 2019年4月, 2019年."""
+    if kind == "quarter":
+        return f"{first.year}年{first.month}月{RANGE}{last.month}月"
+    if kind == "month":
+        return f"{first.year}年{first.month}月"
+    if kind == "year":
+        return f"{first.year}年"
+    return None  # weeks, days and ranges: the dates themselves
+
+
+def axis_date(day: date, with_year: bool) -> str:
+    return f"{day.year}/{day.month}/{day.day}" if with_year else f"{day.month}/{day.day}"
+
+
+def duration(seconds: float) -> str:
+    s = round(seconds)
+    if s < 60:
+        return f"{s}秒"
+    if s < 3600:
+        return f"{s // 60}分{s % 60}秒" if s % 60 and s < 600 else f"{s // 60}分"
+    return f"{s // 3600}時間{s % 3600 // 60}分"
+
+
+def large(value: float) -> str:
+    """A large rate in Japanese units: 190万, 3.2億."""
+    for scale, unit in ((1e12, "兆"), (1e8, "億"), (1e4, "万")):
+        if value >= scale:
+            return f"{value / scale:,.1f}{unit}"
+    return f"{value:,.1f}"

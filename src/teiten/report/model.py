@@ -1,0 +1,217 @@
+"""What a report holds: every number and series, gathered once, before any rendering.
+
+Renderers only format what is here, so the HTML, Markdown and PDF of one
+report can never disagree. Sensors appear only as a count (and the darknet's
+size in addresses): never a label's prefix, never an address.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from teiten.errors import TeitenError
+
+if TYPE_CHECKING:
+    from teiten.analyze.periods import Period
+    from teiten.analyze.phenomena import Finding
+    from teiten.analyze.rankings import Ranking
+
+__all__ = [
+    "LANGUAGES",
+    "EventSummary",
+    "FocusSection",
+    "MethodSection",
+    "Overview",
+    "RankingSection",
+    "ReportData",
+    "ReportError",
+    "Series",
+]
+
+LANGUAGES = ("ja", "en")
+
+
+class ReportError(TeitenError):
+    """A report cannot be built or rendered (a missing tool, an unwritable output …)."""
+
+
+@dataclass(frozen=True)
+class Series:
+    """Daily values of one or more named lines; ``None`` where nothing was observed.
+
+    ``unit`` says how to read the values: ``"packets"``, ``"per-sensor"``,
+    ``"sources"``, ``"share"`` (a fraction, drawn as a percentage) or ``"count"``.
+    """
+
+    dates: list[date]
+    values: dict[str, list[float | None]]
+    unit: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "dates": [d.isoformat() for d in self.dates],
+            "values": self.values,
+            "unit": self.unit,
+        }
+
+
+@dataclass(frozen=True)
+class Overview:
+    """The period at a glance (all traffic kinds; ``probes`` is what rankings count)."""
+
+    sensors: int
+    packets: int
+    per_sensor: float
+    sources: int
+    kinds: dict[str, int]  # probe / backscatter / other → packets
+    previous_per_sensor: float | None  # the previous period's packets per sensor
+    daily: Series  # packets per observing sensor, per day
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "sensors": self.sensors,
+            "packets": self.packets,
+            "per_sensor": self.per_sensor,
+            "sources": self.sources,
+            "kinds": self.kinds,
+            "previous_per_sensor": self.previous_per_sensor,
+            "daily": self.daily.as_json(),
+        }
+
+
+@dataclass(frozen=True)
+class RankingSection:
+    """A ranking (exactly :func:`teiten.analyze.rankings.rank`'s) and its top rows' trend."""
+
+    ranking: Ranking
+    trend: Series  # one line per row shown, keyed by the row's label
+
+    def as_json(self) -> dict[str, Any]:
+        return {"ranking": self.ranking.as_json(), "trend": self.trend.as_json()}
+
+
+@dataclass(frozen=True)
+class FocusSection:
+    """Packets from one country: its rank, its ports, and its Mirai-type share."""
+
+    country: str
+    packets: int  # probe packets from the country
+    share: float  # of all probe packets
+    sources: int
+    rank: int | None  # in the country ranking by the report's metric
+    ports: RankingSection
+    mirai: Series  # daily share of mirai-tagged probes: the country, and all sources
+    mirai_share: float  # of the country's probes over the period
+    mirai_share_all: float  # of all probes over the period
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "country": self.country,
+            "packets": self.packets,
+            "share": self.share,
+            "sources": self.sources,
+            "rank": self.rank,
+            "ports": self.ports.as_json(),
+            "mirai": self.mirai.as_json(),
+            "mirai_share": self.mirai_share,
+            "mirai_share_all": self.mirai_share_all,
+        }
+
+
+@dataclass(frozen=True)
+class EventSummary:
+    """Scan events or DoS attacks of the period, aggregated (no address is kept).
+
+    ``by_key`` counts events per port (scans) or per protocol (DoS);
+    ``by_country`` per source (scans) or victim (DoS) country; ``largest`` holds the
+    biggest events without their addresses.
+    """
+
+    family: str  # "scans" | "dos"
+    events: int
+    actors: int  # distinct scanning sources / victims
+    withheld: int
+    parameters: dict[str, Any]
+    by_key: list[dict[str, Any]]
+    by_country: list[dict[str, Any]]
+    largest: list[dict[str, Any]]
+    daily: Series  # events starting per day
+    max_rate: float | None  # packets/s Internet-wide, the highest estimate
+    tags: dict[str, int] = field(default_factory=dict)  # events carrying each tool tag
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "family": self.family,
+            "events": self.events,
+            "actors": self.actors,
+            "withheld": self.withheld,
+            "parameters": self.parameters,
+            "by_key": self.by_key,
+            "by_country": self.by_country,
+            "largest": self.largest,
+            "daily": self.daily.as_json(),
+            "max_rate": self.max_rate,
+            "tags": self.tags,
+        }
+
+
+@dataclass(frozen=True)
+class MethodSection:
+    """How the numbers were made: sensors, darknet size, reference data editions."""
+
+    sensors: int
+    darknet_size: int  # IPv4 addresses monitored
+    darknet_source: str  # "declared" | "observed" | "mixed" | "none"
+    geo: list[dict[str, Any]]  # {"database", "edition", "batches"}
+    knowledge_edition: date
+    knowledge_imports: list[dict[str, Any]]  # {"source", "feed_version", "feed_date"}
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "sensors": self.sensors,
+            "darknet_size": self.darknet_size,
+            "darknet_source": self.darknet_source,
+            "geo": self.geo,
+            "knowledge_edition": self.knowledge_edition.isoformat(),
+            "knowledge_imports": self.knowledge_imports,
+        }
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything one report says about one period."""
+
+    period: Period
+    previous: Period
+    metric: str
+    top: int
+    generated: date
+    version: str
+    overview: Overview
+    ports: RankingSection
+    countries: RankingSection
+    findings: list[Finding] | None  # None: no phenomena detector was run
+    focus: FocusSection
+    scans: EventSummary
+    dos: EventSummary
+    method: MethodSection
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "period": self.period.as_json(),
+            "previous": self.previous.as_json(),
+            "metric": self.metric,
+            "top": self.top,
+            "generated": self.generated.isoformat(),
+            "version": self.version,
+            "overview": self.overview.as_json(),
+            "ports": self.ports.as_json(),
+            "countries": self.countries.as_json(),
+            "findings": None if self.findings is None else [f.as_json() for f in self.findings],
+            "focus": self.focus.as_json(),
+            "scans": self.scans.as_json(),
+            "dos": self.dos.as_json(),
+            "method": self.method.as_json(),
+        }

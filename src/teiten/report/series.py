@@ -1,0 +1,166 @@
+"""Daily series for the report's charts, in SQL over the store's ``packets`` view.
+
+A ranking says *how much* over the period; these say *when*. The daily value of a
+row follows the ranking's metric: ``packets`` per day, ``sources`` (distinct
+addresses that day), or ``per-sensor``: the day's packets divided by the sensors
+that received any packet that day (so a sensor that was down does not look like a
+drop in traffic). The rows are selected by the same filters and traffic kind as
+the ranking they belong to; days without any observing sensor are ``None`` (a gap).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from teiten.analyze.rankings import Filters, Ranking
+from teiten.enrich import protocol_name
+from teiten.report.model import Series
+
+if TYPE_CHECKING:
+    from teiten.analyze.periods import Period
+    from teiten.store import Engine
+
+__all__ = ["daily_overview", "mirai_share", "period_days", "row_key", "trend"]
+
+_ICMP = (1, 58)
+
+
+def row_key(row: dict[str, Any]) -> str:
+    """A ranking row's stable label: ``23/tcp``, ``icmp/8`` (type), ``CN``, or ``??``."""
+    if "country" in row:
+        return row["country"] or "??"
+    if row["port"] is None:
+        icmp = row.get("icmp_type")
+        return row["proto"] if icmp is None else f"{row['proto']}/{icmp}"
+    return f"{row['port']}/{row['proto']}"
+
+
+def period_days(period: Period) -> list[date]:
+    return [period.start + timedelta(days=i) for i in range(period.days)]
+
+
+@cache
+def _proto_numbers() -> dict[str, int]:
+    return {protocol_name(n): n for n in range(256)}
+
+
+def _kind_sql(traffic: str) -> tuple[str, list[Any]]:
+    return ("", []) if traffic == "all" else (" AND kind = ?", [traffic])
+
+
+def daily_sensors(engine: Engine, period: Period, sensor: str | None = None) -> dict[date, int]:
+    """Sensors with any packet, per day (the ``per-sensor`` divisor)."""
+    where, params = Filters(sensor=sensor).sql()
+    rows = engine.rows(
+        "SELECT day, count(DISTINCT sensor) AS sensors FROM packets "
+        f"WHERE day >= ? AND day < ?{where} GROUP BY day",
+        [period.start, period.end, *params],
+    )
+    return {r["day"]: int(r["sensors"]) for r in rows}
+
+
+def _values(
+    days: list[date], sensors: dict[date, int], counts: dict[date, float], metric: str
+) -> list[float | None]:
+    out: list[float | None] = []
+    for day in days:
+        n = sensors.get(day, 0)
+        if n == 0:
+            out.append(None)
+        elif metric == "per-sensor":
+            out.append(round(counts.get(day, 0) / n, 3))
+        else:
+            out.append(float(counts.get(day, 0)))
+    return out
+
+
+def trend(engine: Engine, ranking: Ranking, rows: list[dict[str, Any]]) -> Series:
+    """Daily values of ``rows`` (rows of ``ranking``) by the ranking's metric."""
+    period, metric = ranking.period, ranking.metric
+    days = period_days(period)
+    sensors = daily_sensors(engine, period, ranking.filters.sensor)
+    unit = metric
+    if not rows:
+        return Series(days, {}, unit)
+    where, params = ranking.filters.sql()
+    kind, kind_params = _kind_sql(ranking.traffic)
+    if ranking.dimension == "ports":
+        values = ", ".join("(?::INTEGER, ?::INTEGER, ?::INTEGER, ?::INTEGER)" for _ in rows)
+        key_params: list[Any] = []
+        for i, r in enumerate(rows):
+            key_params += [i, _proto_numbers()[r["proto"]], r["port"], r.get("icmp_type")]
+        keys = f"SELECT * FROM (VALUES {values}) k(k_i, k_proto, k_port, k_icmp)"
+        join = (
+            "proto = k_proto"
+            f" AND (CASE WHEN proto IN {_ICMP} THEN NULL ELSE dport END)"
+            " IS NOT DISTINCT FROM k_port"
+            f" AND (CASE WHEN proto IN {_ICMP} THEN icmp_type END) IS NOT DISTINCT FROM k_icmp"
+        )
+    else:
+        values = ", ".join("(?::INTEGER, ?::VARCHAR)" for _ in rows)
+        key_params = [x for i, r in enumerate(rows) for x in (i, r["country"])]
+        keys = f"SELECT * FROM (VALUES {values}) k(k_i, k_country)"
+        join = "country IS NOT DISTINCT FROM k_country"
+    measure = "count(DISTINCT src)" if metric == "sources" else "count(*)"
+    result = engine.rows(
+        f"WITH keys AS ({keys}) "
+        f"SELECT day, k_i, {measure} AS n FROM packets JOIN keys ON {join} "
+        f"WHERE day >= ? AND day < ?{where}{kind} GROUP BY ALL",
+        [*key_params, period.start, period.end, *params, *kind_params],
+    )
+    counts: list[dict[date, float]] = [{} for _ in rows]
+    for r in result:
+        counts[int(r["k_i"])][r["day"]] = float(r["n"])
+    return Series(
+        days,
+        {row_key(r): _values(days, sensors, c, metric) for r, c in zip(rows, counts, strict=True)},
+        unit,
+    )
+
+
+def daily_overview(engine: Engine, period: Period) -> tuple[dict[str, Any], Series]:
+    """Totals of the period (all traffic kinds) and its packets per sensor per day."""
+    (t,) = engine.rows(
+        "SELECT count(*) AS packets, count(DISTINCT src) AS sources, "
+        "count(DISTINCT sensor) AS sensors, histogram(kind::VARCHAR) AS kinds "
+        "FROM packets WHERE day >= ? AND day < ?",
+        [period.start, period.end],
+    )
+    rows = engine.rows(
+        "SELECT day, count(*) AS packets FROM packets WHERE day >= ? AND day < ? GROUP BY day",
+        [period.start, period.end],
+    )
+    days = period_days(period)
+    sensors = daily_sensors(engine, period)
+    counts = {r["day"]: float(r["packets"]) for r in rows}
+    totals = {
+        "packets": int(t["packets"]),
+        "sources": int(t["sources"]),
+        "sensors": int(t["sensors"]),
+        "kinds": {str(k): int(v) for k, v in (t["kinds"] or {}).items()},
+    }
+    return totals, Series(days, {"all": _values(days, sensors, counts, "per-sensor")}, "per-sensor")
+
+
+def mirai_share(engine: Engine, period: Period, country: str) -> Series:
+    """Daily share of probes carrying the ``mirai`` tag: from ``country``, and from all."""
+    rows = engine.rows(
+        "SELECT day, count(*) AS n, count(*) FILTER (WHERE has_tag(tags, 'mirai')) AS m, "
+        "count(*) FILTER (WHERE country = ?) AS n_c, "
+        "count(*) FILTER (WHERE country = ? AND has_tag(tags, 'mirai')) AS m_c "
+        "FROM packets WHERE day >= ? AND day < ? AND kind = 'probe' GROUP BY day",
+        [country, country, period.start, period.end],
+    )
+    by_day = {r["day"]: r for r in rows}
+    days = period_days(period)
+
+    def share(n: str, m: str) -> list[float | None]:
+        out: list[float | None] = []
+        for day in days:
+            r = by_day.get(day)
+            out.append(round(r[m] / r[n], 6) if r and r[n] else None)
+        return out
+
+    return Series(days, {country: share("n_c", "m_c"), "all": share("n", "m")}, "share")

@@ -1,0 +1,166 @@
+"""The report's rankings are exactly `teiten top ports|countries --metric M --json`'s.
+
+The numbers are read back out of the rendered files — the HTML's cells (their
+``data-value`` and their text) and the Markdown's pipe tables — and compared with
+the JSON the CLI prints for the same store, period and metric.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+
+import pytest
+from click.testing import CliRunner
+
+from teiten.analyze.periods import parse_period
+from teiten.cli import main
+from teiten.report import build_report, write_report
+
+from .conftest import PERIOD
+
+
+def top_json(store, dimension: str, metric: str, *extra: str) -> dict:
+    args = ["top", dimension, "--store", str(store.root), "--period", PERIOD]
+    result = CliRunner().invoke(main, [*args, "--metric", metric, "--json", *extra])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+class _Tables(HTMLParser):
+    """Each <table>: its caption and rows of (text, data-value) cells."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[dict] = []
+        self._cell: dict | None = None
+        self._caption = False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "table":
+            self.tables.append({"id": a.get("id"), "caption": "", "rows": []})
+        elif tag == "caption":
+            self._caption = True
+        elif tag == "tr":
+            self.tables[-1]["rows"].append([])
+        elif tag == "td":
+            self._cell = {"text": "", "value": json.loads(a["data-value"])}
+
+    def handle_endtag(self, tag):
+        if tag == "td":
+            self.tables[-1]["rows"][-1].append(self._cell)
+            self._cell = None
+        elif tag == "caption":
+            self._caption = False
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell["text"] += data
+        elif self._caption:
+            self.tables[-1]["caption"] += data
+
+
+def html_tables(html: str) -> list[dict]:
+    parser = _Tables()
+    parser.feed(html)
+    for t in parser.tables:
+        t["rows"] = [r for r in t["rows"] if r]  # the header row has no <td>
+    return parser.tables
+
+
+def md_tables(text: str) -> list[list[list[str]]]:
+    """Pipe tables of a Markdown file: rows of cell texts (header and rule dropped)."""
+    tables, current = [], []
+    for line in text.splitlines():
+        if line.startswith("|"):
+            current.append([c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]])
+        elif current:
+            tables.append(current[2:])
+            current = []
+    return tables
+
+
+def number(text: str) -> float:
+    return float(text.replace(",", "").rstrip("%"))
+
+
+def port_key(row: dict) -> tuple[str, str]:
+    """(data-value, text) of a port cell: 23/tcp and 23/TCP; ICMP rows by type."""
+    proto = row["proto"]
+    if row["port"] is None:
+        return f"{proto}/{row['icmp_type']}", f"{proto.upper()} ({row['icmp_type']})"
+    return f"{row['port']}/{proto}", f"{row['port']}/{proto.upper()}"
+
+
+FIELD = {"per-sensor": "per_sensor", "packets": "packets", "sources": "sources"}
+
+
+def check_html(table: dict, rows: list[dict], metric: str, dimension: str) -> None:
+    assert len(table["rows"]) == len(rows) == 5
+    for cells, row in zip(table["rows"], rows, strict=True):
+        rank, key, *rest = cells
+        value, share, previous = rest[-3:]
+        assert rank["value"] == row["rank"] and int(rank["text"]) == row["rank"]
+        if dimension == "ports":
+            assert (key["value"], key["text"]) == port_key(row)
+        else:
+            assert key["value"] == row["country"]
+        assert value["value"] == row[FIELD[metric]]  # exactly the JSON's number
+        assert (
+            abs(number(value["text"]) - row[FIELD[metric]]) <= 0.05 + 1e-6
+        )  # shown to one decimal
+        assert share["value"] == row["share"]
+        assert number(share["text"]) == pytest.approx(round(row["share"] * 100, 1))
+        assert previous["value"] == row["previous_rank"]
+        expected = row["previous_rank"]
+        if expected is None or expected > 10:
+            assert previous["text"] in ("TOP10外", "outside top 10")
+        else:
+            assert int(previous["text"]) == expected
+
+
+def check_md(table: list[list[str]], rows: list[dict], metric: str, dimension: str) -> None:
+    assert len(table) == len(rows)
+    for cells, row in zip(table, rows, strict=True):
+        assert int(cells[0]) == row["rank"]
+        if dimension == "ports":
+            assert cells[1] == port_key(row)[1]
+        assert abs(number(cells[-3]) - row[FIELD[metric]]) <= 0.05 + 1e-6  # shown to one decimal
+        assert number(cells[-2]) == pytest.approx(round(row["share"] * 100, 1))
+
+
+def test_default_metric_is_per_sensor_and_matches_top_json(report_store, report_data, rendered):
+    assert report_data.metric == "per-sensor"
+    ports = top_json(report_store, "ports", "per-sensor", "--limit", "5")
+    countries = top_json(report_store, "countries", "per-sensor", "--limit", "5")
+    assert report_data.ports.ranking.as_json() == ports
+    # the report keeps the full country ranking's totals; the shown rows are the top 5
+    assert report_data.countries.ranking.as_json()["rows"] == countries["rows"]
+    assert report_data.countries.ranking.total == countries["total"]
+    for lang in ("ja", "en"):
+        html = rendered[lang, "html"].read_text(encoding="utf-8")
+        tables = html_tables(html)
+        check_html(tables[0], ports["rows"], "per-sensor", "ports")
+        check_html(tables[1], countries["rows"], "per-sensor", "countries")
+        md = md_tables(rendered[lang, "md"].read_text(encoding="utf-8"))
+        check_md(md[0], ports["rows"], "per-sensor", "ports")
+        check_md(md[1], countries["rows"], "per-sensor", "countries")
+
+
+@pytest.mark.parametrize("metric", ["sources", "packets"])
+def test_other_metrics_match_top_json(report_store, tmp_path, metric):
+    data = build_report(report_store, parse_period(PERIOD), metric=metric, findings=[])
+    out = write_report(data, tmp_path / "r.html", lang="en", fmt="html")[0]
+    tables = html_tables(out.read_text(encoding="utf-8"))
+    for table, dimension in zip(tables[:2], ("ports", "countries"), strict=True):
+        expected = top_json(report_store, dimension, metric, "--limit", "5")
+        check_html(table, expected["rows"], metric, dimension)
+
+
+def test_focus_country_table_matches_top_json_for_that_country(report_store, rendered):
+    expected = top_json(report_store, "ports", "per-sensor", "--limit", "5", "--country", "JP")
+    html = rendered["ja", "html"].read_text(encoding="utf-8")
+    (focus,) = [t for t in html_tables(html) if "日本からの" in t["caption"]]
+    check_html(focus, expected["rows"], "per-sensor", "ports")
