@@ -51,3 +51,16 @@ def test_running_the_demo_again_adds_nothing(demo):
     again = run_demo(out, packets=200_000, seed=5).report.as_json()
     assert again["packets"] == 0
     assert again["duplicates"] == truth["packets"]
+
+
+def test_demo_writes_the_report_in_both_languages(demo):
+    from teiten.demo import demo_reports
+
+    out, result, _ = demo
+    paths = demo_reports(result.store, out / "reports", formats=("html",))
+    assert [p.name for p in paths] == ["report-2019Q2.ja.html", "report-2019Q2.en.html"]
+    ja, en = (p.read_text(encoding="utf-8") for p in paths)
+    assert "宛先ポート別パケット数" in ja and "2019年4月1日" in ja
+    assert "destination ports" in en.lower()
+    for prefix in ("198.18.0.", "192.0.2.", "198.51.100.", "203.0.113."):  # the sensors
+        assert prefix not in ja and prefix not in en

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from teiten.enrich import open_geo
 from teiten.ingest import IngestReport, ingest
-from teiten.simulate import Scenario, SimulationConfig, simulate_to_pcap
+from teiten.simulate import Scenario, SimulationConfig, load_scenario, simulate_to_pcap
 from teiten.store import Store
 
-__all__ = ["DEMO_PERIOD", "DemoResult", "run_demo"]
+__all__ = ["DEMO_PERIOD", "DEMO_SCENARIO", "DemoResult", "demo_reports", "run_demo"]
 
 DEMO_PERIOD = "2019Q2"
 
@@ -42,9 +42,19 @@ def demo_config(
     )
 
 
-def run_demo(out_dir: Path, *, packets: int = 3_000_000, seed: int = 2019) -> DemoResult:
-    """Simulate, write per-sensor daily pcaps, ingest them (again: nothing is added twice)."""
-    config = demo_config(packets, seed)
+DEMO_SCENARIO = "2019q2"
+
+
+def run_demo(
+    out_dir: Path,
+    *,
+    packets: int = 3_000_000,
+    seed: int = 2019,
+    scenario: str | None = DEMO_SCENARIO,
+) -> DemoResult:
+    """Simulate (the built-in 2019q2 story by default), write per-sensor daily pcaps, and
+    ingest them (again: nothing is added twice)."""
+    config = demo_config(packets, seed, load_scenario(scenario) if scenario else None)
     captures = out_dir / "captures"
     paths = simulate_to_pcap(config, captures, per="day")
     store = Store(out_dir / "store")
@@ -54,3 +64,19 @@ def run_demo(out_dir: Path, *, packets: int = 3_000_000, seed: int = 2019) -> De
         mine = [p for p in paths if p.parent.name == sensor.name]
         report.results += ingest(mine, store, geo, sensor=sensor.name).results
     return DemoResult(captures, store, len(paths), report)
+
+
+def demo_reports(
+    store: Store, out_dir: Path, *, formats: tuple[str, ...] = ("html", "pdf")
+) -> list[Path]:
+    """The demo period's report in Japanese and English, in each of ``formats``."""
+    from teiten.analyze.periods import parse_period
+    from teiten.report import build_report, write_report
+
+    data = build_report(store, parse_period(DEMO_PERIOD))
+    written = []
+    for lang in ("ja", "en"):
+        for fmt in formats:
+            out = out_dir / f"report-{DEMO_PERIOD}.{lang}.{fmt}"
+            written += write_report(data, out, lang=lang, fmt=fmt)
+    return written

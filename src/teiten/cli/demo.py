@@ -15,20 +15,21 @@ from teiten.cli.common import fail_cleanly, main
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("demo-output"),
     show_default=True,
-    help="Where the captures and the store go.",
+    help="Where the captures, the store and the reports go.",
 )
 @click.option("--packets", default=3_000_000, show_default=True, type=click.IntRange(1000))
 @click.option("--seed", default=2019, show_default=True, type=int)
 @fail_cleanly
 def demo(out: Path, packets: int, seed: int) -> None:
-    """Simulate 2019Q1-Q2 on four sensors, ingest, and print 2019Q2's rankings."""
+    """Simulate 2019Q1-Q2 on four sensors (the 2019q2 scenario), ingest, print 2019Q2's
+    top 5 ports and regions, and write its report in Japanese and English (HTML, PDF)."""
     import time
 
     from teiten.analyze.periods import parse_period
     from teiten.analyze.rankings import rank
     from teiten.cli.output import out as console
     from teiten.cli.output import print_ranking
-    from teiten.demo import DEMO_PERIOD, run_demo
+    from teiten.demo import DEMO_PERIOD, demo_reports, run_demo
     from teiten.store import Engine
 
     started = time.monotonic()
@@ -45,8 +46,14 @@ def demo(out: Path, packets: int, seed: int) -> None:
     with Engine(result.store) as engine:
         for dimension in ("ports", "countries"):
             console.print()
-            print_ranking(rank(engine, dimension, period, limit=10))  # type: ignore[arg-type]
+            ranking = rank(engine, dimension, period, metric="per-sensor", limit=5)  # type: ignore[arg-type]
+            print_ranking(ranking)
+    console.print(f"\nwriting the {DEMO_PERIOD} report (ja, en; HTML, PDF) ...", highlight=False)
+    for path in demo_reports(result.store, out):
+        console.print(f"  {path}", highlight=False)
     console.print(
-        f"\nnext: teiten top ports --store {result.store.root} --period 2019-W15 --country JP",
+        f"done in {time.monotonic() - started:.0f} s. next: teiten phenomena --store "
+        f"{result.store.root} --period {DEMO_PERIOD}; teiten top ports --store "
+        f"{result.store.root} --period 2019-W15 --country JP",
         highlight=False,
     )
