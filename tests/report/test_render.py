@@ -106,11 +106,9 @@ def test_findings_get_their_evidence_chart(report_data):
     assert figures[1].svg.count("<polyline") == 1  # the None half is a gap, not a zero
 
 
-def test_without_a_detector_the_section_says_so(report_store, report_data):
+def test_without_findings_the_section_says_so(report_store, report_data):
     from dataclasses import replace
 
-    html = html_report(replace(report_data, findings=None), "ja")
-    assert "現象の自動検出がない" in visible_text(html)
     html = html_report(replace(report_data, findings=[]), "en")
     assert "No notable phenomena were detected" in visible_text(html)
 
@@ -124,3 +122,18 @@ def test_an_empty_period_still_renders(report_store):
         html = html_report(data, lang)
         assert "<table" not in html
     assert "該当するパケットはありませんでした" in visible_text(html_report(data, "ja"))
+
+
+def test_the_detected_phenomena_are_reported(report_store):
+    from teiten.analyze.periods import parse_period
+    from teiten.analyze.phenomena import find_phenomena
+
+    period = parse_period("2019Q2")
+    detected = find_phenomena(report_store, period)
+    data = build_report(report_store, period)
+    assert data.findings, "the demo's 2019q2 scenario plants phenomena"
+    assert [f.text for f in data.findings] == [f.text for f in detected[:8]]
+    for lang in ("ja", "en"):
+        text = visible_text(html_report(data, lang))
+        for finding in data.findings:
+            assert finding.title[lang] in text

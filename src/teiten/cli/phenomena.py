@@ -1,5 +1,55 @@
-"""`teiten phenomena`: (being built)."""
+"""`teiten phenomena`: the notable phenomena of a period, with their evidence."""
 
 from __future__ import annotations
 
-from teiten.cli.common import main  # noqa: F401 - commands register on main
+from pathlib import Path
+
+import click
+
+from teiten.cli.common import emit_json, fail_cleanly, json_option, main, store_option
+
+
+@main.command()
+@store_option
+@click.option("--period", required=True, help="Period, e.g. 2019Q2, 2019-04, 2019-W15.")
+@click.option(
+    "--focus-country",
+    default="JP",
+    show_default=True,
+    metavar="CC",
+    help="Country whose port crossovers and Mirai-type share are examined.",
+)
+@click.option("--lang", type=click.Choice(["ja", "en"]), default="en", show_default=True)
+@click.option("--limit", type=click.IntRange(1), default=None, help="At most this many findings.")
+@json_option
+@fail_cleanly
+def phenomena(
+    store_dir: Path | None,
+    period: str,
+    focus_country: str,
+    lang: str,
+    limit: int | None,
+    as_json: bool,
+) -> None:
+    """Find the period's notable phenomena: new entrants to the top 5, surges and drops
+    (with their dates and related CVEs), crossovers and the Mirai-type share trend of the
+    focus country. Most notable first."""
+    from teiten.analyze.periods import parse_period
+    from teiten.analyze.phenomena import PhenomenaSettings, find_phenomena
+    from teiten.store import Store
+
+    parsed = parse_period(period)
+    settings = PhenomenaSettings(focus_country=focus_country)
+    findings = find_phenomena(Store(store_dir, create=False), parsed, settings=settings)
+    findings = findings[:limit] if limit else findings
+    if as_json:
+        emit_json({"period": parsed.as_json(), "findings": [f.as_json() for f in findings]})
+        return
+    if not findings:
+        click.echo(f"nothing notable found in {parsed.label}")
+    for i, f in enumerate(findings, 1):
+        click.echo(f"{i}. [{f.kind}] {f.title[lang]}")
+        click.echo(f"   {f.text[lang]}")
+        linked = [k["id"] for k in f.knowledge if k["kind"] in ("cve", "malware")][:4]
+        if linked:
+            click.echo(f"   see: {', '.join(linked)}")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from teiten.analyze.darknet import darknet_size
 from teiten.analyze.dos import dos_attacks
+from teiten.analyze.phenomena import PhenomenaSettings, find_phenomena
 from teiten.analyze.rankings import METRICS, Filters, rank
 from teiten.analyze.scans import scan_events
 from teiten.errors import OptionError
@@ -47,10 +48,12 @@ def build_report(
     focus_country: str = "JP",
     top: int = 5,
     findings: list[Finding] | None = None,
+    max_findings: int = 8,
 ) -> ReportData:
     """Everything the report of ``period`` says, read from ``store``.
 
-    ``findings`` defaults to :func:`teiten.analyze.phenomena.find_phenomena`'s.
+    ``findings`` defaults to :func:`teiten.analyze.phenomena.find_phenomena`'s (for
+    ``focus_country``); the ``max_findings`` most notable are reported.
     """
     from teiten import __version__
     from teiten.store import Engine
@@ -65,7 +68,8 @@ def build_report(
             f"--focus-country wants an ISO 3166 alpha-2 code such as JP, not {focus_country!r}"
         )
     if findings is None:
-        findings = _find_phenomena(store, period)
+        settings = PhenomenaSettings(focus_country=country, metric=metric, top_n=top)
+        findings = find_phenomena(store, period, settings=settings)
     with Engine(store) as engine:
         overview = _overview(engine, period)
         ports = rank(engine, "ports", period, metric=metric, limit=top)
@@ -87,21 +91,12 @@ def build_report(
         overview=overview,
         ports=RankingSection(ports, port_trend),
         countries=RankingSection(countries, country_trend),
-        findings=None if findings is None else sorted(findings, key=lambda f: -f.score),
+        findings=sorted(findings, key=lambda f: -f.score)[:max_findings],
         focus=focus,
         scans=summarize_events(scans, top),
         dos=summarize_events(dos, top),
         method=_method(store, period, overview.sensors, darknet.size, darknet.source),
     )
-
-
-def _find_phenomena(store: Store, period: Period) -> list[Finding] | None:
-    """The period's findings; None while this build has no phenomena detector."""
-    try:
-        from teiten.analyze.phenomena import find_phenomena
-    except ImportError:
-        return None
-    return find_phenomena(store, period)
 
 
 def _overview(engine: Engine, period: Period) -> Overview:

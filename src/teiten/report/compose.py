@@ -265,11 +265,9 @@ def _ranking(data: ReportData, m: Messages, n: _Numbering, dimension: str) -> Se
 
 def _phenomena(data: ReportData, m: Messages, n: _Numbering) -> Section:
     section = Section("phenomena", m("phenomena"))
-    if data.findings is None:
-        section.blocks.append(Paragraph(m("phenomena.unavailable")))
-    elif not data.findings:
+    if not data.findings:
         section.blocks.append(Paragraph(m("phenomena.none")))
-    for i, finding in enumerate(data.findings or [], 1):
+    for i, finding in enumerate(data.findings, 1):
         title = finding.title.get(m.lang) or finding.title.get("en", finding.kind)
         text = finding.text.get(m.lang) or finding.text.get("en", "")
         section.blocks.append(Paragraph(text, heading=title))

@@ -192,7 +192,7 @@ class ReportData:
     overview: Overview
     ports: RankingSection
     countries: RankingSection
-    findings: list[Finding] | None  # None: no phenomena detector was run
+    findings: list[Finding]  # the most notable, ordered by score
     focus: FocusSection
     scans: EventSummary
     dos: EventSummary
@@ -209,7 +209,7 @@ class ReportData:
             "overview": self.overview.as_json(),
             "ports": self.ports.as_json(),
             "countries": self.countries.as_json(),
-            "findings": None if self.findings is None else [f.as_json() for f in self.findings],
+            "findings": [f.as_json() for f in self.findings],
             "focus": self.focus.as_json(),
             "scans": self.scans.as_json(),
             "dos": self.dos.as_json(),

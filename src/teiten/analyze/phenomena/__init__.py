@@ -1,5 +1,16 @@
-"""Notable phenomena of a period, found in the store with the evidence behind each."""
+"""Notable phenomena of a period, found in the store with the evidence behind each.
 
+    findings = find_phenomena(store, parse_period("2019Q2"))
+    for f in findings: print(f.kind, f.text["ja"])
+
+Detectors: new entrants to the top N (:mod:`.entrants`), surges and drops
+against a robust trailing baseline (:mod:`.changes`), crossovers in the focus
+country's port series (:mod:`.crossovers`) and the trend of its Mirai-type
+share (:mod:`.mirai`); port findings link to the knowledge base (:mod:`.links`).
+"""
+
+from teiten.analyze.phenomena.find import find_phenomena
 from teiten.analyze.phenomena.model import Finding
+from teiten.analyze.phenomena.settings import PhenomenaSettings
 
-__all__ = ["Finding"]
+__all__ = ["Finding", "PhenomenaSettings", "find_phenomena"]

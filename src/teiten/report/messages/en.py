@@ -105,7 +105,6 @@ TEXT: dict[str, str] = {
     "ranking.empty": "No matching packets were observed in the period.",
     "ranking.figure": "{heading}, daily ({metric})",
     "phenomena.none": "No notable phenomena were detected in this period.",
-    "phenomena.unavailable": "This build of teiten has no phenomena detector.",
     "focus.totals": (
         "Addresses allocated to {country} sent {packets} probe packets ({share} of the total) "
         "from {sources} distinct addresses; {country} ranked {rank} among source regions."

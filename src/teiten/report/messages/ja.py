@@ -109,7 +109,6 @@ TEXT: dict[str, str] = {
     "ranking.figure": "{heading}の日別推移（{metric}）",
     # phenomena
     "phenomena.none": "観測期間中、特に注目すべき現象は検出されませんでした。",
-    "phenomena.unavailable": "この版のteitenには現象の自動検出がないため、この節は空欄です。",
     # focus
     "focus.totals": (
         "{country}に割り当てられたIPアドレスから送信された探索パケットは{packets}パケット"

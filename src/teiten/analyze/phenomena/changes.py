@@ -1,0 +1,258 @@
+"""Surges and drops of daily packets per port and per country, against a trailing baseline.
+
+Baseline: the median of the previous ``baseline_days`` observed days, with the
+median absolute deviation (MAD, scaled by 1.4826 to estimate a standard
+deviation) as its spread. Why median/MAD and not mean/σ or a seasonal model:
+darknet series are heavy-tailed — a single scanner can multiply a port's
+packets for a day — and one such day must neither raise the baseline nor widen
+the spread so that a real change hides behind it; a median ignores up to half
+the window. Daily totals of a darknet show little weekly seasonality (scanners
+and bots run around the clock), so a seasonal model would buy little and need
+months of history. The spread is floored at 10 % of the baseline so that a
+very flat series does not make every small wobble significant.
+
+A day *deviates* when its value is ``min_ratio`` times the baseline (surge) or
+less than 1/``min_ratio`` of it (drop) and either its robust z-score passes
+``z_threshold`` or the change is at least ``min_ratio``² (a port falling silent
+deviates even when a burst inflated the spread). A change is reported when
+``persistence`` consecutive days deviate the same way and the median of the two
+weeks from its first day still differs by ``min_ratio``; its date is that first
+day, its baseline the median before it. One-day bursts are therefore no change.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from teiten.analyze.periods import Period
+from teiten.analyze.phenomena import texts
+from teiten.analyze.phenomena.links import port_knowledge
+from teiten.analyze.phenomena.model import Finding
+from teiten.analyze.phenomena.series import DailySeries, daily_series
+from teiten.analyze.phenomena.settings import PhenomenaSettings
+from teiten.enrich import protocol_name
+
+if TYPE_CHECKING:
+    from teiten.knowledge import KnowledgeBase
+    from teiten.store import Engine
+
+__all__ = ["Change", "changes", "find_changes"]
+
+_MAD_SCALE = 1.4826
+
+
+class Change:
+    """A sustained change of one series: where it starts and how large it is."""
+
+    def __init__(self, index: int, direction: str, baseline: float, level: float, z: float):
+        self.index = index
+        self.direction = direction  # "surge" or "drop"
+        self.baseline = baseline
+        self.level = level
+        self.z = z
+
+    @property
+    def ratio(self) -> float:
+        return self.level / self.baseline if self.baseline > 0 else float("inf")
+
+
+def find_changes(values: np.ndarray, start: int, settings: PhenomenaSettings) -> list[Change]:
+    """Sustained changes from index ``start`` on (NaN days are skipped).
+
+    After a change, the same direction is not reported again until a day stops
+    deviating; a run whose following two weeks fall back (a burst) is no change.
+    """
+    s = settings
+    found: list[Change] = []
+    run_dir: str | None = None
+    run_start, run_len, run_z = -1, 0, 0.0
+    suppressed: str | None = None
+    for t in range(start, len(values)):
+        x = values[t]
+        if np.isnan(x):
+            continue
+        window = values[max(0, t - s.baseline_days) : t]
+        window = window[~np.isnan(window)]
+        if len(window) < s.min_history:
+            run_dir, run_len = None, 0
+            continue
+        median = float(np.median(window))
+        direction = _deviation(x, median, window, s)
+        if direction != suppressed:
+            suppressed = None
+        if direction is None or direction == suppressed:
+            run_dir, run_len = None, 0
+            continue
+        if direction != run_dir:
+            run_dir, run_start, run_len, run_z = direction, t, 0, 0.0
+        run_len += 1
+        run_z = max(run_z, abs((x - median) / _spread(window, median)))
+        if run_len < s.persistence:
+            continue
+        before = values[max(0, run_start - s.baseline_days) : run_start]
+        baseline = float(np.nanmedian(before))
+        level = float(np.nanmedian(values[run_start : run_start + 14]))
+        sustained = (
+            level >= s.min_ratio * baseline
+            if run_dir == "surge"
+            else level * s.min_ratio <= baseline
+        )
+        if sustained:
+            found.append(Change(run_start, run_dir, baseline, level, run_z))
+            suppressed = run_dir
+        run_dir, run_len = None, 0
+    return found
+
+
+def _spread(window: np.ndarray, median: float) -> float:
+    """MAD as a σ estimate, floored at 10 % of the median (flat series)."""
+    return max(_MAD_SCALE * float(np.median(np.abs(window - median))), 0.1 * median, 1e-9)
+
+
+def _deviation(x: float, median: float, window: np.ndarray, s: PhenomenaSettings) -> str | None:
+    """ "surge", "drop" or None for one day's value against its trailing window."""
+    z = (x - median) / _spread(window, median)
+    strong = s.min_ratio**2  # a change this large counts whatever the spread
+    if (
+        x >= s.min_ratio * median
+        and x >= s.min_daily
+        and (z >= s.z_threshold or x >= strong * median)
+    ):
+        return "surge"
+    if (
+        x * s.min_ratio <= median
+        and median >= s.min_daily
+        and (z <= -s.z_threshold or x * strong <= median)
+    ):
+        return "drop"
+    return None
+
+
+def changes(
+    engine: Engine, period: Period, settings: PhenomenaSettings, kb: KnowledgeBase
+) -> list[Finding]:
+    """Surges and drops in ``period`` of the busiest ports and countries."""
+    first = period.start - timedelta(days=settings.baseline_days)
+    found = []
+    for dimension in ("ports", "countries"):
+        series = daily_series(
+            engine, dimension, first, period.start, period.end, limit=settings.max_series
+        )
+        for key in series.keys:
+            for change in find_changes(series.row(key), settings.baseline_days, settings):
+                found.append(_finding(dimension, key, series, change, settings, kb))
+    return found
+
+
+def _finding(
+    dimension: str,
+    key: tuple[Any, ...],
+    series: DailySeries,
+    change: Change,
+    settings: PhenomenaSettings,
+    kb: KnowledgeBase,
+) -> Finding:
+    when: date = series.days[change.index]
+    values = series.row(key)
+    if dimension == "ports":
+        proto = protocol_name(int(key[0]))
+        subject: dict[str, Any] = {"proto": proto, "port": int(key[1])}
+        names = {lang: texts.port(proto, int(key[1]), lang) for lang in texts.LANGS}
+        label = f"{key[1]}/{proto}"
+        what = {"ja": f"{names['ja']}宛のパケット", "en": f"packets to {names['en']}"}
+        knowledge = port_knowledge(kb, proto, int(key[1]), settings, when)
+    else:
+        subject = {"country": key[0]}
+        names = {lang: texts.country(key[0], lang) for lang in texts.LANGS}
+        label = key[0]
+        what = {"ja": f"{names['ja']}からのパケット", "en": f"packets from {names['en']}"}
+        knowledge = []
+    near = [k for k in knowledge if k.get("near_change")]
+    text = _text(change, when, what, near)
+    return Finding(
+        kind=change.direction,
+        subject=subject,
+        title={
+            "ja": f"{names['ja']}{'宛' if dimension == 'ports' else 'から'}のパケットが"
+            f"{'急増' if change.direction == 'surge' else '急減'}",
+            "en": f"{'Surge' if change.direction == 'surge' else 'Drop'} of {what['en']}",
+        },
+        text=text,
+        evidence={
+            "series": {
+                "dates": [d.isoformat() for d in series.days],
+                "values": {label: [None if np.isnan(v) else round(float(v), 3) for v in values]},
+                "unit": "packets",
+            },
+            "change_date": when.isoformat(),
+            "dates": [when.isoformat()],
+            "baseline": round(change.baseline, 3),
+            "level": round(change.level, 3),
+            "ratio": None if change.baseline <= 0 else round(change.ratio, 3),
+            "statistic": {"robust_z": round(change.z, 2)},
+            "threshold": {
+                "z": settings.z_threshold,
+                "min_ratio": settings.min_ratio,
+                "persistence_days": settings.persistence,
+                "baseline_days": settings.baseline_days,
+                "min_daily_per_sensor": settings.min_daily,
+            },
+            "per": "packets per sensor and day (probes)",
+        },
+        knowledge=knowledge,
+        score=3.0 + min(abs(np.log2(max(change.ratio, 1e-6))), 6.0) / 2 + (1.0 if near else 0.0),
+    )
+
+
+def _text(
+    change: Change, when: date, what: dict[str, str], near: list[dict[str, Any]]
+) -> dict[str, str]:
+    base = texts.ratio(change.baseline)
+    jd = texts.day(when, "ja")
+    if change.direction == "surge":
+        if change.baseline > 0:
+            ja = (
+                f"{jd}頃から{what['ja']}が増加し、それまでの水準（センサー1台あたり"
+                f"1日{base}パケット）の約{texts.ratio(change.ratio)}倍となりました。"
+            )
+            en = (
+                f"From around {texts.day(when, 'en')}, {what['en']} rose to about "
+                f"{texts.ratio(change.ratio)} times their earlier level ({base} packets per "
+                "sensor a day)."
+            )
+        else:
+            ja = (
+                f"{jd}頃から、それまでほとんど観測されていなかった{what['ja']}が"
+                "観測され始めました。"
+            )
+            en = f"From around {texts.day(when, 'en')}, {what['en']}, hardly seen before, appeared."
+    elif change.level < 0.05 * change.baseline:
+        ja = (
+            f"{jd}頃から{what['ja']}がほとんど観測されなくなりました"
+            f"（それまではセンサー1台あたり1日{base}パケット）。"
+        )
+        en = (
+            f"From around {texts.day(when, 'en')}, {what['en']} almost stopped (from {base} "
+            "packets per sensor a day)."
+        )
+    else:
+        ja = (
+            f"{jd}頃から{what['ja']}が減少し、それまでの水準（センサー1台あたり"
+            f"1日{base}パケット）の約{texts.share(change.ratio)}となりました。"
+        )
+        en = (
+            f"From around {texts.day(when, 'en')}, {what['en']} fell to about "
+            f"{texts.share(change.ratio)} of their earlier level ({base} packets per sensor a day)."
+        )
+    if near:
+        cve = near[0]
+        published = date.fromisoformat(cve["published"])
+        ja += (
+            f"{texts.day(published, 'ja')}には関連する脆弱性 {cve['id']}"
+            f"（{cve['title']}）が公開されています。"
+        )
+        en += f" {cve['id']} ({cve['title']}) was published on {texts.day(published, 'en')}."
+    return {"ja": ja, "en": en}

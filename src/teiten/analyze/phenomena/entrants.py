@@ -1,0 +1,91 @@
+"""New entrants: this period's top N whose previous rank was outside the top 10 (or none)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from teiten.analyze.periods import Period
+from teiten.analyze.phenomena import texts
+from teiten.analyze.phenomena.links import port_knowledge
+from teiten.analyze.phenomena.model import Finding
+from teiten.analyze.phenomena.settings import PhenomenaSettings
+from teiten.analyze.rankings import rank
+
+if TYPE_CHECKING:
+    from teiten.knowledge import KnowledgeBase
+    from teiten.store import Engine
+
+__all__ = ["new_entrants"]
+
+
+def new_entrants(
+    engine: Engine, period: Period, settings: PhenomenaSettings, kb: KnowledgeBase
+) -> list[Finding]:
+    """Ports and countries that entered the top N from outside the previous top 10."""
+    found = []
+    for dimension in ("ports", "countries"):
+        ranking = rank(engine, dimension, period, metric=settings.metric, limit=settings.top_n)
+        for row in ranking.rows:
+            before = row["previous_rank"]
+            if before is not None and before <= settings.outside_rank:
+                continue
+            if dimension == "ports" and row["port"] is None:
+                continue  # ICMP types are not "ports" in a report's sense
+            found.append(_finding(dimension, row, before, period, settings, kb))
+    return found
+
+
+def _finding(
+    dimension: str,
+    row: dict[str, Any],
+    before: int | None,
+    period: Period,
+    settings: PhenomenaSettings,
+    kb: KnowledgeBase,
+) -> Finding:
+    if dimension == "ports":
+        subject: dict[str, Any] = {"proto": row["proto"], "port": row["port"]}
+        names = {lang: texts.port(row["proto"], row["port"], lang) for lang in texts.LANGS}
+        knowledge = port_knowledge(
+            kb, row["proto"], row["port"], settings, until=period.end - timedelta(days=1)
+        )
+        ja_what, en_what = f"{names['ja']}宛のパケット", f"Packets to {names['en']}"
+    else:
+        subject = {"country": row["country"]}
+        names = {lang: texts.country(row["country"], lang) for lang in texts.LANGS}
+        knowledge = []
+        ja_what, en_what = f"{names['ja']}からのパケット", f"Packets from {names['en']}"
+    outside = settings.outside_rank
+    if before is None:
+        ja_before, en_before = (
+            "前期間には観測されていなかった",
+            "not seen at all in the previous period",
+        )
+    else:
+        ja_before = f"前期間はTOP{outside}外（{before}位）だった"
+        en_before = f"outside the previous period's top {outside} (rank {before})"
+    rank_now = row["rank"]
+    return Finding(
+        kind="new_entrant",
+        subject=subject,
+        title={
+            "ja": f"{names['ja']}が上位{settings.top_n}位に新たに入りました",
+            "en": f"{names['en']} entered the top {settings.top_n}",
+        },
+        text={
+            "ja": f"{ja_what}が、{ja_before}ところから{rank_now}位に入りました"
+            f"（全体の{texts.share(row['share'])}）。",
+            "en": f"{en_what} ranked {rank_now} in {period.label}, having been {en_before} "
+            f"({texts.share(row['share'])} of all packets).",
+        },
+        evidence={
+            "rank": rank_now,
+            "previous_rank": before,
+            "share": row["share"],
+            "metric": settings.metric,
+            "threshold": {"top_n": settings.top_n, "outside_rank": outside},
+        },
+        knowledge=knowledge,
+        score=2.0 + (settings.top_n - rank_now + 1) / settings.top_n,
+    )

@@ -1,0 +1,41 @@
+"""All detectors over one period: :func:`find_phenomena`."""
+
+from __future__ import annotations
+
+from teiten.analyze.periods import Period
+from teiten.analyze.phenomena.changes import changes
+from teiten.analyze.phenomena.crossovers import crossovers
+from teiten.analyze.phenomena.entrants import new_entrants
+from teiten.analyze.phenomena.mirai import mirai_share_trend
+from teiten.analyze.phenomena.model import Finding
+from teiten.analyze.phenomena.settings import PhenomenaSettings
+from teiten.knowledge import KnowledgeBase, load_knowledge
+from teiten.store import Engine, Store
+
+__all__ = ["find_phenomena"]
+
+
+def find_phenomena(
+    store: Store,
+    period: Period,
+    *,
+    settings: PhenomenaSettings | None = None,
+    kb: KnowledgeBase | None = None,
+) -> list[Finding]:
+    """The notable phenomena of ``period``, most notable first (``[]`` for an empty period)."""
+    settings = settings or PhenomenaSettings()
+    kb = kb if kb is not None else load_knowledge(store=store.root)
+    with Engine(store) as engine:
+        (row,) = engine.rows(
+            "SELECT count(*) AS n FROM packets WHERE day >= ? AND day < ?",
+            [period.start, period.end],
+        )
+        if not row["n"]:
+            return []
+        found = [
+            *new_entrants(engine, period, settings, kb),
+            *changes(engine, period, settings, kb),
+            *crossovers(engine, period, settings),
+            *mirai_share_trend(engine, period, settings),
+        ]
+    return sorted(found, key=lambda f: -f.score)

@@ -1,0 +1,45 @@
+"""How findings are worded, in Japanese and English.
+
+Sentences follow the style of Japanese fixed-point observation reports
+(「…宛のパケットが増加しました」, 「TOP10外」, 2019年5月14日); the English says the
+same thing, not a word-by-word rendering.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from teiten.enrich import country_name, service_name
+
+__all__ = ["LANGS", "country", "day", "port", "ratio", "share"]
+
+LANGS = ("ja", "en")
+
+
+def day(d: date, lang: str) -> str:
+    """A date as the language writes it: 2019年5月14日 / May 14, 2019."""
+    if lang == "ja":
+        return f"{d.year}年{d.month}月{d.day}日"
+    return f"{d:%B} {d.day}, {d.year}"
+
+
+def port(proto: str, number: int, lang: str, *, service: bool = True) -> str:
+    """``3389/TCP`` and, when known, its service: ``3389/TCP（ms-wbt-server）``."""
+    label = f"{number}/{proto.upper()}"
+    name = service_name(proto, number) if service else None
+    if not name:
+        return label
+    return f"{label}（{name}）" if lang == "ja" else f"{label} ({name})"
+
+
+def country(code: str, lang: str) -> str:
+    """A country's name in the language (the code when unknown)."""
+    return country_name(code, lang) or code
+
+
+def share(fraction: float) -> str:
+    return f"{fraction * 100:.0f}%"
+
+
+def ratio(value: float) -> str:
+    return f"{value:.1f}"

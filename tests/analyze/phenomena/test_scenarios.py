@@ -1,0 +1,160 @@
+"""The simulator as oracle: the 2019q2 scenario's planted events are found with their
+dates, and the calm scenario yields none of them."""
+
+import json
+from datetime import UTC, date, datetime
+
+import pytest
+from click.testing import CliRunner
+
+from teiten.analyze.periods import parse_period
+from teiten.analyze.phenomena import find_phenomena
+from teiten.cli import main
+from teiten.simulate import SimulationConfig, load_scenario, simulate_to_store
+from teiten.store import Store
+
+Q2 = parse_period("2019Q2")
+
+
+def _store(tmp_path_factory, scenario):
+    store = Store(tmp_path_factory.mktemp(scenario) / "store")
+    config = SimulationConfig(
+        start=datetime(2019, 1, 1, tzinfo=UTC),
+        end=datetime(2019, 7, 1, tzinfo=UTC),
+        packets=1_500_000,
+        seed=2019,
+        scenario=load_scenario(scenario),
+    )
+    truth = simulate_to_store(config, store)
+    return store, truth.as_json() if hasattr(truth, "as_json") else truth
+
+
+@pytest.fixture(scope="module")
+def story(tmp_path_factory):
+    store, truth = _store(tmp_path_factory, "2019q2")
+    return store, truth, find_phenomena(store, Q2)
+
+
+@pytest.fixture(scope="module")
+def calm(tmp_path_factory):
+    store, _ = _store(tmp_path_factory, "calm")
+    return store, find_phenomena(store, Q2)
+
+
+def _event(truth, event_id):
+    (event,) = [e for e in truth["events"] if e["id"] == event_id]
+    return event
+
+
+def _port_change(findings, kind, port):
+    return [
+        date.fromisoformat(f.evidence["change_date"])
+        for f in findings
+        if f.kind == kind and f.subject.get("port") == port
+    ]
+
+
+@pytest.mark.parametrize(
+    ("event_id", "kind", "port"),
+    [
+        ("bluekeep-rdp-surge", "surge", 3389),
+        ("hg532-campaign-enters", "surge", 37215),
+        ("weblogic-scan-enters", "surge", 7001),
+        ("realtek-upnp-stops", "drop", 52869),
+    ],
+)
+def test_planted_changes_are_found_on_their_dates(story, event_id, kind, port):
+    _, truth, findings = story
+    planted = date.fromisoformat(_event(truth, event_id)["start"][:10])
+    found = _port_change(findings, kind, port)
+    assert any(abs((d - planted).days) <= 2 for d in found), (planted, found)
+
+
+def test_the_bluekeep_surge_links_its_cve(story):
+    _, _, findings = story
+    (surge,) = [f for f in findings if f.kind == "surge" and f.subject.get("port") == 3389]
+    assert surge.knowledge[0]["id"] == "CVE-2019-0708" and surge.knowledge[0]["near_change"]
+    assert "CVE-2019-0708" in surge.text["ja"] and "CVE-2019-0708" in surge.text["en"]
+    assert "2019年5月" in surge.text["ja"]
+
+
+def test_445_overtakes_23_from_japan(story):
+    _, truth, findings = story
+    (cross,) = [
+        f
+        for f in findings
+        if f.kind == "crossover"
+        and (f.subject["rising"], f.subject["falling"]) == ("445/tcp", "23/tcp")
+    ]
+    assert cross.subject["country"] == "JP"
+    assert cross.evidence["statistic"]["days_above"] >= 30
+    sustained = _event(truth, "jp-445-over-23")["observed"]["sustained_from_7d"]
+    assert cross.evidence["sustained_from"] is not None
+    assert (
+        abs(
+            (
+                date.fromisoformat(cross.evidence["sustained_from"]) - date.fromisoformat(sustained)
+            ).days
+        )
+        <= 14
+    )
+    assert "445/TCP" in cross.text["ja"] and "上回りました" in cross.text["ja"]
+
+
+def test_japans_mirai_share_falls(story):
+    _, _, findings = story
+    (trend,) = [f for f in findings if f.kind == "mirai_share"]
+    assert trend.subject == {"country": "JP", "tag": "mirai"}
+    assert trend.evidence["end_share"] < trend.evidence["start_share"] - 0.1
+    assert trend.evidence["statistic"]["mann_kendall_z"] < -3
+
+
+def test_7001_is_a_new_entrant(story):
+    _, _, findings = story
+    entrants = [f.subject for f in findings if f.kind == "new_entrant"]
+    assert {"proto": "tcp", "port": 7001} in entrants
+
+
+def test_findings_are_ordered_and_carry_both_languages(story):
+    _, _, findings = story
+    assert [f.score for f in findings] == sorted((f.score for f in findings), reverse=True)
+    for f in findings:
+        assert f.title["ja"] and f.title["en"] and f.text["ja"] and f.text["en"]
+
+
+def test_calm_has_none_of_the_planted_events(calm):
+    """Without the scenario's changes, none of its events is reported. (Calm traffic still
+    has real changes: heavy-tailed sources start and stop, and the detectors say so.)"""
+    _, findings = calm
+    found = {(f.kind, f.subject.get("port")) for f in findings}
+    for planted in [("surge", 3389), ("surge", 37215), ("surge", 7001), ("drop", 52869)]:
+        assert planted not in found
+    assert not [f for f in findings if f.kind in ("new_entrant", "mirai_share")]
+    assert not [
+        f
+        for f in findings
+        if f.kind == "crossover"
+        and (f.subject["rising"], f.subject["falling"]) == ("445/tcp", "23/tcp")
+    ]
+
+
+def test_an_empty_period_has_no_findings(story):
+    store, _, _ = story
+    assert find_phenomena(store, parse_period("2020Q1")) == []
+
+
+def test_cli_json(story):
+    store, _, findings = story
+    result = CliRunner().invoke(
+        main, ["phenomena", "--store", str(store.root), "--period", "2019Q2", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["period"]["label"] == "2019Q2"
+    assert len(data["findings"]) == len(findings)
+    first = data["findings"][0]
+    assert set(first) >= {"kind", "subject", "title", "text", "evidence", "knowledge", "score"}
+    text = CliRunner().invoke(
+        main, ["phenomena", "--store", str(store.root), "--period", "2019Q2", "--lang", "ja"]
+    )
+    assert text.exit_code == 0 and "パケット" in text.output
