@@ -132,7 +132,7 @@ def test_the_detected_phenomena_are_reported(report_store):
     detected = find_phenomena(report_store, period)
     data = build_report(report_store, period)
     assert data.findings, "the demo's 2019q2 scenario plants phenomena"
-    assert [f.text for f in data.findings] == [f.text for f in detected[:8]]
+    assert [f.text for f in data.findings] == [f.text for f in detected[:10]]
     for lang in ("ja", "en"):
         text = visible_text(html_report(data, lang))
         for finding in data.findings:

@@ -48,7 +48,7 @@ def build_report(
     focus_country: str = "JP",
     top: int = 5,
     findings: list[Finding] | None = None,
-    max_findings: int = 8,
+    max_findings: int = 10,
 ) -> ReportData:
     """Everything the report of ``period`` says, read from ``store``.
 

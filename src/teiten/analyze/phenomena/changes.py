@@ -203,8 +203,19 @@ def _finding(
             "per": "packets per sensor and day (probes)",
         },
         knowledge=knowledge,
-        score=3.0 + min(abs(np.log2(max(change.ratio, 1e-6))), 6.0) / 2 + (1.0 if near else 0.0),
+        score=_score(dimension, change, near, knowledge),
     )
+
+
+def _score(
+    dimension: str, change: Change, near: list[dict[str, Any]], knowledge: list[dict[str, Any]]
+) -> float:
+    """How notable: the size of the change (log2, capped at 8×), more for a port than a
+    country, more again when a CVE was published near it or the port is known."""
+    size = min(abs(float(np.log2(max(change.ratio, 1e-6)))), 3.0) / 2
+    if dimension == "countries":
+        return 2.0 + size / 2
+    return 3.0 + size + (1.5 if near else 0.0) + (0.3 if knowledge else 0.0)
 
 
 def _text(

@@ -68,7 +68,7 @@ def crossovers(engine: Engine, period: Period, settings: PhenomenaSettings) -> l
         above = observed & (np.nan_to_num(now_b) > np.nan_to_num(now_a))
         if above.sum() < settings.crossover_min_days:
             continue
-        found.append(_finding(series.days, split, a, b, va, vb, above, observed, settings))
+        found.append(_finding(period, series.days, split, a, b, va, vb, above, observed, settings))
     return found
 
 
@@ -88,6 +88,7 @@ def _sustained_from(days: list[date], a: np.ndarray, b: np.ndarray) -> date | No
 
 
 def _finding(
+    period: Period,
     all_days: list[date],
     split: int,
     a: tuple[Any, ...],
@@ -109,14 +110,15 @@ def _finding(
     names = {lang: texts.country(cc, lang) for lang in texts.LANGS}
     port_a = {lang: texts.port(pa, int(a[1]), lang, service=False) for lang in texts.LANGS}
     port_b = {lang: texts.port(pb, int(b[1]), lang, service=False) for lang in texts.LANGS}
+    before = {lang: texts.previous(period.kind, lang) for lang in texts.LANGS}
     ja = (
-        f"{names['ja']}からの{port_b['ja']}宛のパケットは、前期間には{port_a['ja']}宛を"
-        f"下回っていましたが、今期間は{total}日中{n}日で{port_a['ja']}宛を上回りました"
+        f"{names['ja']}からの{port_b['ja']}宛のパケットは、{before['ja']}には{port_a['ja']}宛を"
+        f"下回っていましたが、今期は{total}日中{n}日で{port_a['ja']}宛を上回りました"
         f"（初めて上回ったのは{texts.day(crossed[0], 'ja')}）。"
     )
     en = (
         f"Packets from {names['en']} to {port_b['en']}, fewer than those to {port_a['en']} in "
-        f"the previous period, outnumbered them on {n} of {total} days (first on "
+        f"{before['en']}, outnumbered them on {n} of {total} days (first on "
         f"{texts.day(crossed[0], 'en')})."
     )
     if sustained is not None:
@@ -150,5 +152,5 @@ def _finding(
             },
             "per": "packets per sensor and day (probes)",
         },
-        score=2.5 + n / max(total, 1),
+        score=4.5 + n / max(total, 1),  # the focus country is a report section of its own
     )

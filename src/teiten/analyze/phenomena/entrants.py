@@ -59,12 +59,14 @@ def _finding(
     outside = settings.outside_rank
     if before is None:
         ja_before, en_before = (
-            "前期間には観測されていなかった",
-            "not seen at all in the previous period",
+            f"{texts.previous(period.kind, 'ja')}には観測されていなかった",
+            f"not seen at all in {texts.previous(period.kind, 'en')}",
         )
     else:
-        ja_before = f"前期間はTOP{outside}外（{before}位）だった"
-        en_before = f"outside the previous period's top {outside} (rank {before})"
+        ja_before = f"{texts.previous(period.kind, 'ja')}はTOP{outside}外（{before}位）だった"
+        en_before = (
+            f"outside the top {outside} of {texts.previous(period.kind, 'en')} (rank {before})"
+        )
     rank_now = row["rank"]
     return Finding(
         kind="new_entrant",
@@ -87,5 +89,5 @@ def _finding(
             "threshold": {"top_n": settings.top_n, "outside_rank": outside},
         },
         knowledge=knowledge,
-        score=2.0 + (settings.top_n - rank_now + 1) / settings.top_n,
+        score=4.5 + (settings.top_n - rank_now + 1) / settings.top_n / 2,
     )

@@ -126,5 +126,5 @@ def _finding(
             },
             "dates": [days[0].isoformat(), days[-1].isoformat()],
         },
-        score=2.0 + abs(end - start) * 3,
+        score=4.5 + abs(end - start) * 3,
     )

@@ -11,7 +11,7 @@ from datetime import date
 
 from teiten.enrich import country_name, service_name
 
-__all__ = ["LANGS", "country", "day", "port", "ratio", "share"]
+__all__ = ["LANGS", "country", "day", "port", "previous", "ratio", "share"]
 
 LANGS = ("ja", "en")
 
@@ -43,3 +43,18 @@ def share(fraction: float) -> str:
 
 def ratio(value: float) -> str:
     return f"{value:.1f}"
+
+
+_PREVIOUS = {
+    "quarter": ("前四半期", "the previous quarter"),
+    "month": ("前月", "the previous month"),
+    "week": ("前週", "the previous week"),
+    "day": ("前日", "the previous day"),
+    "year": ("前年", "the previous year"),
+}
+
+
+def previous(kind: str, lang: str) -> str:
+    """The period before, by its calendar name: 前四半期 / the previous quarter."""
+    ja, en = _PREVIOUS.get(kind, ("前期間", "the previous period"))
+    return ja if lang == "ja" else en
