@@ -9,24 +9,19 @@ See ``docs/collector.md`` and ``docs/examples/collector.toml``.
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from teiten.errors import TeitenError
+from teiten.settings_file import Keys, SettingsFileError, read_settings, read_toml
 
 __all__ = ["DEFAULT_PORT", "CollectorConfig", "CollectorConfigError", "load_config"]
 
 DEFAULT_PORT = 8750
 
 
-class CollectorConfigError(TeitenError):
+class CollectorConfigError(SettingsFileError):
     """``collector.toml`` cannot be read or has a bad key (names the file and key)."""
-
-    def __init__(self, path: str | os.PathLike[str], message: str) -> None:
-        self.path = str(path)
-        super().__init__(f"{self.path}: {message}")
 
 
 @dataclass(frozen=True)
@@ -53,7 +48,7 @@ class CollectorConfig:
 
 
 # section -> key -> (field name, type, check or None)
-_KEYS: dict[str, dict[str, tuple[str, type, Any]]] = {
+_KEYS: Keys = {
     "listen": {
         "host": ("host", str, None),
         "port": ("port", int, lambda v: 0 <= v <= 65535),
@@ -86,31 +81,12 @@ _LIMITS = {
 def load_config(path: str | os.PathLike[str]) -> CollectorConfig:
     """Read and validate ``collector.toml``; raise :class:`CollectorConfigError`."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise CollectorConfigError(path, f"cannot read it: {exc.strerror or exc}") from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise CollectorConfigError(path, f"not valid TOML: {exc}") from exc
-    return config_from_dict(data, path)
+    return config_from_dict(read_toml(path, CollectorConfigError), path)
 
 
 def config_from_dict(data: dict[str, Any], path: str | os.PathLike[str]) -> CollectorConfig:
     """Validate parsed TOML (``path`` names the file and anchors relative paths)."""
-    base = Path(path).resolve().parent
-    values: dict[str, Any] = {}
-    for section, table in data.items():
-        keys = _KEYS.get(section)
-        if keys is None or not isinstance(table, dict):
-            known = ", ".join(f"[{s}]" for s in _KEYS)
-            raise CollectorConfigError(path, f"unknown section {section!r}; sections: {known}")
-        for key, value in table.items():
-            if key not in keys:
-                raise CollectorConfigError(
-                    path, f"[{section}] has no key {key!r}; keys: {', '.join(keys)}"
-                )
-            name, kind, check = keys[key]
-            values[name] = _value(path, base, f"{section}.{key}", value, kind, check, name)
+    values = read_settings(data, path, _KEYS, _LIMITS, CollectorConfigError)
     if "store" not in values:
         raise CollectorConfigError(path, "store.path is required: the store directory to write")
     if (values.get("certfile") is None) != (values.get("keyfile") is None):
@@ -122,28 +98,3 @@ def config_from_dict(data: dict[str, Any], path: str | os.PathLike[str]) -> Coll
         if file is not None and not file.is_file():
             raise CollectorConfigError(path, f"{name}: no such file {file}")
     return CollectorConfig(**values)
-
-
-def _value(
-    path: str | os.PathLike[str],
-    base: Path,
-    key: str,
-    value: Any,
-    kind: type,
-    check: Any,
-    name: str,
-) -> Any:
-    if kind is Path:
-        if not isinstance(value, str) or not value:
-            raise CollectorConfigError(path, f"{key} must be a non-empty path string")
-        resolved = Path(value).expanduser()
-        return resolved if resolved.is_absolute() else base / resolved
-    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
-        raise CollectorConfigError(path, f"{key} must be an integer, not {value!r}")
-    if not isinstance(value, kind):
-        raise CollectorConfigError(path, f"{key} must be a {kind.__name__}, not {value!r}")
-    if check is not None and not check(value):
-        raise CollectorConfigError(
-            path, f"{key} must be {_LIMITS.get(name, 'at least 1')}, not {value!r}"
-        )
-    return value

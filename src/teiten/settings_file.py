@@ -1,0 +1,88 @@
+"""Reading a TOML settings file against a table of known keys (collector.toml, sensor.toml).
+
+Each file format declares ``section -> key -> (field name, type, check or None)``;
+unknown sections or keys, wrong types and impossible values are errors naming the
+file and the key. Relative paths are relative to the file's folder.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from teiten.errors import TeitenError
+
+__all__ = ["Keys", "SettingsFileError", "read_settings"]
+
+Keys = dict[str, dict[str, tuple[str, type, Callable[[Any], bool] | None]]]
+
+
+class SettingsFileError(TeitenError):
+    """A settings file cannot be read or has a bad key (names the file and key)."""
+
+    def __init__(self, path: str | os.PathLike[str], message: str) -> None:
+        self.path = str(path)
+        super().__init__(f"{self.path}: {message}")
+
+
+def read_toml(path: Path, error: type[SettingsFileError]) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise error(path, f"cannot read it: {exc.strerror or exc}") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise error(path, f"not valid TOML: {exc}") from exc
+
+
+def read_settings(
+    data: dict[str, Any],
+    path: str | os.PathLike[str],
+    keys: Keys,
+    limits: dict[str, str],
+    error: type[SettingsFileError],
+) -> dict[str, Any]:
+    """Validated ``{field name: value}`` of parsed TOML (``path`` anchors relative paths)."""
+    base = Path(path).resolve().parent
+    values: dict[str, Any] = {}
+    for section, table in data.items():
+        known = keys.get(section)
+        if known is None or not isinstance(table, dict):
+            names = ", ".join(f"[{s}]" for s in keys)
+            raise error(path, f"unknown section {section!r}; sections: {names}")
+        for key, value in table.items():
+            if key not in known:
+                raise error(path, f"[{section}] has no key {key!r}; keys: {', '.join(known)}")
+            name, kind, check = known[key]
+            values[name] = _value(
+                path, base, f"{section}.{key}", value, kind, check, limits.get(name), error
+            )
+    return values
+
+
+def _value(
+    path: str | os.PathLike[str],
+    base: Path,
+    key: str,
+    value: Any,
+    kind: type,
+    check: Callable[[Any], bool] | None,
+    limit: str | None,
+    error: type[SettingsFileError],
+) -> Any:
+    if kind is Path:
+        if not isinstance(value, str) or not value:
+            raise error(path, f"{key} must be a non-empty path string")
+        resolved = Path(value).expanduser()
+        return resolved if resolved.is_absolute() else base / resolved
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise error(path, f"{key} must be an integer, not {value!r}")
+    if kind is float and (isinstance(value, bool) or not isinstance(value, int | float)):
+        raise error(path, f"{key} must be a number, not {value!r}")
+    if kind not in (int, float) and not isinstance(value, kind):
+        raise error(path, f"{key} must be a {kind.__name__}, not {value!r}")
+    if check is not None and not check(value):
+        raise error(path, f"{key} must be {limit or 'at least 1'}, not {value!r}")
+    return float(value) if kind is float else value
