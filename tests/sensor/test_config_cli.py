@@ -100,3 +100,54 @@ def test_push_upload_status_end_to_end(tmp_path):
         expected = want.rows(query)
         assert got.rows(query) == expected
     assert data["packets"] == len(expected)
+
+
+def test_sensor_killed_mid_upload_resumes_from_its_spool(tmp_path):
+    """`teiten sensor upload` is kill -9'd at random moments and restarted; every batch is
+    stored exactly once and the spool ends empty."""
+    import random
+    import signal
+    import subprocess
+    import sys
+
+    import pyarrow.dataset as ds
+
+    from collector._batches import PREFIXES, capture_packets, into_prefixes, shifted
+    from teiten.sensor import Spool
+    from teiten.transport import encode_body
+
+    (tmp_path / "collector").mkdir()
+    server = CollectorServer(tmp_path / "collector")
+    token = server.register("tokyo-1", PREFIXES)
+    server.start()
+    config = _config(tmp_path, url=server.url, token=token)
+    packets = into_prefixes(capture_packets(CAPTURE))
+    spool = Spool(tmp_path / "spool", max_bytes=1 << 30)
+    sent = []
+    for i in range(400):
+        part = shifted(packets.select(slice(i % 900, i % 900 + 20)), (i + 1) * 10**12)
+        spool.put(encode_body(part), len(part))
+        sent += [int(t) for t in part.ts_ns]
+    command = [sys.executable, "-m", "teiten.cli", "sensor", "upload", "--config", str(config)]
+    rng = random.Random(3)
+    kills = 0
+    try:
+        for _ in range(30):
+            process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            try:
+                process.wait(timeout=rng.uniform(1.0, 2.5))
+                if process.returncode == 0:
+                    break
+            except subprocess.TimeoutExpired:
+                process.send_signal(signal.SIGKILL)
+                process.wait()
+                kills += 1
+        else:
+            pytest.fail("the uploads never finished")
+    finally:
+        server.stop()
+    assert kills >= 1
+    assert Spool(tmp_path / "spool", max_bytes=1 << 30).entries() == []
+    files = sorted(server.store.glob("packets/*/*.parquet"))
+    stored = ds.dataset(files).to_table(columns=["ts"]).column("ts").cast("int64").to_pylist()
+    assert sorted(stored) == sorted(sent)
