@@ -38,7 +38,8 @@ def test_a_good_file_loads_with_defaults(tmp_path):
         ("policy = 'drop-random'\n", "spool.policy must be one of drop-newest, drop-oldest"),
         ("max_bytes = 5\n", "spool.max_bytes must be at least 1048576"),
         ("colour = 1\n", "[spool] has no key 'colour'"),
-        ("[capture]\nx = 1\n", "unknown section 'capture'"),
+        ("[camera]\nx = 1\n", "unknown section 'camera'"),
+        ('[capture]\nprefixes = ["192.0.2.0/33"]\n', "capture.prefixes must be a non-empty list"),
     ],
 )
 def test_bad_keys_are_named(tmp_path, extra, message):

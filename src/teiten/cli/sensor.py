@@ -118,3 +118,34 @@ def sensor_status(config_path: Path, as_json: bool) -> None:
             f"({data['waiting_bytes']:,} of {data['max_bytes']:,} bytes, {data['policy']}), "
             f"{data['rejected_batches']} rejected"
         )
+
+
+@sensor.command("run")
+@_CONFIG
+@click.option(
+    "--no-upload", is_flag=True, help="Only capture into the spool (upload with `sensor upload`)."
+)
+@fail_cleanly
+def sensor_run(config_path: Path, no_upload: bool) -> None:
+    """Capture live on capture.interface (Linux, root or CAP_NET_RAW), keep the packets to
+    capture.prefixes in the spool, and upload them, until SIGTERM or Ctrl-C."""
+    import signal
+    import threading
+
+    from teiten.sensor.config import load_sensor_config
+    from teiten.sensor.run import run_sensor
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    config = load_sensor_config(config_path)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        counters = run_sensor(config, stop, upload=not no_upload)
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(f"cannot capture: {exc}") from exc
+    click.echo(
+        f"captured {counters.captured:,} frames: {counters.spooled:,} packets to our prefixes "
+        f"spooled, {counters.outside:,} to other addresses left out, "
+        f"{counters.undecodable:,} not decodable; kernel drops {counters.kernel_drops:,}"
+    )

@@ -8,6 +8,7 @@ not leak through a careless ``chmod``. See ``docs/sensor.md``.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import stat
@@ -38,10 +39,20 @@ class SensorConfig:
     spool_max_bytes: int = 10 << 30
     spool_policy: str = "drop-oldest"
     batch_packets: int = 100_000
+    batch_seconds: float = 10.0
+    interface: str | None = None
+    prefixes: tuple[str, ...] = ()
 
     def token(self) -> str:
         """The sensor's token (never logged)."""
         return self.token_file.read_text(encoding="utf-8").strip()
+
+
+def _prefixes_ok(values: list[Any]) -> bool:
+    try:
+        return bool(values) and all(ipaddress.ip_network(v) is not None for v in values)
+    except (TypeError, ValueError):
+        return False
 
 
 _KEYS: Keys = {
@@ -57,7 +68,14 @@ _KEYS: Keys = {
         "max_bytes": ("spool_max_bytes", int, lambda v: v >= 1 << 20),
         "policy": ("spool_policy", str, lambda v: v in POLICIES),
     },
-    "batch": {"max_packets": ("batch_packets", int, lambda v: v >= 1)},
+    "batch": {
+        "max_packets": ("batch_packets", int, lambda v: v >= 1),
+        "max_seconds": ("batch_seconds", float, lambda v: v > 0),
+    },
+    "capture": {
+        "interface": ("interface", str, lambda v: bool(v)),
+        "prefixes": ("prefixes", list, _prefixes_ok),
+    },
 }
 _LIMITS = {
     "name": "a label of letters, digits, '.', '_' or '-' (at most 64)",
@@ -65,6 +83,7 @@ _LIMITS = {
     "timeout_seconds": "positive",
     "spool_max_bytes": "at least 1048576 (1 MiB)",
     "spool_policy": f"one of {', '.join(POLICIES)}",
+    "prefixes": 'a non-empty list of IPv4/IPv6 prefixes such as "192.0.2.0/24"',
 }
 _REQUIRED = {"name": "sensor.name", "url": "collector.url", "token_file": "collector.token_file",
              "spool": "spool.path"}  # fmt: skip
@@ -96,4 +115,6 @@ def sensor_config_from_dict(data: dict[str, Any], path: str | os.PathLike[str]) 
     ca = values.get("ca_file")
     if ca is not None and not ca.is_file():
         raise SensorConfigError(path, f"collector.ca_file: no such file {ca}")
+    if "prefixes" in values:
+        values["prefixes"] = tuple(values["prefixes"])
     return SensorConfig(**values)

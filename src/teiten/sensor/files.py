@@ -19,7 +19,7 @@ from teiten.errors import CaptureError
 from teiten.sensor.spool import Spool
 from teiten.transport import encode_body
 
-__all__ = ["SpoolReport", "spool_captures"]
+__all__ = ["SpoolReport", "concat_decoded", "spool_captures"]
 
 
 @dataclass
@@ -31,7 +31,8 @@ class SpoolReport:
     errors: list[str] = field(default_factory=list)
 
 
-def _concat(parts: list[DecodedPackets]) -> DecodedPackets:
+def concat_decoded(parts: list[DecodedPackets]) -> DecodedPackets:
+    """One DecodedPackets of several, rows in order."""
     if len(parts) == 1:
         return parts[0]
     names = DecodedPackets.__dataclass_fields__
@@ -48,7 +49,7 @@ def spool_captures(paths: list[Path], spool: Spool, batch_packets: int) -> Spool
         nonlocal pending, count
         if not pending:
             return
-        decoded = _concat(pending)
+        decoded = concat_decoded(pending)
         for start in range(0, len(decoded), batch_packets):
             part = decoded.select(np.arange(start, min(start + batch_packets, len(decoded))))
             if spool.put(encode_body(part), len(part)) is None:
