@@ -9,6 +9,7 @@ STAMP  := $(VENV)/.installed
 # cross-check against tshark/tcpdump, read PDFs (poppler-utils) and build netns (iproute2).
 REPORT_PACKAGES := chromium fonts-ipaexfont-gothic fonts-ipaexfont-mincho
 TEST_PACKAGES   := $(REPORT_PACKAGES) tshark tcpdump poppler-utils iproute2
+BENCH_PACKAGES  := tcpdump tcpreplay iproute2
 
 .PHONY: setup report-deps system-deps demo test lint format bench clean
 
@@ -51,10 +52,12 @@ format: setup
 	$(BIN)/ruff check --fix src tests benchmarks
 
 bench: setup
+	$(call apt_install,$(BENCH_PACKAGES))
 	$(BIN)/python benchmarks/bench_ingest.py; status=$$?; \
 	$(BIN)/python benchmarks/bench_events.py || status=1; \
 	$(BIN)/python benchmarks/bench_collector.py || status=1; \
-	$(BIN)/python benchmarks/bench_simulate.py || status=1; exit $$status
+	$(BIN)/python benchmarks/bench_simulate.py || status=1; \
+	$(BIN)/python benchmarks/bench_capture.py || status=1; exit $$status
 
 clean:
 	rm -rf $(VENV) teiten-data demo-output benchmarks/.cache

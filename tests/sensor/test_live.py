@@ -6,6 +6,7 @@ real collector, and the store must hold exactly the packets sent to the sensor's
 prefixes — compared packet by packet — and none of those sent elsewhere.
 """
 
+import json
 import os
 import shutil
 import signal
@@ -43,6 +44,7 @@ def veth():
         ["ip", "link", "set", b, "netns", sense],
         ["ip", "-n", send, "link", "set", a, "up"],
         ["ip", "-n", sense, "link", "set", b, "up"],
+        ["ip", "-n", sense, "link", "set", "lo", "up"],  # the sensor's /health and /metrics
     ]
     try:
         for step in steps:
@@ -52,6 +54,11 @@ def veth():
         for ns in (send, sense):
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
+
+FETCH = """
+import sys, urllib.request
+print(urllib.request.urlopen("http://127.0.0.1:8751" + sys.argv[1], timeout=10).read().decode())
+"""
 
 SENDER = """
 import sys
@@ -100,11 +107,23 @@ def test_packets_sent_to_the_darknet_are_stored_exactly(tmp_path, veth):
             check=True, capture_output=True, timeout=120,
         )  # fmt: skip
         time.sleep(2)
+        health, metrics = (
+            subprocess.run(
+                ["ip", "netns", "exec", sense, sys.executable, "-c", FETCH, f"/{what}"],
+                check=True, capture_output=True, text=True, timeout=30,
+            ).stdout
+            for what in ("health", "metrics")
+        )  # fmt: skip
     finally:
         sensor.send_signal(signal.SIGTERM)
         out, err = sensor.communicate(timeout=60)
     assert sensor.returncode == 0, err
     assert "240 packets to our prefixes spooled" in out and "kernel drops 0" in out
+    assert json.loads(health)["status"] == "ok" and json.loads(health)["spooled"] == 240
+    assert 'teiten_sensor_packets_spooled_total{sensor="tokyo-1"} 240' in metrics
+    assert 'teiten_sensor_kernel_drops_total{sensor="tokyo-1"} 0' in metrics
+    for secret in ("192.0.2", "2001:db8:7e1", token):  # prefixes and token stay secret
+        assert secret not in health + metrics + out + err
     server.start()
     try:
         result = CliRunner().invoke(main, ["sensor", "upload", "--config", str(config)])

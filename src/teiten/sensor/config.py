@@ -42,6 +42,8 @@ class SensorConfig:
     batch_seconds: float = 10.0
     interface: str | None = None
     prefixes: tuple[str, ...] = ()
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = 8751
 
     def token(self) -> str:
         """The sensor's token (never logged)."""
@@ -71,6 +73,10 @@ _KEYS: Keys = {
     "batch": {
         "max_packets": ("batch_packets", int, lambda v: v >= 1),
         "max_seconds": ("batch_seconds", float, lambda v: v > 0),
+    },
+    "metrics": {
+        "host": ("metrics_host", str, lambda v: bool(v)),
+        "port": ("metrics_port", int, lambda v: 0 <= v <= 65535),
     },
     "capture": {
         "interface": ("interface", str, lambda v: bool(v)),

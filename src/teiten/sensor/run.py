@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from teiten.decode import DecodedPackets, decode_batch
 from teiten.sensor.config import SensorConfig
 from teiten.sensor.files import concat_decoded
 from teiten.sensor.live import LiveCapture, in_prefixes
 from teiten.sensor.spool import Spool
+from teiten.sensor.status import StatusServer
 from teiten.sensor.uploader import Uploader
 from teiten.transport import encode_body
 
@@ -51,6 +52,24 @@ def run_sensor(
         thread = threading.Thread(target=uploader.drain, args=(stop,), kwargs={"idle": 0.5})
         thread.start()
     capture = LiveCapture(config.interface)
+    status = None
+    if config.metrics_port is not None:
+
+        def snapshot() -> dict[str, object]:
+            entries = spool.entries()
+            stats = uploader.stats if uploader is not None else None
+            return {
+                **asdict(counters),
+                "spool_batches": len(entries),
+                "spool_bytes": sum(e.size for e in entries),
+                "spool_dropped_batches": spool.dropped_batches,
+                "sent": stats.sent + stats.duplicates if stats else 0,
+                "rejected": stats.rejected if stats else 0,
+                "last_ack": stats.last_ack if stats else None,
+            }
+
+        status = StatusServer(config.metrics_host, config.metrics_port, config.name, snapshot)
+        status.start()
     pending: list[DecodedPackets] = []
     count, last = 0, time.monotonic()
 
@@ -87,6 +106,8 @@ def run_sensor(
         flush()
     finally:
         capture.close()
+        if status is not None:
+            status.stop()
         if thread is not None and uploader is not None:
             stop.set()
             thread.join()
