@@ -62,7 +62,7 @@ print(urllib.request.urlopen("http://127.0.0.1:8751" + sys.argv[1], timeout=10).
 
 SENDER = """
 import sys
-from scapy.all import Ether, IP, IPv6, TCP, UDP, sendp
+from scapy.all import Dot1Q, Ether, IP, IPv6, TCP, UDP, sendp
 iface = sys.argv[1]
 eth = Ether(dst="02:00:00:00:00:01", src="02:00:00:00:00:02")
 packets = []
@@ -73,6 +73,9 @@ for i in range(200):
 for i in range(40):
     packets.append(eth / IPv6(src="2001:db8:ffff::%x" % (i + 1), dst="2001:db8:7e1::%x" % (i + 1))
                    / UDP(sport=50000 + i, dport=53))
+for i in range(20):  # 802.1Q-tagged
+    packets.append(eth / Dot1Q(vlan=7) / IP(src="203.0.113.77", dst="192.0.2.200", ttl=50)
+                   / TCP(sport=60000 + i, dport=23, flags="S", seq=5000 + i))
 for i in range(60):  # not ours: must not be stored
     packets.append(eth / IP(src="203.0.113.9", dst="198.51.100.%d" % (i + 1))
                    / TCP(dport=22, flags="S", seq=9000 + i))
@@ -118,9 +121,10 @@ def test_packets_sent_to_the_darknet_are_stored_exactly(tmp_path, veth):
         sensor.send_signal(signal.SIGTERM)
         out, err = sensor.communicate(timeout=60)
     assert sensor.returncode == 0, err
-    assert "240 packets to our prefixes spooled" in out and "kernel drops 0" in out
-    assert json.loads(health)["status"] == "ok" and json.loads(health)["spooled"] == 240
-    assert 'teiten_sensor_packets_spooled_total{sensor="tokyo-1"} 240' in metrics
+    assert "260 packets to our prefixes spooled" in out and "kernel drops 0" in out
+    assert "captured 260 frames" in out  # the kernel BPF filter let nothing else through
+    assert json.loads(health)["status"] == "ok" and json.loads(health)["spooled"] == 260
+    assert 'teiten_sensor_packets_spooled_total{sensor="tokyo-1"} 260' in metrics
     assert 'teiten_sensor_kernel_drops_total{sensor="tokyo-1"} 0' in metrics
     for secret in ("192.0.2", "2001:db8:7e1", token):  # prefixes and token stay secret
         assert secret not in health + metrics + out + err
@@ -138,6 +142,7 @@ def test_packets_sent_to_the_darknet_are_stored_exactly(tmp_path, veth):
         (4, 6, 40000 + i, (23, 445, 3389)[i % 3], 1000 + i, 50, "probe") for i in range(200)
     ]
     expected += [(6, 17, 50000 + i, 53, None, 64, "probe") for i in range(40)]
+    expected += [(4, 6, 60000 + i, 23, 5000 + i, 50, "probe") for i in range(20)]
     got = [
         (r["ip_version"], r["proto"], r["sport"], r["dport"], r["tcp_seq"], r["ttl"], r["kind"])
         for r in rows

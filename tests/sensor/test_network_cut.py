@@ -110,7 +110,7 @@ def test_a_cut_link_queues_in_the_spool_and_drains_after(tmp_path, two_links):
             ["ip", "netns", "exec", send, sys.executable, "-c", SENDER, a],
             check=True, capture_output=True, timeout=120,
         )  # fmt: skip
-        assert _wait(lambda: _health(sense)["spooled"] == 240, 20)
+        assert _wait(lambda: _health(sense)["spooled"] == 260, 20)
         time.sleep(3)  # uploads fail meanwhile
         during = _health(sense)
         assert during["spool_batches"] >= 1 and _stored(server.store) == []
@@ -124,6 +124,8 @@ def test_a_cut_link_queues_in_the_spool_and_drains_after(tmp_path, two_links):
         collector.wait(timeout=60)
     assert sensor.returncode == 0, err
     assert sorted(_stored(server.store)) == sorted(
-        [40000 + i for i in range(200)] + [50000 + i for i in range(40)]
+        [40000 + i for i in range(200)]
+        + [50000 + i for i in range(40)]
+        + [60000 + i for i in range(20)]
     )
     assert token not in out + err

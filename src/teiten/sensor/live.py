@@ -9,9 +9,9 @@ per packet runs in the interpreter. It needs no library beyond the kernel, and
 ``PACKET_STATISTICS`` reports the kernel's drops exactly. libpcap on Linux uses
 the same mechanism underneath.
 
-Only packets to the sensor's prefixes are wanted; the socket reads every frame of
-the interface, and frames to other addresses are dropped by the decoder-side
-prefix check before spooling (:func:`in_prefixes`).
+Only packets to the sensor's prefixes are wanted: a classic BPF program attached to
+the socket (:mod:`teiten.sensor.bpf`) drops every other frame in the kernel, and
+:func:`in_prefixes` checks the decoded destinations again before spooling.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import numba
 import numpy as np
 
 from teiten.capture import PacketBatch
+from teiten.sensor.bpf import attach_filter
 
 __all__ = ["LiveCapture", "in_prefixes"]
 
@@ -100,11 +101,19 @@ class LiveCapture:
     """Frames arriving on ``interface``, as PacketBatches (one per filled ring block)."""
 
     def __init__(
-        self, interface: str, *, block_size: int = 1 << 22, blocks: int = 64, timeout_ms: int = 100
+        self,
+        interface: str,
+        prefixes: list[str] | None = None,
+        *,
+        block_size: int = 1 << 22,
+        blocks: int = 64,
+        timeout_ms: int = 100,
     ) -> None:
         self.interface = interface
         self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(_ETH_P_ALL))
         try:
+            if prefixes:  # before bind: no frame reaches the ring unfiltered
+                attach_filter(self.sock, prefixes)
             self.sock.setsockopt(_SOL_PACKET, _PACKET_VERSION, _TPACKET_V3)
             req = _Req3(block_size, blocks, 2048, block_size // 2048 * blocks, timeout_ms, 0, 0)
             self.sock.setsockopt(_SOL_PACKET, _PACKET_RX_RING, bytes(req))

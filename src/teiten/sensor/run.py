@@ -51,7 +51,7 @@ def run_sensor(
         )  # fmt: skip
         thread = threading.Thread(target=uploader.drain, args=(stop,), kwargs={"idle": 0.5})
         thread.start()
-    capture = LiveCapture(config.interface)
+    capture = LiveCapture(config.interface, list(config.prefixes))
     status = None
     if config.metrics_port is not None:
 
