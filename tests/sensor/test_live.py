@@ -95,7 +95,8 @@ def test_packets_sent_to_the_darknet_are_stored_exactly(tmp_path, veth):
     config.write_text(
         f'[sensor]\nname = "tokyo-1"\n[collector]\nurl = "{server.url}"\ntoken_file = "token"\n'
         f'[spool]\npath = "spool"\n[batch]\nmax_seconds = 0.5\n'
-        f'[capture]\ninterface = "{b}"\nprefixes = {PREFIXES!r}\n'.replace("'", '"')
+        f'[capture]\ninterface = "{b}"\nprefixes = {PREFIXES!r}\n'
+        '[pcap]\npath = "pcap"\nkeep = 3\n'.replace("'", '"')
     )
     sensor = subprocess.Popen(
         ["ip", "netns", "exec", sense, sys.executable, "-m", "teiten.cli", "sensor", "run",
@@ -148,3 +149,9 @@ def test_packets_sent_to_the_darknet_are_stored_exactly(tmp_path, veth):
         for r in rows
     ]
     assert got == sorted(expected, key=lambda e: e[2])
+    # the raw frames were kept too, as a finished pcap file the readers read back
+    from teiten.capture import open_capture
+
+    (kept,) = (tmp_path / "pcap").glob("tokyo-1-*.pcap")
+    with open_capture(kept) as reader:
+        assert sum(len(batch) for batch in reader) == 260

@@ -16,6 +16,7 @@ from teiten.decode import DecodedPackets, decode_batch
 from teiten.sensor.config import SensorConfig
 from teiten.sensor.files import concat_decoded
 from teiten.sensor.live import LiveCapture, in_prefixes
+from teiten.sensor.rotate import PcapRotator
 from teiten.sensor.spool import Spool
 from teiten.sensor.status import StatusServer
 from teiten.sensor.uploader import Uploader
@@ -52,6 +53,12 @@ def run_sensor(
         thread = threading.Thread(target=uploader.drain, args=(stop,), kwargs={"idle": 0.5})
         thread.start()
     capture = LiveCapture(config.interface, list(config.prefixes))
+    pcaps = None
+    if config.pcap_path is not None:
+        pcaps = PcapRotator(
+            config.pcap_path, config.name, max_bytes=config.pcap_rotate_bytes,
+            max_seconds=config.pcap_rotate_seconds, keep=config.pcap_keep,
+        )  # fmt: skip
     status = None
     if config.metrics_port is not None:
 
@@ -86,6 +93,8 @@ def run_sensor(
         while not stop.is_set():
             for batch in capture.batches():
                 counters.captured += len(batch)
+                if pcaps is not None:
+                    pcaps.write(batch)
                 decoded = decode_batch(batch)
                 ok = decoded.reason == 0
                 counters.undecodable += int((~ok).sum())
@@ -106,6 +115,8 @@ def run_sensor(
         flush()
     finally:
         capture.close()
+        if pcaps is not None:
+            pcaps.close()
         if status is not None:
             status.stop()
         if thread is not None and uploader is not None:

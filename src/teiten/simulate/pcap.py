@@ -21,6 +21,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from teiten.capture import PacketBatch
 from teiten.simulate.config import SimulationConfig
 from teiten.simulate.generator import LINKTYPES, LinkType, SimulatedChunk, generate_packets
 from teiten.simulate.truth import GroundTruth
@@ -28,6 +29,7 @@ from teiten.simulate.truth import GroundTruth
 __all__ = [
     "Format",
     "Per",
+    "batch_records",
     "pcap_header",
     "pcap_records",
     "pcapng_header",
@@ -141,7 +143,18 @@ def pcap_records(
     Records go into ``buffer`` when it is large enough: reusing one buffer avoids
     first-touch page faults, which cost more than the copying itself.
     """
-    batch = chunk.batch
+    return batch_records(chunk.batch, order, buffer, fmt)
+
+
+def batch_records(
+    batch: PacketBatch,
+    order: np.ndarray | None = None,
+    buffer: np.ndarray | None = None,
+    fmt: Format = "pcap",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Records (pcap) or blocks (pcapng) of ``batch``'s packets (``order``, default all)."""
+    if order is None:
+        order = np.arange(len(batch))
     length = batch.caplen.astype(np.int64)
     sizes = 16 + length[order] if fmt == "pcap" else 32 + (length[order] + 3) // 4 * 4
     ends = np.cumsum(sizes)
