@@ -129,3 +129,79 @@ def test_a_cut_link_queues_in_the_spool_and_drains_after(tmp_path, two_links):
         + [60000 + i for i in range(20)]
     )
     assert token not in out + err
+
+
+SECOND = """
+import sys
+from scapy.all import Ether, IP, TCP, sendp
+eth = Ether(dst="02:00:00:00:00:01", src="02:00:00:00:00:02")
+sendp([eth / IP(src="203.0.113.88", dst="192.0.2.99") / TCP(sport=61000 + i, dport=445,
+       flags="S", seq=i) for i in range(50)], iface=sys.argv[1], verbose=False)
+"""
+
+
+def test_a_sensor_killed_and_restarted_loses_and_doubles_nothing(tmp_path, two_links):
+    """kill -9 of `teiten sensor run` right after it spooled the first packets; restarted,
+    it uploads what its spool holds and captures on: everything sent while it ran is
+    stored once."""
+    send, sense, a, b, d = two_links
+    (tmp_path / "collector").mkdir()
+    server = CollectorServer(tmp_path / "collector")
+    token = server.register("tokyo-1", PREFIXES)
+    port = free_port()
+    server.config.write_text(
+        server.config.read_text()
+        .replace('host = "127.0.0.1"', 'host = "10.213.0.1"')
+        .replace(f"port = {server.port}", f"port = {port}")
+    )
+    collector = subprocess.Popen(
+        ["ip", "netns", "exec", send, sys.executable, "-m", "teiten.cli", "collector", "serve",
+         "--config", str(server.config)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    token_file = tmp_path / "token"
+    token_file.write_text(token)
+    os.chmod(token_file, 0o600)
+    config = tmp_path / "sensor.toml"
+    config.write_text(
+        f'[sensor]\nname = "tokyo-1"\n[collector]\nurl = "http://10.213.0.1:{port}"\n'
+        'token_file = "token"\ntimeout_seconds = 2\n[spool]\npath = "spool"\n'
+        f'[batch]\nmax_seconds = 0.5\n[capture]\ninterface = "{b}"\n'
+        'prefixes = ["192.0.2.0/24", "2001:db8:7e1::/48"]\n'
+    )
+    command = ["ip", "netns", "exec", sense, sys.executable, "-m", "teiten.cli", "sensor", "run",
+               "--config", str(config)]  # fmt: skip
+    ip("-n", sense, "link", "set", d, "down")  # keep the first batches in the spool
+    first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    second = None
+    try:
+        time.sleep(3)
+        subprocess.run(
+            ["ip", "netns", "exec", send, sys.executable, "-c", SENDER, a],
+            check=True, capture_output=True, timeout=120,
+        )  # fmt: skip
+        assert _wait(lambda: _health(sense)["spooled"] == 260, 20)
+        first.kill()  # SIGKILL of `ip netns exec`, which is the sensor itself (exec)
+        first.wait()
+        subprocess.run(["pkill", "-9", "-f", str(config)], capture_output=True)
+        ip("-n", sense, "link", "set", d, "up")
+        ip("-n", sense, "addr", "replace", "10.213.0.2/30", "dev", d)
+        second = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        time.sleep(3)
+        subprocess.run(
+            ["ip", "netns", "exec", send, sys.executable, "-c", SECOND, a],
+            check=True, capture_output=True, timeout=120,
+        )  # fmt: skip
+        assert _wait(lambda: len(_stored(server.store)) >= 310, 90), len(_stored(server.store))
+        time.sleep(2)
+    finally:
+        if second is not None:
+            second.send_signal(signal.SIGTERM)
+            second.communicate(timeout=60)
+        collector.send_signal(signal.SIGTERM)
+        collector.wait(timeout=60)
+    expected = [40000 + i for i in range(200)] + [50000 + i for i in range(40)]
+    expected += [60000 + i for i in range(20)] + [61000 + i for i in range(50)]
+    assert sorted(_stored(server.store)) == sorted(expected)
