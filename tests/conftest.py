@@ -124,3 +124,18 @@ def small_disk(path: Path, size: str) -> Iterator[Path]:
         yield path
     finally:
         subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+@pytest.fixture
+def certificate(tmp_path):
+    """A self-signed certificate (and key) for 127.0.0.1, made with Debian's openssl."""
+    openssl = require_tool("openssl")
+    cert, key = tmp_path / "collector.crt", tmp_path / "collector.key"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=teiten-collector", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return cert, key

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import errno
-import shutil
 import ssl
-import subprocess
 
 import httpx
 import pytest
@@ -69,23 +67,6 @@ def test_a_full_disk_answers_507_and_the_batch_is_stored_once_after(tmp_path, tm
         assert 'reason="disk_full",sensor="tokyo-1"} 1.0' in metrics
     finally:
         server.stop()
-
-
-@pytest.fixture
-def certificate(tmp_path):
-    """A self-signed certificate for 127.0.0.1 made with Debian's openssl."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.fail("openssl is not installed (Debian package openssl)")
-    cert, key = tmp_path / "collector.crt", tmp_path / "collector.key"
-    subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=teiten-collector", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    return cert, key
 
 
 def test_https_round_trip_with_a_self_signed_certificate(tmp_path, certificate):

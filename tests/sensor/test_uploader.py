@@ -130,3 +130,24 @@ def test_collector_killed_again_and_again_loses_and_doubles_nothing(tmp_path, pa
     assert all(u.spool.entries() == [] for u in uploaders)
     assert _stored_ts(server.store) == sorted(sent)
     assert sum(u.stats.sent + u.stats.duplicates for u in uploaders) == 300
+
+
+def test_https_with_the_collectors_ca(tmp_path, packets, certificate):
+    """TLS: with the collector's certificate as CA the batch is stored; without it the
+    uploader refuses the unknown certificate and keeps the batch."""
+    cert, _ = certificate
+    server = CollectorServer(tmp_path, tls=certificate)
+    token = server.register("tokyo-1", PREFIXES)
+    server.start()
+    try:
+        spool = Spool(tmp_path / "spool", max_bytes=1 << 30)
+        (batch,) = _batches(packets, 1)
+        spool.put(encode_body(batch), len(batch))
+        untrusted = Uploader(spool, server.url, "tokyo-1", token, timeout=5)
+        assert not untrusted.send(spool.entries()[0]) and len(spool.entries()) == 1
+        trusted = Uploader(spool, server.url, "tokyo-1", token, ca_file=cert, timeout=5)
+        trusted.drain()
+        assert spool.entries() == [] and trusted.stats.sent == 1
+        assert _stored_ts(server.store) == sorted(int(t) for t in batch.ts_ns)
+    finally:
+        server.stop()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import random
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -80,7 +81,9 @@ class Uploader:
         self.backoff = backoff or Backoff()
         self.stats = UploadStats()
         self.drops = 0  # the sensor's cumulative kernel drops, reported with each batch
-        verify: bool | str = str(ca_file) if ca_file else True
+        verify: bool | ssl.SSLContext = (
+            ssl.create_default_context(cafile=str(ca_file)) if ca_file else True
+        )
         self._client = httpx.Client(timeout=timeout, verify=verify)
 
     def close(self) -> None:
