@@ -4,7 +4,7 @@ Run by itself (``.venv/bin/python benchmarks/bench_fingerprint.py``) or from
 ``bench_ingest.py``. On the cached simulated capture (≥ 5 M packets, see
 ``bench_ingest.capture``) it
 
-1. times, in process and per chunk, the ingest thread's work: ``decode_batch``,
+1. times, in process and per chunk, an ingest worker's work: ``decode_batch``,
    the country/AS lookup, ``tag_packets`` (all fingerprints, with and without a
    research scanner list of 1,000 networks) and building the Arrow table — so
    tagging can be set against the rest;
@@ -71,7 +71,7 @@ def research_list(n: int = RESEARCH_NETWORKS, seed: int = 3) -> Any:
 
 
 def in_process(path: str, truth: dict[str, Any]) -> dict[str, Any]:
-    """Per-chunk timings of the ingest thread's stages, and tag counts against the truth."""
+    """Per-chunk timings of an ingest worker's stages, and tag counts against the truth."""
     from teiten.capture import open_capture
     from teiten.decode import decode_batch
     from teiten.enrich import open_geo
@@ -190,7 +190,7 @@ def verdict(result: dict[str, Any]) -> tuple[str, float, bool]:
 
 def print_report(result: dict[str, Any]) -> None:
     ip, wp = result["in_process"], result["whole_process"]
-    print(f"\ningest thread, per packet ({ip['packets_timed']:,} packets after a warm-up chunk):")
+    print(f"\ningest worker, per packet ({ip['packets_timed']:,} packets after a warm-up chunk):")
     for stage, ns in ip["ns_per_packet"].items():
         print(f"  {stage:<20} {ns:7.1f} ns")
     print(f"  tagging / (decode + geo + table): {ip['tag_vs_core']:.1%}")

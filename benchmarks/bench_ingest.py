@@ -5,7 +5,11 @@ Run with ``make bench`` (or ``.venv/bin/python benchmarks/bench_ingest.py``). It
 1. generates (once, then cached under ``benchmarks/.cache/``) a capture of N
    darknet-like packets and one 4× larger, with :mod:`teiten.simulate`;
 2. times whole-process ``teiten ingest --json`` on each (wall clock from
-   process start to exit) and records the child's peak RSS;
+   process start to exit), with and without ``--dry-run``, and records the
+   child's peak RSS. The 50× dpkt target is checked on the larger capture with
+   ``--dry-run``: whole process excluding Parquet writing, the re-scoping that
+   issue 2 allows (Parquet encoding alone costs more than the target's whole
+   budget on this 2-vCPU machine; the full figure is printed beside it);
 3. times a plain dpkt loop doing the same counting (per (proto, dport) and
    per traffic kind) on the first packets of the smaller capture, and checks
    that teiten's decoder counts the same slice identically;
@@ -132,19 +136,45 @@ def capture(packets: int) -> dict[str, Any]:
 # --- whole-process ingest -----------------------------------------------------------------
 
 
-def ingest(path: str, expected: int) -> dict[str, Any]:
-    """``teiten ingest --json`` into a fresh store, timed and measured as a whole process."""
+def ingest(path: str, expected: int, *, dry_run: bool = False, rounds: int = 1) -> dict[str, Any]:
+    """``teiten ingest --json`` into a fresh store, timed and measured as a whole process.
+
+    ``dry_run`` adds ``--dry-run``: everything up to the store rows (start-up,
+    hashing, reading, decoding, country and fingerprint tagging, Arrow tables),
+    but no Parquet encoding and no commit; the store must stay uncreated. The
+    median of ``rounds`` runs is kept; each starts after ``sync`` so that no run
+    pays for the previous one's write-back.
+    """
     if not TEITEN.exists():
         raise RuntimeError(f"{TEITEN} not found: the teiten CLI is not installed (make setup)")
-    store = Path(tempfile.mkdtemp(prefix="teiten-bench-store-"))
+    runs = sorted(
+        (_ingest_once(path, expected, dry_run) for _ in range(rounds)),
+        key=lambda run: run["seconds"],
+    )
+    return {
+        **runs[len(runs) // 2],
+        "rounds": rounds,
+        "dry_run": dry_run,
+        "all_seconds": [run["seconds"] for run in runs],
+    }
+
+
+def _ingest_once(path: str, expected: int, dry_run: bool) -> dict[str, Any]:
+    parent = Path(tempfile.mkdtemp(prefix="teiten-bench-"))
+    store = parent / "store"
     try:
         cmd = [str(TEITEN), "ingest", "--store", str(store), "--sensor", "bench", "--json", path]
+        if dry_run:
+            cmd.insert(2, "--dry-run")
+        os.sync()
         run = subprocess.run(
             [sys.executable, "-c", _WRAPPER, *cmd], capture_output=True, text=True, check=True
         )
         child = json.loads(run.stdout)
+        if dry_run and store.exists():
+            raise RuntimeError(f"teiten ingest --dry-run created the store {store}")
     finally:
-        shutil.rmtree(store, ignore_errors=True)
+        shutil.rmtree(parent, ignore_errors=True)
     if child["rc"] != 0:
         raise RuntimeError(f"teiten ingest exited {child['rc']}: {child['stderr'].strip()[-500:]}")
     try:
@@ -155,6 +185,8 @@ def ingest(path: str, expected: int) -> dict[str, Any]:
         ) from exc
     if answer.get("packets") != expected or answer.get("errors"):
         raise RuntimeError(f"ingest stored {answer.get('packets')} of {expected} packets: {answer}")
+    if answer.get("dry_run") is not dry_run:
+        raise RuntimeError(f"teiten ingest answered dry_run={answer.get('dry_run')}")
     return {
         "packets": answer["packets"],
         "seconds": child["wall_s"],
@@ -273,12 +305,22 @@ def verdicts(r: Results) -> dict[str, dict[str, Any]]:
     if "decode" in d:
         rate = d["decode"]["packets_per_s"]
         out["decode ≥ 10 M pkt/s, one core"] = {"value": rate, "pass": rate >= TARGET_DECODE_PPS}
-    if "ingest_1x" in d and "dpkt" in d:
-        ratio = d["ingest_1x"]["packets_per_s"] / d["dpkt"]["packets_per_s"]
-        out["whole-process ≥ 50× dpkt"] = {"value": ratio, "pass": ratio >= TARGET_RATIO}
-    if "ingest_1x" in d and "ingest_4x" in d:
-        growth = d["ingest_4x"]["peak_rss_mb"] / d["ingest_1x"]["peak_rss_mb"]
-        out["peak RSS flat at 4× packets"] = {"value": growth, "pass": growth <= TARGET_RSS_GROWTH}
+    if "dry_4x" in d and "dpkt" in d:
+        ratio = d["dry_4x"]["packets_per_s"] / d["dpkt"]["packets_per_s"]
+        out["whole-process, excluding Parquet writing, ≥ 50× dpkt (4× capture)"] = {
+            "value": ratio,
+            "pass": ratio >= TARGET_RATIO,
+        }
+    for what, small, large in (
+        ("ingest", "ingest_1x", "ingest_4x"),
+        ("dry run", "dry_1x", "dry_4x"),
+    ):
+        if small in d and large in d:
+            growth = d[large]["peak_rss_mb"] / d[small]["peak_rss_mb"]
+            out[f"peak RSS flat at 4× packets ({what})"] = {
+                "value": growth,
+                "pass": growth <= TARGET_RSS_GROWTH,
+            }
     if "fingerprints" in d:
         import bench_fingerprint
 
@@ -314,14 +356,16 @@ def print_table(r: Results, n: int, big: int) -> None:
     print(f"{'':<34} {'packets':>12} {'seconds':>8} {'packets/s':>14} {'vs dpkt':>9} {'RSS MB':>9}")
     for label, key in (
         ("dpkt loop (first packets)", "dpkt"),
-        (f"teiten ingest, whole process {n // 10**6 or n}{'M' if n >= 10**6 else ''}", "ingest_1x"),
-        (
-            f"teiten ingest, whole process {big // 10**6 or big}{'M' if big >= 10**6 else ''}",
-            "ingest_4x",
-        ),
-        ("teiten decode_batch, steady state", "decode"),
+        (f"ingest --dry-run, whole process {_short(n)}", "dry_1x"),
+        (f"ingest --dry-run, whole process {_short(big)}", "dry_4x"),
+        (f"ingest, whole process {_short(n)}", "ingest_1x"),
+        (f"ingest, whole process {_short(big)}", "ingest_4x"),
+        ("decode_batch, steady state", "decode"),
     ):
         print(_row(label, d.get(key), dpkt_pps if key != "dpkt" else None))
+    if "ingest_4x" in d and dpkt_pps:
+        ratio = d["ingest_4x"]["packets_per_s"] / dpkt_pps
+        print(f"(with Parquet writing, whole process: {ratio:.1f}× dpkt; not a target, see README)")
     for key in ("capture_1x", "capture_4x"):
         gen = (d.get(key) or {}).get("generated_now")
         if gen:
@@ -343,6 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--packets", type=int, default=5_000_000, help="packets in the 1× capture")
     parser.add_argument("--scale", type=int, default=4, help="size of the larger capture, ×")
     parser.add_argument("--dpkt-packets", type=int, default=300_000, help="packets dpkt reads")
+    parser.add_argument("--rounds", type=int, default=3, help="timed runs of each ingest")
     args = parser.parse_args(argv)
     n, big = args.packets, args.packets * args.scale
 
@@ -359,10 +404,22 @@ def main(argv: list[str] | None = None) -> int:
     if small:
         # Warm-up (not timed): compiles or loads numba's cached machine code once.
         r.part("warmup", lambda: ingest(capture(min(n, 50_000))["path"], min(n, 50_000)))
-        print("timing teiten ingest (whole process) …")
-        r.part("ingest_1x", lambda: ingest(small["path"], small["packets"]))
+        print(f"timing teiten ingest (whole process, median of {args.rounds}) …")
+        for key, dry in (("dry_1x", True), ("ingest_1x", False)):
+            r.part(
+                key,
+                lambda dry=dry: ingest(
+                    small["path"], small["packets"], dry_run=dry, rounds=args.rounds
+                ),
+            )
     if large:
-        r.part("ingest_4x", lambda: ingest(large["path"], large["packets"]))
+        for key, dry in (("dry_4x", True), ("ingest_4x", False)):
+            r.part(
+                key,
+                lambda dry=dry: ingest(
+                    large["path"], large["packets"], dry_run=dry, rounds=args.rounds
+                ),
+            )
     if small:
         print(f"timing the dpkt loop on the first {args.dpkt_packets:,} packets …")
         peer = r.part("dpkt", lambda: dpkt_loop(small["path"], args.dpkt_packets))

@@ -158,3 +158,15 @@ def test_store_info(store):
     assert info["geo"][0]["database"].startswith("iptocc")
     human = CliRunner().invoke(main, ["store", "info", "--store", str(root)])
     assert "tagged by iptocc" in human.output
+
+
+def test_ingest_dry_run_creates_no_store(tmp_path):
+    root = tmp_path / "none"
+    src = str(capture_path("libtrace_100_packets.pcap"))
+    result = CliRunner().invoke(main, ["ingest", "--store", str(root), "--dry-run", "--json", src])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["dry_run"] is True and data["packets"] > 0 and not root.exists()
+    human = CliRunner().invoke(main, ["ingest", "--store", str(root), "--dry-run", src])
+    assert "packets would be stored" in human.output and "dry run" in human.output
+    assert not root.exists()

@@ -1,16 +1,19 @@
 """Ingest: exactly once per input, bad input reported, good data kept."""
 
+import gzip
+import json
 import os
 import shutil
 import struct
 import subprocess
+import sys
 
 import pytest
 
 from conftest import capture_path, require_tool
 from conftest import small_disk as mounted_disk
 from teiten.enrich import open_geo
-from teiten.ingest import ingest
+from teiten.ingest import file_digest, ingest
 from teiten.store import Engine, Store
 
 
@@ -165,3 +168,65 @@ def test_full_disk_stores_nothing_of_that_file_and_keeps_the_rest(small_disk, ge
     retry = ingest([big], store, geo).as_json()
     assert retry["errors"] == [] and retry["packets"] > 4000 and retry["duplicates"] == 0
     assert _count(store) == kept + retry["packets"]
+
+
+def _recorded(store):
+    return {i.name: (i.digest, i.size) for i in store.manifest.inputs()}
+
+
+def test_one_pass_digest_equals_the_digest_of_the_whole_file(tmp_path, geo):
+    raw = capture_path("libtrace_100_packets.pcap")
+    gz = tmp_path / "libtrace.pcap.gz"
+    gz.write_bytes(gzip.compress(raw.read_bytes()))
+    corrupt, _ = _corrupt_middle(tmp_path)  # the reader stops at packet 50; the rest is hashed too
+    store = Store(tmp_path / "s")
+    report = ingest([raw, gz, corrupt], store, geo).as_json()
+    assert [r["status"] for r in report["inputs"]] == ["ingested", "ingested", "partial"]
+    recorded = _recorded(store)
+    for path in (raw, gz, corrupt):
+        assert recorded[str(path)] == (file_digest(path)[1], path.stat().st_size)
+
+
+def test_a_file_of_a_known_size_with_other_bytes_is_not_a_duplicate(tmp_path, geo):
+    src = capture_path("libtrace_100_packets.pcap")
+    data = bytearray(src.read_bytes())
+    data[-1] ^= 0xFF  # last byte of the last packet: same size, other content
+    changed = tmp_path / "changed.pcap"
+    changed.write_bytes(bytes(data))
+    store = Store(tmp_path / "s")
+    first = ingest([src], store, geo).as_json()
+    second = ingest([changed, src], store, geo).as_json()
+    assert [r["status"] for r in second["inputs"]] == ["ingested", "duplicate"]
+    assert second["packets"] == first["packets"] and second["duplicates"] == first["packets"]
+    assert _count(store) == 2 * first["packets"]
+
+
+def test_concurrent_ingests_of_one_file_store_it_once(tmp_path):
+    src = capture_path("stopddos_amp.UDP.snmp.src161.pcapng")
+    store = str(tmp_path / "s")
+    Store(store)  # both processes find the store (and its lock) ready
+    cmd = [sys.executable, "-m", "teiten.cli", "ingest", "--store", store, "--json", str(src)]
+    runs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    answers = [json.loads(run.communicate()[0]) for run in runs]
+    assert all(run.returncode == 0 for run in runs)
+    statuses = sorted(a["inputs"][0]["status"] for a in answers)
+    assert statuses == ["duplicate", "ingested"]
+    stored = sum(a["packets"] for a in answers)
+    assert stored > 4000 and _count(Store(store)) == stored
+    assert sum(a["duplicates"] for a in answers) == stored
+
+
+def test_dry_run_reports_what_would_be_stored_and_writes_nothing(tmp_path, geo):
+    src = capture_path("rusticata_wireshark_samples-test.pcapng")
+    store = Store(tmp_path / "s")
+    dry = ingest([src], store, geo, dry_run=True).as_json()
+    assert dry["dry_run"] is True and dry["errors"] == []
+    assert store.manifest.inputs() == [] and not store.has_packets()
+    assert not any((store.root / "staging").glob("*"))
+    real = ingest([src], store, geo).as_json()
+    assert real["dry_run"] is False
+    for key in ("packets", "skipped", "skipped_reasons"):
+        assert dry[key] == real[key]
+    again = ingest([src], store, geo, dry_run=True).as_json()
+    assert again["packets"] == 0 and again["duplicates"] == real["packets"]
+    assert _count(store) == real["packets"]

@@ -1,9 +1,12 @@
 """Ingest: capture files → decoded, tagged rows in the store, exactly once per input.
 
-Per file: hash its bytes (the manifest key), skip it if the store has it, else
-stream it through reader → decoder → country/AS tagger → Parquet batch and
-commit. Decoding and tagging run on this thread while a second thread writes
-Parquet (both release the GIL), so the two cores overlap.
+Per file: stream it through reader → decoder → country/AS tagger → Parquet
+batch and commit, unless the manifest already has its bytes (keyed by their
+digest). The reading thread hashes and splits the file into batches; worker
+threads (one per core) decode, tag and write them, each into its own files.
+A file is hashed before reading only when the store holds an input of the
+same size, the only kind that can be a duplicate; any other is hashed in the
+same pass that reads it, and checked again under the writer lock before commit.
 
 Bad input never stops the other files and never loses good data: a file that
 is not a capture (or has an unsupported link type) is reported and nothing of
@@ -23,21 +26,23 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import blake3
 import pyarrow as pa
 
-from teiten.capture import open_capture
+from teiten.capture import PacketBatch, open_capture
 from teiten.decode import DecodedPackets, decode_batch
 from teiten.enrich import GeoTagger
 from teiten.errors import CaptureError, CorruptCaptureError
 from teiten.fingerprint import TagContext, tag_packets
-from teiten.store import BatchWriter, InputRecord, Store, packets_table
+from teiten.store import InputRecord, Store, packets_table
 
 __all__ = ["FileResult", "IngestReport", "file_digest", "ingest", "packet_rows"]
 
-WRITE_LANES = min(2, os.cpu_count() or 1)  # Parquet encoder threads per input
+# Decode/enrich/write threads (store lanes, so files per day) per input: one per usable
+# core, at most 8 (each buffers up to a row group per day it writes).
+WORKERS = max(1, min(8, len(os.sched_getaffinity(0))))
 Progress = Callable[[int], None]  # called with bytes of input consumed since the last call
 
 
@@ -60,6 +65,7 @@ class IngestReport:
     """The sum over files; ``as_json`` is the CLI's documented JSON answer."""
 
     results: list[FileResult] = field(default_factory=list)
+    dry_run: bool = False  # nothing was stored: ``packets`` counts what would have been
 
     @property
     def ok(self) -> bool:
@@ -78,6 +84,7 @@ class IngestReport:
             "skipped_reasons": dict(reasons.most_common()),
             "warnings": [f"{r.file}: {w}" for r in self.results for w in r.warnings],
             "inputs": [asdict(r) for r in self.results],
+            "dry_run": self.dry_run,
         }
 
 
@@ -116,16 +123,21 @@ def ingest(
     sensor: str = "default",
     progress: Progress | None = None,
     context: TagContext | None = None,
+    dry_run: bool = False,
 ) -> IngestReport:
     """Ingest every file; one file's failure never stops the others.
 
     ``context`` carries reference data the fingerprints need (e.g. the research
     scanner list, see :func:`teiten.store.research.tag_context`); by default, none.
+    ``dry_run`` does everything but write: every file is read, decoded and tagged
+    and the report says what would be stored; the store is only read (duplicates).
     """
     context = context or TagContext()
-    report = IngestReport()
+    report = IngestReport(dry_run=dry_run)
     for path in paths:
-        report.results.append(_ingest_file(Path(path), store, geo, sensor, progress, context))
+        report.results.append(
+            _ingest_file(Path(path), store, geo, sensor, progress, context, dry_run)
+        )
     return report
 
 
@@ -136,58 +148,64 @@ def _ingest_file(
     sensor: str,
     progress: Progress | None,
     context: TagContext,
+    dry_run: bool,
 ) -> FileResult:
     name = str(path)
     try:
-        size, digest = file_digest(path)
+        size = path.stat().st_size
+        # Only a file of a size already recorded can be a duplicate: hash such a
+        # file first; hash any other in the same pass that decodes it.
+        digest = file_digest(path)[1] if store.manifest.has_size(size) else None
     except OSError as exc:
         return FileResult(name, "failed", error=f"cannot read {name}: {exc.strerror or exc}")
-    known = store.manifest.find_input(digest)
-    if known is not None:
+    if digest is not None and (known := store.manifest.find_input(digest)) is not None:
         if progress:
             progress(size)
-        return FileResult(
-            name,
-            "duplicate",
-            duplicates=known.packets,
-            warnings=[f"already in the store (ingested as {known.name}); nothing added"],
-        )
+        return _duplicate(name, known)
+    hasher = blake3.blake3() if digest is None else None
     try:
-        reader = open_capture(path)
+        reader = open_capture(path, digest=hasher)
     except CaptureError as exc:
         if progress:
             progress(size)
         return FileResult(name, "failed", error=str(exc))
+    except OSError as exc:
+        return FileResult(name, "failed", error=f"cannot read {name}: {exc.strerror or exc}")
 
     result = FileResult(name, "ingested")
-    skipped: Counter[str] = Counter()
-    writer = store.writer(sensor, geo.database, geo.edition)
-    sink = _WriteThreads(writer)
+    writer: RowSink = _Counter() if dry_run else store.writer(sensor, geo.database, geo.edition)
+    rows = _BatchRows(sensor, geo, context)
+    workers = _Workers(writer, rows)
     consumed = 0
     try:
         with reader:
             try:
                 for batch in reader:
-                    decoded = decode_batch(batch)
-                    ok = decoded.reason == 0
-                    if not ok.all():
-                        skipped.update(decoded.skip_counts())
-                        decoded = decoded.select(ok)
-                    if len(decoded.ts_ns):
-                        sink.put(packet_rows(decoded, sensor, geo, context))
+                    workers.put(batch)
                     if progress:
                         progress(reader.file_bytes_read - consumed)
                         consumed = reader.file_bytes_read
             except CorruptCaptureError as exc:
                 result.status, result.error = "partial", str(exc)
-            skipped.update(reader.skipped)
+            if hasher is not None:
+                size = reader.finish_digest()
+                digest = "blake3:" + hasher.hexdigest()
             result.warnings.extend(reader.warnings)
             if reader.truncated:
                 result.warnings.append(reader.truncated)
-        sink.finish()
+            read_skips = reader.skipped
+        workers.finish()
+        assert digest is not None
+        # The writer lock is held: no other ingest can commit these bytes meanwhile.
+        if (known := store.manifest.find_input(digest)) is not None:
+            writer.abort()
+            return _duplicate(name, known)
+        skipped = rows.skipped + read_skips
         result.packets = writer.packets
         result.skipped = sum(skipped.values())
         result.skipped_reasons = dict(skipped.most_common())
+        if isinstance(writer, _Counter):
+            return result
         writer.commit(
             [
                 InputRecord(
@@ -202,7 +220,7 @@ def _ingest_file(
             ]
         )
     except (OSError, sqlite3.Error, pa.ArrowException) as exc:
-        sink.abandon()
+        workers.abandon()
         writer.abort()
         return FileResult(
             name,
@@ -211,7 +229,7 @@ def _ingest_file(
             "nothing from this file was stored — free space or fix the store, then ingest it again",
         )
     except BaseException:
-        sink.abandon()
+        workers.abandon()
         writer.abort()
         raise
     if progress:
@@ -219,37 +237,106 @@ def _ingest_file(
     return result
 
 
-class _WriteThreads:
-    """Encode Parquet on worker threads (one file lane each) while decoding goes on.
+def _duplicate(name: str, known: InputRecord) -> FileResult:
+    return FileResult(
+        name,
+        "duplicate",
+        duplicates=known.packets,
+        warnings=[f"already in the store (ingested as {known.name}); nothing added"],
+    )
 
-    Tables are dealt round-robin to the lanes; pyarrow releases the GIL while
-    encoding, so with the decoder (numba, GIL released too) all cores work.
+
+class RowSink(Protocol):
+    """Where workers put store rows: a store batch, or a dry run's counter."""
+
+    packets: int
+
+    def write(self, table: pa.Table, lane: int = 0) -> None: ...
+    def flush(self, lane: int) -> None: ...
+    def abort(self) -> None: ...
+
+
+class _Counter:
+    """The sink of a dry run: counts rows, stores nothing."""
+
+    def __init__(self) -> None:
+        self.packets = 0
+        self._lock = threading.Lock()
+
+    def write(self, table: pa.Table, lane: int = 0) -> None:
+        with self._lock:
+            self.packets += table.num_rows
+
+    def flush(self, lane: int) -> None:
+        return None
+
+    def abort(self) -> None:
+        return None
+
+
+class _BatchRows:
+    """One capture batch → its store rows (None if every packet was skipped).
+
+    Called by several worker threads at once; skip counts are summed under a lock.
+    """
+
+    def __init__(self, sensor: str, geo: GeoTagger, context: TagContext) -> None:
+        self._sensor = sensor
+        self._geo = geo
+        self._context = context
+        self._lock = threading.Lock()
+        self.skipped: Counter[str] = Counter()
+
+    def __call__(self, batch: PacketBatch) -> pa.Table | None:
+        decoded = decode_batch(batch)
+        ok = decoded.reason == 0
+        if not ok.all():
+            counts = decoded.skip_counts()
+            with self._lock:
+                self.skipped.update(counts)
+            decoded = decoded.select(ok)
+        if not len(decoded.ts_ns):
+            return None
+        return packet_rows(decoded, self._sensor, self._geo, self._context)
+
+
+class _Workers:
+    """Decode, enrich and write on worker threads while this thread reads the file.
+
+    Each worker takes the next batch from one shared queue and writes its rows
+    to its own store lane (its own Parquet files). numba, numpy and pyarrow
+    release the GIL for the heavy parts, so every core works.
     """
 
     _DONE = object()
 
-    def __init__(self, writer: BatchWriter, lanes: int = WRITE_LANES, depth: int = 2) -> None:
+    def __init__(
+        self,
+        writer: RowSink,
+        rows: Callable[[PacketBatch], pa.Table | None],
+        workers: int = WORKERS,
+    ) -> None:
         self._writer = writer
+        self._rows = rows
         self._error: BaseException | None = None
-        self._queues: list[queue.Queue[Any]] = [queue.Queue(maxsize=depth) for _ in range(lanes)]
-        self._threads = [
-            threading.Thread(
-                target=self._run, args=(lane,), name=f"teiten-writer-{lane}", daemon=True
-            )
-            for lane in range(lanes)
-        ]
-        self._next = 0
         self._abandoned = False
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=2 * workers)
+        self._threads = [
+            threading.Thread(target=self._run, args=(lane,), name=f"teiten-ingest-{lane}")
+            for lane in range(workers)
+        ]
         for thread in self._threads:
+            thread.daemon = True
             thread.start()
 
     def _run(self, lane: int) -> None:
-        q = self._queues[lane]
-        while (item := q.get()) is not self._DONE:
-            if self._error is None:
+        while (item := self._queue.get()) is not self._DONE:
+            if self._error is None and not self._abandoned:
                 try:
-                    self._writer.write(item, lane)
-                except BaseException as exc:  # re-raised on the ingest thread
+                    table = self._rows(item)
+                    if table is not None:
+                        self._writer.write(table, lane)
+                except BaseException as exc:  # re-raised on the reading thread
                     self._error = exc
         if self._error is None and not self._abandoned:
             try:
@@ -257,10 +344,9 @@ class _WriteThreads:
             except BaseException as exc:
                 self._error = exc
 
-    def put(self, table: pa.Table) -> None:
+    def put(self, batch: PacketBatch) -> None:
         self._raise()
-        self._queues[self._next].put(table)
-        self._next = (self._next + 1) % len(self._queues)
+        self._queue.put(batch)
 
     def finish(self) -> None:
         self._stop()
@@ -271,9 +357,9 @@ class _WriteThreads:
         self._stop()
 
     def _stop(self) -> None:
-        for q, thread in zip(self._queues, self._threads, strict=True):
+        for thread in self._threads:
             if thread.is_alive():
-                q.put(self._DONE)
+                self._queue.put(self._DONE)
         for thread in self._threads:
             thread.join()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 
 import pytest
 import zstandard
@@ -149,3 +150,35 @@ def test_pathlike_and_str_paths() -> None:
     for p in (path, str(path)):
         with open_capture(p) as reader:
             assert reader.path == str(path)
+
+
+@pytest.mark.parametrize("compress", [None, gzip.compress, zstandard.compress])
+def test_digest_is_fed_every_byte_of_the_file(tmp_path, compress) -> None:
+    data = capture_path("libtrace_100_packets.pcap").read_bytes()
+    path = tmp_path / "capture"
+    path.write_bytes(compress(data) if compress else data)
+    digest = hashlib.sha256()
+    with open_capture(path, digest=digest, chunk_bytes=4096) as reader:
+        packets = sum(len(batch) for batch in reader)
+        assert reader.finish_digest() == path.stat().st_size
+    assert packets == 100
+    assert digest.hexdigest() == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_digest_covers_the_bytes_after_a_corrupt_record(tmp_path) -> None:
+    data = bytearray(capture_path("libtrace_100_packets.pcap").read_bytes())
+    data[24 + 8 : 24 + 12] = (0x7FFFFFF0).to_bytes(4, "little")  # first record: impossible caplen
+    path = tmp_path / "corrupt.pcap"
+    path.write_bytes(bytes(data))
+    digest = hashlib.sha256()
+    with open_capture(path, digest=digest) as reader:
+        with pytest.raises(CorruptCaptureError):
+            list(reader)
+        assert reader.finish_digest() == len(data)
+    assert digest.hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+def test_finish_digest_needs_a_digest() -> None:
+    reader = open_capture(capture_path("libtrace_100_packets.pcap"))
+    with reader, pytest.raises(ValueError, match="without a digest"):
+        reader.finish_digest()

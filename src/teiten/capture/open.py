@@ -9,6 +9,7 @@ error says what they look like.
 from __future__ import annotations
 
 import os
+from typing import BinaryIO
 
 from teiten.capture.pcap import MAGICS as PCAP_MAGICS
 from teiten.capture.pcap import PcapReader
@@ -18,6 +19,8 @@ from teiten.capture.source import (
     GZIP_MAGIC,
     ZSTD_MAGIC,
     DecompressionError,
+    Digest,
+    DigestingFile,
     GzipSource,
     RawSource,
     Source,
@@ -51,16 +54,22 @@ _OTHER_MAGICS: list[tuple[bytes, str]] = [
 ]
 
 
-def open_capture(path: str | os.PathLike[str], *, chunk_bytes: int = 8 << 20) -> CaptureReader:
+def open_capture(
+    path: str | os.PathLike[str], *, chunk_bytes: int = 8 << 20, digest: Digest | None = None
+) -> CaptureReader:
     """Open a capture for streaming; format errors are raised here, before any packet.
 
     ``chunk_bytes`` is the read size: batches hold about that many bytes, and
-    memory use stays near a few chunks whatever the file size.
+    memory use stays near a few chunks whatever the file size. ``digest``, when
+    given, is fed the file's bytes as they are read (see :class:`DigestingFile`;
+    :meth:`CaptureReader.finish_digest` feeds the rest).
     """
     if chunk_bytes < 1:
         raise ValueError(f"chunk_bytes must be positive, not {chunk_bytes}")
     name = os.fspath(path)
-    f = open(name, "rb")  # noqa: SIM115 -- the reader owns and closes it
+    f: BinaryIO = open(name, "rb")  # noqa: SIM115 -- the reader owns and closes it
+    if digest is not None:
+        f = DigestingFile(f, digest)  # type: ignore[assignment]
     try:
         head = f.read(SNIFF_BYTES)
         source: Source

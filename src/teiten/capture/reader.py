@@ -9,7 +9,7 @@ from types import TracebackType
 import numpy as np
 
 from teiten.capture.batch import PacketBatch
-from teiten.capture.source import DecompressionError, Source
+from teiten.capture.source import DecompressionError, DigestingFile, Source
 from teiten.capture.window import Window
 from teiten.errors import CorruptCaptureError
 
@@ -76,6 +76,14 @@ class CaptureReader:
             if n
         ]
         return [*self._notes, *counted]
+
+    def finish_digest(self) -> int:
+        """Feed the digest given to ``open_capture`` every byte not read yet (call it
+        before closing); the file's size in bytes."""
+        f = self._source.file
+        if not isinstance(f, DigestingFile):
+            raise ValueError(f"{self.path} was opened without a digest")
+        return f.finish()
 
     def __iter__(self) -> Iterator[PacketBatch]:
         if self._batches is None:

@@ -25,8 +25,52 @@ class DecompressionError(Exception):
     """The compressed stream is damaged (the reader turns it into CorruptCaptureError)."""
 
 
+class Digest(Protocol):
+    """A running hash (``hashlib`` or ``blake3`` object): what :class:`DigestingFile` feeds."""
+
+    def update(self, data: memoryview | bytes, /) -> object: ...
+
+
+class DigestingFile:
+    """A binary file that feeds every byte read from it to ``digest``, in file order.
+
+    Lets ingest hash a capture in the same pass that decodes it, instead of
+    reading every file twice.
+    """
+
+    def __init__(self, f: BinaryIO, digest: Digest) -> None:
+        self._f = f
+        self._digest = digest
+        self.bytes_read = 0
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._f.read(n)
+        self._digest.update(data)
+        self.bytes_read += len(data)
+        return data
+
+    def readinto(self, out: memoryview) -> int:
+        got = self._f.readinto(out) or 0
+        self._digest.update(out[:got])
+        self.bytes_read += got
+        return got
+
+    def finish(self) -> int:
+        """Feed the bytes the reader did not consume (after damage); the file's total size."""
+        buffer = bytearray(8 << 20)
+        view = memoryview(buffer)
+        while got := self._f.readinto(buffer):
+            self._digest.update(view[:got])
+            self.bytes_read += got
+        return self.bytes_read
+
+    def close(self) -> None:
+        self._f.close()
+
+
 class Source(Protocol):
     compression: str | None
+    file: BinaryIO  # the file the stream is read from
     incomplete: str | None  # why the stream ended early, if it did
     file_bytes_read: int  # bytes read from the file itself
 
@@ -44,7 +88,7 @@ class RawSource:
     incomplete = None
 
     def __init__(self, f: BinaryIO, head: bytes) -> None:
-        self._f = f
+        self.file = f
         self._head = head
         self.file_bytes_read = len(head)
 
@@ -56,7 +100,7 @@ class RawSource:
             self._head = self._head[k:]
             done = k
         while done < len(out):
-            got = self._f.readinto(out[done:])
+            got = self.file.readinto(out[done:])
             if not got:
                 break
             done += got
@@ -64,7 +108,7 @@ class RawSource:
         return done
 
     def close(self) -> None:
-        self._f.close()
+        self.file.close()
 
 
 class _Decompressing:
@@ -73,7 +117,7 @@ class _Decompressing:
     compression: str
 
     def __init__(self, f: BinaryIO, head: bytes) -> None:
-        self._f = f
+        self.file = f
         self._input = head  # compressed bytes not yet fed
         self._pending = b""  # decompressed bytes, handed out up to self._given
         self._given = 0
@@ -105,7 +149,7 @@ class _Decompressing:
         return done
 
     def _read(self) -> bytes:
-        data = self._f.read(_RAW_READ)
+        data = self.file.read(_RAW_READ)
         self.file_bytes_read += len(data)
         return data
 
@@ -118,7 +162,7 @@ class _Decompressing:
         raise NotImplementedError
 
     def close(self) -> None:
-        self._f.close()
+        self.file.close()
 
 
 class GzipSource(_Decompressing):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import tempfile
 from pathlib import Path
 
 import click
@@ -17,17 +19,44 @@ from teiten.cli.common import emit_json, fail_cleanly, json_option, main, store_
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="MaxMind-format .mmdb (country and/or ASN) instead of the bundled RIR data.",
 )
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Read, decode and tag everything and report what would be stored; write nothing.",
+)
 @json_option
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @fail_cleanly
 def ingest(
-    store_dir: Path | None, sensor: str, geoip: Path | None, as_json: bool, paths: tuple[Path, ...]
+    store_dir: Path | None,
+    sensor: str,
+    geoip: Path | None,
+    dry_run: bool,
+    as_json: bool,
+    paths: tuple[Path, ...],
 ) -> None:
     """Ingest pcap/pcapng files (optionally gzip/zstd-compressed) into the store.
 
     Exit status: 0 when every file was ingested, 1 when any failed (the others
-    are still ingested), 2 for usage errors.
+    are still ingested), 2 for usage errors. With --dry-run the same checks run
+    and the same answer is printed, but the store is not changed (nor created).
     """
+    from teiten.store import default_store_path
+
+    with contextlib.ExitStack() as stack:
+        if dry_run and not default_store_path(store_dir).exists():
+            store_dir = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "store"
+        _ingest(store_dir, sensor, geoip, dry_run, as_json, paths)
+
+
+def _ingest(
+    store_dir: Path | None,
+    sensor: str,
+    geoip: Path | None,
+    dry_run: bool,
+    as_json: bool,
+    paths: tuple[Path, ...],
+) -> None:
     from teiten.cli.output import ingest_progress, print_ingest
     from teiten.enrich import RirTagger, open_geo
     from teiten.ingest import ingest as run_ingest
@@ -44,8 +73,10 @@ def ingest(
             err=True,
         )
     with ingest_progress(paths, enabled=not as_json) as progress:
-        report = run_ingest(paths, store, geo, sensor=sensor, progress=progress, context=context)
-    if context.research is not None:
+        report = run_ingest(
+            paths, store, geo, sensor=sensor, progress=progress, context=context, dry_run=dry_run
+        )
+    if context.research is not None and not dry_run:
         ingested = [r for r in report.results if r.packets]
         files = [r.file for r in ingested]
         record_tagging(store, context.research, files, sum(r.packets for r in ingested))

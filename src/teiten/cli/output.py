@@ -42,8 +42,9 @@ def ingest_progress(paths: Sequence[Path], *, enabled: bool) -> Iterator[Any]:
 
 def print_ingest(report: IngestReport) -> None:
     data = report.as_json()
+    stored = "packets would be stored" if report.dry_run else "packets stored"
     for r in report.results:
-        line = f"{r.file}: {r.status}, {r.packets:,} packets stored"
+        line = f"{r.file}: {r.status}, {r.packets:,} {stored}"
         if r.duplicates:
             line += f", {r.duplicates:,} already in the store"
         if r.skipped:
@@ -56,9 +57,10 @@ def print_ingest(report: IngestReport) -> None:
         if r.error:
             err.print(f"    error: {r.error}", style="red", highlight=False)
     out.print(
-        f"{data['files']} files: {data['packets']:,} packets stored, "
+        f"{data['files']} files: {data['packets']:,} {stored}, "
         f"{data['duplicates']:,} duplicates, {data['skipped']:,} skipped, "
-        f"{len(data['errors'])} errors",
+        f"{len(data['errors'])} errors"
+        + (" (dry run: the store was not changed)" if report.dry_run else ""),
         highlight=False,
     )
 

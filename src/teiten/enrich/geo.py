@@ -16,6 +16,7 @@ sources that fall in the same database network share one query.
 from __future__ import annotations
 
 import os
+import threading
 from abc import ABC, abstractmethod
 from bisect import bisect_right
 from dataclasses import dataclass
@@ -151,12 +152,17 @@ class _CachingTagger(GeoTagger):
         self._known = {IPV4.name: _Known(IPV4, cache_limit), IPV6.name: _Known(IPV6, cache_limit)}
         self._v4 = IPv4AnswerCache(cache_limit)  # the hot path: most sources are IPv4
         self.lookups = 0  # distinct addresses asked of the database so far
+        self._lock = threading.Lock()  # ingest workers share one tagger and its caches
 
     @abstractmethod
     def _lookup(self, family: Family, keys: np.ndarray) -> _Lookup:
         """Country code (or None) of each sorted key, and AS numbers (None if never known)."""
 
     def tag(self, addrs: np.ndarray) -> GeoTags:
+        with self._lock:
+            return self._tag(addrs)
+
+    def _tag(self, addrs: np.ndarray) -> GeoTags:
         rows = as_address_rows(addrs)
         n = rows.shape[0]
         country = np.full(n, -1, np.int16)

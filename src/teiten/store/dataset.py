@@ -187,7 +187,7 @@ class BatchWriter:
 
     def flush(self, lane: int) -> None:
         """Write the buffered rows of ``lane`` (called by that lane's thread when done)."""
-        for key in [k for k in self._pending if k[1] == lane]:
+        for key in [k for k in list(self._pending) if k[1] == lane]:  # list(): atomic copy
             self._flush(key)
 
     def _flush(self, key: tuple[int, int]) -> None:

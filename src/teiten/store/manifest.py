@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS inputs (
     skip_reasons TEXT NOT NULL,  -- JSON object reason -> count
     error        TEXT            -- set when only the packets before a corrupt record were kept
 );
+CREATE INDEX IF NOT EXISTS inputs_size ON inputs (size);
 CREATE TABLE IF NOT EXISTS sensors (
     name           TEXT PRIMARY KEY,
     ipv4_addresses INTEGER NOT NULL CHECK (ipv4_addresses >= 0),  -- monitored IPv4 addresses
@@ -120,6 +121,12 @@ class Manifest:
         if row is None:
             return None
         return InputRecord(row[0], row[1], row[2], row[3], row[4], json.loads(row[5]), row[6])
+
+    def has_size(self, size: int) -> bool:
+        """Whether any recorded input has exactly ``size`` bytes (only such a file can be
+        a duplicate, so only then must ingest hash it before reading it)."""
+        row = self._db.execute("SELECT 1 FROM inputs WHERE size = ? LIMIT 1", (size,))
+        return row.fetchone() is not None
 
     def begin(self, batch: BatchRecord, inputs: list[InputRecord]) -> None:
         """Record a batch as pending, with its inputs, in one transaction."""
