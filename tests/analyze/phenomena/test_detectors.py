@@ -46,6 +46,25 @@ def test_bursts_are_not_changes():
     assert find_changes(x, 28, S) == []
 
 
+def test_a_burst_in_the_last_days_is_no_change_but_a_step_that_lasts_is():
+    x = _noise(100, 100)
+    x[94:97] = 2000  # three loud days, then back: the fortnight after them is cut off
+    assert find_changes(x, 28, S) == []
+    x[97:] = 2000  # the same start, lasting to the end of the data
+    (change,) = find_changes(x, 28, S)
+    assert (change.direction, change.index) == ("surge", 94) and change.ratio > 15
+    x[99] = np.nan  # a missing last day changes nothing
+    assert [c.index for c in find_changes(x, 28, S)] == [94]
+
+
+def test_a_drop_in_the_last_days_must_last_to_the_end():
+    x = _noise(100, 300)
+    x[93:96] = 0
+    assert find_changes(x, 28, S) == []
+    x[96:] = 0
+    assert [(c.direction, c.index) for c in find_changes(x, 28, S)] == [("drop", 93)]
+
+
 def test_missing_days_are_skipped_and_short_history_judges_nothing():
     x = _noise(120, 100)
     x[40:45] = np.nan

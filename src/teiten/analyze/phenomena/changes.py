@@ -15,9 +15,13 @@ A day *deviates* when its value is ``min_ratio`` times the baseline (surge) or
 less than 1/``min_ratio`` of it (drop) and either its robust z-score passes
 ``z_threshold`` or the change is at least ``min_ratio``² (a port falling silent
 deviates even when a burst inflated the spread). A change is reported when
-``persistence`` consecutive days deviate the same way and the median of the two
-weeks from its first day still differs by ``min_ratio``; its date is that first
-day, its baseline the median before it. One-day bursts are therefore no change.
+``persistence`` consecutive days deviate the same way and the median of the
+``confirm_days`` (two weeks) from its first day still differs by ``min_ratio``;
+its date is that first day, its baseline the median before it. One-day bursts
+are therefore no change. When the data ends before those two weeks do, every
+day from the first one to the end must still differ: a few-day burst in the
+last days of a period is not reported as a change (the next period's report
+judges it with the days that follow).
 """
 
 from __future__ import annotations
@@ -94,17 +98,27 @@ def find_changes(values: np.ndarray, start: int, settings: PhenomenaSettings) ->
             continue
         before = values[max(0, run_start - s.baseline_days) : run_start]
         baseline = float(np.nanmedian(before))
-        level = float(np.nanmedian(values[run_start : run_start + 14]))
-        sustained = (
-            level >= s.min_ratio * baseline
-            if run_dir == "surge"
-            else level * s.min_ratio <= baseline
-        )
+        after = values[run_start : run_start + s.confirm_days]
+        after = after[~np.isnan(after)]
+        if run_start + s.confirm_days > len(values):
+            # The data ends before the change could be confirmed: it counts only if
+            # every day since it began still differs (a burst at the end is no change).
+            sustained = bool(np.all(_differs(after, baseline, run_dir, s)))
+        else:
+            sustained = bool(_differs(np.median(after), baseline, run_dir, s))
         if sustained:
+            level = float(np.median(after))
             found.append(Change(run_start, run_dir, baseline, level, run_z))
             suppressed = run_dir
         run_dir, run_len = None, 0
     return found
+
+
+def _differs(level: Any, baseline: float, direction: str, s: PhenomenaSettings) -> Any:
+    """Whether ``level`` (a value or an array) is ``min_ratio`` away from ``baseline``."""
+    if direction == "surge":
+        return level >= s.min_ratio * baseline
+    return level * s.min_ratio <= baseline
 
 
 def _spread(window: np.ndarray, median: float) -> float:
@@ -197,6 +211,7 @@ def _finding(
                 "z": settings.z_threshold,
                 "min_ratio": settings.min_ratio,
                 "persistence_days": settings.persistence,
+                "confirm_days": settings.confirm_days,
                 "baseline_days": settings.baseline_days,
                 "min_daily_per_sensor": settings.min_daily,
             },

@@ -28,6 +28,7 @@ class PhenomenaSettings:
     z_threshold: float = 3.5  # robust z-score |value - median| / (1.4826 MAD) to exceed
     min_ratio: float = 2.0  # value / baseline at least this (surge) or at most 1/this (drop)
     persistence: int = 3  # consecutive days the change must last
+    confirm_days: int = 14  # days from its first one whose median must still differ
     min_daily: float = 20.0  # per-sensor packets a day the larger level must reach
     max_series: int = 40  # most voluminous ports / countries examined
     # crossovers in the focus country's port series
@@ -58,6 +59,7 @@ class PhenomenaSettings:
             "baseline_days",
             "min_history",
             "persistence",
+            "confirm_days",
             "max_series",
             "crossover_start_days",
             "crossover_min_days",
