@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import os
 import shutil
 import subprocess
@@ -124,6 +125,18 @@ def small_disk(path: Path, size: str) -> Iterator[Path]:
         yield path
     finally:
         subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def fill_disk(folder: Path) -> None:
+    """Write ``folder/filler`` until the disk is full (remove it to free the space)."""
+    chunk = bytes(1 << 16)
+    with open(folder / "filler", "wb") as f:
+        try:
+            while True:
+                f.write(chunk)
+                f.flush()
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC
 
 
 @pytest.fixture

@@ -16,11 +16,17 @@ def test_the_example_file_loads_and_sets_every_default_explicitly(tmp_path):
     assert config.port == DEFAULT_PORT and config.host == "127.0.0.1"
     assert config.store.is_absolute()
     assert config.certfile is None and not config.tls
+    assert config.compact_interval_seconds == 3600 and config.compact_min_files == 4
+    from teiten.collector.config import _KEYS
+
     text = EXAMPLE.read_text()
-    for key in ("host", "port", "certfile", "keyfile", "path", "max_body_bytes",
-                "max_batch_packets", "max_concurrent_requests", "retry_after_seconds",
-                "geoip", "geoip_asn", "research_scanners", "level"):  # fmt: skip
-        assert f"{key} =" in text, f"the example does not show {key}"
+    for keys in _KEYS.values():
+        for key in keys:
+            assert f"{key} =" in text, f"the example does not show {key}"
+
+
+def test_the_readme_shows_the_example_file_as_it_is():
+    assert EXAMPLE.read_text().strip() in (ROOT / "README.md").read_text()
 
 
 def test_every_key_is_documented():
@@ -56,6 +62,8 @@ def test_relative_paths_are_relative_to_the_file(tmp_path):
         ('[store]\npath = "s"\n[enrich]\ngeoip = "none.mmdb"\n', "geoip: no such file"),
         ('[store]\npath = "s"\n[enrich]\nresearch_scanners = 1\n', "must be a bool"),
         ('[store]\npath = "s"\n[log]\nlevel = "loud"\n', "one of debug, info"),
+        ('[store]\npath = "s"\ncompact_interval_seconds = -1\n', "0 (never) or more"),
+        ('[store]\npath = "s"\ncompact_min_files = 1\n', "at least 2"),
         ("[store\n", "not valid TOML"),
     ],
 )

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import errno
 import ssl
 
 import httpx
 import pytest
 
-from conftest import small_disk
+from conftest import fill_disk, small_disk
 
 from ._batches import PREFIXES, capture_packets, headers, into_prefixes, shifted, wire
 from ._server import CollectorServer, store_state
@@ -19,18 +18,6 @@ def tmpfs(tmp_path):
     """A 24 MiB disk to fill."""
     with small_disk(tmp_path / "small-disk", "24m") as mount:
         yield mount
-
-
-def _fill(folder) -> None:
-    """Write a file until the disk is full."""
-    chunk = bytes(1 << 16)
-    with open(folder / "filler", "wb") as f:
-        try:
-            while True:
-                f.write(chunk)
-                f.flush()
-        except OSError as exc:
-            assert exc.errno == errno.ENOSPC
 
 
 def test_a_full_disk_answers_507_and_the_batch_is_stored_once_after(tmp_path, tmpfs):
@@ -46,7 +33,7 @@ def test_a_full_disk_answers_507_and_the_batch_is_stored_once_after(tmp_path, tm
         assert post(body, digest).status_code == 201
         before = store_state(server.store)
 
-        _fill(tmpfs)
+        fill_disk(tmpfs)
         body2, digest2 = wire(shifted(packets, 10**9))
         full = post(body2, digest2)
         assert full.status_code == 507, full.text

@@ -5,11 +5,13 @@ from __future__ import annotations
 import errno
 import ipaddress
 import json
+import time
 
 import numpy as np
 import pyarrow.dataset as ds
 import pytest
 
+from conftest import fill_disk, small_disk
 from teiten.collector import StoreWriteError, StoreWriter, UploadedBatch
 from teiten.collector import writer as writer_module
 from teiten.enrich import open_geo
@@ -108,3 +110,55 @@ def test_the_research_list_tags_as_ingest_does_and_its_use_is_recorded(tmp_path,
     tagged = json.loads((store.root / SIDECAR_FILE).read_text())["tagged"]
     assert tagged[-1]["files"] == ["collector:tokyo-1 (1 batches)"]
     assert tagged[-1]["packets"] == len(packets)
+
+
+def _five_groups(root, packets):
+    """A writer (compacting hourly) that committed five of six parts as separate groups;
+    the sixth part, the store and its part files."""
+    parts = [packets.select(np.arange(i, len(packets), 6)) for i in range(6)]
+    writer = _writer(root, compact_interval=3600, compact_min_files=4)
+    writer.start()
+    for seq, part in enumerate(parts[:5]):
+        assert writer.submit(_job(part, "tokyo-1", seq)).result(timeout=60).status == "stored"
+    store = Store(root, create=False)
+    return writer, parts[5], store, sorted((store.root / "packets").glob("*/*.parquet"))
+
+
+def test_the_writer_compacts_days_of_many_small_files(tmp_path, packets):
+    writer, last, store, files = _five_groups(tmp_path / "s", packets)
+    days = {f.parent for f in files}
+    assert len(files) == 5 * len(days)  # one file per group and day: the hour has not passed
+    writer.compact_interval = 1e-6  # now it has
+    assert writer.submit(_job(last, "tokyo-1", 5)).result(timeout=60).status == "stored"
+    writer.stop()  # the compaction after that group has run when the thread ends
+    after = sorted((store.root / "packets").glob("*/*.parquet"))
+    assert len(after) == len(days)  # each day's six small files merged into one
+    assert ds.dataset(str(store.root / "packets")).count_rows() == len(packets)
+    assert len(store.manifest.inputs()) == 6
+    samples = writer.metrics.registry.get_sample_value
+    assert samples("teiten_collector_compactions_total", {"result": "done"}) == 1
+    assert samples("teiten_collector_compacted_files_total") == 5 * len(days)
+
+
+def test_a_compaction_on_a_full_disk_changes_nothing_and_is_tried_again(tmp_path, packets):
+    with small_disk(tmp_path / "disk", "24m") as disk:
+        writer, last, store, files = _five_groups(disk / "s", packets)
+        fill_disk(disk)
+        writer.compact_interval = 1e-6
+        with pytest.raises(StoreWriteError):  # the group cannot be written either
+            writer.submit(_job(last, "tokyo-1", 5)).result(timeout=60)
+        samples = writer.metrics.registry.get_sample_value
+        for _ in range(100):  # the compaction after the failed group runs on the writer thread
+            if samples("teiten_collector_compactions_total", {"result": "failed"}):
+                break
+            time.sleep(0.05)
+        assert samples("teiten_collector_compactions_total", {"result": "failed"}) == 1
+        assert sorted((store.root / "packets").glob("*/*.parquet")) == files
+        assert not any((store.root / "staging").glob("*/*"))
+        (disk / "filler").unlink()
+        assert writer.submit(_job(last, "tokyo-1", 5)).result(timeout=60).status == "stored"
+        writer.stop()
+        assert samples("teiten_collector_compactions_total", {"result": "done"}) == 1
+        assert len(list((store.root / "packets").glob("*/*.parquet"))) < len(files)
+        assert ds.dataset(str(store.root / "packets")).count_rows() == len(packets)
+        store.close()

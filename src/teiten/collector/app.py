@@ -96,6 +96,8 @@ class _Collector:
             geo,
             research_scanners=self.config.research_scanners,
             metrics=self.metrics,
+            compact_interval=self.config.compact_interval_seconds,
+            compact_min_files=self.config.compact_min_files,
         )
         self.writer.start()
         log.info(

@@ -37,6 +37,8 @@ class CollectorConfig:
     max_batch_packets: int = 2_000_000
     max_concurrent_requests: int = 8
     retry_after_seconds: int = 5
+    compact_interval_seconds: int = 3600
+    compact_min_files: int = 4
     geoip: Path | None = None
     geoip_asn: Path | None = None
     research_scanners: bool = True
@@ -55,7 +57,11 @@ _KEYS: Keys = {
         "certfile": ("certfile", Path, None),
         "keyfile": ("keyfile", Path, None),
     },
-    "store": {"path": ("store", Path, None)},
+    "store": {
+        "path": ("store", Path, None),
+        "compact_interval_seconds": ("compact_interval_seconds", int, lambda v: v >= 0),
+        "compact_min_files": ("compact_min_files", int, lambda v: v >= 2),
+    },
     "limits": {
         "max_body_bytes": ("max_body_bytes", int, lambda v: v >= 1024),
         "max_batch_packets": ("max_batch_packets", int, lambda v: v >= 1),
@@ -74,6 +80,8 @@ _KEYS: Keys = {
 _LIMITS = {
     "port": "between 0 and 65535",
     "max_body_bytes": "at least 1024",
+    "compact_interval_seconds": "0 (never) or more",
+    "compact_min_files": "at least 2",
     "log_level": "one of debug, info, warning, error",
 }
 

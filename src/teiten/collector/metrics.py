@@ -73,6 +73,17 @@ class CollectorMetrics:
             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
             registry=r,
         )
+        self.compactions = Counter(
+            "teiten_collector_compactions",
+            "Compaction runs of the store, by result (done, failed).",
+            ["result"],
+            registry=r,
+        )
+        self.compacted_files = Counter(
+            "teiten_collector_compacted_files",
+            "Parquet files merged away by compaction.",
+            registry=r,
+        )
         self.write_failures = Counter(
             "teiten_collector_write_failures",
             "Groups of batches that could not be written (disk full, I/O error).",

@@ -15,6 +15,11 @@ its inputs in one transaction, then the parts are renamed into place). A crash
 before that transaction leaves only staging debris (the sensor retries and the
 batch is stored); a crash after it is finished by the next writer (the retry is
 answered "duplicate").
+
+Every ``compact_interval`` seconds (between groups, on the same thread) the
+writer compacts the store's days that gathered ``compact_min_files`` small
+files (:func:`teiten.store.compact.compact`), so a day of many small batches
+does not stay thousands of files; uploads wait in the queue meanwhile.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from teiten.errors import StoreError, TeitenError
 from teiten.fingerprint import ResearchNetworks, TagContext
 from teiten.ingest import packet_rows
 from teiten.store import InputRecord, Store
+from teiten.store.compact import compact
 from teiten.store.research import LIST_FILE, load_research_networks, record_tagging
 
 __all__ = ["Outcome", "StoreWriteError", "StoreWriter", "UploadedBatch"]
@@ -45,6 +51,7 @@ __all__ = ["Outcome", "StoreWriteError", "StoreWriter", "UploadedBatch"]
 log = logging.getLogger("teiten.collector")
 
 GROUP_ROWS = 1 << 20  # at most this many rows are committed together
+COMPACT_INTERVAL = 3600.0  # seconds between compactions of the store (0: never)
 TAGGING_RECORD_SECONDS = 300.0  # how often research-list tagging records are written
 
 
@@ -91,6 +98,8 @@ class StoreWriter:
         research_scanners: bool = True,
         metrics: CollectorMetrics | None = None,
         group_rows: int = GROUP_ROWS,
+        compact_interval: float = COMPACT_INTERVAL,
+        compact_min_files: int = 4,
     ) -> None:
         self.store_root = store_root
         self.geo = geo
@@ -110,6 +119,9 @@ class StoreWriter:
         self._research_mtime: float | None = None
         self._tagged: dict[str, int] = {}  # input names -> packets, since the last record
         self._tagged_since = time.monotonic()
+        self.compact_interval = compact_interval
+        self.compact_min_files = compact_min_files
+        self._compacted_at = time.monotonic()
 
     # --- the request side -------------------------------------------------------------
 
@@ -163,6 +175,7 @@ class StoreWriter:
                         if not job.future.done():
                             job.future.set_exception(exc)
                 self._maybe_record_tagging()
+                self._maybe_compact()
         finally:
             self._record_tagging()
             self._store.close()
@@ -250,6 +263,34 @@ class StoreWriter:
         for job in jobs:
             if not job.future.done():
                 job.future.set_exception(error)
+
+    # --- compaction ------------------------------------------------------------------
+
+    def _maybe_compact(self) -> None:
+        """Compact the store when the interval has passed; a failure waits for the next."""
+        if self.compact_interval <= 0:
+            return
+        if time.monotonic() - self._compacted_at < self.compact_interval:
+            return
+        assert self._store is not None
+        self._compacted_at = time.monotonic()
+        started = time.perf_counter()
+        try:
+            done = compact(self._store, min_files=self.compact_min_files)
+        except (OSError, sqlite3.Error, pa.ArrowException, StoreError) as exc:
+            self.metrics.compactions.labels(result="failed").inc()
+            log.warning("compaction failed: %s; the store is unchanged, trying again later", exc)
+            return
+        self.metrics.compactions.labels(result="done").inc()
+        merged = sum(d.files_before - d.files_after for d in done)
+        self.metrics.compacted_files.inc(merged)
+        if done:
+            log.info(
+                "compacted %d day(s): %d files merged away in %.1f s",
+                len(done),
+                merged,
+                time.perf_counter() - started,
+            )
 
     # --- research scanner list, as `teiten ingest` uses it ----------------------------
 
