@@ -41,45 +41,39 @@ def ingest(
     are still ingested), 2 for usage errors. With --dry-run the same checks run
     and the same answer is printed, but the store is not changed (nor created).
     """
-    from teiten.store import default_store_path
-
-    with contextlib.ExitStack() as stack:
-        if dry_run and not default_store_path(store_dir).exists():
-            store_dir = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "store"
-        _ingest(store_dir, sensor, geoip, dry_run, as_json, paths)
-
-
-def _ingest(
-    store_dir: Path | None,
-    sensor: str,
-    geoip: Path | None,
-    dry_run: bool,
-    as_json: bool,
-    paths: tuple[Path, ...],
-) -> None:
     from teiten.cli.output import ingest_progress, print_ingest
     from teiten.enrich import RirTagger, open_geo
     from teiten.ingest import ingest as run_ingest
-    from teiten.store import Store
+    from teiten.store import Store, default_store_path
     from teiten.store.research import record_tagging, tag_context
 
-    store = Store(store_dir)
     geo = open_geo(str(geoip) if geoip else None)
-    context = tag_context(store)  # the store's research scanner list, if any
-    if context.research is not None and context.research.has_asns and isinstance(geo, RirTagger):
-        click.echo(
-            "warning: the research scanner list has AS entries, but the built-in RIR data "
-            "has no AS numbers; only its networks are matched (use --geoip with an AS database)",
-            err=True,
-        )
-    with ingest_progress(paths, enabled=not as_json) as progress:
-        report = run_ingest(
-            paths, store, geo, sensor=sensor, progress=progress, context=context, dry_run=dry_run
-        )
-    if context.research is not None and not dry_run:
-        ingested = [r for r in report.results if r.packets]
-        files = [r.file for r in ingested]
-        record_tagging(store, context.research, files, sum(r.packets for r in ingested))
+    with contextlib.ExitStack() as stack:
+        if dry_run and not default_store_path(store_dir).exists():  # create no store
+            store_dir = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "store"
+        store = Store(store_dir)
+        context = tag_context(store)  # the store's research scanner list, if any
+        if context.research and context.research.has_asns and isinstance(geo, RirTagger):
+            click.echo(
+                "warning: the research scanner list has AS entries, but the built-in RIR data "
+                "has no AS numbers; only its networks are matched (use --geoip with an AS "
+                "database)",
+                err=True,
+            )
+        with ingest_progress(paths, enabled=not as_json) as progress:
+            report = run_ingest(
+                paths,
+                store,
+                geo,
+                sensor=sensor,
+                progress=progress,
+                context=context,
+                dry_run=dry_run,
+            )
+        if context.research is not None and not dry_run:
+            ingested = [r for r in report.results if r.packets]
+            files = [r.file for r in ingested]
+            record_tagging(store, context.research, files, sum(r.packets for r in ingested))
     if as_json:
         emit_json(report.as_json())
     else:
