@@ -24,6 +24,7 @@ class Cell:
     text: str
     value: Any = None  # the exact number behind ``text``, if any
     numeric: bool = False
+    nowrap: bool = False  # kept on one line (dates and times)
 
 
 @dataclass(frozen=True)
@@ -435,7 +436,7 @@ def _largest_attacks(m: Messages, n: _Numbering, d: EventSummary) -> Table:
                 ),
                 Cell(str(a["key"]).upper(), a["key"]),
                 Cell(m.join([p.upper() for p in a["ports"]])),
-                Cell(m.datetime(a["start"]), a["start"]),
+                Cell(m.datetime(a["start"]), a["start"], nowrap=True),
                 Cell(m.duration(a["duration_s"]), a["duration_s"], True),
                 Cell(m.integer(a["packets"]), a["packets"], True),
                 Cell(m.large(a["rate_pps_internet_wide"]), a["rate_pps_internet_wide"], True),
