@@ -230,3 +230,39 @@ def test_dry_run_reports_what_would_be_stored_and_writes_nothing(tmp_path, geo):
     again = ingest([src], store, geo, dry_run=True).as_json()
     assert again["packets"] == 0 and again["duplicates"] == real["packets"]
     assert _count(store) == real["packets"]
+
+
+@pytest.fixture(scope="module")
+def hourly_captures(tmp_path_factory):
+    """A simulated sensor day as 24 hourly pcaps (as a rotating sensor writes them)."""
+    from datetime import UTC, datetime
+
+    from teiten.simulate import SensorSpec, SimulationConfig, simulate_to_pcap
+
+    config = SimulationConfig(
+        start=datetime(2024, 4, 1, tzinfo=UTC),
+        end=datetime(2024, 4, 2, tzinfo=UTC),
+        sensors=(SensorSpec("s1", "198.18.0.0/24"),),
+        packets=240_000,
+        seed=7,
+    )
+    return simulate_to_pcap(config, tmp_path_factory.mktemp("hourly"), per="hour")
+
+
+def _parts(store):
+    return sorted((store.root / "packets").glob("*/*.parquet"))
+
+
+def test_a_day_fed_file_by_file_is_compacted_after_ingest(tmp_path, geo, hourly_captures):
+    store = Store(tmp_path / "s")
+    report = ingest(hourly_captures, store, geo, compact_min_files=8)
+    data = report.as_json()
+    assert data["files"] == 24 and data["errors"] == [] and data["packets"] == 240_000
+    assert {day for r in data["inputs"] for day in r["days"]} == {"2024-04-01"}
+    (day,) = data["compacted"]
+    assert day["day"] == "2024-04-01" and day["files_before"] >= 24 and day["files_after"] == 1
+    assert len(_parts(store)) == 1 and _count(store) == 240_000
+
+    kept = Store(tmp_path / "kept")
+    assert ingest(hourly_captures, kept, geo, compact_min_files=0).as_json()["compacted"] == []
+    assert len(_parts(kept)) >= 24 and _count(kept) == 240_000

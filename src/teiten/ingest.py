@@ -34,15 +34,17 @@ import pyarrow as pa
 from teiten.capture import PacketBatch, open_capture
 from teiten.decode import DecodedPackets, decode_batch
 from teiten.enrich import GeoTagger
-from teiten.errors import CaptureError, CorruptCaptureError
+from teiten.errors import CaptureError, CorruptCaptureError, StoreError
 from teiten.fingerprint import TagContext, tag_packets
 from teiten.store import InputRecord, Store, packets_table
+from teiten.store.compact import CompactedDay, compact
 
 __all__ = ["FileResult", "IngestReport", "file_digest", "ingest", "packet_rows"]
 
 # Decode/enrich/write threads (store lanes, so files per day) per input: one per usable
 # core, at most 8 (each buffers up to a row group per day it writes).
 WORKERS = max(1, min(8, len(os.sched_getaffinity(0))))
+AUTO_COMPACT_MIN_FILES = 32  # small files a day may gather before ingest compacts it
 Progress = Callable[[int], None]  # called with bytes of input consumed since the last call
 
 
@@ -58,6 +60,7 @@ class FileResult:
     skipped_reasons: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
+    days: list[str] = field(default_factory=list)  # UTC days its packets were stored in
 
 
 @dataclass
@@ -66,6 +69,8 @@ class IngestReport:
 
     results: list[FileResult] = field(default_factory=list)
     dry_run: bool = False  # nothing was stored: ``packets`` counts what would have been
+    compacted: list[CompactedDay] = field(default_factory=list)  # days merged afterwards
+    compact_error: str | None = None  # why that merge failed (the ingest itself stands)
 
     @property
     def ok(self) -> bool:
@@ -82,9 +87,11 @@ class IngestReport:
             "skipped": sum(r.skipped for r in self.results),
             "errors": [{"file": r.file, "error": r.error} for r in self.results if r.error],
             "skipped_reasons": dict(reasons.most_common()),
-            "warnings": [f"{r.file}: {w}" for r in self.results for w in r.warnings],
+            "warnings": [f"{r.file}: {w}" for r in self.results for w in r.warnings]
+            + ([self.compact_error] if self.compact_error else []),
             "inputs": [asdict(r) for r in self.results],
             "dry_run": self.dry_run,
+            "compacted": [c.as_json() for c in self.compacted],
         }
 
 
@@ -124,6 +131,7 @@ def ingest(
     progress: Progress | None = None,
     context: TagContext | None = None,
     dry_run: bool = False,
+    compact_min_files: int = AUTO_COMPACT_MIN_FILES,
 ) -> IngestReport:
     """Ingest every file; one file's failure never stops the others.
 
@@ -131,6 +139,10 @@ def ingest(
     scanner list, see :func:`teiten.store.research.tag_context`); by default, none.
     ``dry_run`` does everything but write: every file is read, decoded and tagged
     and the report says what would be stored; the store is only read (duplicates).
+    Afterwards, each day written that holds ``compact_min_files`` small files or
+    more is compacted (0: never), so that a store fed file by file (hourly
+    captures) keeps few files a day; a failed compaction changes nothing and is
+    reported as a warning.
     """
     context = context or TagContext()
     report = IngestReport(dry_run=dry_run)
@@ -138,6 +150,15 @@ def ingest(
         report.results.append(
             _ingest_file(Path(path), store, geo, sensor, progress, context, dry_run)
         )
+    days = sorted({day for r in report.results for day in r.days})
+    if days and compact_min_files:
+        try:
+            report.compacted = compact(store, days=days, min_files=compact_min_files)
+        except (OSError, sqlite3.Error, pa.ArrowException, StoreError) as exc:
+            report.compact_error = (
+                f"the ingested packets are stored, but compacting their days failed: {exc}; "
+                "run `teiten store compact` later"
+            )
     return report
 
 
@@ -219,6 +240,7 @@ def _ingest_file(
                 )
             ]
         )
+        result.days = writer.days
     except (OSError, sqlite3.Error, pa.ArrowException) as exc:
         workers.abandon()
         writer.abort()

@@ -63,6 +63,12 @@ def print_ingest(report: IngestReport) -> None:
         + (" (dry run: the store was not changed)" if report.dry_run else ""),
         highlight=False,
     )
+    for day in report.compacted:
+        out.print(
+            f"compacted {day.day}: {day.files_before} files → {day.files_after}", highlight=False
+        )
+    if report.compact_error:
+        out.print(f"warning: {report.compact_error}", style="yellow", highlight=False)
 
 
 def change_marker(rank: int, previous: int | None) -> str:

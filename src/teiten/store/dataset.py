@@ -146,6 +146,7 @@ class BatchWriter:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         self.batch_id = f"{stamp}-{uuid.uuid4().hex[:12]}"
         self.packets = 0
+        self.days: list[str] = []  # UTC days (YYYY-MM-DD) of the rows, once committed
         self._begun = False
         self._writers: dict[tuple[int, int], pq.ParquetWriter] = {}
         self._pending: dict[tuple[int, int], list[pa.Table]] = {}
@@ -220,6 +221,7 @@ class BatchWriter:
                     f"packets/{name}/{self.batch_id}-{lane}.parquet",
                 )
             )
+        self.days = sorted({_day_name(day).removeprefix("day=") for day, _ in self._writers})
         self._writers.clear()
         record = BatchRecord(
             self.batch_id,
