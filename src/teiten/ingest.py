@@ -194,7 +194,11 @@ def _ingest_file(
         return FileResult(name, "failed", error=f"cannot read {name}: {exc.strerror or exc}")
 
     result = FileResult(name, "ingested")
-    writer: RowSink = _Counter() if dry_run else store.writer(sensor, geo.database, geo.edition)
+    try:
+        writer: RowSink = _Counter() if dry_run else store.writer(sensor, geo.database, geo.edition)
+    except (OSError, sqlite3.Error) as exc:
+        reader.close()
+        return FileResult(name, "failed", error=_write_error(name, store, exc))
     rows = _BatchRows(sensor, geo, context)
     workers = _Workers(writer, rows)
     consumed = 0
@@ -220,6 +224,8 @@ def _ingest_file(
         # The writer lock is held: no other ingest can commit these bytes meanwhile.
         if (known := store.manifest.find_input(digest)) is not None:
             writer.abort()
+            if progress:
+                progress(size - consumed if size > consumed else 0)
             return _duplicate(name, known)
         skipped = rows.skipped + read_skips
         result.packets = writer.packets
@@ -244,12 +250,7 @@ def _ingest_file(
     except (OSError, sqlite3.Error, pa.ArrowException) as exc:
         workers.abandon()
         writer.abort()
-        return FileResult(
-            name,
-            "failed",
-            error=f"could not write {name} into the store {store.root}: {exc}; "
-            "nothing from this file was stored — free space or fix the store, then ingest it again",
-        )
+        return FileResult(name, "failed", error=_write_error(name, store, exc))
     except BaseException:
         workers.abandon()
         writer.abort()
@@ -257,6 +258,13 @@ def _ingest_file(
     if progress:
         progress(size - consumed if size > consumed else 0)
     return result
+
+
+def _write_error(name: str, store: Store, exc: BaseException) -> str:
+    return (
+        f"could not write {name} into the store {store.root}: {exc}; "
+        "nothing from this file was stored — free space or fix the store, then ingest it again"
+    )
 
 
 def _duplicate(name: str, known: InputRecord) -> FileResult:
