@@ -57,11 +57,9 @@ class DigestingFile:
 
     def finish(self) -> int:
         """Feed the bytes the reader did not consume (after damage); the file's total size."""
-        buffer = bytearray(8 << 20)
-        view = memoryview(buffer)
-        while got := self._f.readinto(buffer):
-            self._digest.update(view[:got])
-            self.bytes_read += got
+        while data := self._f.read(8 << 20):  # usually nothing is left
+            self._digest.update(data)
+            self.bytes_read += len(data)
         return self.bytes_read
 
     def close(self) -> None:
