@@ -195,7 +195,9 @@ def _ingest_file(
 
     result = FileResult(name, "ingested")
     try:
-        writer: RowSink = _Counter() if dry_run else store.writer(sensor, geo.database, geo.edition)
+        writer: RowSink = (
+            _DryRunSink() if dry_run else store.writer(sensor, geo.database, geo.edition)
+        )
     except (OSError, sqlite3.Error) as exc:
         reader.close()
         return FileResult(name, "failed", error=_write_error(name, store, exc))
@@ -231,7 +233,7 @@ def _ingest_file(
         result.packets = writer.packets
         result.skipped = sum(skipped.values())
         result.skipped_reasons = dict(skipped.most_common())
-        if isinstance(writer, _Counter):
+        if isinstance(writer, _DryRunSink):
             return result
         writer.commit(
             [
@@ -286,7 +288,7 @@ class RowSink(Protocol):
     def abort(self) -> None: ...
 
 
-class _Counter:
+class _DryRunSink:
     """The sink of a dry run: counts rows, stores nothing."""
 
     def __init__(self) -> None:
