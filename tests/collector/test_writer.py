@@ -130,7 +130,9 @@ def test_the_writer_compacts_days_of_many_small_files(tmp_path, packets):
     assert len(files) == 5 * len(days)  # one file per group and day: the hour has not passed
     writer.compact_interval = 1e-6  # now it has
     assert writer.submit(_job(last, "tokyo-1", 5)).result(timeout=60).status == "stored"
-    writer.stop()  # the compaction after that group has run when the thread ends
+    repeat = writer.submit(_job(last, "tokyo-1", 6)).result(timeout=60)
+    assert repeat.status == "duplicate"  # wrote nothing: no day to compact after it
+    writer.stop()
     after = sorted((store.root / "packets").glob("*/*.parquet"))
     assert len(after) == len(days)  # each day's six small files merged into one
     assert ds.dataset(str(store.root / "packets")).count_rows() == len(packets)

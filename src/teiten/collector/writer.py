@@ -17,8 +17,9 @@ batch is stored); a crash after it is finished by the next writer (the retry is
 answered "duplicate").
 
 Every ``compact_interval`` seconds (between groups, on the same thread) the
-writer compacts the store's days that gathered ``compact_min_files`` small
-files (:func:`teiten.store.compact.compact`), so a day of many small batches
+writer compacts the days it wrote since the last run that gathered
+``compact_min_files`` small files (:func:`teiten.store.compact.compact`; the
+first run after a start looks at every day), so a day of many small batches
 does not stay thousands of files; uploads wait in the queue meanwhile.
 """
 
@@ -122,6 +123,9 @@ class StoreWriter:
         self.compact_interval = compact_interval
         self.compact_min_files = compact_min_files
         self._compacted_at = time.monotonic()
+        # Days written since the last compaction; None: every day (the first run after
+        # a start also settles days an earlier run wrote but did not compact).
+        self._unsettled: set[str] | None = None
 
     # --- the request side -------------------------------------------------------------
 
@@ -227,6 +231,8 @@ class StoreWriter:
                 )
             if inputs:
                 writer.commit(inputs)
+                if self._unsettled is not None:
+                    self._unsettled.update(writer.days)
             else:
                 writer.abort()
         except (OSError, sqlite3.Error, pa.ArrowException, StoreError) as exc:
@@ -274,13 +280,17 @@ class StoreWriter:
             return
         assert self._store is not None
         self._compacted_at = time.monotonic()
+        days = None if self._unsettled is None else sorted(self._unsettled)
+        if days == []:
+            return  # nothing written since the last run
         started = time.perf_counter()
         try:
-            done = compact(self._store, min_files=self.compact_min_files)
+            done = compact(self._store, days=days, min_files=self.compact_min_files)
         except (OSError, sqlite3.Error, pa.ArrowException, StoreError) as exc:
             self.metrics.compactions.labels(result="failed").inc()
             log.warning("compaction failed: %s; the store is unchanged, trying again later", exc)
             return
+        self._unsettled = set()
         self.metrics.compactions.labels(result="done").inc()
         merged = sum(d.files_before - d.files_after for d in done)
         self.metrics.compacted_files.inc(merged)
