@@ -233,8 +233,6 @@ def _ingest_file(
         result.packets = writer.packets
         result.skipped = sum(skipped.values())
         result.skipped_reasons = dict(skipped.most_common())
-        if isinstance(writer, _DryRunSink):
-            return result
         writer.commit(
             [
                 InputRecord(
@@ -282,17 +280,20 @@ class RowSink(Protocol):
     """Where workers put store rows: a store batch, or a dry run's counter."""
 
     packets: int
+    days: list[str]
 
     def write(self, table: pa.Table, lane: int = 0) -> None: ...
     def flush(self, lane: int) -> None: ...
+    def commit(self, inputs: list[InputRecord]) -> None: ...
     def abort(self) -> None: ...
 
 
 class _DryRunSink:
-    """The sink of a dry run: counts rows, stores nothing."""
+    """The sink of a dry run: counts rows, stores (and commits) nothing."""
 
     def __init__(self) -> None:
         self.packets = 0
+        self.days: list[str] = []
         self._lock = threading.Lock()
 
     def write(self, table: pa.Table, lane: int = 0) -> None:
@@ -300,6 +301,9 @@ class _DryRunSink:
             self.packets += table.num_rows
 
     def flush(self, lane: int) -> None:
+        return None
+
+    def commit(self, inputs: list[InputRecord]) -> None:
         return None
 
     def abort(self) -> None:
