@@ -32,6 +32,7 @@ import blake3
 import pyarrow as pa
 
 from teiten.capture import PacketBatch, open_capture
+from teiten.capture.source import DigestingFile
 from teiten.decode import DecodedPackets, decode_batch
 from teiten.enrich import GeoTagger
 from teiten.errors import CaptureError, CorruptCaptureError, StoreError
@@ -101,13 +102,14 @@ def file_digest(path: Path) -> tuple[int, str]:
     BLAKE3 is a cryptographic hash about three times faster than SHA-256 here,
     which matters when the digest is a full extra pass over every capture.
     """
+    digest = blake3.blake3(max_threads=blake3.blake3.AUTO)
     with open(path, "rb") as f:
-        digest = blake3.blake3(max_threads=blake3.blake3.AUTO)
-        buffer = bytearray(8 << 20)
-        view = memoryview(buffer)
-        while n := f.readinto(buffer):
-            digest.update(view[:n])
-        return f.tell(), "blake3:" + digest.hexdigest()
+        size = DigestingFile(f, digest).finish()
+    return size, _key(digest)
+
+
+def _key(digest: blake3.blake3) -> str:
+    return "blake3:" + digest.hexdigest()
 
 
 def packet_rows(
@@ -216,7 +218,7 @@ def _ingest_file(
                 result.status, result.error = "partial", str(exc)
             if hasher is not None:
                 size = reader.finish_digest()
-                digest = "blake3:" + hasher.hexdigest()
+                digest = _key(hasher)
             result.warnings.extend(reader.warnings)
             if reader.truncated:
                 result.warnings.append(reader.truncated)
