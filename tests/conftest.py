@@ -14,20 +14,20 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-CAPTURES = SHARED / "captures"
+DATA = ROOT / "tests" / "data"
+CAPTURES = DATA / "captures"
 
 
 def capture_path(name: str) -> Path:
-    """Path of a real capture in ../shared/captures (never copied into the repo)."""
+    """Path of a real public capture in tests/data/captures (origin and licence in INDEX.tsv)."""
     path = CAPTURES / name
     if not path.exists():
-        pytest.fail(f"missing shared capture {path}; the tests need ../shared/captures")
+        pytest.fail(f"missing test capture {path}; see tests/data/captures/INDEX.tsv")
     return path
 
 
 def capture_index() -> dict[str, dict[str, str]]:
-    """Rows of ../shared/captures/INDEX.tsv keyed by file name."""
+    """Rows of tests/data/captures/INDEX.tsv keyed by file name."""
     with open(CAPTURES / "INDEX.tsv", newline="") as f:
         return {row["filename"]: row for row in csv.DictReader(f, delimiter="\t")}
 

@@ -1,4 +1,4 @@
-"""Every capture in ../shared/captures, cross-checked against capinfos, tshark and tcpdump."""
+"""Every capture in tests/data/captures, cross-checked against capinfos, tshark and tcpdump."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ PREFIXES = [V4_PREFIX, V6_PREFIX]
 
 
 def capture_packets(name: str) -> DecodedPackets:
-    """The decoded packets (reason 0) of a real capture in ../shared/captures."""
+    """The decoded packets (reason 0) of a real capture in tests/data/captures."""
     parts = []
     with open_capture(capture_path(name)) as reader:
         for batch in reader:

@@ -149,7 +149,7 @@ def test_mixed_link_types_in_one_batch() -> None:
 
 
 def test_real_traffic_kinds() -> None:
-    """Counts published in ../shared/captures/INDEX.tsv, read back as kinds."""
+    """Counts published in tests/data/captures/INDEX.tsv, read back as kinds."""
     synscan = decode_batch(batch_from_capture(capture_path("ppa3e_synscan.pcapng")))
     assert np.bincount(synscan.kind, minlength=3).tolist() == [0, 1994, 12 + 5]
     flood = decode_batch(

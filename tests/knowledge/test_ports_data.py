@@ -9,11 +9,11 @@ from datetime import date
 
 import pytest
 
-from conftest import ROOT, SHARED
+from conftest import DATA, ROOT
 from teiten.knowledge import load_knowledge
 from teiten.knowledge.model import CVE_ID
 
-IANA_CSV = SHARED / "data" / "iana-service-names-port-numbers.csv"
+IANA_CSV = DATA / "iana-service-names-port-numbers.csv"
 
 REQUIRED_PORTS = [
     *[("tcp", p) for p in (23, 2323, 445, 22, 80, 8080, 37215, 52869, 3389, 1433, 5555, 81)],
