@@ -46,6 +46,7 @@ test: setup system-deps lint
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy src
 
 format: setup
 	$(BIN)/ruff format src tests benchmarks

@@ -90,6 +90,7 @@ def rows_table(rows: list[dict]):
             "country": r.get("country"),
             "asn": r.get("asn"),
             "tags": r.get("tags", 0),
+            "batch": r.get("batch"),
         }
         for k, value in v.items():
             columns[k].append(value)

@@ -56,7 +56,10 @@ def test_top_ports_json_shape(store):
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert set(data) == {"period", "previous", "metric", "traffic", "total", "tag_shares", "rows"}
+    assert set(data) == {
+        "period", "previous", "metric", "traffic", "total", "filters", "tag_shares", "rows",
+    }  # fmt: skip
+    assert data["filters"] == {}
     assert set(data["period"]) == {"label", "start", "end"} == set(data["previous"])
     assert data["metric"] == "packets" and data["traffic"] == "probe"
     assert set(data["total"]) == {"packets", "sources", "sensors"}
@@ -138,7 +141,7 @@ def test_exit_statuses(tmp_path):
         [*TEITEN, "top", "ports", "--store", str(tmp_path / "none"), "--period", "2019Q1"],
         capture_output=True,
     )
-    assert missing.returncode == 1 and b"no teiten store here" in missing.stderr
+    assert missing.returncode == 1 and b"not a teiten store (no manifest)" in missing.stderr
 
 
 def test_help_documents_every_command():

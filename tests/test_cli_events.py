@@ -174,7 +174,7 @@ def test_exit_statuses(store, tmp_path):
         [*TEITEN, "events", "dos", "--store", str(tmp_path / "none"), "--period", "2024Q1"],
         capture_output=True,
     )
-    assert missing.returncode == 1 and b"no teiten store here" in missing.stderr
+    assert missing.returncode == 1 and b"not a teiten store (no manifest)" in missing.stderr
     no_size = CliRunner().invoke(main, ["sensors", "declare", "x", "--store", store])
     assert no_size.exit_code == 2
     both = CliRunner().invoke(

@@ -14,28 +14,66 @@ Tree::
     │   └── UnsupportedFormatError   a pcap/pcapng version or feature we do not read
     ├── GeoDatabaseError             the country/AS database cannot be opened or read
     ├── StoreError                   the Parquet store or its manifest is unusable
+    │   ├── NotAStoreError           the directory has no manifest (reads never create one)
+    │   ├── StorePermissionError     the store cannot be read or written by this user, or sits
+    │   │                            on a read-only file system (names the file)
+    │   └── StoreDamageError         a Parquet file or the manifest is unreadable or altered
+    │                                (names the file; `teiten store check` lists them all)
     ├── OptionError                  a value given to an option is invalid (usage error)
     │   └── PeriodError              a period string cannot be parsed
     ├── KnowledgeError               the knowledge base, a feed or a stored import is malformed
     │                                (names the file, line, entry and field)
-    └── ReferenceDataError           a reference list (e.g. research scanner networks) cannot
-                                     be read or has a bad line (names the file and line)
+    ├── ReferenceDataError           a reference list (e.g. research scanner networks) cannot
+    │                                be read or has a bad line (names the file and line)
+    ├── StoreWriteError              the collector could not write a batch (disk full, I/O
+    │                                error: ``disk_full`` says which); nothing of it stayed
+    ├── SettingsFileError            a settings file cannot be read or has a bad key (``path``)
+    │   ├── SensorConfigError        … ``sensor.toml``
+    │   └── CollectorConfigError     … ``collector.toml``
+    ├── SensorsFileError             a simulation's sensors file is unreadable (file and line)
+    ├── ScenarioError                a simulation scenario breaks the vocabulary (``path``,
+    │                                ``entry``, ``field``)
+    ├── ReportError                  a report cannot be built or rendered (a missing tool, an
+    │                                unwritable output …)
+    ├── BatchFormatError             an uploaded body is not a wire batch of this version
+    └── Refusal                      the collector refuses an upload: HTTP ``status``, metric
+                                     ``reason`` (the collector answers it as JSON)
+
+Internal, never shown as such::
+
+    DecompressionError               compressed capture data is damaged; the capture readers
+                                     turn it into a CorruptCaptureError (path, offset, packet)
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 __all__ = [
+    "BatchFormatError",
     "CaptureError",
+    "CollectorConfigError",
     "CorruptCaptureError",
+    "DecompressionError",
     "GeoDatabaseError",
     "KnowledgeError",
     "NotACaptureError",
+    "NotAStoreError",
     "OptionError",
     "PeriodError",
     "ReferenceDataError",
+    "Refusal",
+    "ReportError",
+    "ScenarioError",
+    "SensorConfigError",
+    "SensorsFileError",
+    "SettingsFileError",
+    "StoreDamageError",
     "StoreError",
+    "StorePermissionError",
+    "StoreWriteError",
     "TeitenError",
     "UnsupportedFormatError",
     "UnsupportedLinkTypeError",
@@ -97,6 +135,39 @@ class StoreError(TeitenError):
     """The store or its manifest is missing, locked or damaged."""
 
 
+class NotAStoreError(StoreError):
+    """The directory holds no store manifest; a read leaves it as it is."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.path = str(root)
+        super().__init__(
+            f"not a teiten store (no manifest): {self.path}; ingest captures into it first "
+            "(teiten ingest --store DIR FILE...) or pass --store / set $TEITEN_STORE"
+        )
+
+
+class StorePermissionError(StoreError):
+    """This user may not read (or write) a file of the store, or its file system is read-only.
+
+    Carries ``path``, the file or folder refused.
+    """
+
+    def __init__(self, path: str | Path, message: str) -> None:
+        self.path = str(path)
+        super().__init__(message)
+
+
+class StoreDamageError(StoreError):
+    """A file of the store (a Parquet part or the manifest) cannot be read or was altered.
+
+    Carries ``path``, the damaged file.
+    """
+
+    def __init__(self, path: str | Path, message: str) -> None:
+        self.path = str(path)
+        super().__init__(message)
+
+
 class OptionError(TeitenError):
     """A value given to an option (period, protocol, metric ...) is invalid."""
 
@@ -147,3 +218,82 @@ class ReferenceDataError(TeitenError):
         self.line = line
         where = f"{self.path}:{line}" if line else self.path
         super().__init__(f"{where}: {message}")
+
+
+class StoreWriteError(TeitenError):
+    """The store could not be written (disk full, I/O error); nothing of the batch stayed."""
+
+    def __init__(self, message: str, *, disk_full: bool) -> None:
+        self.disk_full = disk_full
+        super().__init__(message)
+
+
+class SettingsFileError(TeitenError):
+    """A settings file cannot be read or has a bad key (names the file and key)."""
+
+    def __init__(self, path: str | os.PathLike[str], message: str) -> None:
+        self.path = str(path)
+        super().__init__(f"{self.path}: {message}")
+
+
+class SensorConfigError(SettingsFileError):
+    """``sensor.toml`` cannot be read or has a bad key (names the file and key)."""
+
+
+class CollectorConfigError(SettingsFileError):
+    """``collector.toml`` cannot be read or has a bad key (names the file and key)."""
+
+
+class SensorsFileError(TeitenError):
+    """A sensors file cannot be read or has a bad line (names the file and line)."""
+
+
+class ScenarioError(TeitenError):
+    """A scenario file is unreadable or breaks the vocabulary.
+
+    Carries ``path`` and where known ``entry`` (``changes[2] (bluekeep)``) and
+    ``field`` (``factor``).
+    """
+
+    def __init__(
+        self, path: str, message: str, *, entry: str | None = None, field: str | None = None
+    ) -> None:
+        self.path, self.message, self.entry, self.field = path, message, entry, field
+        where = path
+        if entry:
+            where += f": {entry}"
+        if field:
+            where += f": field '{field}'"
+        super().__init__(f"{where}: {message}")
+
+
+class ReportError(TeitenError):
+    """A report cannot be built or rendered (a missing tool, an unwritable output …)."""
+
+
+class BatchFormatError(TeitenError):
+    """A batch body is not a wire batch of this version (says what is wrong)."""
+
+
+class Refusal(TeitenError):
+    """An upload the collector refuses: an HTTP ``status``, ``reason`` its metric label.
+
+    ``extra`` holds more fields for the JSON answer (see ``teiten.collector.app``).
+    """
+
+    def __init__(
+        self, status: int, reason: str, message: str, extra: dict[str, Any] | None = None
+    ) -> None:
+        self.status = status
+        self.reason = reason
+        self.message = message
+        self.extra = extra or {}
+        super().__init__(message)
+
+
+class DecompressionError(Exception):
+    """Compressed capture data is damaged.
+
+    Internal: the capture readers turn it into :class:`CorruptCaptureError`, which
+    knows the file, the offset and the packet number.
+    """

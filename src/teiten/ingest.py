@@ -28,19 +28,21 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import blake3
+import numpy as np
 import pyarrow as pa
 
 from teiten.capture import PacketBatch, open_capture
-from teiten.capture.source import DigestingFile
+from teiten.capture.identity import FILE_PREFIX, ContentDigest, content_key
 from teiten.decode import DecodedPackets, decode_batch
 from teiten.enrich import GeoTagger
-from teiten.errors import CaptureError, CorruptCaptureError, StoreError
+from teiten.errors import CaptureError, StoreError
 from teiten.fingerprint import TagContext, tag_packets
 from teiten.store import InputRecord, Store, packets_table
 from teiten.store.compact import CompactedDay, compact
+from teiten.store.dataset import NS_PER_DAY, day_name, ts_ns
+from teiten.store.overlap import Overlap
 
-__all__ = ["FileResult", "IngestReport", "file_digest", "ingest", "packet_rows"]
+__all__ = ["FileResult", "IngestReport", "ingest", "packet_rows"]
 
 # Decode/enrich/write threads (store lanes, so files per day) per input: one per usable
 # core, at most 8 (each buffers up to a row group per day it writes).
@@ -56,7 +58,8 @@ class FileResult:
     file: str
     status: str  # "ingested" | "partial" | "duplicate" | "failed"
     packets: int = 0
-    duplicates: int = 0
+    duplicates: int = 0  # packets of an input stored before (nothing of it is added)
+    overlapping: int = 0  # packets it shares with stored inputs (not added again)
     skipped: int = 0
     skipped_reasons: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
@@ -85,6 +88,7 @@ class IngestReport:
             "files": len(self.results),
             "packets": sum(r.packets for r in self.results),
             "duplicates": sum(r.duplicates for r in self.results),
+            "overlapping": sum(r.overlapping for r in self.results),
             "skipped": sum(r.skipped for r in self.results),
             "errors": [{"file": r.file, "error": r.error} for r in self.results if r.error],
             "skipped_reasons": dict(reasons.most_common()),
@@ -94,22 +98,6 @@ class IngestReport:
             "dry_run": self.dry_run,
             "compacted": [c.as_json() for c in self.compacted],
         }
-
-
-def file_digest(path: Path) -> tuple[int, str]:
-    """Size and ``blake3:<hex>`` digest of a file's bytes (the manifest's key).
-
-    BLAKE3 is a cryptographic hash about three times faster than SHA-256 here,
-    which matters when the digest is a full extra pass over every capture.
-    """
-    digest = blake3.blake3(max_threads=blake3.blake3.AUTO)
-    with open(path, "rb") as f:
-        size = DigestingFile(f, digest).finish()
-    return size, _key(digest)
-
-
-def _key(digest: blake3.blake3) -> str:
-    return "blake3:" + digest.hexdigest()
 
 
 def packet_rows(
@@ -133,25 +121,33 @@ def ingest(
     progress: Progress | None = None,
     context: TagContext | None = None,
     dry_run: bool = False,
+    force: bool = False,
     compact_min_files: int = AUTO_COMPACT_MIN_FILES,
 ) -> IngestReport:
     """Ingest every file; one file's failure never stops the others.
 
-    ``context`` carries reference data the fingerprints need (e.g. the research
-    scanner list, see :func:`teiten.store.research.tag_context`); by default, none.
+    An input already stored (the same packets, see :mod:`teiten.capture.identity`)
+    under this sensor is a duplicate and adds nothing; stored under another
+    sensor, it is refused unless ``force``. Rows a file shares with stored ones
+    (see :mod:`teiten.store.overlap`) are not stored again and are counted as
+    ``overlapping``. ``context`` carries reference data the fingerprints need
+    (e.g. the research scanner list, see :func:`teiten.store.research.tag_context`).
     ``dry_run`` does everything but write: every file is read, decoded and tagged
-    and the report says what would be stored; the store is only read (duplicates).
+    and the report says what would be stored, as a real run would (later files
+    of the run are compared with earlier ones); the store is only read.
     Afterwards, each day written that holds ``compact_min_files`` small files or
     more is compacted (0: never), so that a store fed file by file (hourly
     captures) keeps few files a day; a failed compaction changes nothing and is
     reported as a warning.
     """
-    context = context or TagContext()
+    files = [Path(p) for p in paths]
+    run = _Run(store, geo, sensor, progress, context or TagContext(), dry_run, force)
     report = IngestReport(dry_run=dry_run)
-    for path in paths:
-        report.results.append(
-            _ingest_file(Path(path), store, geo, sensor, progress, context, dry_run)
-        )
+    try:
+        for i, path in enumerate(files):
+            report.results.append(run.file(path, more=i + 1 < len(files)))
+    finally:
+        run.close()
     days = sorted({day for r in report.results for day in r.days})
     if days and compact_min_files:
         try:
@@ -164,117 +160,186 @@ def ingest(
     return report
 
 
-def _ingest_file(
-    path: Path,
-    store: Store,
-    geo: GeoTagger,
-    sensor: str,
-    progress: Progress | None,
-    context: TagContext,
-    dry_run: bool,
-) -> FileResult:
-    name = str(path)
-    try:
-        size = path.stat().st_size
-        # Only a file of a size already recorded can be a duplicate: hash such a
-        # file first; hash any other in the same pass that decodes it.
-        digest = file_digest(path)[1] if store.manifest.has_size(size) else None
-    except OSError as exc:
-        return FileResult(name, "failed", error=f"cannot read {name}: {exc.strerror or exc}")
-    if digest is not None and (known := store.manifest.find_input(digest)) is not None:
-        if progress:
-            progress(size)
-        return _duplicate(name, known)
-    hasher = blake3.blake3() if digest is None else None
-    try:
-        reader = open_capture(path, digest=hasher)
-    except CaptureError as exc:
-        if progress:
-            progress(size)
-        return FileResult(name, "failed", error=str(exc))
-    except OSError as exc:
-        return FileResult(name, "failed", error=f"cannot read {name}: {exc.strerror or exc}")
+class _Run:
+    """One ingest run: its settings, and what it stored so far (a dry run's memory)."""
 
-    result = FileResult(name, "ingested")
-    try:
-        writer: RowSink = (
-            _DryRunSink() if dry_run else store.writer(sensor, geo.database, geo.edition)
-        )
-    except (OSError, sqlite3.Error) as exc:
-        reader.close()
-        return FileResult(name, "failed", error=_write_error(name, store, exc))
-    rows = _BatchRows(sensor, geo, context)
-    workers = _Workers(writer, rows)
-    consumed = 0
-    try:
-        with reader:
-            try:
-                for batch in reader:
-                    workers.put(batch)
-                    if progress:
-                        progress(reader.file_bytes_read - consumed)
-                        consumed = reader.file_bytes_read
-            except CorruptCaptureError as exc:
-                result.status, result.error = "partial", str(exc)
-            if hasher is not None:
-                size = reader.finish_digest()
-                digest = _key(hasher)
-            result.warnings.extend(reader.warnings)
-            if reader.truncated:
-                result.warnings.append(reader.truncated)
-            read_skips = reader.skipped
-        workers.finish()
-        assert digest is not None
-        # The writer lock is held: no other ingest can commit these bytes meanwhile.
-        if (known := store.manifest.find_input(digest)) is not None:
-            writer.abort()
-            if progress:
-                progress(size - consumed if size > consumed else 0)
-            return _duplicate(name, known)
-        skipped = rows.skipped + read_skips
-        result.packets = writer.packets
-        result.skipped = sum(skipped.values())
-        result.skipped_reasons = dict(skipped.most_common())
-        writer.commit(
-            [
-                InputRecord(
-                    digest,
+    def __init__(
+        self,
+        store: Store,
+        geo: GeoTagger,
+        sensor: str,
+        progress: Progress | None,
+        context: TagContext,
+        dry_run: bool,
+        force: bool,
+    ) -> None:
+        self.store = store
+        self.geo = geo
+        self.sensor = sensor
+        self.progress = progress
+        self.context = context
+        self.dry_run = dry_run
+        self.force = force
+        self.overlap = Overlap(store, sensor)
+        self._stored: dict[str, list[InputRecord]] = {}  # inputs a dry run would have stored
+
+    def close(self) -> None:
+        self.overlap.close()
+
+    def _advance(self, n: int) -> None:
+        if self.progress and n > 0:
+            self.progress(n)
+
+    def _known(self, key: str) -> list[InputRecord]:
+        return [*self.store.manifest.find_inputs(key), *self._stored.get(key, [])]
+
+    def _settled(self, name: str, known: list[InputRecord]) -> FileResult | None:
+        """The answer for an input stored before (None: store it)."""
+        if not known:
+            return None
+        for record in known:
+            if record.sensor in (self.sensor, None):
+                return FileResult(
                     name,
-                    size,
-                    result.packets,
-                    result.skipped,
-                    result.skipped_reasons,
-                    result.error,
+                    "duplicate",
+                    duplicates=record.packets,
+                    warnings=[f"already in the store (ingested as {record.name}); nothing added"],
                 )
-            ]
+        if self.force:
+            return None
+        other = known[0]
+        return FileResult(
+            name,
+            "failed",
+            error=(
+                f"{name}: the same packets are already stored under sensor '{other.sensor}' "
+                f"(ingested as {other.name}); nothing added — a capture belongs to one sensor; "
+                f"pass --force to store them under '{self.sensor}' as well"
+            ),
         )
-        result.days = writer.days
-    except (OSError, sqlite3.Error, pa.ArrowException) as exc:
-        workers.abandon()
-        writer.abort()
-        return FileResult(name, "failed", error=_write_error(name, store, exc))
-    except BaseException:
-        workers.abandon()
-        writer.abort()
-        raise
-    if progress:
-        progress(size - consumed if size > consumed else 0)
-    return result
+
+    def _pre_check(self, path: Path, size: int) -> FileResult | None:
+        """A file of a recorded size may be a byte-identical re-ingest: settle it before
+        decoding anything. (Other copies are found by their content after reading.)"""
+        prefixes = self.store.manifest.sizes(size)
+        if not prefixes:
+            return None
+        try:
+            read = content_key(path, with_file_digest=FILE_PREFIX in prefixes)
+        except CaptureError:
+            return None  # reading it again reports the error
+        known = self._known(read.key) + (self._known(read.file_key) if read.file_key else [])
+        result = self._settled(str(path), known)
+        if result is not None:
+            self._advance(size)
+            _add_notes(result, read.error, read.warnings)
+        return result
+
+    def file(self, path: Path, *, more: bool) -> FileResult:
+        name = str(path)
+        try:
+            size = path.stat().st_size
+            settled = self._pre_check(path, size)
+        except OSError as exc:
+            return FileResult(name, "failed", error=f"cannot read {name}: {exc.strerror or exc}")
+        if settled is not None:
+            return settled
+        try:
+            reader = open_capture(path)
+        except CaptureError as exc:
+            self._advance(size)
+            return FileResult(name, "failed", error=str(exc))
+        except OSError as exc:
+            return FileResult(name, "failed", error=f"cannot read {name}: {exc.strerror or exc}")
+
+        result = FileResult(name, "ingested")
+        try:
+            writer: RowSink = (
+                _DryRunSink(self.overlap if more else None)
+                if self.dry_run
+                else self.store.writer(self.sensor, self.geo.database, self.geo.edition)
+            )
+        except (OSError, sqlite3.Error) as exc:
+            reader.close()
+            return FileResult(name, "failed", error=_write_error(name, self.store, exc))
+        self.overlap.refresh()  # the writer lock is held: no other ingest commits meanwhile
+        rows = _BatchRows(self.sensor, self.geo, self.context, self.overlap)
+        workers = _Workers(writer, rows)
+        content = ContentDigest()
+        consumed = 0
+        try:
+            with reader:
+                try:
+                    for batch in reader:
+                        content.update(batch)
+                        workers.put(batch)
+                        self._advance(reader.file_bytes_read - consumed)
+                        consumed = reader.file_bytes_read
+                except CaptureError as exc:  # damage or an unsupported block mid-file
+                    result.status, result.error = "partial", reader.stopped_by(exc)
+                result.warnings.extend(reader.notes)
+                read_skips = reader.skipped
+            workers.finish()
+            key = content.key()
+            settled = self._settled(name, self._known(key))
+            if settled is None and writer.packets == 0 and self.overlap.overlapping:
+                settled = FileResult(
+                    name,
+                    "duplicate",
+                    duplicates=self.overlap.overlapping,
+                    warnings=["every packet is already in the store (from other inputs)"],
+                )
+            if settled is not None:
+                writer.abort()
+                self._advance(size - consumed)
+                _add_notes(settled, result.error, result.warnings)
+                return settled
+            skipped = rows.skipped + read_skips
+            result.packets = writer.packets
+            result.overlapping = self.overlap.overlapping
+            if result.overlapping:
+                result.warnings.append(
+                    f"{result.overlapping:,} packets were already in the store (the capture "
+                    "overlaps stored ones); only the others were added"
+                )
+            result.skipped = sum(skipped.values())
+            result.skipped_reasons = dict(skipped.most_common())
+            record = InputRecord(
+                key,
+                name,
+                size,
+                result.packets,
+                result.skipped,
+                result.skipped_reasons,
+                result.error,
+                self.sensor,
+            )
+            writer.commit([record])
+            result.days = writer.days
+            if self.dry_run:
+                self._stored.setdefault(key, []).append(record)
+        except (OSError, sqlite3.Error, pa.ArrowException) as exc:
+            workers.abandon()
+            writer.abort()
+            return FileResult(name, "failed", error=_write_error(name, self.store, exc))
+        except BaseException:
+            workers.abandon()
+            writer.abort()
+            raise
+        self._advance(size - consumed)
+        return result
+
+
+def _add_notes(result: FileResult, error: str | None, warnings: list[str]) -> None:
+    """What reading found goes with any answer: damage is news even in a duplicate."""
+    result.error = result.error or error
+    result.warnings[:0] = warnings
 
 
 def _write_error(name: str, store: Store, exc: BaseException) -> str:
     return (
         f"could not write {name} into the store {store.root}: {exc}; "
         "nothing from this file was stored — free space or fix the store, then ingest it again"
-    )
-
-
-def _duplicate(name: str, known: InputRecord) -> FileResult:
-    return FileResult(
-        name,
-        "duplicate",
-        duplicates=known.packets,
-        warnings=[f"already in the store (ingested as {known.name}); nothing added"],
     )
 
 
@@ -291,22 +356,33 @@ class RowSink(Protocol):
 
 
 class _DryRunSink:
-    """The sink of a dry run: counts rows, stores (and commits) nothing."""
+    """The sink of a dry run: counts rows and their days, stores nothing; when later
+    files follow, hands the rows' keys to ``overlap`` at commit, as a store would hold them."""
 
-    def __init__(self) -> None:
+    def __init__(self, overlap: Overlap | None) -> None:
         self.packets = 0
         self.days: list[str] = []
+        self._days: set[int] = set()
+        self._overlap = overlap
+        self._keys: list[tuple[np.ndarray, np.ndarray]] = []
         self._lock = threading.Lock()
 
     def write(self, table: pa.Table, lane: int = 0) -> None:
+        days = set(np.unique(ts_ns(table) // NS_PER_DAY).tolist())
+        keys = self._overlap.keys(table) if self._overlap is not None else None
         with self._lock:
             self.packets += table.num_rows
+            self._days |= days
+            if keys is not None:
+                self._keys.append(keys)
 
     def flush(self, lane: int) -> None:
         return None
 
     def commit(self, inputs: list[InputRecord]) -> None:
-        return None
+        self.days = sorted(day_name(d).removeprefix("day=") for d in self._days)
+        if self._overlap is not None:
+            self._overlap.remember(self._keys)
 
     def abort(self) -> None:
         return None
@@ -318,10 +394,13 @@ class _BatchRows:
     Called by several worker threads at once; skip counts are summed under a lock.
     """
 
-    def __init__(self, sensor: str, geo: GeoTagger, context: TagContext) -> None:
+    def __init__(
+        self, sensor: str, geo: GeoTagger, context: TagContext, overlap: Overlap | None = None
+    ) -> None:
         self._sensor = sensor
         self._geo = geo
         self._context = context
+        self._overlap = overlap
         self._lock = threading.Lock()
         self.skipped: Counter[str] = Counter()
 
@@ -335,7 +414,10 @@ class _BatchRows:
             decoded = decoded.select(ok)
         if not len(decoded.ts_ns):
             return None
-        return packet_rows(decoded, self._sensor, self._geo, self._context)
+        table = packet_rows(decoded, self._sensor, self._geo, self._context)
+        if self._overlap is not None:
+            table = self._overlap.filter(table)
+        return table if table.num_rows else None
 
 
 class _Workers:

@@ -13,19 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from teiten.errors import TeitenError
+from teiten.errors import SettingsFileError
 
-__all__ = ["Keys", "SettingsFileError", "read_settings"]
+__all__ = ["Keys", "read_settings"]
 
 Keys = dict[str, dict[str, tuple[str, type, Callable[[Any], bool] | None]]]
-
-
-class SettingsFileError(TeitenError):
-    """A settings file cannot be read or has a bad key (names the file and key)."""
-
-    def __init__(self, path: str | os.PathLike[str], message: str) -> None:
-        self.path = str(path)
-        super().__init__(f"{self.path}: {message}")
 
 
 def read_toml(path: Path, error: type[SettingsFileError]) -> dict[str, Any]:

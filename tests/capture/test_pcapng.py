@@ -7,6 +7,9 @@ import struct
 import pytest
 
 from teiten.capture import open_capture
+from teiten.capture.scan import BAD_TS
+from teiten.decode import decode_batch
+from teiten.decode.reasons import SkipReason
 from teiten.errors import CorruptCaptureError, NotACaptureError, UnsupportedFormatError
 
 from . import _captures as build
@@ -95,6 +98,40 @@ def test_timestamp_offset(tmp_path) -> None:
     )
     _, packets, _ = read_all(path)
     assert packets[0].ts_ns == (T0 + 1) * 10**9 + 500_000_000
+
+
+@pytest.mark.parametrize(
+    ("tsresol", "ticks", "tsoffset", "good_ns"),
+    [
+        (9, 1 << 63, 0, 1),  # bit 63 at ns: wrapped, it read as 1731-08-05
+        (6, 1 << 57, 0, 1000),  # bit 57 at µs: it read as 1914-04-08
+        (6, 1, -(10**12), None),  # an offset of -10^12 s (no packet can carry it): 1901-01-19
+        (0x80 | 0, 1 << 40, 0, 10**9),  # 2^40 s: it read as 1738-11-23
+        (6, 1, -10, None),  # 1 µs after an offset of -10 s: before the epoch
+        (0x80 | 30, (1 << 64) - 1, 0, 0),  # 2^34 s: past 2262
+    ],
+)
+def test_timestamps_the_store_cannot_hold_are_skipped_not_wrapped(
+    tmp_path, tsresol: int, ticks: int, tsoffset: int, good_ns: int | None
+) -> None:
+    path = _write(
+        tmp_path,
+        build.shb(),
+        build.idb(1, tsresol=tsresol, tsoffset=tsoffset),
+        build.epb(0, ticks, build.packet(0)),
+        build.epb(0, 1, build.packet(1)),
+    )
+    with open_capture(path) as reader:
+        decoded = [decode_batch(batch) for batch in reader]
+    ts = [int(t) for d in decoded for t in d.ts_ns]
+    reasons = [int(r) for d in decoded for r in d.reason]
+    assert ts[0] == BAD_TS and reasons[0] == SkipReason.BAD_TIMESTAMP
+    if good_ns is None:  # the interface's offset puts every packet out of range
+        assert ts[1] == BAD_TS
+    else:
+        assert ts[1] == good_ns and reasons[1] != SkipReason.BAD_TIMESTAMP
+    skipped = sum(d.skip_counts().get("timestamp outside 1970..2262", 0) for d in decoded)
+    assert skipped == (2 if good_ns is None else 1)
 
 
 @pytest.mark.parametrize("tsresol", [28, 0x80 | 64])

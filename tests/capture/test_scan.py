@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from teiten.capture.scan import (
+    BAD_TS,
     BLOCK,
     CORRUPT,
     FULL,
@@ -87,6 +88,7 @@ def test_pcapng_kernel_stays_in_bounds(data, prefix, big, n_if, ok, shift, capac
         np.array([1000, 1, 1], np.int64),
         np.array([1, 1, 1000], np.int64),
         np.full(3, shift, np.int64),
+        np.array([1000.0, 1.0, 1e-3]) if shift < 0 else np.full(3, 1e9 / 2.0**shift),
         np.zeros(3, np.int64),
         np.array([0, 10, 65535], np.int64),
         skipped,
@@ -99,6 +101,7 @@ def test_pcapng_kernel_stays_in_bounds(data, prefix, big, n_if, ok, shift, capac
     )
     assert status in (NEED_MORE, FULL, CORRUPT, BLOCK, SPLIT) and 0 <= n <= capacity
     assert seen == n + skipped.sum()
+    assert ((ts[:n] >= 0) | (ts[:n] == BAD_TS)).all()  # never a wrapped, pre-epoch time
     assert status != NEED_MORE or need > len(data) - pos
     _check(n, pos, 0, len(data), offset, caplen)
 
@@ -114,6 +117,7 @@ def test_pcapng_kernel_splits_batches_at_skipped_packets() -> None:
         np.ones(2, np.int64),
         np.ones(2, np.int64),
         np.full(2, -1, np.int64),
+        np.ones(2),
         np.zeros(2, np.int64),
         np.zeros(2, np.int64),
         skipped,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import teiten.decode.reasons as reasons
 from teiten.capture import linktypes as lt
+from teiten.capture.scan import BAD_TS
 from teiten.decode import DECODED, SKIP_REASONS, SkipReason, decode_batch
 
 from .builders import ether, ipv4, ipv6, make_batch, null, tcp
@@ -50,9 +51,11 @@ def test_every_reason_has_a_packet_that_triggers_it() -> None:
         SkipReason.BAD_IPV4_TOTAL_LENGTH: (ipv4(tcp(), total=10), lt.LINKTYPE_RAW),
         SkipReason.IPV6_EXT_TRUNCATED: (ipv6(b"\x06\x01", nxt=0), lt.LINKTYPE_RAW),
         SkipReason.TRANSPORT_TRUNCATED: (V4[:30], lt.LINKTYPE_RAW),
+        SkipReason.BAD_TIMESTAMP: (V4, lt.LINKTYPE_RAW),  # a good packet, at time BAD_TS
     }
     assert set(examples) == set(SkipReason)
     batch = make_batch([p for p, _ in examples.values()], [t for _, t in examples.values()])
+    batch.ts_ns[-1] = BAD_TS
     decoded = decode_batch(batch)
     assert decoded.reason.tolist() == [int(code) for code in examples]
     assert decoded.skip_counts() == {SKIP_REASONS[code]: 1 for code in examples}

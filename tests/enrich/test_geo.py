@@ -150,8 +150,24 @@ def test_cache_starts_over_when_full_and_stays_correct() -> None:
     for start in range(0, 400, 80):
         chunk = sample[start : start + 80]
         assert names(tagger.tag(rows(chunk))) == direct[start : start + 80]
-    assert len(tagger._known["IPv4"]) <= 100
-    assert names(tagger.tag(rows(sample))) == direct  # larger than the cache: not kept
+        assert len(tagger._v4) == 80  # a second chunk would pass 100: it starts over
+    assert tagger.lookups == 400  # each address asked once
+    assert names(tagger.tag(rows(sample))) == direct
+    assert tagger.lookups == 400 + 320  # the last chunk came from the cache
+    assert len(tagger._v4) == 0  # 320 new answers: more than it holds, not kept
+    tagger.tag(rows(sample[-80:]))
+    assert tagger.lookups == 400 + 320 + 80  # so the last chunk is asked again
+
+
+def test_ipv6_cache_starts_over_when_full_and_stays_correct() -> None:
+    sample = [f"2001:200::{i:x}" for i in range(1, 401)]  # WIDE Project, JP
+    tagger = RirTagger(cache_limit=100)
+    for start in range(0, 400, 80):
+        assert names(tagger.tag(rows(sample[start : start + 80]))) == ["JP"] * 80
+        assert len(tagger._v6) == 80
+    assert tagger.lookups == 400
+    assert names(tagger.tag(rows(sample[-80:] + sample[:10]))) == ["JP"] * 90
+    assert tagger.lookups == 410  # only the 10 not in the cache were asked
 
 
 def test_mixed_families_and_duplicates_keep_row_order() -> None:

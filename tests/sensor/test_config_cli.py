@@ -9,7 +9,8 @@ from click.testing import CliRunner
 from collector._server import CollectorServer
 from conftest import capture_path
 from teiten.cli import main
-from teiten.sensor.config import SensorConfigError, load_sensor_config
+from teiten.errors import SensorConfigError
+from teiten.sensor.config import load_sensor_config
 
 CAPTURE = "ppa3e_synscan.pcapng"
 

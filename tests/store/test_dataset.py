@@ -46,7 +46,7 @@ def test_rows_land_in_their_utc_day_partition(tmp_path, make_rows):
         "ed1",
         3,
     )
-    assert store.manifest.find_input(DIGEST).packets == 3
+    assert store.manifest.find_inputs(DIGEST)[0].packets == 3
 
 
 def test_uncommitted_rows_are_invisible_and_aborted_rows_vanish(tmp_path, make_rows):
@@ -57,7 +57,7 @@ def test_uncommitted_rows_are_invisible_and_aborted_rows_vanish(tmp_path, make_r
         assert engine.rows("SELECT count(*) AS n FROM packets")[0]["n"] == 0
     writer.abort()
     assert not list(store.root.glob("packets/*/*.parquet"))
-    assert store.manifest.find_input(DIGEST) is None
+    assert store.manifest.find_inputs(DIGEST) == []
 
 
 def test_crash_between_manifest_and_rename_rolls_forward(tmp_path, make_rows, monkeypatch):
@@ -68,12 +68,12 @@ def test_crash_between_manifest_and_rename_rolls_forward(tmp_path, make_rows, mo
     monkeypatch.setattr(Store, "recover", lambda self: [])
     writer.commit([_input()])
     monkeypatch.undo()
-    assert store.manifest.find_input(DIGEST) is None  # still pending: not yet an input
+    assert store.manifest.find_inputs(DIGEST) == []  # still pending: not yet an input
     assert not list(store.root.glob("packets/*/*.parquet"))
     store.close()
     reopened = Store(tmp_path / "s")
     reopened.writer("s1", "g", "e").abort()  # any writer finishes pending commits first
-    assert reopened.manifest.find_input(DIGEST).packets == 3
+    assert reopened.manifest.find_inputs(DIGEST)[0].packets == 3
     with Engine(reopened) as engine:
         assert engine.rows("SELECT count(*) AS n FROM packets")[0]["n"] == 3
 
@@ -93,7 +93,7 @@ def test_empty_store_answers_queries(tmp_path):
 
 
 def test_missing_store_is_a_clear_error(tmp_path):
-    with pytest.raises(StoreError, match="no teiten store here"):
+    with pytest.raises(StoreError, match="not a teiten store \\(no manifest\\)"):
         Store(tmp_path / "nope", create=False)
 
 

@@ -41,6 +41,7 @@ from teiten.analyze.darknet import Darknet, darknet_size
 from teiten.analyze.periods import Period
 from teiten.store.events import EventStore
 from teiten.store.sensors import declared_sensors
+from teiten.store.timestamps import iso_timestamps
 
 if TYPE_CHECKING:
     from teiten.store import Engine
@@ -60,7 +61,7 @@ __all__ = [
 ]
 
 # Bump when stored event files would differ for the same inputs (they are then recomputed).
-EVENTS_VERSION = 1
+EVENTS_VERSION = 2  # 2: start and end keep nanoseconds (were cut to µs)
 NS = 1_000_000_000
 IPV4_SPACE = 1 << 32
 
@@ -181,10 +182,9 @@ def collect(
         }
     )
     state = events.state(window.lo, window.hi - timedelta(days=1))
-    path = events.path(family, period.label, key)
     found = None if refresh else events.load(family, period.label, key, state)
     if found is not None:
-        table, meta, seconds = found.table, found.meta, 0.0
+        table, meta, seconds, path = found.table, found.meta, 0.0, found.path
         darknet = Darknet.from_json(meta["darknet"])
     else:
         started = time.perf_counter()
@@ -201,7 +201,7 @@ def collect(
             "state": state,
             "computed_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
-        events.save(family, period.label, key, table, meta)
+        path = events.save(family, period.label, key, table, meta)  # None: kept in memory
     return EventReport(
         family=family,
         period=period,
@@ -210,7 +210,7 @@ def collect(
         rows=to_rows(table, limit),
         total=table.num_rows,
         withheld=int(meta["withheld"]),
-        stored=str(path),
+        stored=None if path is None else str(path),
         reused=found is not None,
         seconds=seconds,
     )
@@ -227,25 +227,31 @@ def tag_lists(bits: pa.Array) -> pa.Array:
 
 
 def to_rows(table: pa.Table, limit: int | None = None) -> list[dict[str, Any]]:
-    """JSON-ready rows (timestamps as ISO 8601 UTC) of the first ``limit`` rows."""
+    """JSON-ready rows of the first ``limit`` rows.
+
+    Timestamps (of any unit: stored events from before they kept ns are µs) become
+    ISO 8601 UTC text to the nanosecond, see :mod:`teiten.store.timestamps`.
+    """
     if limit is not None:
         table = table.slice(0, limit)
+    for i, f in enumerate(table.schema):
+        if pa.types.is_timestamp(f.type):
+            texts = pa.array(iso_timestamps(table.column(i)), pa.string())
+            table = table.set_column(i, f.name, texts)
     rows = table.to_pylist()
     for row in rows:
         for k, v in row.items():
-            if isinstance(v, datetime):
-                row[k] = v.astimezone(UTC).isoformat()
-            elif isinstance(v, float):
+            if isinstance(v, float):
                 row[k] = round(v, 6)
     return rows
 
 
 def ns_to_timestamps(table: pa.Table, names: list[str]) -> pa.Table:
-    """Columns of ns since the epoch as UTC timestamps (µs, as captures record them)."""
+    """Columns of ns since the epoch as UTC timestamps (ns: no capture's digit is lost)."""
     for name in names:
         i = table.schema.get_field_index(name)
         ns = table.column(i).cast(pa.int64()).cast(pa.timestamp("ns", tz="UTC"))
-        table = table.set_column(i, name, ns.cast(pa.timestamp("us", tz="UTC"), safe=False))
+        table = table.set_column(i, name, ns)
     return table
 
 

@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from teiten.analyze.periods import Period
 from teiten.enrich import country_name, protocol_name, service_name
+from teiten.enrich.countries import country_code
 from teiten.errors import OptionError
-from teiten.fingerprint.registry import TAG_BITS
+from teiten.fingerprint.registry import TAG_BITS, tag_mask
 
 if TYPE_CHECKING:
     from teiten.knowledge import KnowledgeBase
@@ -57,7 +58,11 @@ _KEYS: dict[str, dict[str, str]] = {
 
 @dataclass(frozen=True)
 class Filters:
-    """Row filters shared by every ranking."""
+    """Row filters shared by every ranking.
+
+    ``country`` is a code or a name (``"Japan"``, ``"日本"``) and is kept as the code;
+    an unknown one is an :class:`OptionError` naming the closest.
+    """
 
     country: str | None = None
     sensor: str | None = None
@@ -65,17 +70,33 @@ class Filters:
     tags: tuple[str, ...] = ()  # only packets carrying any of these tags
     exclude_tags: tuple[str, ...] = ()  # no packet carrying any of these tags
 
+    def __post_init__(self) -> None:
+        if self.country is not None:
+            object.__setattr__(self, "country", country_code(self.country))
+
+    def as_json(self) -> dict[str, Any]:
+        """The filters given, as applied: ``{"country": "JP", "proto": "tcp"}``."""
+        given = {
+            "country": self.country,
+            "sensor": self.sensor,
+            "proto": protocol_name(proto_number(self.proto)) if self.proto else None,
+            "tags": list(self.tags),
+            "exclude_tags": list(self.exclude_tags),
+        }
+        return {name: value for name, value in given.items() if value}
+
     def sql(self) -> tuple[str, list[Any]]:
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[Any] = []
         if self.tags:
             clauses.append("(tags & ?) <> 0")
-            params.append(tag_bits(self.tags, "--tag"))
+            params.append(tag_mask(self.tags, "--tag"))
         if self.exclude_tags:
             clauses.append("(tags & ?) = 0")
-            params.append(tag_bits(self.exclude_tags, "--exclude-tag"))
+            params.append(tag_mask(self.exclude_tags, "--exclude-tag"))
         if self.country:
             clauses.append("country = ?")
-            params.append(self.country.upper())
+            params.append(self.country)
         if self.sensor:
             clauses.append("sensor = ?")
             params.append(self.sensor)
@@ -83,18 +104,6 @@ class Filters:
             clauses.append("proto = ?")
             params.append(proto_number(self.proto))
         return "".join(f" AND {c}" for c in clauses), params
-
-
-def tag_bits(labels: tuple[str, ...], option: str = "tag") -> int:
-    """The bit mask of tag ``labels``; an unknown one is an OptionError naming the known ones."""
-    mask = 0
-    for label in labels:
-        if label not in TAG_BITS:
-            raise OptionError(
-                f"{option}: unknown tag {label!r}; known tags are {', '.join(TAG_BITS)}"
-            )
-        mask |= 1 << TAG_BITS[label]
-    return mask
 
 
 def proto_number(name: str) -> int:
@@ -130,6 +139,7 @@ class Ranking:
             "metric": self.metric,
             "traffic": self.traffic,
             "total": self.total,
+            "filters": self.filters.as_json(),
             "tag_shares": self.tag_shares,
             "rows": self.rows,
         }

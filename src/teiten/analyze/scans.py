@@ -187,7 +187,7 @@ def _finish(table: pa.Table) -> tuple[pa.Table, int]:
 
 
 def _schema() -> pa.Schema:
-    ts = pa.timestamp("us", tz="UTC")
+    ts = pa.timestamp("ns", tz="UTC")
     return pa.schema(
         [
             ("source", pa.string()),

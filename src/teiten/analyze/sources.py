@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from teiten.analyze.darknet import darknet_size
@@ -27,6 +27,7 @@ from teiten.analyze.rankings import TRAFFIC, proto_number
 from teiten.analyze.scans import ScanParams, extract_scans
 from teiten.enrich import protocol_name
 from teiten.errors import OptionError, TeitenError
+from teiten.store.timestamps import iso_ns
 
 if TYPE_CHECKING:
     from teiten.store import Engine
@@ -80,20 +81,30 @@ def port_label(proto: int, port: int | None) -> str:
 
 @dataclass(frozen=True)
 class SourceFilters:
-    """Which sources to list (all given filters must hold)."""
+    """Which sources to list (all given filters must hold).
+
+    ``country`` is a code or a name (``"Japan"``, ``"日本"``), kept as the code.
+    """
 
     tag: str | None = None  # any of its packets carries this fingerprint
     country: str | None = None
     port: str | None = None  # it hit this port, e.g. "23/tcp"
     traffic: str = "probe"  # which packets count: probe, backscatter, all
 
+    def __post_init__(self) -> None:
+        from teiten.enrich.countries import country_code
+
+        if self.country is not None:
+            object.__setattr__(self, "country", country_code(self.country))
+
     def as_json(self) -> dict[str, Any]:
-        return {
-            "tag": self.tag,
-            "country": self.country,
-            "port": self.port,
-            "traffic": self.traffic,
-        }
+        """The filters given, as applied (``traffic`` always: it has a default)."""
+        port = None
+        if self.port:
+            proto, number = parse_port(self.port)
+            port = str(number) if proto is None else f"{number}/{protocol_name(proto)}"
+        given = {"tag": self.tag, "country": self.country, "port": port}
+        return {name: value for name, value in given.items() if value} | {"traffic": self.traffic}
 
 
 @dataclass
@@ -121,7 +132,7 @@ def sources(
     engine: Engine, period: Period, filters: SourceFilters | None = None, *, limit: int = 20
 ) -> SourcesReport:
     """The sources of ``period`` matching ``filters``, most packets first."""
-    from teiten.fingerprint import TAG_BITS
+    from teiten.fingerprint import tag_mask
 
     filters = filters or SourceFilters()
     if filters.traffic not in TRAFFIC:
@@ -135,10 +146,8 @@ def sources(
         where += " AND country = $country"
         args["country"] = filters.country.strip().upper()
     if filters.tag:
-        if filters.tag not in TAG_BITS:
-            raise OptionError(f"unknown tag {filters.tag!r}: known tags are {', '.join(TAG_BITS)}")
-        having.append("(bit_or(tag_bits) >> $tag_bit) & 1 = 1")
-        args["tag_bit"] = TAG_BITS[filters.tag]
+        having.append("bit_or(tag_bits) & $tag_mask <> 0")
+        args["tag_mask"] = tag_mask([filters.tag], "--tag")
     if filters.port:
         proto, port = parse_port(filters.port)
         having.append(
@@ -158,7 +167,7 @@ def sources(
         GROUP BY ALL
     ), per_source AS (
         SELECT src, any_value(country) AS country, any_value(asn) AS asn,
-               min(first_seen) AS first_seen, max(last_seen) AS last_seen,
+               epoch_ns(min(first_seen)) AS first_seen, epoch_ns(max(last_seen)) AS last_seen,
                sum(n)::BIGINT AS packets, bit_or(tag_bits) AS tag_bits,
                list(struct_pack(proto := proto, port := port) ORDER BY n DESC, proto, port)
                    [1:$top] AS ports
@@ -195,16 +204,12 @@ def _source_row(r: dict[str, Any]) -> dict[str, Any]:
         "source": address_text(r["src"]),
         "country": r["country"],
         "asn": r["asn"],
-        "first_seen": _iso(r["first_seen"]),
-        "last_seen": _iso(r["last_seen"]),
+        "first_seen": iso_ns(r["first_seen"]),
+        "last_seen": iso_ns(r["last_seen"]),
         "packets": int(r["packets"]),
         "ports": [port_label(p["proto"], p["port"]) for p in r["ports"]],
         "tags": tag_labels(int(r["tag_bits"])),
     }
-
-
-def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat()
 
 
 def source_history(
@@ -243,7 +248,7 @@ def source_history(
         )
         SELECT day, sum(n)::BIGINT AS packets, sum(probe)::BIGINT AS probe,
                sum(backscatter)::BIGINT AS backscatter, bit_or(tag_bits) AS tag_bits,
-               min(first_seen) AS first_seen, max(last_seen) AS last_seen,
+               epoch_ns(min(first_seen)) AS first_seen, epoch_ns(max(last_seen)) AS last_seen,
                any_value(country) AS country, any_value(asn) AS asn,
                list(struct_pack(proto := proto, port := port) ORDER BY n DESC, proto, port)
                    [1:$top] AS ports
@@ -285,8 +290,8 @@ def source_history(
     history |= {
         "country": next((d["country"] for d in days if d["country"]), None),
         "asn": next((d["asn"] for d in days if d["asn"] is not None), None),
-        "first_seen": _iso(days[0]["first_seen"]),
-        "last_seen": _iso(days[-1]["last_seen"]),
+        "first_seen": iso_ns(days[0]["first_seen"]),
+        "last_seen": iso_ns(days[-1]["last_seen"]),
         "packets": sum(int(d["packets"]) for d in days),
         "tags": tag_labels(bits),
     }

@@ -9,7 +9,6 @@ error says what they look like.
 from __future__ import annotations
 
 import os
-from typing import BinaryIO
 
 from teiten.capture.pcap import MAGICS as PCAP_MAGICS
 from teiten.capture.pcap import PcapReader
@@ -18,7 +17,7 @@ from teiten.capture.reader import CaptureReader
 from teiten.capture.source import (
     GZIP_MAGIC,
     ZSTD_MAGIC,
-    DecompressionError,
+    BinaryFile,
     Digest,
     DigestingFile,
     GzipSource,
@@ -27,7 +26,12 @@ from teiten.capture.source import (
     ZstdSource,
 )
 from teiten.capture.window import Window
-from teiten.errors import CorruptCaptureError, NotACaptureError, UnsupportedFormatError
+from teiten.errors import (
+    CorruptCaptureError,
+    DecompressionError,
+    NotACaptureError,
+    UnsupportedFormatError,
+)
 
 SNIFF_BYTES = 512
 _WHAT_A_CAPTURE_IS = "a pcap or pcapng capture (optionally gzip- or zstd-compressed)"
@@ -67,9 +71,9 @@ def open_capture(
     if chunk_bytes < 1:
         raise ValueError(f"chunk_bytes must be positive, not {chunk_bytes}")
     name = os.fspath(path)
-    f: BinaryIO = open(name, "rb")  # noqa: SIM115 -- the reader owns and closes it
+    f: BinaryFile = open(name, "rb")  # noqa: SIM115 -- the reader owns and closes it
     if digest is not None:
-        f = DigestingFile(f, digest)  # type: ignore[assignment]
+        f = DigestingFile(f, digest)
     try:
         head = f.read(SNIFF_BYTES)
         source: Source

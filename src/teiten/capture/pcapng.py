@@ -64,10 +64,6 @@ def _resolution_text(tsresol: int) -> str:
     return f"2^-{tsresol & 0x7F}" if tsresol & 0x80 else f"10^-{tsresol}"
 
 
-def _wrap_int64(value: int) -> int:
-    return (value + (1 << 63)) % (1 << 64) - (1 << 63)
-
-
 class _Interfaces:
     """The current section's interfaces, as the columns the kernel reads."""
 
@@ -78,11 +74,14 @@ class _Interfaces:
         self.mul = np.ones(4, np.int64)
         self.div = np.ones(4, np.int64)
         self.shift = np.full(4, -1, np.int64)
+        self.scale = np.ones(4, np.float64)
         self.offset_ns = np.zeros(4, np.int64)
         self.snaplen = np.zeros(4, np.int64)
         self.skipped = np.zeros(4, np.int64)
 
-    def add(self, linktype: int, snaplen: int, mul: int, div: int, shift: int, offset: int) -> None:
+    def add(
+        self, linktype: int, snaplen: int, mul: int, div: int, shift: int, offset_s: int
+    ) -> None:
         if self.n == self.linktype.shape[0]:
             for name in (
                 "linktype",
@@ -90,6 +89,7 @@ class _Interfaces:
                 "mul",
                 "div",
                 "shift",
+                "scale",
                 "offset_ns",
                 "snaplen",
                 "skipped",
@@ -103,7 +103,11 @@ class _Interfaces:
         self.ok[i] = is_supported(linktype)
         self.snaplen[i] = snaplen
         self.mul[i], self.div[i], self.shift[i] = mul, div, shift
-        self.offset_ns[i] = offset
+        offset = offset_s * 1_000_000_000
+        fits = -(1 << 63) <= offset < (1 << 63)
+        # NaN marks every packet of an interface whose offset no timestamp can carry.
+        self.scale[i] = (mul / div if shift < 0 else 1e9 / 2.0**shift) if fits else np.nan
+        self.offset_ns[i] = offset if fits else 0
         self.skipped[i] = 0
         self.n += 1
 
@@ -144,6 +148,7 @@ class PcapngReader(CaptureReader):
                 t.mul,
                 t.div,
                 t.shift,
+                t.scale,
                 t.offset_ns,
                 t.snaplen,
                 t.skipped,
@@ -316,6 +321,6 @@ class PcapngReader(CaptureReader):
                 f"interface {self._ifaces.n} has timestamp resolution "
                 f"{_resolution_text(tsresol)} s, finer than teiten reads (2^-63, 10^-27)",
             )
-        self._ifaces.add(linktype, snaplen, *resolution, _wrap_int64(tsoffset * 1_000_000_000))
+        self._ifaces.add(linktype, snaplen, *resolution, tsoffset)
         self.linktypes.add(linktype)
         w.pos += blen

@@ -9,9 +9,9 @@ from types import TracebackType
 import numpy as np
 
 from teiten.capture.batch import PacketBatch
-from teiten.capture.source import DecompressionError, DigestingFile, Source
+from teiten.capture.source import DigestingFile, Source
 from teiten.capture.window import Window
-from teiten.errors import CorruptCaptureError
+from teiten.errors import CaptureError, CorruptCaptureError, DecompressionError
 
 # Outputs per kernel call: one batch per 8 MiB chunk of 60-byte packets, and a
 # bounded scratch size even for chunks full of empty records.
@@ -76,6 +76,19 @@ class CaptureReader:
             if n
         ]
         return [*self._notes, *counted]
+
+    @property
+    def notes(self) -> list[str]:
+        """Everything worth telling about how the file read: ``warnings``, then the cut."""
+        return [*self.warnings, *([self.truncated] if self.truncated else [])]
+
+    def stopped_by(self, exc: CaptureError) -> str:
+        """The message of an error that stopped reading mid-way, saying what was kept."""
+        if isinstance(exc, CorruptCaptureError):
+            return str(exc)  # it says so already
+        n = self.packets_read
+        kept = "the packet before it was read" if n == 1 else f"the {n} packets before it were read"
+        return f"{exc}; {kept}"
 
     def finish_digest(self) -> int:
         """Feed the digest given to ``open_capture`` every byte not read yet (call it

@@ -47,13 +47,13 @@ _NS = 1_000_000_000
 @numba.njit(cache=True, nogil=True, inline="always")
 def _u32(buf: np.ndarray, p: int, big_endian: bool) -> int:
     if big_endian:
-        return (
+        return int(
             (np.int64(buf[p]) << 24)
             | (np.int64(buf[p + 1]) << 16)
             | (np.int64(buf[p + 2]) << 8)
             | np.int64(buf[p + 3])
         )
-    return (
+    return int(
         np.int64(buf[p])
         | (np.int64(buf[p + 1]) << 8)
         | (np.int64(buf[p + 2]) << 16)
@@ -64,8 +64,8 @@ def _u32(buf: np.ndarray, p: int, big_endian: bool) -> int:
 @numba.njit(cache=True, nogil=True, inline="always")
 def _u16(buf: np.ndarray, p: int, big_endian: bool) -> int:
     if big_endian:
-        return (np.int64(buf[p]) << 8) | np.int64(buf[p + 1])
-    return np.int64(buf[p]) | (np.int64(buf[p + 1]) << 8)
+        return int((np.int64(buf[p]) << 8) | np.int64(buf[p + 1]))
+    return int(np.int64(buf[p]) | (np.int64(buf[p + 1]) << 8))
 
 
 @numba.njit(cache=True, nogil=True)
@@ -125,20 +125,39 @@ def scan_pcap(
     return n, pos, status, bad_frac, cap_gt_wire
 
 
+# Largest timestamp stored (ns since the epoch; int64 holds up to 2262-04-11), with a
+# margin far above the float estimate's error. Earlier than the epoch is impossible too.
+TS_LIMIT_NS = 9_200_000_000_000_000_000
+BAD_TS = -1  # the timestamp of a packet whose time cannot be stored (decoded as skipped)
+
+
 @numba.njit(cache=True, nogil=True, inline="always")
-def _ticks_to_ns(ticks: int, mul: int, div: int, shift: int) -> int:
-    """Interface ticks to ns: ``10^-k`` as mul/div, ``2^-k`` as a shift; wraps, never traps."""
-    if shift < 0:
-        return ticks * mul // div
-    if shift == 0:
-        return ticks * _NS
-    sec = ticks >> shift
-    frac = ticks & ((np.int64(1) << shift) - 1)
-    k = shift
-    if k > 32:  # keep frac * 1e9 inside int64; sub-ns bits are dropped anyway
-        frac >>= k - 32
-        k = 32
-    return sec * _NS + ((frac * _NS) >> k)
+def _ticks_to_ns(hi: int, lo: int, mul: int, div: int, shift: int, scale: float, off: int) -> int:
+    """Interface ticks (two u32 halves) to ns since the epoch, or ``BAD_TS``.
+
+    ``10^-k`` resolutions come as ``mul/div``, ``2^-k`` as a shift; ``scale`` is the
+    same factor as a float (NaN for an interface whose offset cannot be stored) and
+    bounds the result before the exact integer arithmetic, which therefore never wraps.
+    """
+    ticks_f = np.float64(hi) * 4294967296.0 + np.float64(lo)
+    base_f = ticks_f * scale
+    total_f = base_f + np.float64(off)
+    if not (0.0 <= base_f < TS_LIMIT_NS and 0.0 <= total_f < TS_LIMIT_NS):
+        return BAD_TS
+    ticks = (np.uint64(hi) << np.uint64(32)) | np.uint64(lo)
+    if shift < 0:  # coarser than ns (mul > 1): the bound keeps ticks * mul inside int64
+        base = np.int64(ticks // np.uint64(div)) if mul == 1 else np.int64(ticks) * mul
+    elif shift == 0:
+        base = np.int64(ticks) * _NS
+    else:
+        sec = np.int64(ticks >> np.uint64(shift))
+        frac = np.int64(ticks & ((np.uint64(1) << np.uint64(shift)) - np.uint64(1)))
+        k = shift
+        if k > 32:  # keep frac * 1e9 inside int64; sub-ns bits are dropped anyway
+            frac >>= k - 32
+            k = 32
+        base = sec * _NS + ((frac * _NS) >> k)
+    return int(base + off)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -153,6 +172,7 @@ def scan_pcapng(
     if_mul: np.ndarray,
     if_div: np.ndarray,
     if_shift: np.ndarray,
+    if_scale: np.ndarray,
     if_offset_ns: np.ndarray,
     if_snaplen: np.ndarray,
     if_skipped: np.ndarray,
@@ -169,7 +189,9 @@ def scan_pcapng(
     simple_packets)``: ``packets`` counts emitted and skipped packet blocks;
     skipped ones (interface not ``if_ok``) are counted in ``if_skipped`` and
     only happen before the first emitted packet, so a batch's packets are
-    consecutive in the file.
+    consecutive in the file. A packet whose time cannot be stored (before the
+    epoch, after 2262, or an interface offset out of range) gets ``BAD_TS``,
+    which the decoder counts as a skip reason.
     """
     n = 0
     seen = 0
@@ -262,10 +284,14 @@ def scan_pcapng(
             ts_ns[n] = 0
             simple += 1
         else:
-            ticks = (_u32(buf, pos + 12, big_endian) << 32) | _u32(buf, pos + 16, big_endian)
-            ts_ns[n] = (
-                _ticks_to_ns(ticks, if_mul[iface], if_div[iface], if_shift[iface])
-                + if_offset_ns[iface]
+            ts_ns[n] = _ticks_to_ns(
+                _u32(buf, pos + 12, big_endian),
+                _u32(buf, pos + 16, big_endian),
+                if_mul[iface],
+                if_div[iface],
+                if_shift[iface],
+                if_scale[iface],
+                if_offset_ns[iface],
             )
         if cap > wire:
             cap_gt_wire += 1

@@ -9,9 +9,11 @@ before its end marker is not an error: what was decompressed is still good, and
 from __future__ import annotations
 
 import zlib
-from typing import BinaryIO, Protocol
+from typing import Protocol
 
 import zstandard
+
+from teiten.errors import DecompressionError
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -21,8 +23,14 @@ _MIN_OUT = 64 << 10  # least output asked of zlib per call (tiny asks would copy
 _ZSTD_FEED = 4096  # zstd returns all output of its input: small feeds bound memory
 
 
-class DecompressionError(Exception):
-    """The compressed stream is damaged (the reader turns it into CorruptCaptureError)."""
+class BinaryFile(Protocol):
+    """What a source reads: a file opened ``"rb"``, or a :class:`DigestingFile` around one."""
+
+    def read(self, n: int = -1, /) -> bytes: ...
+
+    def readinto(self, out: memoryview, /) -> int | None: ...
+
+    def close(self) -> None: ...
 
 
 class Digest(Protocol):
@@ -38,7 +46,7 @@ class DigestingFile:
     reading every file twice.
     """
 
-    def __init__(self, f: BinaryIO, digest: Digest) -> None:
+    def __init__(self, f: BinaryFile, digest: Digest) -> None:
         self._f = f
         self._digest = digest
         self.bytes_read = 0
@@ -67,10 +75,16 @@ class DigestingFile:
 
 
 class Source(Protocol):
-    compression: str | None
-    file: BinaryIO  # the file the stream is read from
-    incomplete: str | None  # why the stream ended early, if it did
+    file: BinaryFile  # the file the stream is read from
     file_bytes_read: int  # bytes read from the file itself
+
+    @property
+    def compression(self) -> str | None: ...
+
+    @property
+    def incomplete(self) -> str | None:
+        """Why the stream ended early, if it did."""
+        ...
 
     def readinto(self, out: memoryview) -> int:
         """Fill ``out`` as far as the stream allows; fewer bytes only at its end."""
@@ -85,7 +99,7 @@ class RawSource:
     compression = None
     incomplete = None
 
-    def __init__(self, f: BinaryIO, head: bytes) -> None:
+    def __init__(self, f: BinaryFile, head: bytes) -> None:
         self.file = f
         self._head = head
         self.file_bytes_read = len(head)
@@ -114,7 +128,7 @@ class _Decompressing:
 
     compression: str
 
-    def __init__(self, f: BinaryIO, head: bytes) -> None:
+    def __init__(self, f: BinaryFile, head: bytes) -> None:
         self.file = f
         self._input = head  # compressed bytes not yet fed
         self._pending = b""  # decompressed bytes, handed out up to self._given
@@ -168,7 +182,7 @@ class GzipSource(_Decompressing):
 
     compression = "gzip"
 
-    def __init__(self, f: BinaryIO, head: bytes) -> None:
+    def __init__(self, f: BinaryFile, head: bytes) -> None:
         super().__init__(f, head)
         self._d = zlib.decompressobj(wbits=31)
 
@@ -196,7 +210,7 @@ class ZstdSource(_Decompressing):
 
     compression = "zstd"
 
-    def __init__(self, f: BinaryIO, head: bytes) -> None:
+    def __init__(self, f: BinaryFile, head: bytes) -> None:
         super().__init__(f, head)
         self._dctx = zstandard.ZstdDecompressor()
         self._d = self._dctx.decompressobj()

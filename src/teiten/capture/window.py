@@ -64,7 +64,7 @@ class Window:
         self.base += self.pos
         self.buf, self.pos, self.end = new, 0, avail
         self._retire(old)
-        got = self.source.readinto(memoryview(new)[avail:])
+        got = self.source.readinto(new.data[avail:])
         self.end += got
         if got < size - avail:
             self.eof = True

@@ -1,13 +1,17 @@
 """The ``teiten`` command group and the options every command spells the same way.
 
 Library errors (:class:`teiten.errors.TeitenError`) become one-line messages
-and exit status 1; usage errors exit 2 (click's convention).
+and exit status 1; usage errors exit 2 (click's convention). Errors of the engines
+underneath (DuckDB, Arrow, SQLite, the file system) are explained here, at the one
+edge every command passes, by :func:`teiten.store.damage.explain`: no traceback
+reaches a user (``TEITEN_DEBUG=1`` shows it for an unexpected error).
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,8 +36,29 @@ def fail_cleanly(func: Callable[..., Any]) -> Callable[..., Any]:
             raise click.UsageError(str(exc)) from exc
         except TeitenError as exc:
             raise click.ClickException(str(exc)) from exc
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            raise _explained(exc, kwargs.get("store_dir")) from exc
 
     return wrapper
+
+
+def _explained(exc: Exception, store_dir: Path | None) -> click.ClickException:
+    """One line for an engine error (naming the file and what to do) or a bug."""
+    from teiten.store.damage import explain
+    from teiten.store.dataset import default_store_path
+
+    mapped = explain(exc, default_store_path(store_dir))
+    if mapped is not None:
+        return click.ClickException(str(mapped))
+    if os.environ.get("TEITEN_DEBUG"):
+        raise exc
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return click.ClickException(
+        f"internal error ({type(exc).__name__}: {first}); please report it with the command "
+        "that caused it (TEITEN_DEBUG=1 shows where it happened)"
+    )
 
 
 def store_option(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -46,7 +46,7 @@ def demo(out: Path, packets: int, seed: int) -> None:
     with Engine(result.store) as engine:
         for dimension in ("ports", "countries"):
             console.print()
-            ranking = rank(engine, dimension, period, metric="per-sensor", limit=5)  # type: ignore[arg-type]
+            ranking = rank(engine, dimension, period, metric="per-sensor", limit=5)
             print_ranking(ranking)
     console.print(f"\nwriting the {DEMO_PERIOD} report (ja, en; HTML, PDF) ...", highlight=False)
     for path in demo_reports(result.store, out):

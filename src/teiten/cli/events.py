@@ -8,7 +8,8 @@ from typing import Any
 import click
 
 from teiten.analyze.scans import ScanParams
-from teiten.cli.common import emit_json, fail_cleanly, json_option, main, store_option
+from teiten.cli.common import emit_json, fail_cleanly, main, store_option
+from teiten.cli.tables import emit_csv, output_options
 
 
 def _period_option(func: Any) -> Any:
@@ -53,7 +54,7 @@ def events_group() -> None:
     help="Seconds of silence that end a scan.",
 )
 @_limit_option
-@json_option
+@output_options
 @fail_cleanly
 def events_scans(
     store_dir: Path | None,
@@ -62,7 +63,7 @@ def events_scans(
     min_rate: float,
     timeout: float,
     limit: int,
-    as_json: bool,
+    output: str,
 ) -> None:
     """Scan events: one source sweeping one port, with its Internet-wide rate.
 
@@ -76,19 +77,16 @@ def events_scans(
     params = ScanParams(min_destinations=min_destinations, min_rate=min_rate, timeout_s=timeout)
     with Engine(Store(store_dir, create=False)) as engine:
         report = scan_events(engine, parse_period(period), params, limit=limit)
-    if as_json:
-        emit_json(report.as_json())
-    else:
-        _print(report)
+    _emit(report, output)
 
 
 @events_group.command("dos")
 @store_option
 @_period_option
 @_limit_option
-@json_option
+@output_options
 @fail_cleanly
-def events_dos(store_dir: Path | None, period: str, limit: int, as_json: bool) -> None:
+def events_dos(store_dir: Path | None, period: str, limit: int, output: str) -> None:
     """DoS attacks inferred from backscatter: victims, ports, duration, attack rate.
 
     Moore et al.'s rules as CAIDA's corsaro implements them: ≥ 25 packets, ≥ 60 s,
@@ -100,8 +98,17 @@ def events_dos(store_dir: Path | None, period: str, limit: int, as_json: bool) -
 
     with Engine(Store(store_dir, create=False)) as engine:
         report = dos_attacks(engine, parse_period(period), limit=limit)
-    if as_json:
+    _emit(report, output)
+
+
+def _emit(report: Any, output: str) -> None:
+    from teiten.analyze.dos import DOS_COLUMNS
+    from teiten.analyze.scans import SCAN_COLUMNS
+
+    if output == "json":
         emit_json(report.as_json())
+    elif output == "csv":
+        emit_csv(report.rows, SCAN_COLUMNS if report.family == "scans" else DOS_COLUMNS)
     else:
         _print(report)
 

@@ -24,6 +24,11 @@ from teiten.cli.common import emit_json, fail_cleanly, json_option, main, store_
     is_flag=True,
     help="Read, decode and tag everything and report what would be stored; write nothing.",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Store packets already stored under another sensor label under this one too.",
+)
 @json_option
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @fail_cleanly
@@ -32,10 +37,16 @@ def ingest(
     sensor: str,
     geoip: Path | None,
     dry_run: bool,
+    force: bool,
     as_json: bool,
     paths: tuple[Path, ...],
 ) -> None:
     """Ingest pcap/pcapng files (optionally gzip/zstd-compressed) into the store.
+
+    An input is identified by its packets, not its bytes: the same capture
+    compressed, rewritten as pcap/pcapng or with ns timestamps is a duplicate
+    and adds nothing; packets shared with stored captures (rotated files that
+    overlap) are stored once and counted as overlapping.
 
     Exit status: 0 when every file was ingested, 1 when any failed (the others
     are still ingested), 2 for usage errors. With --dry-run the same checks run
@@ -69,6 +80,7 @@ def ingest(
                 progress=progress,
                 context=context,
                 dry_run=dry_run,
+                force=force,
             )
         if context.research is not None and not dry_run:
             ingested = [r for r in report.results if r.packets]

@@ -47,6 +47,8 @@ def print_ingest(report: IngestReport) -> None:
         line = f"{r.file}: {r.status}, {r.packets:,} {stored}"
         if r.duplicates:
             line += f", {r.duplicates:,} already in the store"
+        if r.overlapping:
+            line += f", {r.overlapping:,} overlapping stored packets"
         if r.skipped:
             line += f", {r.skipped:,} skipped"
         out.print(line, highlight=False)
@@ -58,7 +60,8 @@ def print_ingest(report: IngestReport) -> None:
             err.print(f"    error: {r.error}", style="red", highlight=False)
     out.print(
         f"{data['files']} files: {data['packets']:,} {stored}, "
-        f"{data['duplicates']:,} duplicates, {data['skipped']:,} skipped, "
+        f"{data['duplicates']:,} duplicates, {data['overlapping']:,} overlapping, "
+        f"{data['skipped']:,} skipped, "
         f"{len(data['errors'])} errors"
         + (" (dry run: the store was not changed)" if report.dry_run else ""),
         highlight=False,
@@ -95,10 +98,13 @@ def _known_for(items: Sequence[dict[str, Any]], limit: int = 3) -> str:
 
 
 def print_ranking(ranking: Ranking, share_columns: Sequence[str] = ("mirai",)) -> None:
+    from teiten.cli.filters import filters_title
+
     what = "destination ports" if ranking.dimension == "ports" else "source countries"
     title = (
         f"Top {what}, {ranking.period.label} ({ranking.period.start} – {ranking.period.last_day}), "
         f"{ranking.traffic} packets by {ranking.metric}; previous: {ranking.previous.label}"
+        + filters_title(ranking.filters.as_json())
     )
     table = Table(title=title, title_justify="left")
     table.add_column("Rank", justify="right")

@@ -6,22 +6,25 @@ from pathlib import Path
 
 import click
 
-from teiten.cli.common import emit_json, fail_cleanly, json_option, main, store_option
+from teiten.cli.common import emit_json, fail_cleanly, main, store_option
+from teiten.cli.filters import country_option
+from teiten.cli.tables import emit_csv, output_options
+
+# Columns of a finding (the CSV header when nothing is found); evidence adds its own.
+FINDING_COLUMNS = ("kind", "title.ja", "title.en", "text.ja", "text.en", "knowledge", "score")
 
 
 @main.command()
 @store_option
 @click.option("--period", required=True, help="Period, e.g. 2019Q2, 2019-04, 2019-W15.")
-@click.option(
+@country_option(
     "--focus-country",
     default="JP",
-    show_default=True,
-    metavar="CC",
     help="Country whose port crossovers and Mirai-type share are examined.",
 )
 @click.option("--lang", type=click.Choice(["ja", "en"]), default="en", show_default=True)
 @click.option("--limit", type=click.IntRange(1), default=None, help="At most this many findings.")
-@json_option
+@output_options
 @fail_cleanly
 def phenomena(
     store_dir: Path | None,
@@ -29,11 +32,14 @@ def phenomena(
     focus_country: str,
     lang: str,
     limit: int | None,
-    as_json: bool,
+    output: str,
 ) -> None:
     """Find the period's notable phenomena: new entrants to the top 5, surges and drops
     (with their dates and related CVEs), crossovers and the Mirai-type share trend of the
-    focus country. Most notable first."""
+    focus country. Most notable first.
+
+    --csv writes one line per finding: its subject, title and text in both languages,
+    and its evidence as columns (see docs/phenomena.md)."""
     from teiten.analyze.periods import parse_period
     from teiten.analyze.phenomena import PhenomenaSettings, find_phenomena
     from teiten.store import Store
@@ -42,8 +48,12 @@ def phenomena(
     settings = PhenomenaSettings(focus_country=focus_country)
     findings = find_phenomena(Store(store_dir, create=False), parsed, settings=settings)
     findings = findings[:limit] if limit else findings
-    if as_json:
-        emit_json({"period": parsed.as_json(), "findings": [f.as_json() for f in findings]})
+    rows = [f.as_json() for f in findings]
+    if output == "json":
+        emit_json({"period": parsed.as_json(), "focus_country": focus_country, "findings": rows})
+        return
+    if output == "csv":
+        emit_csv(rows, FINDING_COLUMNS)
         return
     if not findings:
         click.echo(f"nothing notable found in {parsed.label}")

@@ -9,6 +9,10 @@ from typing import Any
 import click
 
 from teiten.cli.common import fail_cleanly, main, store_option
+from teiten.cli.filters import country_option
+
+# File extensions of each --format; --out must carry one of its format's.
+SUFFIXES = {"html": (".html", ".htm"), "pdf": (".pdf",), "md": (".md", ".markdown")}
 
 
 def _help_period() -> str:
@@ -32,8 +36,9 @@ def _help_period() -> str:
     "fmt",
     type=click.Choice(["html", "pdf", "md"]),
     default=None,
-    help="Output format [default: from --out's suffix, else html]. md writes its charts as "
-    "SVG files into OUT_charts/ beside it; pdf needs chromium.",
+    help="Output format [default: from --out's extension: .html/.htm, .md/.markdown, .pdf; "
+    "html when it has none]. An extension of another format is a usage error. md writes its "
+    "charts as SVG files into OUT_charts/ beside it; pdf needs chromium.",
 )
 @click.option(
     "--out",
@@ -48,12 +53,10 @@ def _help_period() -> str:
     show_default=True,
     help="What ranks ports and regions (per-sensor as TSUBAME, sources as NICTER).",
 )
-@click.option(
+@country_option(
     "--focus-country",
     default="JP",
-    show_default=True,
-    metavar="CC",
-    help="Country (ISO alpha-2) whose packets get their own section.",
+    help="Country whose packets get their own section.",
 )
 @click.option(
     "--top",
@@ -82,19 +85,27 @@ def report(store_dir: Path | None, period: str, **kw: Any) -> None:
     Overview, top destination ports and source regions with their previous-period ranks
     and daily trends, notable phenomena, a focus country, scans and DoS backscatter,
     and the method. Ranking numbers equal `teiten top ... --metric M --json`. Sensor
-    addresses never appear: sensors are only counted.
+    addresses never appear: sensors are only counted. A period without packets is an
+    error (exit 1), not an empty report.
     """
     from teiten.analyze.periods import parse_period
     from teiten.report import build_report, pdf_page_png, write_report
     from teiten.store import Store
 
     out: Path = kw["out"]
-    fmt = kw["fmt"] or {".pdf": "pdf", ".md": "md"}.get(out.suffix.lower(), "html")
-    if kw["page_png"] is not None and fmt != "pdf":
-        raise click.UsageError("--page-png renders a page of the PDF: use it with --format pdf")
+    fmt = _format(out, kw["fmt"])
+    if kw["page_png"] is not None:
+        if fmt != "pdf":
+            raise click.UsageError("--page-png renders a page of the PDF: use it with --format pdf")
+        if kw["page_png"].suffix.lower() != ".png":
+            raise click.BadParameter(
+                f"{kw['page_png']} does not end in .png", param_hint="'--page-png'"
+            )
     parsed = parse_period(period)
+    store = Store(store_dir, create=False)
+    _require_packets(store, parsed)
     data = build_report(
-        Store(store_dir, create=False),
+        store,
         parsed,
         metric=kw["metric"],
         focus_country=kw["focus_country"],
@@ -108,4 +119,48 @@ def report(store_dir: Path | None, period: str, **kw: Any) -> None:
         f"wrote {out} ({fmt}, {kw['lang']}, {parsed.label})"
         + (f" and {charts} charts in {written[1].parent}" if charts else "")
         + (f"; page {kw['page']} as {kw['page_png']}" if kw["page_png"] is not None else "")
+    )
+
+
+def _format(out: Path, fmt: str | None) -> str:
+    """The format --out is written in: --format's, which its extension must agree with."""
+    suffix = out.suffix.lower()
+    implied = next((f for f, suffixes in SUFFIXES.items() if suffix in suffixes), None)
+    if fmt is None:
+        if suffix and implied is None:
+            raise click.BadParameter(
+                f"cannot tell the format of {out.name}: name it .html, .md or .pdf, "
+                "or give --format",
+                param_hint="'--out'",
+            )
+        return implied or "html"
+    if suffix and implied != fmt:
+        raise click.BadParameter(
+            f"{out.name} has the extension of {implied or 'no report format'}, not of "
+            f"--format {fmt}: name it {' or '.join(SUFFIXES[fmt])}",
+            param_hint="'--out'",
+        )
+    return fmt
+
+
+def _require_packets(store: Any, period: Any) -> None:
+    """An error (exit 1) when the period holds no packets: an empty report helps no one."""
+    from teiten.store import Engine
+
+    with Engine(store) as engine:
+        (found,) = engine.rows(
+            "SELECT count(*) AS n FROM packets WHERE day >= ? AND day < ?",
+            [period.start, period.end],
+        )
+        if found["n"]:
+            return
+        (held,) = engine.rows("SELECT min(day) AS first, max(day) AS last FROM packets")
+    span = (
+        f"the store holds packets from {held['first']} to {held['last']}"
+        if held["first"] is not None
+        else "the store holds no packets"
+    )
+    raise click.ClickException(
+        f"no packets in {period.label} ({period.start} – {period.last_day}), nothing to "
+        f"report; {span} (teiten store info)"
     )

@@ -13,6 +13,12 @@ from typing import Any
 import click
 
 from teiten.cli.common import emit_json, fail_cleanly, json_option, main, store_option
+from teiten.cli.tables import emit_csv, output_options
+
+# Columns of `teiten sensors list` rows (the CSV header of a store with no sensors).
+SENSOR_COLUMNS = (
+    "sensor", "ipv4_addresses", "ipv6_prefixes", "declared_at", "declared", "has_packets",
+)  # fmt: skip
 
 
 @main.group("sensors")
@@ -77,9 +83,9 @@ def sensors_declare(
 
 @sensors_group.command("list")
 @store_option
-@json_option
+@output_options
 @fail_cleanly
-def sensors_list(store_dir: Path | None, as_json: bool) -> None:
+def sensors_list(store_dir: Path | None, output: str) -> None:
     """Declared sensors, and sensors with packets but no declaration."""
     from teiten.store import Engine, Store
     from teiten.store.sensors import declared_sensors
@@ -105,8 +111,11 @@ def sensors_list(store_dir: Path | None, as_json: bool) -> None:
                     "has_packets": True,
                 }
             )
-    if as_json:
+    if output == "json":
         emit_json({"sensors": rows})
+        return
+    if output == "csv":
+        emit_csv(rows, SENSOR_COLUMNS)
         return
     if not rows:
         click.echo("no sensors declared and no packets in the store")
@@ -185,7 +194,7 @@ def sensors_registered(store_dir: Path | None, show_prefixes: bool, as_json: boo
         registry.close()
     rows = []
     for s in sensors:
-        row = {
+        row: dict[str, Any] = {
             "sensor": s.name,
             **s.counts(),
             "token_issued_at": datetime.fromtimestamp(s.issued_at, UTC).isoformat(

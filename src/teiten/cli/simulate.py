@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -102,7 +103,7 @@ def simulate(
     if out is not None:
         paths = simulate_to_pcap(config, out, per=per, fmt=fmt)  # type: ignore[arg-type]
         truth_file = out / TRUTH_FILE
-        result = {"files": [str(p) for p in paths], "truth": str(truth_file)}
+        result: dict[str, Any] = {"files": [str(p) for p in paths], "truth": str(truth_file)}
         summary = f"wrote {len(paths)} capture files and {truth_file}"
     else:
         from teiten.simulate import simulate_to_store

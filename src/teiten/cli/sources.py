@@ -8,6 +8,13 @@ from typing import Any
 import click
 
 from teiten.cli.common import emit_json, fail_cleanly, json_option, main, store_option
+from teiten.cli.filters import country_option
+from teiten.cli.tables import emit_csv, output_options
+
+# Columns of `teiten sources` rows (the CSV header when no source matches).
+SOURCE_COLUMNS = (
+    "source", "country", "asn", "first_seen", "last_seen", "packets", "ports", "tags",
+)  # fmt: skip
 
 
 def _period_option(func: Any) -> Any:
@@ -22,7 +29,7 @@ def _period_option(func: Any) -> Any:
 @click.option(
     "--tag", help="Only sources with a packet carrying this fingerprint tag (mirai, zmap, …)."
 )
-@click.option("--country", help="Only sources in this country (ISO alpha-2, e.g. JP).")
+@country_option(help="Only sources in this country.")
 @click.option("--port", help="Only sources that hit this port, e.g. 23/tcp (23 alone: tcp or udp).")
 @click.option(
     "--traffic",
@@ -32,7 +39,7 @@ def _period_option(func: Any) -> Any:
     help="Which packets count: probes, DoS backscatter, or all.",
 )
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1))
-@json_option
+@output_options
 @fail_cleanly
 def sources_command(
     store_dir: Path | None,
@@ -42,7 +49,7 @@ def sources_command(
     port: str | None,
     traffic: str,
     limit: int,
-    as_json: bool,
+    output: str,
 ) -> None:
     """Sources of a period, most packets first: where, when, ports hit, tags."""
     from teiten.analyze.periods import parse_period
@@ -52,10 +59,12 @@ def sources_command(
     filters = SourceFilters(tag=tag, country=country, port=port, traffic=traffic)
     with Engine(Store(store_dir, create=False)) as engine:
         report = sources(engine, parse_period(period), filters, limit=limit)
-    if as_json:
+    if output == "json":
         emit_json(report.as_json())
-        return
-    _print_sources(report)
+    elif output == "csv":
+        emit_csv(report.rows, SOURCE_COLUMNS)
+    else:
+        _print_sources(report)
 
 
 @main.command("source")
@@ -79,11 +88,13 @@ def source_command(store_dir: Path | None, ip: str, as_json: bool) -> None:
 def _print_sources(report: Any) -> None:
     from rich.table import Table
 
+    from teiten.cli.filters import filters_title
     from teiten.cli.output import out
 
     p = report.period
     table = Table(
-        title=f"Sources, {p.label} ({p.start} – {p.last_day}), {report.filters.traffic} packets",
+        title=f"Sources, {p.label} ({p.start} – {p.last_day}), {report.filters.traffic} packets"
+        + filters_title(report.filters.as_json(), skip=("traffic",)),
         title_justify="left",
     )
     for name in ("Source", "CC", "AS", "First seen (UTC)", "Last seen", "Packets", "Ports", "Tags"):

@@ -1,8 +1,11 @@
-"""`teiten store ...`: inspect the store."""
+"""`teiten store ...`: inspect, verify and maintain the store."""
 
 from __future__ import annotations
 
+import sys
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -84,3 +87,122 @@ def store_compact(
             f"{d.day}: {d.files_before} files → {d.files_after}, {d.rows:,} rows, "
             f"{d.bytes_before / 1e6:,.1f} MB → {d.bytes_after / 1e6:,.1f} MB"
         )
+
+
+@store_group.command("check")
+@store_option
+@json_option
+@fail_cleanly
+def store_check(store_dir: Path | None, as_json: bool) -> None:
+    """Verify every Parquet file against the manifest: readable, digest, schema, rows.
+
+    Lists each problem with the file, the inputs whose rows it holds and what to
+    do. Exit status 1 when anything is wrong, 0 when the store is consistent.
+    Reads only; a large store takes as long as reading it once.
+    """
+    from teiten.store import Store
+    from teiten.store.check import check
+
+    report = check(Store(store_dir, create=False))
+    if as_json:
+        emit_json(report.as_json())
+    else:
+        click.echo(
+            f"store {report.store}: {report.files:,} files, {report.rows:,} rows, "
+            f"{report.batches:,} batches, {report.inputs:,} inputs; "
+            f"{report.verified_digests:,} digests verified, "
+            f"{report.unrecorded_files:,} files without a recorded digest (decoded instead)"
+        )
+        for p in report.problems:
+            where = f"{p.file}: " if p.file else ""
+            inputs = f" [inputs: {', '.join(p.inputs)}]" if p.inputs else ""
+            click.echo(f"  {p.kind}: {where}{p.detail}{inputs}\n    fix: {p.fix}")
+        click.echo(
+            "consistent: every file matches the manifest"
+            if report.ok
+            else f"{len(report.problems)} problem(s)"
+        )
+    raise SystemExit(0 if report.ok else 1)
+
+
+def _days(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Any:
+    if value is None:
+        return None
+    first, _, last = value.partition("..")
+    try:
+        return date.fromisoformat(first), date.fromisoformat(last or first)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r}: give YYYY-MM-DD..YYYY-MM-DD (UTC days, inclusive) or one YYYY-MM-DD"
+        ) from None
+
+
+@store_group.command("remove")
+@store_option
+@click.option(
+    "--input",
+    "inputs",
+    multiple=True,
+    metavar="NAME_OR_DIGEST",
+    help="An ingested input: the name it was ingested as, its file name, or its digest "
+    "(repeatable).",
+)
+@click.option(
+    "--sensor",
+    default=None,
+    help="Every row of this sensor label; with --input, only that sensor's copy of the input.",
+)
+@click.option(
+    "--days",
+    default=None,
+    metavar="FROM..TO",
+    callback=_days,
+    help="Every row of these UTC days (inclusive; or one day YYYY-MM-DD).",
+)
+@click.option("--dry-run", is_flag=True, help="Say what would be removed; change nothing.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@json_option
+@fail_cleanly
+def store_remove(
+    store_dir: Path | None,
+    inputs: tuple[str, ...],
+    sensor: str | None,
+    days: tuple[date, date] | None,
+    dry_run: bool,
+    yes: bool,
+    as_json: bool,
+) -> None:
+    """Remove ingested inputs, a sensor or days: their rows and their manifest entries.
+
+    Atomic and crash-safe like compaction: the store shows everything before or
+    everything after. A removed input can be ingested again. Without --yes it asks
+    first (and refuses when there is no terminal to ask on).
+    """
+    from teiten.store import Store
+    from teiten.store.remove import remove
+
+    store = Store(store_dir, create=False)
+    if not dry_run and not yes:
+        preview = remove(store, inputs=inputs, sensor=sensor, days=days, dry_run=True)
+        if not sys.stdin.isatty():
+            raise click.UsageError("pass --yes to remove without being asked (or --dry-run)")
+        click.echo(_removal_text(preview.as_json()))
+        click.confirm("remove these rows?", abort=True)
+    done = remove(store, inputs=inputs, sensor=sensor, days=days, dry_run=dry_run)
+    if as_json:
+        emit_json(done.as_json())
+    else:
+        click.echo(_removal_text(done.as_json()))
+
+
+def _removal_text(r: dict[str, Any]) -> str:
+    verb = "would remove" if r["dry_run"] else "removed"
+    names = ", ".join(i["name"] for i in r["inputs"][:5]) + (" …" if len(r["inputs"]) > 5 else "")
+    lines = [
+        f"{verb} {r['packets']:,} packets on {len(r['days'])} day(s) "
+        f"({r['files_removed']} files removed, {r['files_rewritten']} rewritten); "
+        f"{len(r['inputs'])} input(s) gone from the manifest"
+        + (f" ({names}), they can be ingested again" if names else "")
+    ]
+    lines += [f"warning: {w}" for w in r["warnings"]]
+    return "\n".join(lines)

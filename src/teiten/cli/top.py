@@ -7,7 +7,9 @@ from typing import Any
 
 import click
 
-from teiten.cli.common import emit_json, fail_cleanly, json_option, main, store_option
+from teiten.cli.common import emit_json, fail_cleanly, main, store_option
+from teiten.cli.filters import country_option
+from teiten.cli.tables import emit_csv, output_options
 
 
 def ranking_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -26,8 +28,10 @@ def ranking_options(func: Callable[..., Any]) -> Callable[..., Any]:
             show_default=True,
             help="Which packets count: probes, DoS backscatter, or all.",
         ),
-        click.option("--country", help="Only packets from this country (ISO alpha-2, e.g. JP)."),
-        click.option("--sensor", help="Only packets seen by this sensor."),
+        country_option(help="Only packets from this country."),
+        click.option(
+            "--sensor", help="Only packets seen by this sensor (a label the store holds)."
+        ),
         click.option("--proto", help="Only this protocol (tcp, udp, icmp, icmpv6 or a number)."),
         click.option(
             "--tag",
@@ -50,9 +54,9 @@ def ranking_options(func: Callable[..., Any]) -> Callable[..., Any]:
             multiple=True,
             metavar="LABEL",
             help="Give the table a column with this tag's share of each row's packets "
-            "[default: mirai]; repeatable. --json always has every share.",
+            "[default: mirai]; repeatable. --json and --csv always have every share.",
         ),
-        json_option,
+        output_options,
     ]
     for option in reversed(options):
         func = option(func)
@@ -66,12 +70,14 @@ def top() -> None:
 
 def _top(dimension: str, **kw: Any) -> None:
     from teiten.analyze.periods import parse_period
-    from teiten.analyze.rankings import Filters, rank, tag_bits
+    from teiten.analyze.rankings import Filters, rank
+    from teiten.cli.filters import check_sensor
     from teiten.cli.output import print_ranking
+    from teiten.fingerprint import tag_mask
     from teiten.store import Engine, Store
 
     period = parse_period(kw["period"])
-    tag_bits(kw["show_tags"], "--show-tag")  # an unknown label is a usage error
+    tag_mask(kw["show_tags"], "--show-tag")  # an unknown label is a usage error
     filters = Filters(
         country=kw["country"],
         sensor=kw["sensor"],
@@ -86,6 +92,7 @@ def _top(dimension: str, **kw: Any) -> None:
 
         knowledge = load_knowledge(store=store.root)  # with the CVE links imported there
     with Engine(store) as engine:
+        check_sensor(engine, filters.sensor)
         ranking = rank(
             engine,
             dimension,  # type: ignore[arg-type]
@@ -96,8 +103,10 @@ def _top(dimension: str, **kw: Any) -> None:
             limit=kw["limit"],
             knowledge=knowledge,
         )
-    if kw["as_json"]:
+    if kw["output"] == "json":
         emit_json(ranking.as_json())
+    elif kw["output"] == "csv":
+        emit_csv(ranking.rows, _columns(ranking))
     else:
         print_ranking(ranking, kw["show_tags"] or ("mirai",))
 
@@ -122,3 +131,14 @@ def top_ports(**kw: Any) -> None:
 def top_countries(**kw: Any) -> None:
     """Top source countries, with the previous period's rank."""
     _top("countries", **kw)
+
+
+def _columns(ranking: Any) -> list[str]:
+    """The CSV header of a ranking with no rows (one with rows takes it from them)."""
+    keys = ["proto", "port", "service"] if ranking.dimension == "ports" else ["country", "name"]
+    return [
+        "rank",
+        *keys,
+        *("packets", "sources", "per_sensor", "share", "previous_rank"),
+        *(f"tag_shares.{label}" for label in ranking.tag_shares),
+    ]

@@ -5,12 +5,13 @@ are registered with ``teiten sensors add`` (:class:`Registry`). The wire format
 is :mod:`teiten.transport.wire`; see ``docs/collector.md``.
 """
 
-from teiten.collector.app import Refusal, create_app
-from teiten.collector.config import CollectorConfig, CollectorConfigError, load_config
+from teiten.collector.app import create_app
+from teiten.collector.config import CollectorConfig, load_config
 from teiten.collector.prefixes import PrefixSet
 from teiten.collector.registry import RegisteredSensor, Registry
 from teiten.collector.serve import serve
-from teiten.collector.writer import Outcome, StoreWriteError, StoreWriter, UploadedBatch
+from teiten.collector.writer import Outcome, StoreWriter, UploadedBatch
+from teiten.errors import CollectorConfigError, Refusal, StoreWriteError
 
 __all__ = [
     "CollectorConfig",

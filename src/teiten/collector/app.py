@@ -30,20 +30,19 @@ from teiten.collector.config import CollectorConfig
 from teiten.collector.metrics import CONTENT_TYPE_LATEST, UNAUTHENTICATED, CollectorMetrics
 from teiten.collector.prefixes import PrefixSet
 from teiten.collector.registry import RegisteredSensor, Registry
-from teiten.collector.writer import Outcome, StoreWriteError, StoreWriter, UploadedBatch
+from teiten.collector.writer import Outcome, StoreWriter, UploadedBatch
 from teiten.enrich import open_geo
-from teiten.errors import TeitenError
+from teiten.errors import BatchFormatError, Refusal, StoreWriteError, TeitenError
 from teiten.store import Manifest
 from teiten.transport.wire import (
     HEADER_DIGEST,
     HEADER_SENSOR,
     HEADER_SEQ,
-    BatchFormatError,
     body_digest,
     decode_body,
 )
 
-__all__ = ["HEADER_DROPS", "Refusal", "create_app"]
+__all__ = ["HEADER_DROPS", "create_app"]
 
 log = logging.getLogger("teiten.collector")
 
@@ -52,23 +51,12 @@ _DIGEST = re.compile(r"blake3:[0-9a-f]{64}")
 _DRAIN_FACTOR = 4  # refused bodies are read (and discarded) up to this many times the limit
 
 
-class Refusal(TeitenError):
-    """An upload refused with an HTTP status; ``reason`` is its metric label."""
-
-    def __init__(
-        self, status: int, reason: str, message: str, extra: dict[str, Any] | None = None
-    ) -> None:
-        self.status = status
-        self.reason = reason
-        self.message = message
-        self.extra = extra or {}
-        super().__init__(message)
-
-    def response(self, retry_after: int) -> JSONResponse:
-        label = {401: "unauthorized", 503: "busy", 507: "error"}.get(self.status, "rejected")
-        body = {"status": label, "error": self.message, **self.extra}
-        headers = {"Retry-After": str(retry_after)} if self.status in (503, 507) else None
-        return JSONResponse(body, status_code=self.status, headers=headers)
+def _refused(refusal: Refusal, retry_after: int) -> JSONResponse:
+    """The answer to a refused upload: its status, and the error as JSON."""
+    label = {401: "unauthorized", 503: "busy", 507: "error"}.get(refusal.status, "rejected")
+    body = {"status": label, "error": refusal.message, **refusal.extra}
+    headers = {"Retry-After": str(retry_after)} if refusal.status in (503, 507) else None
+    return JSONResponse(body, status_code=refusal.status, headers=headers)
 
 
 class _Collector:
@@ -128,7 +116,7 @@ class _Collector:
             manifest = self._readers.get(ident)
             if manifest is None:
                 manifest = self._readers[ident] = Manifest(self._manifest_path)
-            return manifest.find_input(batch_id) is not None
+            return bool(manifest.find_inputs(batch_id))
         except (sqlite3.Error, TeitenError):
             return False  # the writer's own check decides
 
@@ -159,9 +147,10 @@ def create_app(config: CollectorConfig) -> FastAPI:
     async def upload(request: Request) -> Response:
         if state.in_flight >= config.max_concurrent_requests:
             state.metrics.rejected.labels(UNAUTHENTICATED, "busy").inc()
-            return Refusal(
+            busy = Refusal(
                 503, "busy", "the collector is at its bound of concurrent uploads; retry later"
-            ).response(config.retry_after_seconds)
+            )
+            return _refused(busy, config.retry_after_seconds)
         state.in_flight += 1
         state.metrics.in_flight.inc()
         sensor = UNAUTHENTICATED
@@ -174,7 +163,7 @@ def create_app(config: CollectorConfig) -> FastAPI:
             _log_refusal(request, sensor, refusal)
             if refusal.status != 401:
                 await _drain(request, config.max_body_bytes * _DRAIN_FACTOR)
-            return refusal.response(config.retry_after_seconds)
+            return _refused(refusal, config.retry_after_seconds)
         finally:
             state.in_flight -= 1
             state.metrics.in_flight.dec()

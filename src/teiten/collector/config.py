@@ -13,15 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from teiten.settings_file import Keys, SettingsFileError, read_settings, read_toml
+from teiten.errors import CollectorConfigError
+from teiten.settings_file import Keys, read_settings, read_toml
 
-__all__ = ["DEFAULT_PORT", "CollectorConfig", "CollectorConfigError", "load_config"]
+__all__ = ["DEFAULT_PORT", "CollectorConfig", "load_config"]
 
 DEFAULT_PORT = 8750
-
-
-class CollectorConfigError(SettingsFileError):
-    """``collector.toml`` cannot be read or has a bad key (names the file and key)."""
 
 
 @dataclass(frozen=True)

@@ -40,28 +40,20 @@ import pyarrow as pa
 from teiten.collector.metrics import CollectorMetrics
 from teiten.decode import DecodedPackets
 from teiten.enrich import GeoTagger, RirTagger
-from teiten.errors import StoreError, TeitenError
+from teiten.errors import StoreError, StoreWriteError, TeitenError
 from teiten.fingerprint import ResearchNetworks, TagContext
 from teiten.ingest import packet_rows
 from teiten.store import InputRecord, Store
 from teiten.store.compact import compact
 from teiten.store.research import LIST_FILE, load_research_networks, record_tagging
 
-__all__ = ["Outcome", "StoreWriteError", "StoreWriter", "UploadedBatch"]
+__all__ = ["Outcome", "StoreWriter", "UploadedBatch"]
 
 log = logging.getLogger("teiten.collector")
 
 GROUP_ROWS = 1 << 20  # at most this many rows are committed together
 COMPACT_INTERVAL = 3600.0  # seconds between compactions of the store (0: never)
 TAGGING_RECORD_SECONDS = 300.0  # how often research-list tagging records are written
-
-
-class StoreWriteError(TeitenError):
-    """The store could not be written (disk full, I/O error); nothing of the batch stayed."""
-
-    def __init__(self, message: str, *, disk_full: bool) -> None:
-        self.disk_full = disk_full
-        super().__init__(message)
 
 
 @dataclass
@@ -192,7 +184,8 @@ class StoreWriter:
             if not self._jobs:
                 return None
             first = self._jobs.popleft()
-            group, rows, kept = [first], len(first.decoded), deque()
+            group, rows = [first], len(first.decoded)
+            kept: deque[UploadedBatch] = deque()
             while self._jobs and rows < self.group_rows:
                 job = self._jobs.popleft()
                 if job.sensor == first.sensor and rows + len(job.decoded) <= self.group_rows:
@@ -220,7 +213,7 @@ class StoreWriter:
         known: list[UploadedBatch] = []  # in the store already, or twice in this group
         try:
             for job in group:
-                if job.batch_id in stored or store.manifest.find_input(job.batch_id):
+                if job.batch_id in stored or store.manifest.find_inputs(job.batch_id):
                     known.append(job)
                     continue
                 stored[job.batch_id] = job

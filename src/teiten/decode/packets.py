@@ -8,7 +8,7 @@ import numpy as np
 
 from teiten.capture.batch import PacketBatch
 from teiten.decode._kernel import decode_kernel
-from teiten.decode.reasons import SKIP_REASONS
+from teiten.decode.reasons import SKIP_REASONS, SkipReason
 
 __all__ = ["COLUMNS", "DecodedPackets", "decode_batch"]
 
@@ -129,8 +129,10 @@ def decode_batch(batch: PacketBatch) -> DecodedPackets:
             f"packet {batch.first_number + bad}: offset {int(batch.offset[bad])} + caplen "
             f"{int(batch.caplen[bad])} lies outside the batch buffer of {batch.data.shape[0]} bytes"
         )
+    ts_ns = np.array(batch.ts_ns, dtype=np.int64)
+    out["reason"][ts_ns < 0] = SkipReason.BAD_TIMESTAMP  # readers mark times they cannot store
     return DecodedPackets(
-        ts_ns=np.array(batch.ts_ns, dtype=np.int64),
+        ts_ns=ts_ns,
         wirelen=np.array(batch.wirelen, dtype=np.uint32),
         **out,
     )

@@ -32,6 +32,10 @@ Codes (stable: they may be stored or compared across runs):
 15  transport header truncated                 the snap length cut off the TCP (20 B),
                                                UDP/UDP-Lite (8 B), SCTP/DCCP (12 B) or
                                                ICMP/ICMPv6 (4 B) header
+16  timestamp outside 1970..2262               the capture's time for the packet is before
+                                               the Unix epoch or past what the store holds
+                                               (pcapng: huge ticks, an if_tsoffset out of
+                                               range); never wrapped onto a wrong date
 ==  =========================================  ============================================
 
 A packet cut short by the capture's snap length (caplen < IP total length) is
@@ -68,6 +72,7 @@ class SkipReason(IntEnum):
     BAD_IPV4_TOTAL_LENGTH = 13
     IPV6_EXT_TRUNCATED = 14
     TRANSPORT_TRUNCATED = 15
+    BAD_TIMESTAMP = 16
 
 
 _TEXT: dict[SkipReason, str] = {
@@ -86,6 +91,7 @@ _TEXT: dict[SkipReason, str] = {
     SkipReason.BAD_IPV4_TOTAL_LENGTH: "bad IPv4 total length",
     SkipReason.IPV6_EXT_TRUNCATED: "IPv6 extension headers truncated",
     SkipReason.TRANSPORT_TRUNCATED: "transport header truncated",
+    SkipReason.BAD_TIMESTAMP: "timestamp outside 1970..2262",
 }
 
 # Plain int keys, so that the mapping reads the same in JSON, logs and reports.

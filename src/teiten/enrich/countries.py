@@ -1,19 +1,27 @@
-"""Country names for reports, in English or in the reader's language.
+"""Country names for reports, in English or in the reader's language, and back to codes.
 
 Names come from pycountry (ISO 3166-1) and its gettext catalogues, preferring the
 short common name ("South Korea", "韓国") over the formal one where ISO has one.
 Registry data also uses codes ISO does not assign to countries: the RIRs' ``EU`` and
 ``AP``, and the widely used user-assigned ``XK``; ``ZZ`` means unknown.
+
+:func:`country_code` reads what a user types (``JP``, ``jpn``, ``Japan``, ``日本``,
+``South Korea``, ``韓国``) from the same tables, plus a few everyday names ISO does not
+list (:data:`ALIASES`).
 """
 
 from __future__ import annotations
 
+import difflib
 import gettext
+import unicodedata
 from functools import cache
 
 import pycountry
 
-__all__ = ["country_name"]
+from teiten.errors import OptionError
+
+__all__ = ["ALIASES", "country_code", "country_name"]
 
 _NON_ISO = {
     "EU": {"en": "European Union", "ja": "欧州連合"},
@@ -54,3 +62,118 @@ def country_name(code: str | None, lang: str = "en") -> str | None:
     if common is not None and (lang == "en" or translate(common) != common):
         return translate(common)
     return translate(country.name)
+
+
+# Everyday names ISO 3166-1 and its Japanese catalogue do not give (keys as _key makes them).
+ALIASES = {
+    "korea": "KR",
+    "america": "US",
+    "アメリカ": "US",
+    "uk": "GB",
+    "britain": "GB",
+    "great britain": "GB",
+    "イギリス": "GB",
+    "russia": "RU",
+    "ロシア": "RU",
+    "turkey": "TR",
+    "holland": "NL",
+    "czech republic": "CZ",
+    "ivory coast": "CI",
+    "burma": "MM",
+    "swaziland": "SZ",
+    "macedonia": "MK",
+    "cape verde": "CV",
+    "east timor": "TL",
+    "vatican": "VA",
+    "バチカン": "VA",
+    "brunei": "BN",
+    "palestine": "PS",
+    "dr congo": "CD",
+    "uae": "AE",
+}
+
+
+def country_code(text: str) -> str:
+    """The code of a country given by code or name, any case: ``"日本"`` → ``"JP"``.
+
+    Accepts ISO 3166-1 alpha-2 and alpha-3 codes, the registries' ``EU``/``AP``/``XK``,
+    and the English and Japanese names :func:`country_name` uses, ISO's full and formal
+    names, and :data:`ALIASES`. Anything else is an :class:`OptionError` listing the
+    closest names.
+    """
+    key = _key(text)
+    code = _names().get(key)
+    if code is not None:
+        return code
+    # Codes are compared with codes and names with names: "Japn" is not "jpn" (JP) but Japan.
+    pool = [k for k in _names() if (len(k) <= 3) == (len(key) <= 3)]
+    close = difflib.get_close_matches(key, pool, n=8, cutoff=0.7)
+    codes = list(dict.fromkeys(_names()[k] for k in close))[:4]
+    hint = f" (closest: {', '.join(_described(c) for c in codes)})" if codes else ""
+    raise OptionError(
+        f"unknown country {text!r}{hint}; give an ISO 3166 code (JP) or an English or "
+        "Japanese name (Japan, 日本)"
+    )
+
+
+def _described(code: str) -> str:
+    name = country_name(code)
+    return f"{name} ({code})" if name else code
+
+
+def _key(text: str) -> str:
+    """Fold case, width, accents (Latin only) and spacing: "Côte d'Ivoire" → "cote d'ivoire"."""
+    folded = unicodedata.normalize("NFKC", text).casefold().replace("’", "'")
+    parts = unicodedata.normalize("NFKD", folded)
+    if all(ord(c) < 0x250 or unicodedata.combining(c) for c in parts):  # Latin: drop accents
+        folded = "".join(c for c in parts if not unicodedata.combining(c))
+    words = folded.split()
+    if words[:1] == ["the"]:
+        words = words[1:]
+    return " ".join(words)
+
+
+@cache
+def _names() -> dict[str, str]:
+    """Every accepted spelling (as _key makes it) → code."""
+    ja = _translation("ja").gettext
+    names: dict[str, str] = {}
+    derived: dict[str, set[str]] = {}
+    for country in pycountry.countries:
+        code = country.alpha_2
+        names[_key(code)] = names[_key(country.alpha_3)] = code
+        english = [
+            getattr(country, attr, None) for attr in ("name", "common_name", "official_name")
+        ]
+        for name in filter(None, english):
+            for spelling in (name, ja(name)):
+                names.setdefault(_key(spelling), code)
+                for variant in _variants(spelling):
+                    derived.setdefault(_key(variant), set()).add(code)
+    for code, spelled in _NON_ISO.items():
+        names[_key(code)] = code
+        for name in spelled.values():
+            names.setdefault(_key(name), code)
+    for variant, codes in derived.items():
+        if len(codes) == 1:  # "Korea" alone is both Koreas: only an alias decides
+            names.setdefault(variant, codes.pop())
+    for unknown in _UNKNOWN:
+        names.pop(_key(unknown), None)
+    names.pop("", None)
+    names.update(ALIASES)
+    return names
+
+
+def _variants(name: str) -> list[str]:
+    """Other spellings of an ISO name.
+
+    "Korea, Republic of" → "Republic of Korea", "Korea"; "大韓民国 (韓国)" → "大韓民国", "韓国".
+    """
+    out = []
+    if " (" in name and name.endswith(")"):
+        head, inner = name[:-1].split(" (", 1)
+        out += [head, inner]
+    if ", " in name:
+        head, tail = name.split(", ", 1)
+        out += [f"{tail} {head}", head]
+    return out

@@ -2,9 +2,9 @@
 
 A darknet sees the same scanners again and again: a chunk of a million packets often
 has only tens of thousands of distinct sources, and the next chunk mostly the same
-ones. So :meth:`GeoTagger.tag` deduplicates each chunk (IPv4 as ``uint32``, IPv6 as
-16-byte keys), answers known sources from a sorted cache with one ``searchsorted``,
-and asks the database only about sources it has never seen. Bogons (private,
+ones. So :meth:`GeoTagger.tag` answers known sources from a cache (IPv4: a compiled
+hash table probed per packet; IPv6: sorted 16-byte keys and one ``searchsorted`` per
+chunk) and asks the database only about sources it has never seen. Bogons (private,
 reserved, multicast …) are unknown without asking.
 
 Two databases are built in: the RIR delegated statistics shipped inside ``iptocc``
@@ -71,12 +71,15 @@ class GeoTags:
         return pa.array(self.asn, mask=~self.has_asn, type=pa.uint32())
 
 
-class _Known:
-    """Answers already found for one address family, sorted by key for searchsorted."""
+class _KnownIPv6:
+    """Answers already found for IPv6 keys, sorted for searchsorted.
 
-    def __init__(self, family: Family, limit: int) -> None:
+    (IPv4 answers, the hot path, are in an :class:`IPv4AnswerCache`.)
+    """
+
+    def __init__(self, limit: int) -> None:
         self.limit = limit
-        self.keys = np.empty(0, family.dtype)
+        self.keys = np.empty(0, IPV6.dtype)
         self.country = np.empty(0, np.int16)
         self.asn = np.empty(0, np.uint32)
         self.has_asn = np.empty(0, bool)
@@ -149,8 +152,8 @@ class _CachingTagger(GeoTagger):
     def __init__(self, cache_limit: int = DEFAULT_CACHE_LIMIT) -> None:
         self.countries: list[str] = []  # the vocabulary of every GeoTags this tagger returns
         self._index: dict[str | None, int] = {None: -1}
-        self._known = {IPV4.name: _Known(IPV4, cache_limit), IPV6.name: _Known(IPV6, cache_limit)}
         self._v4 = IPv4AnswerCache(cache_limit)  # the hot path: most sources are IPv4
+        self._v6 = _KnownIPv6(cache_limit)
         self.lookups = 0  # distinct addresses asked of the database so far
         self._lock = threading.Lock()  # ingest workers share one tagger and its caches
 
@@ -192,7 +195,7 @@ class _CachingTagger(GeoTagger):
             self._fill_ipv4(values, where, country, asn, has_asn)
             return
         distinct, inverse = family.distinct(values)
-        d_country, d_asn, d_has_asn = self._resolve(family, distinct)
+        d_country, d_asn, d_has_asn = self._resolve_ipv6(distinct)
         country[where] = d_country[inverse]
         asn[where] = d_asn[inverse]
         has_asn[where] = d_has_asn[inverse]
@@ -214,11 +217,9 @@ class _CachingTagger(GeoTagger):
             c[miss], a[miss], h[miss] = (answer[inverse] for answer in answers)
         country[where], asn[where], has_asn[where] = c, a, h
 
-    def _resolve(
-        self, family: Family, distinct: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Answers for sorted distinct keys: from the cache, else from the database."""
-        known = self._known[family.name]
+    def _resolve_ipv6(self, distinct: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Answers for sorted distinct IPv6 keys: from the cache, else from the database."""
+        known = self._v6
         pos, found = known.find(distinct)
         hit = pos[found]
         country = np.empty(distinct.shape, np.int16)
@@ -232,7 +233,7 @@ class _CachingTagger(GeoTagger):
         missing = ~found
         if missing.any():
             new = distinct[missing]
-            answers = self._ask(family, new)
+            answers = self._ask(IPV6, new)
             country[missing], asn[missing], has_asn[missing] = answers
             known.add(new, *answers)
         return country, asn, has_asn

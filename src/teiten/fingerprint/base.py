@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,7 +30,6 @@ class TagContext:
 
     research: ResearchNetworks | None = None
     geo: GeoTags | None = None
-    extra: dict[str, object] = field(default_factory=dict)
 
     def for_chunk(self, geo: GeoTags | None) -> TagContext:
         """This context with the geo tags of one chunk."""

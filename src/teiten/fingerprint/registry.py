@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import numpy as np
+from teiten.errors import OptionError
 
 __all__ = ["TAG_BITS", "tag_labels", "tag_mask", "tag_sql_macro"]
 
@@ -38,12 +38,18 @@ TAG_BITS: dict[str, int] = {
 }
 
 
-def tag_mask(labels: Iterable[str]) -> int:
-    """The bit mask of ``labels``; an unknown label is a ValueError naming the known ones."""
+def tag_mask(labels: Iterable[str], option: str = "--tag") -> int:
+    """The bit mask of ``labels``.
+
+    An unknown label is an :class:`OptionError` naming ``option`` (the CLI option or
+    setting it came from) and listing the known labels.
+    """
     mask = 0
     for label in labels:
         if label not in TAG_BITS:
-            raise ValueError(f"unknown tag {label!r}: known tags are {', '.join(TAG_BITS)}")
+            raise OptionError(
+                f"{option}: unknown tag {label!r}; known tags are {', '.join(TAG_BITS)}"
+            )
         mask |= 1 << TAG_BITS[label]
     return mask
 
@@ -51,11 +57,6 @@ def tag_mask(labels: Iterable[str]) -> int:
 def tag_labels(mask: int) -> list[str]:
     """Labels whose bits are set in ``mask``, in registry order."""
     return [label for label, bit in TAG_BITS.items() if mask >> bit & 1]
-
-
-def tag_array(n: int) -> np.ndarray:
-    """An all-clear tags column for ``n`` packets."""
-    return np.zeros(n, np.uint32)
 
 
 def tag_sql_macro() -> str:

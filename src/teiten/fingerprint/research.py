@@ -102,8 +102,8 @@ def _parse_line(text: str, line: int, source: str) -> ResearchEntry | None:
 def _ranges(networks: Sequence[Network]) -> list[tuple[int, int]]:
     """Sorted disjoint (first, last) address pairs covering ``networks`` (one family)."""
     merged: list[tuple[int, int]] = []
-    for net in ipaddress.collapse_addresses(networks):
-        first, last = int(net.network_address), int(net.broadcast_address)
+    spans = sorted((int(n.network_address), int(n.broadcast_address)) for n in networks)
+    for first, last in spans:
         if merged and first <= merged[-1][1] + 1:
             merged[-1] = (merged[-1][0], max(last, merged[-1][1]))
         else:

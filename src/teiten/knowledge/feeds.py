@@ -23,6 +23,7 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -154,7 +155,15 @@ class _Checker:
             entry = f"#{index}" + (f" {cve}" if isinstance(cve, str) and cve else "")
         return KnowledgeError(self.path, message, entry=entry, field=field)
 
-    def string(self, obj: dict[str, Any], name: str, *, index=None, cve=None, prefix="") -> str:
+    def string(
+        self,
+        obj: dict[str, Any],
+        name: str,
+        *,
+        index: int | None = None,
+        cve: Any = None,
+        prefix: str = "",
+    ) -> str:
         if name not in obj:
             raise self.fail("missing", index=index, cve=cve, field=prefix + name)
         value = obj[name]
@@ -175,7 +184,9 @@ class _Checker:
             )
         return value
 
-    def timestamp(self, value: str, *, index=None, cve=None, field: str) -> datetime:
+    def timestamp(
+        self, value: str, *, index: int | None = None, cve: Any = None, field: str
+    ) -> datetime:
         try:
             return datetime.fromisoformat(value)
         except ValueError:
@@ -267,7 +278,9 @@ def _english(check: _Checker, record: dict[str, Any], i: int, cve: str) -> str:
     return ""
 
 
-def _cpe_names(check: _Checker, record: dict[str, Any], i: int, cve: str):
+def _cpe_names(
+    check: _Checker, record: dict[str, Any], i: int, cve: str
+) -> Iterator[tuple[str, str]]:
     """(vendor, product) of every vulnerable CPE match string, ``_firmware`` dropped."""
     configurations = record.get("configurations", [])
     if not isinstance(configurations, list):

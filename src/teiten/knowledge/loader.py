@@ -11,11 +11,12 @@ import json
 import os
 import re
 import tomllib
+from collections.abc import Callable, Iterable
 from datetime import date
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypedDict
 
 from teiten.errors import KnowledgeError
 from teiten.knowledge.model import (
@@ -92,7 +93,9 @@ class _Lines:
             if key:
                 self._at.setdefault((table, index, key[1]), number)
 
-    def find(self, table: tuple[str, ...], index: int | None = None, key: str | None = None):
+    def find(
+        self, table: tuple[str, ...], index: int | None = None, key: str | None = None
+    ) -> int | None:
         return self._at.get((table, index, key)) or self._at.get((table, index, None))
 
 
@@ -107,7 +110,15 @@ def parse_knowledge(text: str, path: str) -> KnowledgeBase:
         raise KnowledgeError(path, f"not valid TOML: {exc}", line=_toml_line(exc)) from exc
     lines = _Lines(text)
 
-    def fail(message: str, *, table=(), index=None, key=None, entry=None, field=None) -> NoReturn:
+    def fail(
+        message: str,
+        *,
+        table: Iterable[str] = (),
+        index: int | None = None,
+        key: str | None = None,
+        entry: str | None = None,
+        field: str | None = None,
+    ) -> NoReturn:
         raise KnowledgeError(
             path,
             message,
@@ -157,17 +168,32 @@ def parse_knowledge(text: str, path: str) -> KnowledgeBase:
     return KnowledgeBase(title=title, edition=edition, path=path, entries=entries)
 
 
+class _At(TypedDict):
+    """Where in a port's table an array item is: ``[[tcp.PORT.<sub>]]`` number ``index``."""
+
+    sub: str
+    index: int
+
+
 class _PortParser:
     """Validates one ``[tcp.PORT]`` table and its product/malware/cve arrays."""
 
-    def __init__(self, fail, table: tuple[str, str], label: str, edition: date) -> None:
+    def __init__(
+        self, fail: Callable[..., NoReturn], table: tuple[str, str], label: str, edition: date
+    ) -> None:
         self._fail = fail
         self._table = table
         self._label = label
         self._edition = edition
 
     def error(
-        self, message: str, field: str, *, sub: str | None = None, index=None, key=None
+        self,
+        message: str,
+        field: str,
+        *,
+        sub: str | None = None,
+        index: int | None = None,
+        key: str | None = None,
     ) -> NoReturn:
         table = (*self._table, sub) if sub else self._table
         self._fail(message, table=table, index=index, key=key, entry=self._label, field=field)
@@ -245,9 +271,9 @@ class _PortParser:
         value: Any,
         field: str,
         *,
-        sub=None,
-        index=None,
-        key=None,
+        sub: str | None = None,
+        index: int | None = None,
+        key: str | None = None,
         pattern: re.Pattern[str] | None = None,
         what: str = "",
     ) -> tuple[str, ...]:
@@ -260,7 +286,15 @@ class _PortParser:
                 self.error(f"{v!r} is not {what}", field, sub=sub, index=index, key=key)
         return tuple(v.strip() for v in value)
 
-    def _urls(self, value: Any, field: str, *, sub=None, index=None, key=None) -> tuple[str, ...]:
+    def _urls(
+        self,
+        value: Any,
+        field: str,
+        *,
+        sub: str | None = None,
+        index: int | None = None,
+        key: str | None = None,
+    ) -> tuple[str, ...]:
         urls = self._strings(
             value, field, sub=sub, index=index, key=key, pattern=_URL, what="an http(s) URL"
         )
@@ -269,7 +303,7 @@ class _PortParser:
         return urls
 
     def _product(self, i: int, raw: dict[str, Any]) -> Product:
-        at = {"sub": "product", "index": i}
+        at: _At = {"sub": "product", "index": i}
         prefix = f"product[{i}]."
         self._check_fields(raw, _PRODUCT_FIELDS, prefix=prefix, **at)
         if not self._text(raw["name"]):
@@ -287,7 +321,7 @@ class _PortParser:
         keywords = self._strings(raw.get("keywords", []), prefix + "keywords", key="keywords", **at)
         if (names["match"] or keywords) and not names["vendor"]:
             self.error("match/keywords need a vendor list", prefix + "vendor", **at)
-        sources = ()
+        sources: tuple[str, ...] = ()
         if "sources" in raw:
             sources = self._urls(raw["sources"], prefix + "sources", key="sources", **at)
         return Product(
@@ -299,7 +333,7 @@ class _PortParser:
         )
 
     def _malware(self, i: int, raw: dict[str, Any]) -> Malware:
-        at = {"sub": "malware", "index": i}
+        at: _At = {"sub": "malware", "index": i}
         prefix = f"malware[{i}]."
         self._check_fields(raw, _MALWARE_FIELDS, prefix=prefix, **at)
         if not self._text(raw["name"]):
@@ -314,11 +348,12 @@ class _PortParser:
         )
 
     def _cve(self, i: int, raw: dict[str, Any]) -> Cve:
-        at = {"sub": "cve", "index": i}
+        at: _At = {"sub": "cve", "index": i}
         prefix = f"cve[{i}]."
         self._check_fields(raw, _CVE_FIELDS, prefix=prefix, **at)
         cve_id = raw["id"]
-        if not isinstance(cve_id, str) or not CVE_ID.match(cve_id):
+        id_match = CVE_ID.match(cve_id) if isinstance(cve_id, str) else None
+        if id_match is None:
             self.error(
                 f"{cve_id!r} is not a CVE id like CVE-2017-17215", prefix + "id", key="id", **at
             )
@@ -340,7 +375,7 @@ class _PortParser:
                 key="published",
                 **at,
             )
-        if int(CVE_ID.match(cve_id)[1]) > published.year:
+        if int(id_match[1]) > published.year:
             self.error(
                 f"{cve_id}: published {published} is before the year in its id",
                 prefix + "published",
@@ -481,7 +516,9 @@ def _read_import(path: Path) -> dict[str, Any]:
     return doc
 
 
-def _check_types(path: Path, doc: dict[str, Any], spec: dict[str, Any], *, entry, prefix) -> None:
+def _check_types(
+    path: Path, doc: dict[str, Any], spec: dict[str, Any], *, entry: str | None, prefix: str
+) -> None:
     for name, kind in spec.items():
         if name not in doc:
             raise KnowledgeError(path, "missing", entry=entry, field=prefix + name)

@@ -12,9 +12,10 @@ Stages: :mod:`.build` reads the store into :class:`ReportData` (rankings exactly
 :mod:`.markdown` and :mod:`.pdf` lay the document out.
 """
 
+from teiten.errors import ReportError
 from teiten.report.build import build_report
 from teiten.report.compose import Document, compose
-from teiten.report.model import LANGUAGES, ReportData, ReportError
+from teiten.report.model import LANGUAGES, ReportData
 from teiten.report.pdf import pdf_page_png
 from teiten.report.render import FORMATS, html_report, write_report
 

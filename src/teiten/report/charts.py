@@ -152,14 +152,16 @@ def line_chart(
             else:
                 points = " ".join(f"{x(j):.1f},{y(v):.1f}" for j, v in run)
                 out.append(f'<polyline {style} points="{points}"/>')
-    for lx, ly, label, i in legend:
+    for at_x, at_y, label, i in legend:
         colour, dash = PALETTE[i % len(PALETTE)], DASHES[i % len(DASHES)]
         dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
         out.append(
-            f'<line x1="{lx:.1f}" y1="{ly + 6}" x2="{lx + 24:.1f}" y2="{ly + 6}" '
+            f'<line x1="{at_x:.1f}" y1="{at_y + 6}" x2="{at_x + 24:.1f}" y2="{at_y + 6}" '
             f'stroke="{colour}" stroke-width="2.2"{dash_attr}/>'
         )
-        out.append(f'<text x="{lx + 30:.1f}" y="{ly + 10}" fill="#222222">{escape(label)}</text>')
+        out.append(
+            f'<text x="{at_x + 30:.1f}" y="{at_y + 10}" fill="#222222">{escape(label)}</text>'
+        )
     out.append("</svg>")
     return "\n".join(out)
 

@@ -8,6 +8,7 @@ HTML carries as ``data-value`` for anyone checking the numbers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -231,6 +232,7 @@ def _ranking(data: ReportData, m: Messages, n: _Numbering, dimension: str) -> Se
         metric=m(f"metric.{data.metric}"),
     )
     first = rows[0]
+    label: Callable[[dict[str, Any]], str]
     if dimension == "ports":
         key = "ranking.top_port" if first.get("service") else "ranking.top_port_noservice"
         lead = m(

@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from teiten.errors import TeitenError
-
 if TYPE_CHECKING:
     from teiten.analyze.periods import Period
     from teiten.analyze.phenomena import Finding
@@ -26,15 +24,10 @@ __all__ = [
     "Overview",
     "RankingSection",
     "ReportData",
-    "ReportError",
     "Series",
 ]
 
 LANGUAGES = ("ja", "en")
-
-
-class ReportError(TeitenError):
-    """A report cannot be built or rendered (a missing tool, an unwritable output …)."""
 
 
 @dataclass(frozen=True)

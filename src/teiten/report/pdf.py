@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from teiten.report.model import ReportError
+from teiten.errors import ReportError
 
 __all__ = ["CHROMIUM_NAMES", "find_chromium", "html_to_pdf", "pdf_page_png"]
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from teiten.errors import OptionError
+from teiten.errors import OptionError, ReportError
 from teiten.report.compose import compose
 from teiten.report.html import render_html
 from teiten.report.markdown import render_markdown
 from teiten.report.messages import Messages
-from teiten.report.model import LANGUAGES, ReportData, ReportError
+from teiten.report.model import LANGUAGES, ReportData
 from teiten.report.pdf import html_to_pdf
 
 __all__ = ["FORMATS", "html_report", "write_report"]

@@ -16,16 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from teiten.sensor.spool import POLICIES
-from teiten.settings_file import Keys, SettingsFileError, read_settings, read_toml
+from teiten.errors import SensorConfigError
+from teiten.sensor.spool import POLICIES, Policy
+from teiten.settings_file import Keys, read_settings, read_toml
 
-__all__ = ["SensorConfig", "SensorConfigError", "load_sensor_config"]
+__all__ = ["SensorConfig", "load_sensor_config"]
 
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-
-
-class SensorConfigError(SettingsFileError):
-    """``sensor.toml`` cannot be read or has a bad key (names the file and key)."""
 
 
 @dataclass(frozen=True)
@@ -37,7 +34,7 @@ class SensorConfig:
     ca_file: Path | None = None
     timeout_seconds: float = 30.0
     spool_max_bytes: int = 10 << 30
-    spool_policy: str = "drop-oldest"
+    spool_policy: Policy = "drop-oldest"
     batch_packets: int = 100_000
     batch_seconds: float = 10.0
     interface: str | None = None

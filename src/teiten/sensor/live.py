@@ -55,7 +55,7 @@ class _Req3(ctypes.Structure):
 
 
 @numba.njit(cache=True)
-def _walk_block(ring, start, count, first, offset, caplen, wirelen, ts_ns):  # pragma: no cover
+def _walk_block(ring, start, count, first, offset, caplen, wirelen, ts_ns):  # type: ignore[no-untyped-def]  # pragma: no cover
     """Packet headers of one block: fills the column arrays, returns how many."""
     at = start + first
     for i in range(count):

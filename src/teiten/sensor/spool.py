@@ -20,6 +20,7 @@ batches and packets dropped are counted.
 
 from __future__ import annotations
 
+import builtins
 import logging
 import os
 import re
@@ -129,7 +130,7 @@ class Spool:
         return sum(e.size for e in self.entries())
 
     # --- changes -----------------------------------------------------------
-    def put(self, body: bytes, packets: int = 0) -> SpoolEntry | None:
+    def put(self, body: builtins.bytes, packets: int = 0) -> SpoolEntry | None:
         """Spool one wire batch; None when the policy dropped it (the spool is full)."""
         if len(body) > self.max_bytes:
             raise ValueError(

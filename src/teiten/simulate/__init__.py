@@ -12,6 +12,7 @@ entries of :data:`CATALOGUE`.
     for chunk in generate_packets(config): ...                       # or stream the chunks
 """
 
+from teiten.errors import ScenarioError
 from teiten.simulate.behaviours import CATALOGUE, COUNTRY_MIX, Behaviour
 from teiten.simulate.config import DEFAULT_SENSORS, SensorSpec, SimulationConfig
 from teiten.simulate.generator import SimulatedChunk, generate_packets
@@ -19,7 +20,6 @@ from teiten.simulate.pcap import TRUTH_FILE, simulate_to_pcap
 from teiten.simulate.scenario import (
     BUILTIN_SCENARIOS,
     Scenario,
-    ScenarioError,
     load_scenario,
     parse_scenario,
 )

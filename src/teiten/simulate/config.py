@@ -11,14 +11,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from teiten.errors import TeitenError
+from teiten.errors import SensorsFileError
 from teiten.simulate.behaviours import CATALOGUE, Behaviour
 from teiten.simulate.scenario import Scenario
 
 __all__ = [
     "DEFAULT_SENSORS",
     "SensorSpec",
-    "SensorsFileError",
     "SimulationConfig",
     "load_sensors",
     "numbered_sensors",
@@ -62,10 +61,6 @@ DEFAULT_SENSORS: tuple[SensorSpec, ...] = (
     SensorSpec("charlie", "198.51.100.0/24"),
     SensorSpec("delta", "203.0.113.0/24"),
 )
-
-
-class SensorsFileError(TeitenError):
-    """A sensors file cannot be read or has a bad line (names the file and line)."""
 
 
 _BENCHMARK_NET = ipaddress.IPv4Network("198.18.0.0/15")  # RFC 2544: never a real source

@@ -132,7 +132,7 @@ def shape_for(b: Behaviour, payload: bytes, *, ethernet: bool) -> Shape:
         l4=l4,
         l4_header=header,
         proto=b.ip_proto,
-        l4_sum=int(dtype.fields["l4_sum"][1]),
+        l4_sum=int(offsets[names.index("l4_sum")]),
         quoted_ip=l4 + 8 if b.quotes else None,
         constant_sum=constant,
     )

@@ -260,7 +260,7 @@ def simulate_to_pcap(
             for a, b in zip(starts.tolist(), stops.tolist(), strict=True):
                 sensor, p = int(chunk.sensor[order[a]]), int(period[order[a]])
                 lo = int(ends[a - 1]) if a else 0
-                files.get(sensor, p).write(memoryview(records[lo : int(ends[b - 1])]))
+                files.get(sensor, p).write(records[lo : int(ends[b - 1])].data)
                 truth.add_file(_relative(files.path(sensor, p), out_dir), b - a)
         for sensor in range(n_sensors):  # quiet periods still get their (empty) file
             for p in range(files.periods()):

@@ -38,7 +38,7 @@ from typing import Any, Literal, NoReturn
 
 import numpy as np
 
-from teiten.errors import TeitenError
+from teiten.errors import ScenarioError
 from teiten.simulate.behaviours import ANY_PORT, CATALOGUE, Behaviour
 
 __all__ = [
@@ -47,7 +47,6 @@ __all__ = [
     "Change",
     "Crossover",
     "Scenario",
-    "ScenarioError",
     "Selector",
     "load_scenario",
     "parse_scenario",
@@ -59,25 +58,6 @@ ChangeKind = Literal["ramp", "step", "enter", "leave"]
 _KINDS = ("ramp", "step", "enter", "leave")
 _PROTOS = ("tcp", "udp")
 _OVERRIDABLE = ("weight", "source_share", "ports", "countries", "volume_alpha")
-
-
-class ScenarioError(TeitenError):
-    """A scenario file is unreadable or breaks the vocabulary.
-
-    Carries ``path`` and where known ``entry`` (``changes[2] (bluekeep)``) and
-    ``field`` (``factor``).
-    """
-
-    def __init__(
-        self, path: str, message: str, *, entry: str | None = None, field: str | None = None
-    ) -> None:
-        self.path, self.message, self.entry, self.field = path, message, entry, field
-        where = path
-        if entry:
-            where += f": {entry}"
-        if field:
-            where += f": field '{field}'"
-        super().__init__(f"{where}: {message}")
 
 
 @dataclass(frozen=True)
@@ -223,8 +203,8 @@ class Scenario:
 def load_scenario(path_or_name: str | Path) -> Scenario:
     """A built-in scenario by name (:data:`BUILTIN_SCENARIOS`), or a scenario file."""
     if isinstance(path_or_name, str) and path_or_name in BUILTIN_SCENARIOS:
-        text = resources.files("teiten.simulate") / "scenarios" / f"{path_or_name}.toml"
-        return parse_scenario(text.read_text(encoding="utf-8"), f"builtin:{path_or_name}")
+        builtin = resources.files("teiten.simulate") / "scenarios" / f"{path_or_name}.toml"
+        return parse_scenario(builtin.read_text(encoding="utf-8"), f"builtin:{path_or_name}")
     path = Path(path_or_name)
     if not path.is_file():
         raise ScenarioError(
@@ -397,7 +377,7 @@ class _Parser:
         ident = self.ident(item, entry)
         entry = f"{entry} ({ident})"
         like = item.get("like")
-        if like not in CATALOGUE:
+        if not isinstance(like, str) or like not in CATALOGUE:
             self.fail(f"must name a catalogue behaviour: {', '.join(CATALOGUE)}", entry, "like")
         for required in ("weight", "source_share"):
             if required not in item:
@@ -424,7 +404,7 @@ class _Parser:
             if name not in catalogue:
                 self.fail(f"no behaviour or campaign {name!r}; known: {', '.join(catalogue)}",
                           entry, f"{field}.behaviour")  # fmt: skip
-        countries = ()
+        countries: tuple[str, ...] = ()
         if "country" in table:
             countries = self.strings(table["country"], f"{field}.country", entry)
             self.countries(dict.fromkeys(countries, 1.0), f"{field}.country", entry)
@@ -483,13 +463,13 @@ class _Parser:
         if kind != "step":
             return Change(ident, kind, select, start)
         f = self.number(item["factor"], "factor", entry, positive=True)
-        end = self.when(item["until"], "until", entry) if "until" in item else None
-        if end is not None and end <= start:
+        until = self.when(item["until"], "until", entry) if "until" in item else None
+        if until is not None and until <= start:
             self.fail(f"must be after 'at' ({start.date()})", entry, "until")
         half = item.get("half_life_days")
         if half is not None:
             half = self.number(half, "half_life_days", entry, positive=True)
-        return Change(ident, kind, select, start, end, (f, f), half)
+        return Change(ident, kind, select, start, until, (f, f), half)
 
     def crossover(self, item: dict[str, Any], entry: str) -> Crossover:
         ident = self.ident(item, entry)

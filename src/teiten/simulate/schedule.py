@@ -78,9 +78,12 @@ def slices(
             to_b = _mass_to(t1, amp, cos_a, sin_a)
             to_a[inside] = diurnal_mass(amp[inside], pop.phase[active[inside]], 0.0, a[inside])
         else:
-            trig = (pop.group[active], amp, cos_a, sin_a)
-            to_a, to_b = env.mass_to(*trig, t0), env.mass_to(*trig, t1)
-            to_a[inside] = env.mass_to(*(x[inside] for x in trig), a[inside])
+            group = pop.group[active]
+            to_a = env.mass_to(group, amp, cos_a, sin_a, t0)
+            to_b = env.mass_to(group, amp, cos_a, sin_a, t1)
+            to_a[inside] = env.mass_to(
+                group[inside], amp[inside], cos_a[inside], sin_a[inside], a[inside]
+            )
         last = off <= t1
         rest = np.where(last, 1.0, mass_to_off[active] - to_a)
         # Nothing left to come (a scenario silenced the source): the rest goes now.

@@ -97,7 +97,7 @@ class _Day:
         if day is None:
             return
         self.digest = "simulated:" + blake3.blake3(f"{self.key}|{day}".encode()).hexdigest()
-        if self.store.manifest.find_input(self.digest) is None:
+        if not self.store.manifest.find_inputs(self.digest):
             sensors = ",".join(s.name for s in self.config.sensors)
             self.writer = self.store.writer(sensors, self.geo.database, self.geo.edition)
 

@@ -1,8 +1,13 @@
 """The Parquet store (day-partitioned, atomic, deduplicated) and its query engine."""
 
+from typing import TYPE_CHECKING
+
 from teiten.store.dataset import BatchWriter, Store, default_store_path
 from teiten.store.manifest import BatchRecord, InputRecord, Manifest, SensorRecord
 from teiten.store.schema import KIND_NAMES, SCHEMA, packets_table
+
+if TYPE_CHECKING:  # loaded on first use (below); type checkers see it here
+    from teiten.store.engine import Engine
 
 __all__ = [
     "KIND_NAMES",

@@ -4,10 +4,12 @@ A collector stores each sensor batch as it arrives, so a day can collect
 thousands of small files, and every query pays for opening them. Compaction
 rewrites a day's small files (fewer than ``small_rows`` rows each) into files
 of whole row groups, hard-links the day's large files unchanged, and swaps the
-new day folder in atomically (:mod:`teiten.store.swap`). Rows are copied, never
-changed: every count stays the same. It holds the writer lock, so ingest and
-the collector wait for it; a crash at any point leaves the old files or the new
-ones, and recovery clears the rest.
+new day folder in atomically (:mod:`teiten.store.rewrite`, which also records the
+new files' digests in the manifest for ``teiten store check``). Rows are copied,
+never changed (their ``batch`` column is filled from the file name for files
+written before it existed): every count stays the same. It holds the writer
+lock, so ingest and the collector wait for it; a crash at any point leaves the
+old files or the new ones, and recovery clears the rest.
 
 Queries that started before a swap may fail with a missing file and can simply
 be run again.
@@ -15,12 +17,8 @@ be run again.
 
 from __future__ import annotations
 
-import os
-import shutil
-import uuid
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +26,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from teiten.store.dataset import PARQUET_OPTIONS, ROW_GROUP_ROWS, Store
+from teiten.store.parts import with_batch
+from teiten.store.rewrite import Rewrite
 from teiten.store.schema import SCHEMA
-from teiten.store.swap import fsync_path, swap_in
 
 __all__ = ["CompactedDay", "compact"]
 
@@ -75,22 +74,20 @@ def compact(
 
 
 def _compact_day(store: Store, folder: Path, files: list[Path], small: list[Path]) -> CompactedDay:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    name = f"compact-{stamp}-{uuid.uuid4().hex[:12]}"
-    staging = store.root / "staging" / name
-    new_day = staging / folder.name
-    new_day.mkdir(parents=True)
+    rewrite = Rewrite(store, "compact")
     bytes_before = sum(f.stat().st_size for f in files)
     try:
         for f in files:
             if f not in small:
-                os.link(f, new_day / f.name)
-        rows = _merge(small, new_day, name)
-        swap_in(store.root, staging, folder.name)
+                rewrite.link(folder.name, f)
+        new_day = rewrite.folder(folder.name)
+        rows = _merge(small, new_day, rewrite.rewrite_id)
+        written = sorted(new_day.glob(f"{rewrite.rewrite_id}-*.parquet"))
+        rewrite.add_day(folder.name, [f.name for f in small], written)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        rewrite.abandon()
         raise
-    shutil.rmtree(staging, ignore_errors=True)
+    rewrite.apply()
     after = sorted(folder.glob("*.parquet"))
     return CompactedDay(
         day=folder.name.removeprefix("day="),
@@ -126,7 +123,7 @@ def _merge(small: list[Path], out: Path, name: str) -> int:
                 writer, groups, part = None, 0, part + 1
 
     for path in small:
-        table = pq.read_table(path, schema=SCHEMA)
+        table = with_batch(pq.read_table(path, schema=SCHEMA), path.name)
         rows += table.num_rows
         pending.append(table)
         pending_rows += table.num_rows
@@ -134,6 +131,4 @@ def _merge(small: list[Path], out: Path, name: str) -> int:
     flush(True)
     if writer is not None:
         writer.close()
-    for path in out.glob(f"{name}-*.parquet"):
-        fsync_path(path)
     return rows

@@ -12,14 +12,21 @@ written under ``staging/`` and renamed into place only after the manifest
 records the batch as pending, then the batch is marked committed. A writer that
 finds a pending batch (a crash mid-commit) finishes its renames; staging
 folders with no manifest entry are debris of an aborted write and are removed.
+
+Opening an existing store (``create=False``, what every query does) writes
+nothing: the manifest is opened read-only, no folder is made, and a directory
+without a manifest is refused (:class:`~teiten.errors.NotAStoreError`). A store on
+a read-only mount, or one that belongs to another user, can so be queried.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import shutil
+import sqlite3
 import threading
 import time
 import uuid
@@ -31,19 +38,22 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from teiten.errors import StoreError
-from teiten.store.manifest import BatchRecord, InputRecord, Manifest
+from teiten.errors import NotAStoreError, StoreError
+from teiten.store.damage import os_error, permission_error
+from teiten.store.manifest import BatchRecord, FileRecord, InputRecord, Manifest
+from teiten.store.parts import file_record
+from teiten.store.rewrite import finish
 from teiten.store.schema import SCHEMA
 from teiten.store.swap import finish_swap, fsync_path
 
 __all__ = ["BatchWriter", "Store", "default_store_path"]
 
-_NS_PER_DAY = 86_400 * 1_000_000_000
+NS_PER_DAY = 86_400 * 1_000_000_000
 # Dictionary-encode only the low-cardinality columns: addresses, ports, windows,
 # sequence numbers and timestamps gain nothing from a dictionary and cost time trying one.
 _DICTIONARY_COLUMNS = [
     "sensor", "ip_version", "proto", "tcp_flags", "ttl", "frag_offset", "is_fragment",
-    "ip_len", "icmp_type", "icmp_code", "kind", "country", "asn",
+    "ip_len", "icmp_type", "icmp_code", "kind", "country", "asn", "batch",
 ]  # fmt: skip
 PARQUET_OPTIONS = {
     "write_batch_size": 1 << 16,  # values per encoder call: fewer calls, same pages
@@ -66,21 +76,61 @@ def default_store_path(path: str | os.PathLike[str] | None = None) -> Path:
 
 
 class Store:
-    """A teiten store directory. Cheap to open; writing takes a lock."""
+    """A teiten store directory. Cheap to open; writing takes a lock.
+
+    ``create=True`` (ingest, the collector) makes the store if it is missing;
+    ``create=False`` opens an existing one and writes nothing until a write is
+    asked for, except that an interrupted write (a crash) is finished when the
+    store is writable and no writer is at work.
+    """
 
     def __init__(self, root: str | os.PathLike[str] | None = None, *, create: bool = True) -> None:
         self.root = default_store_path(root)
-        if not self.root.exists():
-            if not create:
-                raise StoreError(
-                    f"{self.root}: no teiten store here; ingest captures first "
-                    "(teiten ingest --store DIR FILE...) or pass --store / set $TEITEN_STORE"
-                )
-            self.root.mkdir(parents=True)
-        elif not self.root.is_dir():
-            raise StoreError(f"{self.root}: exists and is not a directory")
-        (self.root / "packets").mkdir(exist_ok=True)
-        self.manifest = Manifest(self.root / "manifest.sqlite")
+        manifest = self.root / "manifest.sqlite"
+        if not create:
+            try:
+                manifest.stat()
+            except (FileNotFoundError, NotADirectoryError):
+                raise NotAStoreError(self.root) from None
+            except PermissionError as exc:
+                raise permission_error(manifest, errno.EACCES) from exc
+            self.manifest = Manifest(manifest, read_only=True)
+            if self.manifest.has_pending():
+                self._finish_interrupted_write()
+            return
+        try:
+            if not self.root.exists():
+                self.root.mkdir(parents=True)
+            elif not self.root.is_dir():
+                raise StoreError(f"{self.root}: exists and is not a directory")
+            (self.root / "packets").mkdir(exist_ok=True)
+        except OSError as exc:
+            raise os_error(exc, self.root) from exc
+        self.manifest = Manifest(manifest)
+
+    @property
+    def writable(self) -> bool:
+        """Whether this process may change the store (its folder and manifest)."""
+        return os.access(self.root, os.W_OK) and os.access(self.root / "manifest.sqlite", os.W_OK)
+
+    def _finish_interrupted_write(self) -> None:
+        """Roll a crashed write forward now, unless this user cannot or a writer is busy
+        (which then owns it); ``teiten store check`` reports one still pending. A
+        failure leaves it to the next writer: a read goes on with what is there."""
+        if not self.writable:
+            return
+        try:
+            handle = open(self.root / "writer.lock", "a+")  # noqa: SIM115 - closed below
+        except OSError:
+            return
+        with handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                return
+            with contextlib.suppress(StoreError, OSError, sqlite3.Error):
+                self.manifest.for_writing()
+                self.recover()
 
     @property
     def packets_glob(self) -> str:
@@ -96,9 +146,13 @@ class Store:
     def lock(self) -> IO[str]:
         """Take the store's writer lock (one writer at a time) and recover from any
         interrupted write; closing the returned file releases the lock."""
-        handle = open(self.root / "writer.lock", "a+")  # noqa: SIM115 - held by the caller
+        try:
+            handle = open(self.root / "writer.lock", "a+")  # noqa: SIM115 - held by the caller
+        except OSError as exc:
+            raise os_error(exc, self.root) from exc
         try:
             fcntl.flock(handle, fcntl.LOCK_EX)
+            self.manifest.for_writing()
             self.recover()
         except BaseException:
             handle.close()
@@ -106,7 +160,8 @@ class Store:
         return handle
 
     def recover(self) -> list[str]:
-        """Finish pending commits and drop staging debris; call with the writer lock held."""
+        """Finish pending commits and rewrites (compaction, removal) and drop staging
+        debris; call with the writer lock held."""
         done = []
         for batch in self.manifest.batches(state="pending"):
             for staged, final in batch.parts:
@@ -121,6 +176,9 @@ class Store:
                     )
             self.manifest.commit(batch.batch_id)
             done.append(batch.batch_id)
+        for rewrite in self.manifest.rewrites(state="pending"):
+            finish(self, rewrite)
+            done.append(rewrite.rewrite_id)
         staging = self.root / "staging"
         if staging.exists():
             folders = list(staging.iterdir())
@@ -146,11 +204,14 @@ class BatchWriter:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         self.batch_id = f"{stamp}-{uuid.uuid4().hex[:12]}"
         self.packets = 0
+        self.first_ts: int | None = None  # ns since the epoch of the earliest row written
+        self.last_ts: int | None = None
         self.days: list[str] = []  # UTC days (YYYY-MM-DD) of the rows, once committed
         self._begun = False
         self._writers: dict[tuple[int, int], pq.ParquetWriter] = {}
         self._pending: dict[tuple[int, int], list[pa.Table]] = {}
         self._count_lock = threading.Lock()
+        self._batch_value = pa.array([self.batch_id], pa.string())
         self._lock = store.lock()
         self._staging = store.root / "staging" / self.batch_id
         try:
@@ -167,16 +228,29 @@ class BatchWriter:
         """
         if table.num_rows == 0:
             return
-        ts = table.column("ts").combine_chunks().cast(pa.int64()).to_numpy()
-        days = ts // _NS_PER_DAY
+        table = self._with_batch(table)
+        ts = ts_ns(table)
+        days = ts // NS_PER_DAY
         first, last = int(days.min()), int(days.max())
         if first == last:
             self._buffer(first, lane, table)
         else:
             for day in np.unique(days):
                 self._buffer(int(day), lane, table.filter(pa.array(days == day)))
+        low, high = int(ts.min()), int(ts.max())
         with self._count_lock:
             self.packets += table.num_rows
+            self.first_ts = low if self.first_ts is None else min(self.first_ts, low)
+            self.last_ts = high if self.last_ts is None else max(self.last_ts, high)
+
+    def _with_batch(self, table: pa.Table) -> pa.Table:
+        """The rows with this batch's id in their ``batch`` column (see store.schema)."""
+        indices = pa.array(np.zeros(table.num_rows, np.int32))
+        column = pa.DictionaryArray.from_arrays(indices, self._batch_value)
+        i = table.schema.get_field_index("batch")
+        if i < 0:
+            return table.append_column(SCHEMA.field("batch"), column)
+        return table.set_column(i, SCHEMA.field("batch"), column)
 
     def _buffer(self, day: int, lane: int, table: pa.Table) -> None:
         """Collect rows into large row groups (fewer, bigger pages encode faster)."""
@@ -198,7 +272,7 @@ class BatchWriter:
         writer = self._writers.get(key)
         if writer is None:
             day, lane = key
-            path = self._staging / f"{_day_name(day)}-{lane}.parquet"
+            path = self._staging / f"{day_name(day)}-{lane}.parquet"
             writer = pq.ParquetWriter(path, SCHEMA, **PARQUET_OPTIONS)
             self._writers[key] = writer
         table = pending[0] if len(pending) == 1 else pa.concat_tables(pending)
@@ -211,17 +285,15 @@ class BatchWriter:
         for writer in self._writers.values():
             writer.close()
         parts = []
+        files: list[FileRecord] = []
         for day, lane in sorted(self._writers):
-            name = _day_name(day)
+            name = day_name(day)
             staged = self._staging / f"{name}-{lane}.parquet"
             fsync_path(staged)
-            parts.append(
-                (
-                    str(staged.relative_to(self.store.root)),
-                    f"packets/{name}/{self.batch_id}-{lane}.parquet",
-                )
-            )
-        self.days = sorted({_day_name(day).removeprefix("day=") for day, _ in self._writers})
+            final = f"packets/{name}/{self.batch_id}-{lane}.parquet"
+            parts.append((str(staged.relative_to(self.store.root)), final))
+            files.append(file_record(staged, final))
+        self.days = sorted({day_name(day).removeprefix("day=") for day, _ in self._writers})
         self._writers.clear()
         record = BatchRecord(
             self.batch_id,
@@ -232,8 +304,10 @@ class BatchWriter:
             self.geo_edition,
             self.packets,
             parts,
+            self.first_ts,
+            self.last_ts,
         )
-        self.store.manifest.begin(record, inputs)
+        self.store.manifest.begin(record, inputs, files)
         self._begun = True  # from here on the batch is durable: recovery finishes it
         self.store.recover()
         self.close()
@@ -265,5 +339,11 @@ class BatchWriter:
             self.abort()
 
 
-def _day_name(day: int) -> str:
+def ts_ns(table: pa.Table) -> np.ndarray:
+    """The ``ts`` column of store rows as int64 ns since the epoch."""
+    return table.column("ts").combine_chunks().cast(pa.int64()).to_numpy()
+
+
+def day_name(day: int) -> str:
+    """The partition folder (``day=YYYY-MM-DD``) of a day counted from the epoch."""
     return "day=" + np.datetime64(day, "D").astype(str)

@@ -13,10 +13,16 @@ metadata; a file whose state differs from the store's is stale and is
 recomputed. Files are written to a temporary name and renamed into place, so a
 reader never sees a partial one; they are plain Parquet, readable by DuckDB:
 ``duckdb -c "select * from 'teiten-data/events/scans/*/*.parquet'"``.
+
+They are a cache. When the store cannot be written (a read-only mount, another
+user's store), they go to ``$XDG_CACHE_HOME/teiten/stores/<digest of the store's
+path>/events/`` (``~/.cache/…`` by default); when that cannot be written either,
+the result is only kept in memory. Reading looks in both places.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -29,12 +35,10 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from teiten.errors import StoreError
-
 if TYPE_CHECKING:
     from teiten.store.dataset import Store
 
-__all__ = ["EVENT_FAMILIES", "EventFile", "EventStore"]
+__all__ = ["EVENT_FAMILIES", "EventFile", "EventStore", "cache_folder"]
 
 EVENT_FAMILIES = ("scans", "dos")
 _META = b"teiten.events"
@@ -44,9 +48,17 @@ _DAY = re.compile(r"(?:^|/)day=(\d{4}-\d{2}-\d{2})/")
 class EventFile:
     """One stored result: its rows and the metadata it was computed with."""
 
-    def __init__(self, table: pa.Table, meta: dict[str, Any]) -> None:
+    def __init__(self, table: pa.Table, meta: dict[str, Any], path: Path | None = None) -> None:
         self.table = table
         self.meta = meta
+        self.path = path  # where it was read from
+
+
+def cache_folder(store: Store) -> Path:
+    """Where events of ``store`` go when the store itself cannot be written."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    key = hashlib.blake2b(os.fsencode(store.root.resolve()), digest_size=8).hexdigest()
+    return Path(base) / "teiten" / "stores" / key / "events"
 
 
 class EventStore:
@@ -55,6 +67,7 @@ class EventStore:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.root = store.root / "events"
+        self.roots = [self.root, cache_folder(store)]  # where to look, where to write
 
     @staticmethod
     def key(inputs: dict[str, Any]) -> str:
@@ -72,42 +85,45 @@ class EventStore:
         )
         return hashlib.blake2b("\n".join(ids).encode(), digest_size=16).hexdigest()
 
-    def path(self, family: str, period_label: str, key: str) -> Path:
+    def path(self, family: str, period_label: str, key: str, root: Path | None = None) -> Path:
         if family not in EVENT_FAMILIES:
             raise ValueError(f"unknown event family {family!r}")
         folder = re.sub(r"[^0-9A-Za-z._-]+", "_", period_label)
-        return self.root / family / folder / f"{key}.parquet"
+        return (root or self.root) / family / folder / f"{key}.parquet"
 
     def load(self, family: str, period_label: str, key: str, state: str) -> EventFile | None:
-        """The stored result, or None when there is none or it is stale."""
-        path = self.path(family, period_label, key)
-        if not path.exists():
-            return None
-        try:
-            table = pq.read_table(path)
-        except (OSError, pa.ArrowException):
-            return None  # unreadable (e.g. cut short by a full disk): recompute it
-        raw = (table.schema.metadata or {}).get(_META)
-        meta = json.loads(raw) if raw else {}
-        if meta.get("state") != state:
-            return None
-        return EventFile(table.replace_schema_metadata(None), meta)
+        """The stored result (from the store, else the cache folder), or None when there
+        is none or it is stale."""
+        for root in self.roots:
+            path = self.path(family, period_label, key, root)
+            try:
+                table = pq.read_table(path)
+            except (OSError, pa.ArrowException):
+                continue  # none, unreadable, or cut short by a full disk: recompute it
+            raw = (table.schema.metadata or {}).get(_META)
+            meta = json.loads(raw) if raw else {}
+            if meta.get("state") == state:
+                return EventFile(table.replace_schema_metadata(None), meta, path)
+        return None
 
     def save(
         self, family: str, period_label: str, key: str, table: pa.Table, meta: dict[str, Any]
-    ) -> Path:
-        """Write ``table`` with ``meta`` atomically (temporary file, then rename)."""
-        path = self.path(family, period_label, key)
-        tmp = path.with_name(f".{path.stem}-{uuid.uuid4().hex[:8]}.tmp")
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            metadata = {**(table.schema.metadata or {}), _META: json.dumps(meta, default=str)}
-            pq.write_table(table.replace_schema_metadata(metadata), tmp, compression="zstd")
-            os.replace(tmp, path)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise StoreError(
-                f"{path}: could not store the {family} events ({exc}); "
-                "free space or fix the store's permissions, then run the command again"
-            ) from exc
-        return path
+    ) -> Path | None:
+        """Write ``table`` with ``meta`` atomically (temporary file, then rename) into the
+        store, else the cache folder; None when neither can be written (a full disk, a
+        read-only store of another user with no home): the caller keeps its result."""
+        metadata = {**(table.schema.metadata or {}), _META: json.dumps(meta, default=str)}
+        table = table.replace_schema_metadata(metadata)
+        for root in self.roots:
+            path = self.path(family, period_label, key, root)
+            tmp = path.with_name(f".{path.stem}-{uuid.uuid4().hex[:8]}.tmp")
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                pq.write_table(table, tmp, compression="zstd")
+                os.replace(tmp, path)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    tmp.unlink(missing_ok=True)
+                continue
+            return path
+        return None

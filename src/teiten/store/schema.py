@@ -4,6 +4,10 @@ Addresses are 16-byte values (IPv4 as ``::ffff:a.b.c.d``) so that one column
 holds both families and DuckDB compares them as BLOBs. Categorical columns
 (sensor, kind, country) are dictionary-encoded. Optional fields are null where
 the packet has no such header (no ports on ICMP or non-first fragments).
+``batch`` names the write batch a row came from (the manifest's ``batch_id``): one
+value per file as written, so it costs a few bytes, and compaction keeps it, so
+``teiten store remove --input`` finds an input's rows in merged files too. Files
+written before it existed lack the column (read as null; their name gives the batch).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["KIND_NAMES", "SCHEMA", "SCHEMA_VERSION", "packets_table"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the batch column
 KIND_NAMES = ["other", "probe", "backscatter"]  # index = teiten.decode kind code
 
 _DICT = pa.dictionary(pa.int32(), pa.string())
@@ -54,6 +58,7 @@ SCHEMA = pa.schema(
         pa.field("country", _DICT),
         pa.field("asn", pa.uint32()),
         pa.field("tags", pa.uint32(), nullable=False),  # fingerprint bits, see teiten.fingerprint
+        pa.field("batch", _DICT),  # the manifest's batch_id, set by the store's BatchWriter
     ],
     metadata={"teiten.schema_version": str(SCHEMA_VERSION)},
 )
@@ -115,5 +120,6 @@ def packets_table(
         _dictionary(geo.country_code, geo.countries),
         _masked(geo.asn, geo.has_asn, pa.uint32()),
         pa.array(np.zeros(n, np.uint32) if tags is None else tags, type=pa.uint32()),
+        pa.nulls(n, _DICT),  # batch: set when the rows are written (BatchWriter.write)
     ]
     return pa.Table.from_arrays(columns, schema=SCHEMA)

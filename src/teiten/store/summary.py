@@ -7,6 +7,7 @@ from typing import Any
 
 from teiten.store.dataset import Store
 from teiten.store.engine import Engine
+from teiten.store.timestamps import iso_ns
 
 __all__ = ["summarize"]
 
@@ -19,7 +20,8 @@ def summarize(store: Store) -> dict[str, Any]:
             "count(DISTINCT day) AS days FROM packets"
         )
         sensors = engine.rows(
-            "SELECT sensor, count(*) AS packets, min(ts) AS first_seen, max(ts) AS last_seen "
+            "SELECT sensor, count(*) AS packets, epoch_ns(min(ts)) AS first_seen, "
+            "epoch_ns(max(ts)) AS last_seen "
             "FROM packets GROUP BY sensor ORDER BY sensor"
         )
     batches = store.manifest.batches(state="committed")
@@ -35,8 +37,8 @@ def summarize(store: Store) -> dict[str, Any]:
             {
                 "sensor": s["sensor"],
                 "packets": int(s["packets"]),
-                "first_seen": s["first_seen"].isoformat(),
-                "last_seen": s["last_seen"].isoformat(),
+                "first_seen": iso_ns(s["first_seen"]),
+                "last_seen": iso_ns(s["last_seen"]),
             }
             for s in sensors
         ],

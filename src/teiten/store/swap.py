@@ -43,7 +43,7 @@ def swap_in(root: Path, staging: Path, day: str) -> None:
     mark = staging / SWAP_MARK
     mark.write_text(day)
     fsync_path(staging)
-    os.replace(live, staging / "replaced")
+    os.replace(live, staging / f"replaced-{day}")  # one per day: a rewrite swaps several
     os.replace(new, live)
     mark.unlink()
 

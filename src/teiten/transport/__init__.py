@@ -6,13 +6,13 @@ token over HTTP(S). The sensor (:mod:`teiten.sensor`) writes and uploads it;
 the collector (:mod:`teiten.collector`) checks and stores it exactly once.
 """
 
+from teiten.errors import BatchFormatError
 from teiten.transport.wire import (
     HEADER_DIGEST,
     HEADER_SENSOR,
     HEADER_SEQ,
     WIRE_CONTENT_TYPE,
     WIRE_VERSION,
-    BatchFormatError,
     body_digest,
     decode_body,
     encode_body,

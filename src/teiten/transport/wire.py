@@ -20,7 +20,7 @@ import pyarrow as pa
 from blake3 import blake3
 
 from teiten.decode import COLUMNS, DecodedPackets
-from teiten.errors import TeitenError
+from teiten.errors import BatchFormatError
 
 __all__ = [
     "HEADER_DIGEST",
@@ -28,7 +28,6 @@ __all__ = [
     "HEADER_SEQ",
     "WIRE_CONTENT_TYPE",
     "WIRE_VERSION",
-    "BatchFormatError",
     "body_digest",
     "decode_body",
     "encode_body",
@@ -55,10 +54,6 @@ SCHEMA = pa.schema(
     [pa.field(name, _arrow_type(*spec), nullable=False) for name, spec in _FIELDS.items()],
     metadata={"teiten.wire_version": str(WIRE_VERSION)},
 )
-
-
-class BatchFormatError(TeitenError):
-    """A batch body is not a wire batch of this version (says what is wrong)."""
 
 
 def body_digest(body: bytes) -> str:

@@ -60,7 +60,7 @@ def crossovers(engine: Engine, period: Period, settings: PhenomenaSettings) -> l
     found = []
     for a, b in permutations(series.keys, 2):  # a: leader before, b: challenger
         va, vb = series.row(a), series.row(b)
-        before_a, before_b = np.nanmean(va[:split]), np.nanmean(vb[:split])
+        before_a, before_b = _mean(va[:split]), _mean(vb[:split])
         if not before_a > 0 or before_a < settings.crossover_margin * before_b:
             continue
         now_a, now_b = va[split:], vb[split:]
@@ -70,6 +70,12 @@ def crossovers(engine: Engine, period: Period, settings: PhenomenaSettings) -> l
             continue
         found.append(_finding(period, series.days, split, a, b, va, vb, above, observed, settings))
     return found
+
+
+def _mean(values: np.ndarray) -> float:
+    """Mean of the observed (non-NaN) days; NaN when none was observed (no warning)."""
+    seen = values[~np.isnan(values)]
+    return float(seen.mean()) if seen.size else float("nan")
 
 
 def _sustained_from(days: list[date], a: np.ndarray, b: np.ndarray) -> date | None:

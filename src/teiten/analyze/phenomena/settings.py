@@ -34,7 +34,6 @@ class PhenomenaSettings:
     # crossovers in the focus country's port series
     crossover_ports: int = 5  # the focus country's top ports compared pairwise
     crossover_margin: float = 1.25  # the larger must lead by this factor at the start
-    crossover_start_days: int = 7  # days whose median defines "at the start"
     crossover_min_days: int = 7  # days the smaller must be ahead
     # Mirai-type share trend of the focus country
     mirai_min_change: float = 0.10  # |end share - start share| (fraction) to report
@@ -61,7 +60,6 @@ class PhenomenaSettings:
             "persistence",
             "confirm_days",
             "max_series",
-            "crossover_start_days",
             "crossover_min_days",
             "z_threshold",
             "mirai_z_threshold",

@@ -8,7 +8,7 @@ sentence themselves: they ask :class:`Messages`.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import datetime as dt
 from types import ModuleType
 from typing import Any
 
@@ -71,25 +71,25 @@ class Messages:
         return self._mod.LIST_SEPARATOR.join(items)
 
     # dates -------------------------------------------------------------------
-    def date(self, day: date) -> str:
+    def date(self, day: dt.date) -> str:
         return self._mod.format_date(day)
 
     def datetime(self, iso: str) -> str:
         """An ISO 8601 UTC timestamp as a date and HH:MM."""
-        moment = datetime.fromisoformat(iso)
+        moment = dt.datetime.fromisoformat(iso)
         return f"{self.date(moment.date())} {moment.strftime('%H:%M')}"
 
-    def date_range(self, first: date, last: date) -> str:
+    def date_range(self, first: dt.date, last: dt.date) -> str:
         return f"{self.date(first)}{self._mod.RANGE}{self.date(last)}"
 
-    def span(self, kind: str, first: date, last: date) -> str:
+    def span(self, kind: str, first: dt.date, last: dt.date) -> str:
         """The period for a title: a calendar unit by name, else its dates."""
         named = self._mod.span(kind, first, last)
         if named is not None:
             return named
         return self.date(first) if first == last else self.date_range(first, last)
 
-    def axis_date(self, day: date, with_year: bool = False) -> str:
+    def axis_date(self, day: dt.date, with_year: bool = False) -> str:
         return self._mod.axis_date(day, with_year)
 
     def duration(self, seconds: float) -> str:

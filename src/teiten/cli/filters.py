@@ -1,0 +1,91 @@
+"""Filter options every query command spells the same way, checked before any query runs.
+
+``--country`` takes a code or a name (``JP``, ``Japan``, ``日本``) and hands the command
+the code; ``--sensor`` must name a sensor the store knows. An unknown value is a usage
+error (exit 2) that lists what would have been accepted. The filters a command applied
+are echoed in its ``--json`` answer (``"filters"``) and in its table's title
+(:func:`filters_title`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from teiten.errors import OptionError
+
+if TYPE_CHECKING:
+    from teiten.store import Engine
+
+__all__ = ["COUNTRY", "check_sensor", "country_option", "filters_title", "known_sensors"]
+
+
+class CountryType(click.ParamType):
+    """A country code or an English/Japanese name, converted to the ISO code."""
+
+    name = "country"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from teiten.enrich.countries import country_code
+
+        try:
+            return country_code(str(value))
+        except OptionError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+COUNTRY = CountryType()
+
+
+def country_option(
+    *names: str, help: str, default: str | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--country`` (or ``--focus-country``): a code or name, passed on as the ISO code."""
+    return click.option(
+        *(names or ("--country",)),
+        type=COUNTRY,
+        metavar="CC|NAME",
+        default=default,
+        show_default=default is not None,
+        help=f"{help} A code or an English or Japanese name: JP, Japan, 日本.",
+    )
+
+
+def known_sensors(engine: Engine) -> list[str]:
+    """Sensor labels of the store: those of its batches, declared ones, and any in its rows."""
+    manifest = engine.store.manifest
+    names = {b.sensor for b in manifest.batches(state="committed")}
+    names |= {s.name for s in manifest.sensors()}
+    names |= {r["sensor"] for r in engine.rows("SELECT DISTINCT sensor FROM packets")}
+    return sorted(names)
+
+
+def check_sensor(engine: Engine, sensor: str | None) -> None:
+    """A usage error naming the known sensors unless ``sensor`` is None or one of them."""
+    if sensor is None:
+        return
+    manifest = engine.store.manifest
+    quick = {b.sensor for b in manifest.batches(state="committed")}
+    if sensor in quick:  # the usual case, without reading the rows
+        return
+    known = known_sensors(engine)
+    if sensor not in known:
+        listed = ", ".join(known) if known else "none: the store holds no packets"
+        raise click.BadParameter(
+            f"unknown sensor {sensor!r}; the store's sensors are {listed}",
+            param_hint="'--sensor'",
+        )
+
+
+def filters_title(filters: dict[str, Any], skip: tuple[str, ...] = ()) -> str:
+    """The filters as a title's tail: `` — country JP, sensor s1, tag mirai``."""
+    words = {"exclude_tags": "without tag", "tags": "tag"}
+    parts = []
+    for name, value in filters.items():
+        if name in skip or value in (None, "", [], ()):
+            continue
+        shown = " or ".join(map(str, value)) if isinstance(value, list | tuple) else value
+        parts.append(f"{words.get(name, name)} {shown}")
+    return f" — {', '.join(parts)}" if parts else ""
