@@ -158,7 +158,7 @@ def test_a_store_of_the_previous_manifest_keeps_its_inputs_and_duplicates(tmp_pa
     its inputs are still recognised when their files come again."""
     import sqlite3
 
-    from teiten.capture.identity import file_digest
+    from teiten.store.parts import file_digest
 
     store = tmp_path / "s"
     teiten("ingest", "--store", str(store), str(copies["pcap"]))
@@ -173,7 +173,7 @@ def test_a_store_of_the_previous_manifest_keeps_its_inputs_and_duplicates(tmp_pa
         db.execute(
             "INSERT INTO inputs SELECT ?, name, size, batch_id, packets, skipped, "
             "skip_reasons, error FROM new_inputs",
-            (file_digest(copies["pcap"])[1],),
+            (file_digest(copies["pcap"]),),
         )
         db.execute("DROP TABLE new_inputs")
         db.execute(

@@ -368,7 +368,9 @@ class _DryRunSink:
         self._lock = threading.Lock()
 
     def write(self, table: pa.Table, lane: int = 0) -> None:
-        days = set(np.unique(ts_ns(table) // NS_PER_DAY).tolist())
+        day = ts_ns(table) // NS_PER_DAY
+        first, last = int(day.min()), int(day.max())
+        days = {first} if first == last else set(np.unique(day).tolist())
         keys = self._overlap.keys(table) if self._overlap is not None else None
         with self._lock:
             self.packets += table.num_rows

@@ -2,25 +2,34 @@
 
 The same packets gzipped or zstd-compressed, rewritten from pcap to pcapng (or
 back), or with nanosecond instead of microsecond timestamps are one input. Its
-identity is a BLAKE3 digest over the packets a reader yields, in file order,
-each as a fixed record::
+identity is ``packets-blake3:<hex>``, BLAKE3 over::
+
+    "teiten-packets-v1" ‖ BLAKE3(records) ‖ link-type runs
+
+where *records* are the packets a reader yields, in file order, each as::
 
     ts_ns     int64 LE   nanoseconds since the epoch (-1: a time the store cannot hold)
-    linktype  uint16 LE  LINKTYPE_* of the frame
-    wirelen   uint32 LE  original length
     caplen    uint32 LE  captured length
+    wirelen   uint32 LE  original length
     frame     caplen bytes
 
-written as ``packets-blake3:<hex>``. Container details (file and section
-headers, interface options, comments, block order of non-packet blocks,
-compression) do not take part. Stores written before this rule keyed inputs by
-a digest of their file bytes (``blake3:<hex>``); such keys are still matched,
-by hashing a new file's bytes too when the manifest holds one of its size.
+and the *link-type runs* give, for each packet where the link type changes (the
+first included), its index (uint64 LE) and LINKTYPE_* (uint16 LE). Container
+details (file and section headers, interface options, comments, non-packet
+blocks, compression) do not take part. A classic pcap record is a 16-byte header
+right before its frame, so its header is rewritten in place into the record's
+and the stream is hashed where it lies; other formats are gathered into a
+scratch buffer first.
+
+Stores written before this rule keyed inputs by a digest of their file bytes
+(``blake3:<hex>``); such keys are still matched, by hashing a new file's bytes
+too when the manifest holds one of its size.
 """
 
 from __future__ import annotations
 
 import os
+import struct
 from dataclasses import dataclass, field
 
 import blake3
@@ -29,7 +38,6 @@ import numpy as np
 
 from teiten.capture.batch import PacketBatch
 from teiten.capture.open import open_capture
-from teiten.capture.source import DigestingFile
 from teiten.errors import CaptureError
 
 __all__ = [
@@ -38,38 +46,55 @@ __all__ = [
     "ContentDigest",
     "ContentRead",
     "content_key",
-    "file_digest",
 ]
 
 CONTENT_PREFIX = "packets-blake3:"
 FILE_PREFIX = "blake3:"  # the key of inputs stored before content identity
-RECORD_HEADER = 18
+RECORD_HEADER = 16
+_DOMAIN = b"teiten-packets-v1"
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _header(out: np.ndarray, p: int, ts: int, caplen: int, wirelen: int) -> None:
+    for k in range(8):
+        out[p + k] = (ts >> (8 * k)) & 0xFF
+    for k in range(4):
+        out[p + 8 + k] = (caplen >> (8 * k)) & 0xFF
+        out[p + 12 + k] = (wirelen >> (8 * k)) & 0xFF
 
 
 @numba.njit(cache=True, nogil=True)
-def _records(
+def _in_place(
+    data: np.ndarray, offset: np.ndarray, caplen: np.ndarray, wirelen: np.ndarray, ts: np.ndarray
+) -> bool:
+    """Rewrite the 16 bytes before each frame into its record header, when every frame
+    follows the previous one after exactly 16 bytes (a classic pcap batch); else False
+    and nothing is written."""
+    n = offset.shape[0]
+    if offset[0] < RECORD_HEADER:
+        return False
+    for i in range(n - 1):
+        if offset[i + 1] != offset[i] + caplen[i] + RECORD_HEADER:
+            return False
+    for i in range(n):
+        _header(data, offset[i] - RECORD_HEADER, ts[i], caplen[i], wirelen[i])
+    return True
+
+
+@numba.njit(cache=True, nogil=True)
+def _gather(
     data: np.ndarray,
     offset: np.ndarray,
     caplen: np.ndarray,
     wirelen: np.ndarray,
-    ts_ns: np.ndarray,
-    linktype: np.ndarray,
+    ts: np.ndarray,
     out: np.ndarray,
 ) -> int:
-    """Write the batch's identity records into ``out``; bytes written."""
+    """Write the batch's records into ``out``; bytes written."""
     p = 0
     for i in range(offset.shape[0]):
-        t = ts_ns[i]
-        for k in range(8):
-            out[p + k] = (t >> (8 * k)) & 0xFF
-        lt = linktype[i]
-        out[p + 8] = lt & 0xFF
-        out[p + 9] = (lt >> 8) & 0xFF
-        w = wirelen[i]
         c = caplen[i]
-        for k in range(4):
-            out[p + 10 + k] = (w >> (8 * k)) & 0xFF
-            out[p + 14 + k] = (c >> (8 * k)) & 0xFF
+        _header(out, p, ts[i], c, wirelen[i])
         p += RECORD_HEADER
         start = offset[i]
         out[p : p + c] = data[start : start + c]
@@ -78,41 +103,50 @@ def _records(
 
 
 class ContentDigest:
-    """The identity of a capture, fed batch by batch in file order; also its time span."""
+    """The identity of a capture, fed batch by batch in file order.
+
+    ``update`` may rewrite the bytes between a batch's frames (a pcap's record
+    headers, which nothing reads after the reader): call it before the batch is
+    shared.
+    """
 
     def __init__(self) -> None:
         self._hash = blake3.blake3()
         self._scratch = np.empty(0, np.uint8)
+        self._runs: list[bytes] = []
+        self._linktype = -1
         self.packets = 0
-        self.first_ns: int | None = None  # earliest storable timestamp seen
-        self.last_ns: int | None = None
 
     def update(self, batch: PacketBatch) -> None:
         n = len(batch)
         if not n:
             return
-        need = int(batch.caplen.sum(dtype=np.int64)) + RECORD_HEADER * n
-        if self._scratch.shape[0] < need:
-            self._scratch = np.empty(max(need, 2 * self._scratch.shape[0]), np.uint8)
-        used = _records(
-            batch.data,
-            batch.offset,
-            batch.caplen,
-            batch.wirelen,
-            batch.ts_ns,
-            batch.linktype,
-            self._scratch,
-        )
-        self._hash.update(self._scratch[:used].data)
+        if _in_place(batch.data, batch.offset, batch.caplen, batch.wirelen, batch.ts_ns):
+            start = int(batch.offset[0]) - RECORD_HEADER
+            end = int(batch.offset[-1]) + int(batch.caplen[-1])
+            self._hash.update(batch.data[start:end].data)
+        else:
+            need = int(batch.caplen.sum(dtype=np.int64)) + RECORD_HEADER * n
+            if self._scratch.shape[0] < need:
+                self._scratch = np.empty(max(need, 2 * self._scratch.shape[0]), np.uint8)
+            used = _gather(
+                batch.data, batch.offset, batch.caplen, batch.wirelen, batch.ts_ns, self._scratch
+            )
+            self._hash.update(self._scratch[:used].data)
+        linktype = batch.linktype
+        changes = np.flatnonzero(linktype[1:] != linktype[:-1]) + 1
+        if int(linktype[0]) != self._linktype:
+            changes = np.concatenate([[0], changes])
+        for i in changes.tolist():
+            self._runs.append(struct.pack("<QH", self.packets + i, int(linktype[i])))
+        self._linktype = int(linktype[-1])
         self.packets += n
-        good = batch.ts_ns[batch.ts_ns >= 0]
-        if good.shape[0]:
-            low, high = int(good.min()), int(good.max())
-            self.first_ns = low if self.first_ns is None else min(self.first_ns, low)
-            self.last_ns = high if self.last_ns is None else max(self.last_ns, high)
 
     def key(self) -> str:
-        return CONTENT_PREFIX + self._hash.hexdigest()
+        final = blake3.blake3(_DOMAIN)
+        final.update(self._hash.digest())
+        final.update(b"".join(self._runs))
+        return CONTENT_PREFIX + final.hexdigest()
 
 
 @dataclass
@@ -142,11 +176,3 @@ def content_key(path: str | os.PathLike[str], *, with_file_digest: bool = False)
         notes = reader.notes
     file_key = None if file_hash is None else FILE_PREFIX + file_hash.hexdigest()
     return ContentRead(content.key(), file_key, error, notes)
-
-
-def file_digest(path: str | os.PathLike[str]) -> tuple[int, str]:
-    """Size and ``blake3:<hex>`` digest of a file's bytes (the key of older stores)."""
-    digest = blake3.blake3(max_threads=blake3.blake3.AUTO)
-    with open(path, "rb") as f:
-        size = DigestingFile(f, digest).finish()
-    return size, FILE_PREFIX + digest.hexdigest()

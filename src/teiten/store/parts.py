@@ -34,9 +34,12 @@ _BATCH_FILE = re.compile(r"^(\d{8}T\d{6}-[0-9a-f]{12})-\d+\.parquet$")
 
 
 def file_digest(path: Path) -> str:
-    """``blake3:<hex>`` of the file's bytes (what the manifest records per file)."""
+    """``blake3:<hex>`` of a file's bytes (what the manifest records per Parquet file, and
+    the key of inputs in stores written before content keys)."""
     digest = blake3.blake3(max_threads=blake3.blake3.AUTO)
-    digest.update_mmap(path)
+    with open(path, "rb") as f:  # read, not mmap: mapped pages would count as our memory
+        while chunk := f.read(8 << 20):
+            digest.update(chunk)
     return "blake3:" + digest.hexdigest()
 
 
