@@ -198,12 +198,7 @@ class KnowledgeError(TeitenError):
         self.line = line
         self.entry = entry
         self.field = field
-        where = f"{self.path}:{line}" if line else self.path
-        if entry:
-            where += f": entry {entry}"
-        if field:
-            where += f": field '{field}'"
-        super().__init__(f"{where}: {message}")
+        super().__init__(_located(self.path, message, line, entry and f"entry {entry}", field))
 
 
 class ReferenceDataError(TeitenError):
@@ -216,8 +211,7 @@ class ReferenceDataError(TeitenError):
         self.path = str(path)
         self.message = message
         self.line = line
-        where = f"{self.path}:{line}" if line else self.path
-        super().__init__(f"{where}: {message}")
+        super().__init__(_located(self.path, message, line))
 
 
 class StoreWriteError(TeitenError):
@@ -259,12 +253,7 @@ class ScenarioError(TeitenError):
         self, path: str, message: str, *, entry: str | None = None, field: str | None = None
     ) -> None:
         self.path, self.message, self.entry, self.field = path, message, entry, field
-        where = path
-        if entry:
-            where += f": {entry}"
-        if field:
-            where += f": field '{field}'"
-        super().__init__(f"{where}: {message}")
+        super().__init__(_located(path, message, None, entry, field))
 
 
 class ReportError(TeitenError):
@@ -297,3 +286,19 @@ class DecompressionError(Exception):
     Internal: the capture readers turn it into :class:`CorruptCaptureError`, which
     knows the file, the offset and the packet number.
     """
+
+
+def _located(
+    path: str,
+    message: str,
+    line: int | None = None,
+    entry: str | None = None,
+    field: str | None = None,
+) -> str:
+    """``path[:line][: entry][: field 'name']: message`` — where a reference file is bad."""
+    where = f"{path}:{line}" if line else path
+    if entry:
+        where += f": {entry}"
+    if field:
+        where += f": field '{field}'"
+    return f"{where}: {message}"
