@@ -75,10 +75,14 @@ def test_top_ports_json_shape(store):
 
 
 def test_top_ports_explain_adds_knowledge(store):
+    from datetime import date
+
     from teiten.knowledge import load_knowledge
 
     root, _ = store
-    args = ["top", "ports", "--store", str(root), "--period", _period_of(root), "--limit", "200"]
+    day = _period_of(root)
+    as_of = date.fromisoformat(day)  # what was known that day (test_cli_knowledge_dates.py)
+    args = ["top", "ports", "--store", str(root), "--period", day, "--limit", "200"]
     plain = json.loads(CliRunner().invoke(main, [*args, "--json"]).output)
     assert all("knowledge" not in row for row in plain["rows"])
 
@@ -89,7 +93,7 @@ def test_top_ports_explain_adds_knowledge(store):
     known = [r for r in rows if r["knowledge"]]
     assert known, "the scan reaches ports the knowledge base describes"
     for row in rows:
-        assert row["knowledge"] == kb.items(row["proto"], row["port"])
+        assert row["knowledge"] == kb.items(row["proto"], row["port"], as_of=as_of)
         for item in row["knowledge"]:
             assert set(item) == {"kind", "id", "title", "published"}
             assert item["kind"] in {"cve", "malware", "product"}

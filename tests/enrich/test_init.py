@@ -14,6 +14,7 @@ def test_public_names() -> None:
         "country_name",
         "icmp_type_name",
         "open_geo",
+        "port_registry",
         "protocol_name",
         "service_name",
     ]

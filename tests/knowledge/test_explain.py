@@ -35,13 +35,22 @@ def test_a_bare_port_is_tcp_and_udp_is_spelled_out(store):
     assert dns.exit_code == 0 and dns.output.startswith("53/udp  domain")
 
 
-def test_unknown_ports_give_the_system_name_and_nothing_more(store):
+def test_unknown_ports_give_ianas_name_and_nothing_more(store):
     result = run("explain", "5432/tcp")
     assert result.exit_code == 0
-    assert result.output.startswith("5432/tcp: postgresql (system services database).")
+    assert result.output.startswith(
+        "5432/tcp: postgresql in IANA's port registry (edition 2024-04-30)."
+    )
     assert "Nothing more is known" in result.output
-    unnamed = run("explain", "4444/udp")
-    assert "no name in the system services database" in unnamed.output
+    unnamed = run("explain", "4/udp")
+    assert unnamed.output.startswith("4/udp: no name in IANA's port registry")
+
+
+def test_known_ports_show_ianas_name_when_it_differs(store):
+    result = run("explain", "2323")
+    assert result.exit_code == 0
+    assert result.output.startswith("2323/tcp  telnet-alt  (IANA: 3d-nfsd)\n")
+    assert "system" not in result.output.splitlines()[0]
 
 
 def test_explain_json(store):
@@ -59,7 +68,9 @@ def test_explain_json(store):
     assert "WannaCry" in {m["name"] for m in data["malware"]} and data["references"]
     unknown = json.loads(run("explain", "5432", "--json").output)
     assert unknown["known"] is False and unknown["items"] == []
-    assert unknown["service"] == unknown["system_service"] == "postgresql"
+    assert unknown["service"] == unknown["registered"] == "postgresql"
+    assert "system_service" not in unknown
+    assert unknown["port_registry"]["edition"] == "2024-04-30"
 
 
 def test_bad_port_specs_are_usage_errors(store):

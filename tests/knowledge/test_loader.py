@@ -147,6 +147,29 @@ def test_other_malformed_values(tmp_path, old, new, field, words):
     assert error.field == field and words in str(error), str(error)
 
 
+SATORI = 'name = "Satori"\n'
+
+
+def test_malware_may_say_when_it_was_reported(tmp_path):
+    _, kb = _load(tmp_path, GOOD.replace(SATORI, SATORI + "reported = 2017-12-05\n"))
+    (satori,) = kb.for_port("tcp", 37215).malware
+    assert satori.reported.isoformat() == "2017-12-05"
+    assert kb.items("tcp", 37215)[1]["published"] == "2017-12-05"
+    _, undated = _load(tmp_path, GOOD)
+    assert undated.for_port("tcp", 37215).malware[0].reported is None
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [('"2017-12-05"', "must be the date it was reported"), ("2027-01-01", "after the edition")],
+)
+def test_a_bad_reported_date(tmp_path, value, words):
+    text = GOOD.replace(SATORI, SATORI + f"reported = {value}\n")
+    error = _error(tmp_path, text)
+    assert error.field == "malware[0].reported" and words in str(error), str(error)
+    assert error.line == _line_of(text, "reported =")
+
+
 def test_duplicate_cve(tmp_path):
     block = GOOD[GOOD.index("[[tcp.37215.cve]]") : GOOD.index("[udp.53]")]
     error = _error(tmp_path, GOOD.replace(block, block + block))

@@ -159,7 +159,8 @@ def rank(
     """Rank ``dimension`` in ``period`` by ``metric``, with previous-period ranks.
 
     With ``knowledge``, each port row gets ``"knowledge"``: ``[{"kind": "cve" |
-    "malware" | "product", "id", "title", "published"}]`` (``[]`` when nothing is known).
+    "malware" | "product", "id", "title", "published"}]`` (``[]`` when nothing is known),
+    only what was known on the period's last day.
     """
     if metric not in METRICS:
         raise OptionError(f"unknown metric {metric!r}: use one of {', '.join(METRICS)}")
@@ -206,7 +207,7 @@ def rank(
     rows = [_row(dimension, r, total, metric, shares) for r in engine.rows(sql, args)]
     if knowledge is not None and dimension == "ports":
         for row in rows:
-            row["knowledge"] = knowledge.items(row["proto"], row["port"])
+            row["knowledge"] = knowledge.items(row["proto"], row["port"], as_of=period.last_day)
     return Ranking(
         dimension=dimension,
         period=period,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -28,21 +29,27 @@ def parse_port(spec: str) -> tuple[str, int]:
     return proto, int(found[1])
 
 
-def explain_port(proto: str, port: int, store: Path | None = None) -> dict[str, Any]:
-    """The JSON document ``teiten explain --json`` prints."""
-    from teiten.enrich.services import service_name
+def explain_port(
+    proto: str, port: int, store: Path | None = None, as_of: date | None = None
+) -> dict[str, Any]:
+    """The JSON document ``teiten explain --json`` prints; with ``as_of``, only what was
+    known on that day."""
+    from teiten.enrich.services import port_registry
     from teiten.knowledge import load_knowledge
 
     kb = load_knowledge(store=store if store is not None else _default_store())
-    entry = kb.for_port(proto, port)
+    entry = kb.for_port(proto, port, as_of=as_of)
+    iana = port_registry()
     doc: dict[str, Any] = {
         "proto": proto,
         "port": port,
         "known": entry is not None,
-        "service": entry.service if entry else service_name(proto, port),
-        "system_service": service_name(proto, port),
+        "service": entry.service if entry else iana.name(proto, port),
+        "registered": iana.name(proto, port),
         "knowledge_base": kb.describe(),
-        "items": kb.items(proto, port),
+        "port_registry": iana.describe(),
+        "as_of": as_of.isoformat() if as_of else None,
+        "items": entry.items() if entry else [],
     }
     if entry:
         details = entry.as_json()
@@ -61,17 +68,25 @@ def _default_store() -> Path | None:
 
 @main.command()
 @click.argument("port_spec", metavar="PORT[/PROTO]")
+@click.option(
+    "--period",
+    help="Only what was known on the period's last day (CVEs published, malware reported "
+    "by then), as a report of the period cites it: e.g. 2019Q2, 2019-06-30.",
+)
 @store_option
 @json_option
 @fail_cleanly
-def explain(port_spec: str, store_dir: Path | None, as_json: bool) -> None:
+def explain(port_spec: str, period: str | None, store_dir: Path | None, as_json: bool) -> None:
     """What is known about a port: service, products, malware, CVEs, references.
 
     PORT[/PROTO] is e.g. 37215/tcp, 23 (TCP) or 53/udp. CVEs imported into the store
     with `teiten knowledge import` are included.
     """
+    from teiten.analyze.periods import parse_period
+
     proto, port = parse_port(port_spec)
-    doc = explain_port(proto, port, store_dir)
+    as_of = parse_period(period).last_day if period else None
+    doc = explain_port(proto, port, store_dir, as_of)
     if as_json:
         emit_json(doc)
     else:
@@ -82,24 +97,18 @@ def _print(doc: dict[str, Any]) -> None:
     kb = doc["knowledge_base"]
     label = f"{doc['port']}/{doc['proto']}"
     edition = f"knowledge base edition {kb['edition']}"
+    if doc["as_of"]:
+        edition += f", as known on {doc['as_of']}"
     if not doc["known"]:
-        name = doc["system_service"]
-        said = (
-            f"{name} (system services database)"
-            if name
-            else ("no name in the system services database")
-        )
+        registry = f"IANA's port registry (edition {doc['port_registry']['edition']})"
+        name = doc["registered"]
+        said = f"{name} in {registry}" if name else f"no name in {registry}"
         click.echo(f"{label}: {said}.")
         click.echo(f"Nothing more is known about this port in the {edition}.")
         return
     head = f"{label}  {doc['service']}"
-    extras = []
     if doc["registered"] and doc["registered"] != doc["service"]:
-        extras.append(f"IANA: {doc['registered']}")
-    if doc["system_service"] and doc["system_service"] != doc["service"]:
-        extras.append(f"system: {doc['system_service']}")
-    if extras:
-        head += f"  ({'; '.join(extras)})"
+        head += f"  (IANA: {doc['registered']})"
     click.echo(head)
     click.echo(f"{edition}")
     click.echo()

@@ -6,7 +6,7 @@ ingest (:class:`GeoTagger`); the names are for reports and tables.
 
 from teiten.enrich.countries import country_name
 from teiten.enrich.geo import GeoTagger, GeoTags, MmdbTagger, RirTagger, open_geo
-from teiten.enrich.services import icmp_type_name, protocol_name, service_name
+from teiten.enrich.services import icmp_type_name, port_registry, protocol_name, service_name
 
 __all__ = [
     "GeoTagger",
@@ -16,6 +16,7 @@ __all__ = [
     "country_name",
     "icmp_type_name",
     "open_geo",
+    "port_registry",
     "protocol_name",
     "service_name",
 ]

@@ -1,20 +1,33 @@
 """Names for ports, IP protocol numbers and ICMP types, for tables people read.
 
-Port names come from the system services database (``/etc/services``, as
-``socket.getservbyport`` sees it); protocol names from a fixed table of the numbers a
-darknet sees most, then ``/etc/protocols``. The fixed table keeps stored labels the same
-on every machine ("icmpv6", not the file's "ipv6-icmp").
+A port's name is the knowledge base's (:mod:`teiten.knowledge`: ``telnet-alt`` for
+2323/tcp, ``upnp-tr064`` for 37215/tcp), else IANA's from the registry snapshot packaged
+here (``data/iana-ports.tsv``, made by ``scripts/build_iana_ports.py``, dated by
+:func:`port_registry`), else none: never the host's ``/etc/services``, so every machine
+prints the same names. Protocol names come from a fixed table of the numbers a darknet
+sees most, then ``/etc/protocols``; the fixed table keeps stored labels the same on every
+machine ("icmpv6", not the file's "ipv6-icmp").
 """
 
 from __future__ import annotations
 
-import socket
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
 from functools import cache
+from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any
 
-__all__ = ["icmp_type_name", "protocol_name", "service_name"]
+from teiten.errors import ReferenceDataError
+from teiten.knowledge import load_knowledge
+
+__all__ = ["PortRegistry", "icmp_type_name", "port_registry", "protocol_name", "service_name"]
 
 PROTOCOLS_FILE = Path("/etc/protocols")
+REGISTRY_FILE = "data/iana-ports.tsv"
+UNNAMED = "unassigned"  # the knowledge base's service for a port nobody has named
 
 # IANA "Assigned Internet Protocol Numbers" keywords, lowercased, with the common
 # spellings "icmpv6" (58) and "ospf" (89).
@@ -91,19 +104,87 @@ _ICMP_TYPES = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class PortRegistry:
+    """IANA's Service Name and Transport Protocol Port Number Registry, as packaged.
+
+    ``names`` maps ``(proto, port)`` to the first service name IANA lists for it;
+    ``edition`` is the latest registration or modification date in the registry copy
+    the snapshot was made from (IANA's CSV has no date of its own).
+    """
+
+    edition: date
+    source: str
+    path: str
+    names: Mapping[tuple[str, int], str]
+
+    def name(self, proto: str, port: int) -> str | None:
+        """IANA's service name for ``port`` over ``proto`` ("tcp", "udp", "sctp", "dccp")."""
+        return self.names.get((proto.lower(), port))
+
+    def describe(self) -> dict[str, Any]:
+        """``{"title", "edition", "source", "ports"}`` for reports and ``--json`` output."""
+        return {
+            "title": "IANA Service Name and Transport Protocol Port Number Registry",
+            "edition": self.edition.isoformat(),
+            "source": self.source,
+            "ports": len(self.names),
+        }
+
+
+@cache
+def port_registry() -> PortRegistry:
+    """The packaged IANA registry snapshot, read once per process."""
+    resource = resources.files("teiten.enrich").joinpath(REGISTRY_FILE)
+    return parse_port_registry(resource.read_text(encoding="utf-8"), str(resource))
+
+
+def parse_port_registry(text: str, path: str) -> PortRegistry:
+    """A :class:`PortRegistry` from the text ``scripts/build_iana_ports.py`` writes:
+    ``# key: value`` header lines, then ``port<TAB>proto,proto<TAB>name`` rows."""
+    header: dict[str, str] = {}
+    names: dict[tuple[str, int], str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.startswith("#"):
+            key, sep, value = line[1:].partition(":")
+            if sep:
+                header.setdefault(key.strip(), value.strip())
+            continue
+        fields = line.split("\t")
+        if len(fields) != 3 or not fields[0].isdecimal() or not fields[2]:
+            raise ReferenceDataError(
+                path,
+                "not a port<TAB>protocols<TAB>name row; regenerate the file with "
+                "scripts/build_iana_ports.py or reinstall teiten",
+                line=number,
+            )
+        port = int(fields[0])
+        for proto in fields[1].split(","):
+            names[(proto, port)] = fields[2]
+    try:
+        edition = date.fromisoformat(header["edition"])
+    except (KeyError, ValueError) as exc:
+        raise ReferenceDataError(path, "the header has no '# edition: YYYY-MM-DD' line") from exc
+    return PortRegistry(
+        edition=edition, source=header.get("source", ""), path=path, names=MappingProxyType(names)
+    )
+
+
 @cache
 def service_name(proto: str, port: int | None) -> str | None:
-    """Registered service on ``port`` for ``proto`` ("tcp", "udp", …), or None.
+    """Name of the service on ``port`` over ``proto`` ("tcp", "udp", …), or None.
 
-    ``service_name("tcp", 23)`` is ``"telnet"``; protocols the services database does
-    not list (often "sctp") and unnamed ports give None.
+    The knowledge base's name first (``service_name("tcp", 2323)`` is ``"telnet-alt"``,
+    where IANA registers ``3d-nfsd``), then IANA's (``("tcp", 5432)`` → ``"postgresql"``);
+    ports neither names (the knowledge base says ``unassigned``), and protocols without
+    ports, give None.
     """
     if port is None or not 0 <= port <= 0xFFFF:
         return None
-    try:
-        return socket.getservbyport(port, proto.lower())
-    except OSError:
-        return None
+    entry = load_knowledge().for_port(proto, port)
+    if entry is not None and entry.service != UNNAMED:
+        return entry.service
+    return port_registry().name(proto, port)
 
 
 @cache

@@ -8,10 +8,11 @@ add CVE links through ``teiten knowledge import``, kept in the store::
     kb.edition                                 # datetime.date of the curated edition
     kb.for_port("tcp", 37215)                  # PortKnowledge | None
     kb.items("tcp", 37215)                     # [{"kind", "id", "title", "published"}]
+    kb.items("tcp", 7001, as_of=period.last_day)   # only what was known by then
     import_feed("known_exploited_vulnerabilities.json", store="teiten-data")
 
-Ports the knowledge base does not describe get their name from
-:func:`teiten.enrich.services.service_name` (the system services database).
+Ports the knowledge base does not describe get IANA's name from
+:func:`teiten.enrich.services.service_name` (a packaged, dated registry snapshot).
 """
 
 from teiten.knowledge.feeds import ImportReport, import_feed, read_feed

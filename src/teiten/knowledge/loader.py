@@ -54,7 +54,13 @@ _PRODUCT_FIELDS = {
     "keywords": False,
     "sources": False,
 }
-_MALWARE_FIELDS = {"name": True, "sources": True, "aliases": False, "notes": False}
+_MALWARE_FIELDS = {
+    "name": True,
+    "sources": True,
+    "aliases": False,
+    "notes": False,
+    "reported": False,
+}
 _CVE_FIELDS = {"id": True, "title": True, "published": True, "sources": True, "product": False}
 _URL = re.compile(r"^https?://\S+$")
 _NAME = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)*$")
@@ -342,10 +348,38 @@ class _PortParser:
         notes = raw.get("notes", "")
         if not isinstance(notes, str):
             self.error("must be a string", prefix + "notes", key="notes", **at)
+        reported = None
+        if "reported" in raw:
+            reported = self._date(
+                raw["reported"], "reported", prefix, raw["name"], "the date it was reported", at
+            )
         sources = self._urls(raw["sources"], prefix + "sources", key="sources", **at)
         return Malware(
-            name=raw["name"].strip(), aliases=aliases, notes=notes.strip(), sources=sources
+            name=raw["name"].strip(),
+            aliases=aliases,
+            notes=notes.strip(),
+            sources=sources,
+            reported=reported,
         )
+
+    def _date(self, value: Any, key: str, prefix: str, what: str, meaning: str, at: _At) -> date:
+        """A TOML date no later than the edition (``what`` names the item in messages)."""
+        if not _is_date(value):
+            self.error(
+                f"{what}: must be {meaning} as a TOML date such as 2018-03-20 (unquoted), "
+                f"got {value!r}",
+                prefix + key,
+                key=key,
+                **at,
+            )
+        if value > self._edition:
+            self.error(
+                f"{what}: {key} {value} is after the edition date {self._edition}",
+                prefix + key,
+                key=key,
+                **at,
+            )
+        return value
 
     def _cve(self, i: int, raw: dict[str, Any]) -> Cve:
         at: _At = {"sub": "cve", "index": i}
@@ -359,22 +393,9 @@ class _PortParser:
             )
         if not self._text(raw["title"]):
             self.error("must be a non-empty string", prefix + "title", key="title", **at)
-        published = raw["published"]
-        if not _is_date(published):
-            self.error(
-                f"{cve_id}: must be the NVD publication date as a TOML date such as "
-                f"2018-03-20 (unquoted), got {published!r}",
-                prefix + "published",
-                key="published",
-                **at,
-            )
-        if published > self._edition:
-            self.error(
-                f"{cve_id}: published {published} is after the edition date {self._edition}",
-                prefix + "published",
-                key="published",
-                **at,
-            )
+        published = self._date(
+            raw["published"], "published", prefix, cve_id, "the NVD publication date", at
+        )
         if int(id_match[1]) > published.year:
             self.error(
                 f"{cve_id}: published {published} is before the year in its id",

@@ -70,10 +70,14 @@ class Product:
 
 @dataclass(frozen=True, slots=True)
 class Malware:
+    """A malware family spreading through the port. ``reported`` is a date by which it
+    had been publicly reported (None when the curated file gives none)."""
+
     name: str
     aliases: tuple[str, ...] = ()
     notes: str = ""
     sources: tuple[str, ...] = ()
+    reported: date | None = None
 
     @property
     def title(self) -> str:
@@ -117,19 +121,25 @@ class PortKnowledge:
     def label(self) -> str:
         return f"{self.port}/{self.proto}"
 
+    def known_on(self, day: date) -> PortKnowledge:
+        """A copy with only what was known on ``day``: CVEs published by then (an undated
+        CVE cannot be shown to have been, so it is left out) and malware reported by then
+        or undated. Products carry no date and stay."""
+        return dataclasses.replace(
+            self,
+            cves=tuple(c for c in self.cves if c.published is not None and c.published <= day),
+            malware=tuple(m for m in self.malware if m.reported is None or m.reported <= day),
+        )
+
     def items(self) -> list[dict[str, Any]]:
-        """CVEs (newest first), then malware, then products, as the rankings contract wants."""
+        """CVEs (newest first), then malware, then products, as the rankings contract wants:
+        ``published`` is a CVE's publication date or a malware family's ``reported`` date."""
         rows: list[dict[str, Any]] = [
-            {
-                "kind": "cve",
-                "id": c.id,
-                "title": c.title,
-                "published": c.published.isoformat() if c.published else None,
-            }
+            {"kind": "cve", "id": c.id, "title": c.title, "published": _iso(c.published)}
             for c in self.cves
         ]
         rows += [
-            {"kind": "malware", "id": m.name, "title": m.title, "published": None}
+            {"kind": "malware", "id": m.name, "title": m.title, "published": _iso(m.reported)}
             for m in self.malware
         ]
         rows += [
@@ -154,6 +164,7 @@ class PortKnowledge:
                     "name": m.name,
                     "aliases": list(m.aliases),
                     "notes": m.notes,
+                    "reported": _iso(m.reported),
                     "sources": list(m.sources),
                 }
                 for m in self.malware
@@ -162,7 +173,7 @@ class PortKnowledge:
                 {
                     "id": c.id,
                     "title": c.title,
-                    "published": c.published.isoformat() if c.published else None,
+                    "published": _iso(c.published),
                     "product": c.product,
                     "origin": c.origin,
                     "sources": list(c.sources),
@@ -182,6 +193,10 @@ class PortKnowledge:
                 by_id[cve.id] = cve
         cves = tuple(sorted(by_id.values(), key=Cve.sort_key))
         return dataclasses.replace(self, cves=cves)
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +221,8 @@ class KnowledgeBase:
 
     ``kb.for_port("tcp", 37215)`` gives a :class:`PortKnowledge` or None;
     ``kb.items("tcp", 37215)`` the rankings rows ``{"kind", "id", "title", "published"}``.
+    Both take ``as_of=``: what a publication about a period may cite is what was known on
+    the period's last day (:meth:`PortKnowledge.known_on`).
     """
 
     title: str
@@ -214,18 +231,24 @@ class KnowledgeBase:
     entries: Mapping[tuple[str, int], PortKnowledge]
     imports: tuple[ImportedFeed, ...] = field(default=())
 
-    def for_port(self, proto: str | None, port: int | None) -> PortKnowledge | None:
+    def for_port(
+        self, proto: str | None, port: int | None, *, as_of: date | None = None
+    ) -> PortKnowledge | None:
         """What is known about ``port``/``proto`` ("tcp", "udp"), or None (also for ICMP
-        rows, whose port is None)."""
+        rows, whose port is None); with ``as_of``, only what was known on that day."""
         if proto is None or port is None:
             return None
-        return self.entries.get((str(proto).lower(), int(port)))
+        entry = self.entries.get((str(proto).lower(), int(port)))
+        return entry.known_on(as_of) if entry is not None and as_of is not None else entry
 
-    def items(self, proto: str | None, port: int | None) -> list[dict[str, Any]]:
+    def items(
+        self, proto: str | None, port: int | None, *, as_of: date | None = None
+    ) -> list[dict[str, Any]]:
         """``[{"kind": "cve"|"malware"|"product", "id", "title", "published"}]`` for the
         port: CVEs newest first, then malware, then products; ``[]`` when nothing is
-        known. ``published`` is an ISO date string (CVEs) or None."""
-        entry = self.for_port(proto, port)
+        known. ``published`` is an ISO date string or None. With ``as_of``, only what was
+        known on that day."""
+        entry = self.for_port(proto, port, as_of=as_of)
         return entry.items() if entry else []
 
     def ports(self) -> list[tuple[str, int]]:

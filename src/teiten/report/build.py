@@ -17,6 +17,7 @@ from teiten.analyze.dos import dos_attacks
 from teiten.analyze.phenomena import PhenomenaSettings, find_phenomena
 from teiten.analyze.rankings import METRICS, Filters, rank
 from teiten.analyze.scans import scan_events
+from teiten.enrich import port_registry
 from teiten.errors import OptionError
 from teiten.knowledge import load_knowledge
 from teiten.report.events import summarize_events
@@ -159,4 +160,5 @@ def _method(store: Store, period: Period, sensors: int, size: int, source: str) 
             {"source": i.source, "feed_version": i.feed_version, "feed_date": i.feed_date}
             for i in kb.imports
         ],
+        port_registry_edition=port_registry().edition,
     )

@@ -476,7 +476,7 @@ def _method(data: ReportData, m: Messages) -> Section:
         )
         for i in me.knowledge_imports
     ]
-    sources.append(m("method.services"))
+    sources.append(m("method.services", edition=m.date(me.port_registry_edition)))
     definitions = [
         m("def.packets"),
         m("def.per-sensor"),

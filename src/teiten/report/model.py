@@ -160,6 +160,7 @@ class MethodSection:
     geo: list[dict[str, Any]]  # {"database", "edition", "batches"}
     knowledge_edition: date
     knowledge_imports: list[dict[str, Any]]  # {"source", "feed_version", "feed_date"}
+    port_registry_edition: date  # IANA port registry snapshot naming ports the KB does not
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -169,6 +170,7 @@ class MethodSection:
             "geo": self.geo,
             "knowledge_edition": self.knowledge_edition.isoformat(),
             "knowledge_imports": self.knowledge_imports,
+            "port_registry_edition": self.port_registry_edition.isoformat(),
         }
 
 

@@ -158,3 +158,24 @@ def test_cli_json(story):
         main, ["phenomena", "--store", str(store.root), "--period", "2019Q2", "--lang", "ja"]
     )
     assert text.exit_code == 0 and "パケット" in text.output
+
+
+def test_nothing_cites_what_was_unknown_at_the_periods_end(story):
+    """The story's ports have CVEs published later (7001/tcp: CVE-2020-14882, 445/tcp:
+    CVE-2020-0796, 22/tcp: CVE-2024-6387); no finding of 2019Q2 names one."""
+    from teiten.knowledge import load_knowledge
+
+    store, _, findings = story
+    end = Q2.last_day
+    kb = load_knowledge()
+    future = {c.id for e in kb for c in e.cves if c.published and c.published > end}
+    future |= {m.name for e in kb for m in e.malware if m.reported and m.reported > end}
+    assert {"CVE-2020-14882", "CVE-2020-0796", "CVE-2024-6387"} <= future
+    for f in findings:
+        for item in f.knowledge:
+            assert item["id"] not in future, (f.kind, f.subject, item)
+            assert item["published"] is None or date.fromisoformat(item["published"]) <= end
+    result = CliRunner().invoke(
+        main, ["phenomena", "--store", str(store.root), "--period", "2019Q2", "--json"]
+    )
+    assert result.exit_code == 0 and not {i for i in future if i in result.output}

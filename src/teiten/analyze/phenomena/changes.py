@@ -157,7 +157,7 @@ def changes(
         )
         for key in series.keys:
             for change in find_changes(series.row(key), settings.baseline_days, settings):
-                found.append(_finding(dimension, key, series, change, settings, kb))
+                found.append(_finding(dimension, key, series, change, period, settings, kb))
     return found
 
 
@@ -166,6 +166,7 @@ def _finding(
     key: tuple[Any, ...],
     series: DailySeries,
     change: Change,
+    period: Period,
     settings: PhenomenaSettings,
     kb: KnowledgeBase,
 ) -> Finding:
@@ -177,7 +178,9 @@ def _finding(
         names = {lang: texts.port(proto, int(key[1]), lang) for lang in texts.LANGS}
         label = f"{key[1]}/{proto}"
         what = {"ja": f"{names['ja']}宛のパケット", "en": f"packets to {names['en']}"}
-        knowledge = port_knowledge(kb, proto, int(key[1]), settings, when)
+        knowledge = port_knowledge(
+            kb, proto, int(key[1]), settings, until=period.last_day, change=when
+        )
     else:
         subject = {"country": key[0]}
         names = {lang: texts.country(key[0], lang) for lang in texts.LANGS}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from teiten.analyze.periods import Period
@@ -47,9 +46,7 @@ def _finding(
     if dimension == "ports":
         subject: dict[str, Any] = {"proto": row["proto"], "port": row["port"]}
         names = {lang: texts.port(row["proto"], row["port"], lang) for lang in texts.LANGS}
-        knowledge = port_knowledge(
-            kb, row["proto"], row["port"], settings, until=period.end - timedelta(days=1)
-        )
+        knowledge = port_knowledge(kb, row["proto"], row["port"], settings, until=period.last_day)
         ja_what, en_what = f"{names['ja']}宛のパケット", f"Packets to {names['en']}"
     else:
         subject = {"country": row["country"]}

@@ -21,25 +21,19 @@ def port_knowledge(
     proto: str,
     port: int,
     settings: PhenomenaSettings,
-    change: date | None = None,
     *,
-    until: date | None = None,
+    until: date,
+    change: date | None = None,
 ) -> list[dict[str, Any]]:
-    """The port's knowledge items known by then: CVEs published after ``until`` (or after
-    the window around ``change``) cannot explain the traffic and are left out. With
-    ``change``, CVEs published in the window around it come first, ``"near_change": True``."""
-    items = [dict(item) for item in kb.items(proto, port)]
-    low = high = None
-    if change is not None:
-        low = change - timedelta(days=settings.cve_window_days)
-        high = change + timedelta(days=settings.cve_lag_days)
-    last = high or until
-    kept = []
-    for item in items:
-        published = date.fromisoformat(item["published"]) if item.get("published") else None
-        if item["kind"] == "cve" and published and last and published > last:
-            continue
-        if low is not None and high is not None:
-            item["near_change"] = bool(item["kind"] == "cve" and published and low <= published)
-        kept.append(item)
-    return sorted(kept, key=lambda i: not i.get("near_change"))  # stable: the rest keep order
+    """The port's knowledge items known on ``until``, the period's last day (a finding
+    never cites what was unknown then). With ``change``, also nothing published after the
+    window around it (it cannot explain the traffic), and CVEs published in the window
+    come first, ``"near_change": True``."""
+    if change is None:
+        return kb.items(proto, port, as_of=until)
+    low = change - timedelta(days=settings.cve_window_days)
+    high = change + timedelta(days=settings.cve_lag_days)
+    items = kb.items(proto, port, as_of=min(high, until))
+    for item in items:  # every CVE known by then has its date
+        item["near_change"] = item["kind"] == "cve" and low <= date.fromisoformat(item["published"])
+    return sorted(items, key=lambda i: not i["near_change"])  # stable: the rest keep order

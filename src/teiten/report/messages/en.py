@@ -159,7 +159,9 @@ TEXT: dict[str, str] = {
     "method.geo_none": "Source regions: no ingested data in the period",
     "method.knowledge": "Port knowledge: teiten knowledge base, edition {edition}",
     "method.import": "Vulnerability feed: {source} ({version}, {date})",
-    "method.services": "Service names: the system services database (/etc/services)",
+    "method.services": (
+        "Service names: teiten knowledge base, then IANA's port registry (edition {edition})"
+    ),
     "method.definitions": "Definitions",
     "def.packets": "Packets: packets the sensors received in the period.",
     "def.per-sensor": (

@@ -165,7 +165,7 @@ TEXT: dict[str, str] = {
     "method.geo_none": "送信元の地域: 該当する取り込みデータがありません",
     "method.knowledge": "ポートに関する情報: teitenナレッジベース {edition}版",
     "method.import": "脆弱性情報: {source}（{version}、{date}）",
-    "method.services": "サービス名: システムのサービスデータベース（/etc/services）",
+    "method.services": "サービス名: teiten知識ベース、次にIANAポート番号レジストリ（{edition}版）",
     "method.definitions": "指標と用語の定義",
     "def.packets": "パケット数: 観測期間中にセンサーが受信したパケットの数。",
     "def.per-sensor": (

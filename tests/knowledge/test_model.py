@@ -1,0 +1,83 @@
+"""`as_of`: what a publication about a period may cite is what was known on its last day."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from teiten.knowledge import Cve, KnowledgeBase, Malware, PortKnowledge, Product, load_knowledge
+
+DAY = date(2019, 6, 30)
+
+
+def _kb() -> KnowledgeBase:
+    entry = PortKnowledge(
+        proto="tcp",
+        port=7001,
+        service="weblogic",
+        summary="Oracle WebLogic Server.",
+        references=("https://example.org/weblogic",),
+        products=(Product("Oracle WebLogic Server", ("oracle",), ("weblogic_server",)),),
+        malware=(
+            Malware("Old", sources=("https://example.org/old",), reported=date(2018, 1, 2)),
+            Malware("Same day", sources=("https://example.org/s",), reported=DAY),
+            Malware("Later", sources=("https://example.org/later",), reported=date(2019, 7, 1)),
+            Malware("Undated", sources=("https://example.org/undated",)),
+        ),
+        cves=(
+            Cve("CVE-2020-14882", "later", date(2020, 10, 21)),
+            Cve("CVE-2019-9999", "on the day", DAY),
+            Cve("CVE-2019-2725", "earlier", date(2019, 4, 26)),
+            Cve("CVE-2019-1111", "a KEV link without a date", None, origin="cisa-kev"),
+        ),
+    )
+    return KnowledgeBase("test", date(2026, 11, 28), "test.toml", {("tcp", 7001): entry})
+
+
+def _ids(rows: list[dict]) -> list[str]:
+    return [r["id"] for r in rows]
+
+
+def test_items_as_of_keeps_what_was_known_that_day():
+    kb = _kb()
+    assert _ids(kb.items("tcp", 7001, as_of=DAY)) == [
+        "CVE-2019-9999",  # published on the day: known
+        "CVE-2019-2725",
+        "Old",
+        "Same day",
+        "Undated",  # no date: stays
+        "oracle:weblogic_server",  # products have no date
+    ]
+    rows = {r["id"]: r for r in kb.items("tcp", 7001, as_of=DAY)}
+    assert rows["Old"]["published"] == "2018-01-02" and rows["Undated"]["published"] is None
+
+
+def test_without_as_of_everything_is_listed():
+    everything = _ids(_kb().items("tcp", 7001))
+    assert {"CVE-2020-14882", "CVE-2019-1111", "Later"} <= set(everything)
+    assert _ids(_kb().items("tcp", 7001, as_of=date(2030, 1, 1))) == [
+        i
+        for i in everything
+        if i != "CVE-2019-1111"  # an undated CVE is never "known then"
+    ]
+
+
+def test_for_port_as_of_cuts_the_entry_the_same_way():
+    kb = _kb()
+    entry = kb.for_port("TCP", 7001, as_of=DAY)
+    assert entry is not None and entry.label == "7001/tcp"
+    assert [c.id for c in entry.cves] == ["CVE-2019-9999", "CVE-2019-2725"]
+    assert [m.name for m in entry.malware] == ["Old", "Same day", "Undated"]
+    assert entry.items() == kb.items("tcp", 7001, as_of=DAY)
+    assert kb.for_port("tcp", 7001) is kb.entries[("tcp", 7001)]  # untouched without as_of
+    assert kb.for_port("tcp", 23, as_of=DAY) is None and kb.items("icmp", None, as_of=DAY) == []
+
+
+def test_the_packaged_base_before_and_after():
+    kb = load_knowledge()
+    q2 = _ids(kb.items("tcp", 7001, as_of=DAY))
+    assert "CVE-2019-2725" in q2 and "CVE-2020-14882" not in q2
+    assert "CVE-2024-6387" not in _ids(kb.items("tcp", 22, as_of=DAY))
+    assert "CVE-2024-6387" in _ids(kb.items("tcp", 22, as_of=date(2024, 7, 1)))
+    assert not {"P2PInfect", "Redigo"} & set(_ids(kb.items("tcp", 6379, as_of=DAY)))
+    assert "Meris" not in _ids(kb.items("tcp", 8291, as_of=DAY))
+    assert "Kinsing" not in _ids(kb.items("tcp", 2375, as_of=DAY))
