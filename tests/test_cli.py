@@ -57,7 +57,8 @@ def test_top_ports_json_shape(store):
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert set(data) == {
-        "period", "previous", "metric", "traffic", "total", "filters", "tag_shares", "rows",
+        "period", "previous", "metric", "traffic", "total", "filters", "tag_shares",
+        "attribution_threshold", "rows",
     }  # fmt: skip
     assert data["filters"] == {}
     assert set(data["period"]) == {"label", "start", "end"} == set(data["previous"])
@@ -67,7 +68,8 @@ def test_top_ports_json_shape(store):
     assert 1 <= len(data["rows"]) <= 3
     row = data["rows"][0]
     keys = {"rank", "proto", "port", "service", "packets", "sources", "share", "previous_rank"}
-    assert keys <= set(row)
+    assert keys | {"top_sources_share", "top_source", "attribution"} <= set(row)
+    assert set(row["top_source"]) == {"country", "tags"}
     assert row["rank"] == 1 and row["proto"] == "tcp"
     assert isinstance(row["port"], int) and isinstance(row["share"], float)
     assert {"mirai", "zmap", "masscan", "research"} <= set(row["tag_shares"])

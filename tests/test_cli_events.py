@@ -85,7 +85,7 @@ def test_sensors_declare_and_list(store):
 
 def test_events_scans_json(store):
     data = json.loads(run("events", "scans", "--store", store, "--period", PERIOD, "--json"))
-    assert set(data) == {"period", "parameters", "darknet", "total", "rows"}
+    assert set(data) == {"period", "parameters", "darknet", "estimate_supported", "total", "rows"}
     assert data["parameters"] == {"min_destinations": 100, "min_rate": 10.0, "timeout_s": 480.0}
     assert data["darknet"]["darknet_size_source"] == "declared"
     assert data["darknet"]["size"] == sum(s.size for s in CONFIG.sensors)
@@ -115,6 +115,8 @@ def test_events_scans_json(store):
 def test_events_dos_json(store):
     data = json.loads(run("events", "dos", "--store", store, "--period", PERIOD, "--json"))
     assert data["parameters"]["min_packets"] == 25 and data["parameters"]["timeout_s"] == 300
+    # the rule (docs/events.md): a declared darknet of at least a /16; this one is smaller
+    assert data["darknet"]["size"] < 65_536 and data["estimate_supported"] is False
     assert data["rows"], "the simulation has DoS backscatter"
     assert set(data["rows"][0]) == {
         "victim", "country", "asn", "proto", "start", "end", "packets", "ports", "port_count",

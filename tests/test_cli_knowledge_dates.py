@@ -5,7 +5,9 @@ while a later period lists them; `explain --period` shows the same cut.
 The store: `teiten simulate` of the last two days of 2019Q2 and of 2024Q4, with 7001/tcp
 WebLogic scanning (CVE-2019-2725 of 2019-04-26, CVE-2020-14882 of 2020-10-21) beside the
 catalogue's 22/tcp (CVE-2024-6387), 445/tcp (CVE-2020-0796) and 6379/tcp (P2PInfect,
-Redigo) traffic. Each period is the store's first, so its top ports are new entrants.
+Redigo) traffic. Two days of the `calm` scenario (no 7001/tcp) at the end of each
+previous quarter give the comparison, so 7001/tcp is a new entrant of both (a store's
+first period has no new entrants: nothing to compare with).
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ def store(tmp_path_factory) -> str:
     scenario = root / "weblogic.toml"
     scenario.write_text(SCENARIO)
     store = str(root / "store")
+    for start, end in (("2019-03-30", "2019-04-01"), ("2024-09-29", "2024-10-01")):
+        run("simulate", "--store", store, "--start", start, "--end", end,
+            "--packets", "20000", "--scenario", "calm")  # fmt: skip
     for start, end in (("2019-06-29", "2019-07-01"), ("2024-12-30", "2025-01-01")):
         run("simulate", "--store", store, "--start", start, "--end", end,
             "--packets", "20000", "--scenario", str(scenario))  # fmt: skip
@@ -97,9 +102,7 @@ def test_phenomena_and_report_cite_nothing_from_after_the_period(store, tmp_path
     assert not cited & future
     assert not set(re.findall(r"CVE-\d{4}-\d+", json.dumps(q2))) & future
     q4 = json.loads(run("phenomena", "--store", store, "--period", "2024Q4", "--json"))
-    assert {"CVE-2020-14882", "CVE-2024-6387"} <= {
-        i["id"] for f in q4["findings"] for i in f["knowledge"]
-    }
+    assert "CVE-2020-14882" in {i["id"] for f in q4["findings"] for i in f["knowledge"]}
     for lang in ("ja", "en"):
         out = tmp_path / f"q2-{lang}.md"
         run("report", "--store", store, "--period", "2019Q2", "--out", str(out), "--lang", lang)

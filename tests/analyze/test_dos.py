@@ -180,3 +180,16 @@ def test_real_flood_capture_has_no_attack(tmp_path):
     ingest([path], store, open_geo(), sensor="lab")
     report = _attacks(store, "2021-04-01")
     assert report.total == 0 and report.darknet.size == 1
+
+
+def test_internet_wide_estimates_need_a_declared_slash_16(tmp_path):
+    """The rule of docs/events.md: a declared darknet of at least 2^16 addresses."""
+    times = [i * 2 for i in range(40)]
+    store = store_with(tmp_path / "s", backscatter(VICTIM, times, DARK[:40]))
+    assert _attacks(store).as_json()["estimate_supported"] is False  # observed: 40 addresses
+    declare_sensor(store, "s1", addresses=(1 << 16) - 1)
+    assert _attacks(store).as_json()["estimate_supported"] is False
+    declare_sensor(store, "s1", addresses=1 << 16)
+    data = _attacks(store).as_json()
+    assert data["estimate_supported"] is True
+    assert data["rows"][0]["rate_pps_internet_wide"] == pytest.approx(40 / 78 * 2**16, rel=1e-6)

@@ -72,7 +72,8 @@ def test_rows_and_total_carry_tag_shares(engine):
         "research": round(3 / 14, 6),
     }
     assert list(r.as_json()) == ["period", "previous", "metric", "traffic", "total",
-                                 "filters", "tag_shares", "rows"]  # fmt: skip
+                                 "filters", "tag_shares", "attribution_threshold",
+                                 "rows"]  # fmt: skip
 
 
 def test_other_tags_present_in_the_period_get_shares_too(engine):

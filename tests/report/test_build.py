@@ -99,3 +99,28 @@ def test_data_is_json_and_names_no_sensor(report_data):
 def test_bad_options(report_store, kwargs, message):
     with pytest.raises(OptionError, match=message):
         build_report(report_store, parse_period(PERIOD), findings=[], **kwargs)
+
+
+def test_a_stores_first_period_says_there_is_no_previous_comparison(report_store, tmp_path):
+    """The demo store starts on 2019-01-01: 2019Q1 has no previous quarter. No finding is
+    a new entrant, no row reads "outside top 10", and the text says why (ja and en)."""
+    from teiten.report import write_report
+
+    data = build_report(report_store, parse_period("2019Q1"))
+    assert data.previous_data is False and data.as_json()["previous_data"] is False
+    assert not [f for f in data.findings if f.kind == "new_entrant"]
+    expected = {
+        "ja": ("前四半期のデータがないため比較できません", "TOP10外"),
+        "en": ("No data for the previous quarter: no comparison", "outside top 10"),
+    }
+    for lang, (says, never) in expected.items():
+        (path, *_) = write_report(data, tmp_path / f"q1-{lang}.md", lang=lang, fmt="md")
+        text = path.read_text(encoding="utf-8")
+        assert text.count(says) >= 3, lang  # ports, regions, phenomena
+        assert never not in text.replace(f"“{never}”", "").replace(f"「{never}」", ""), lang
+        rows = [line for line in text.splitlines() if line.startswith("| 1 |")]
+        assert rows and all(line.rstrip(" |").endswith(("–", "－")) for line in rows), rows
+
+
+def test_a_period_with_a_previous_one_still_compares(report_data):
+    assert report_data.previous_data is True

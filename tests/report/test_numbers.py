@@ -83,7 +83,8 @@ def md_tables(text: str) -> list[list[list[str]]]:
 
 
 def number(text: str) -> float:
-    return float(text.replace(",", "").rstrip("%"))
+    """A cell's number: without its thousands separators, % and attribution mark (†, ‡)."""
+    return float(text.replace(",", "").rstrip("%†‡"))
 
 
 def port_key(row: dict) -> tuple[str, str]:

@@ -11,6 +11,12 @@ the sensors that saw any packet in the period of
   period — a lower bound of its size (unused addresses nobody probed are not
   seen), so rates estimated from it are upper bounds.
 
+The scaling multiplies every packet and every departure from uniform targeting or
+spoofing by ``2^32 / size``: Moore et al. extrapolated DoS rates from a /8
+(× 256). :func:`estimate_supported` is the rule a public report follows before it
+prints an Internet-wide estimate: a darknet of at least ``ESTIMATE_MIN_SIZE``
+addresses (a /16, × 65,536) whose size is declared, not merely observed.
+
 Only counts leave this module: never a sensor's addresses.
 """
 
@@ -25,7 +31,9 @@ from teiten.store.sensors import declared_sensors
 if TYPE_CHECKING:
     from teiten.store import Engine
 
-__all__ = ["Darknet", "darknet_size"]
+__all__ = ["ESTIMATE_MIN_SIZE", "Darknet", "darknet_size", "estimate_supported"]
+
+ESTIMATE_MIN_SIZE = 1 << 16  # a /16: Internet-wide rates are scaled up at most 65,536 times
 
 
 @dataclass(frozen=True)
@@ -66,3 +74,8 @@ def darknet_size(engine: Engine, first: date, end: date) -> Darknet:
     kinds = {s["source"] for s in sensors}
     source = kinds.pop() if len(kinds) == 1 else ("mixed" if kinds else "none")
     return Darknet(sum(s["addresses"] for s in sensors), source, sensors)
+
+
+def estimate_supported(darknet: Darknet) -> bool:
+    """Whether ``darknet`` supports Internet-wide rate estimates (see the module's rule)."""
+    return darknet.source == "declared" and darknet.size >= ESTIMATE_MIN_SIZE

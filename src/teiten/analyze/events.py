@@ -37,7 +37,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from teiten.analyze.darknet import Darknet, darknet_size
+from teiten.analyze.darknet import Darknet, darknet_size, estimate_supported
 from teiten.analyze.periods import Period
 from teiten.store.events import EventStore
 from teiten.store.sensors import declared_sensors
@@ -145,6 +145,7 @@ class EventReport:
             "period": self.period.as_json(),
             "parameters": self.parameters,
             "darknet": self.darknet.as_json(),
+            "estimate_supported": estimate_supported(self.darknet),
             "total": {"events": self.total, "withheld_sensor_sources": self.withheld},
             "rows": self.rows,
         }

@@ -16,6 +16,12 @@ leave out ``research`` scanners), and every row and the total carry
 ``tag_shares``: the share of their packets carrying each tag — always the
 scanner tools and ``research``, plus every other tag present in the period.
 
+Every row says who made it (issue 11, "attribution"): ``top_sources_share`` is the
+share of its packets sent by its busiest source and by its 3 busiest, ``top_source`` the
+busiest source's country and the fingerprint tags most of its packets in the row carry
+(never its address), and ``attribution`` reads those shares against
+:data:`ATTRIBUTION_THRESHOLD`: ``one-host``, ``few-hosts`` or ``broad``.
+
 Port rows can carry ``knowledge`` (pass ``knowledge=load_knowledge()``): the
 CVEs, malware and products the knowledge base links to the port.
 """
@@ -35,12 +41,32 @@ if TYPE_CHECKING:
     from teiten.knowledge import KnowledgeBase
     from teiten.store import Engine
 
-__all__ = ["METRICS", "SHARE_TAGS", "TRAFFIC", "Filters", "Ranking", "rank"]
+__all__ = [
+    "ATTRIBUTIONS",
+    "ATTRIBUTION_THRESHOLD",
+    "METRICS",
+    "SHARE_TAGS",
+    "TRAFFIC",
+    "Filters",
+    "Ranking",
+    "attribution",
+    "rank",
+]
 
 METRICS = ("packets", "sources", "per-sensor")
 TRAFFIC = ("probe", "backscatter", "all")
 Dimension = Literal["ports", "countries"]
 SHARE_TAGS = ("mirai", "zmap", "masscan", "research")  # tag shares every ranking reports
+
+ATTRIBUTION_THRESHOLD = 0.5
+"""Share of a row's packets above which its busiest source (or 3 busiest) "made" the row.
+
+At 0.5 the top source sent at least half of the row: the row says more about that one
+host than about a trend (the 2019Q2 demo's 22/TCP at #2 was one Korean ZMap host), and
+a reader must be told so. Lower it to flag rows that are only partly one host's."""
+
+ATTRIBUTIONS = ("one-host", "few-hosts", "broad")
+TOP_SOURCES = 3  # the "few" of few-hosts
 
 _PROTO_NUMBERS = {"icmp": 1, "tcp": 6, "udp": 17, "icmpv6": 58, "sctp": 132, "gre": 47}
 _ICMP = (1, 58)
@@ -131,6 +157,7 @@ class Ranking:
     rows: list[dict[str, Any]] = field(default_factory=list)
     tag_shares: dict[str, float] = field(default_factory=dict)  # of the total's packets
     filters: Filters = field(default_factory=Filters)
+    attribution_threshold: float = ATTRIBUTION_THRESHOLD
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -141,6 +168,7 @@ class Ranking:
             "total": self.total,
             "filters": self.filters.as_json(),
             "tag_shares": self.tag_shares,
+            "attribution_threshold": self.attribution_threshold,
             "rows": self.rows,
         }
 
@@ -155,13 +183,21 @@ def rank(
     filters: Filters | None = None,
     limit: int | None = 10,
     knowledge: KnowledgeBase | None = None,
+    attribution_threshold: float = ATTRIBUTION_THRESHOLD,
 ) -> Ranking:
     """Rank ``dimension`` in ``period`` by ``metric``, with previous-period ranks.
 
     With ``knowledge``, each port row gets ``"knowledge"``: ``[{"kind": "cve" |
     "malware" | "product", "id", "title", "published"}]`` (``[]`` when nothing is known),
     only what was known on the period's last day.
+
+    One pass over the period's packets groups them by (row, source); the ranking and
+    the shown rows' top sources (``limit``) are both read from those groups.
     """
+    if not 0 < attribution_threshold <= 1:
+        raise OptionError(
+            f"attribution threshold {attribution_threshold} must be a share in (0, 1], e.g. 0.5"
+        )
     if metric not in METRICS:
         raise OptionError(f"unknown metric {metric!r}: use one of {', '.join(METRICS)}")
     if traffic not in TRAFFIC:
@@ -178,33 +214,58 @@ def rank(
     order = {"packets": "packets", "sources": "sources", "per-sensor": "packets"}[metric]
     total, tagged = _totals(engine, period, where, params, kind, kind_params, filters)
     shares = [label for label in TAG_BITS if label in SHARE_TAGS or tagged[label]]
-    counts = "".join(f", {_tag_count(label)} AS {_tag_column(label)}" for label in shares)
+    present = [label for label in TAG_BITS if tagged[label]]  # tags a top source may carry
+    counted = [label for label in TAG_BITS if label in shares or label in present]
+    source_counts = "".join(f", {_tag_count(t)} AS {_tag_column(t)}" for t in counted)
+    counts = "".join(f", sum({_tag_column(t)}) AS {_tag_column(t)}" for t in shares)
+    top_counts = "".join(
+        f", max({_tag_column(t)}) FILTER (WHERE i = 1) AS {_tag_column(t, 'top_')}" for t in present
+    )
+    shown_join = " AND ".join(f"s.{k} IS NOT DISTINCT FROM w.{k}" for k in keys)
+    limit_sql = "" if limit is None else " LIMIT ?"
+    # One pass over the packets: counts per (period, row, source); the ranking sums them
+    # (a row's sources are its groups) and the shown rows' top sources come from the same.
     sql = f"""
-        WITH scoped AS (
+        WITH by_source AS (
             SELECT CASE WHEN day >= ? THEN 'cur' ELSE 'prev' END AS period, {key_select}, src,
-                   tags
+                   count(*) AS n, min(country) AS src_country{source_counts}
             FROM packets
             WHERE day >= ? AND day < ?{where}{kind}
+            GROUP BY ALL
         ), agg AS (
-            SELECT period, {key_names}, count(*) AS packets, count(DISTINCT src) AS sources
-                   {counts}
-            FROM scoped GROUP BY ALL
+            SELECT period, {key_names}, sum(n) AS packets, count(*) AS sources{counts}
+            FROM by_source GROUP BY period, {key_names}
         ), ranked AS (
             SELECT *, row_number() OVER (
                 PARTITION BY period ORDER BY {order} DESC, packets DESC, {key_names} NULLS LAST
             ) AS rank
             FROM agg
+        ), shown AS (
+            SELECT c.*, p.rank AS previous_rank
+            FROM (SELECT * FROM ranked WHERE period = 'cur') c
+            LEFT JOIN (SELECT * FROM ranked WHERE period = 'prev') p ON {join}
+            ORDER BY c.rank{limit_sql}
+        ), ordered AS (
+            SELECT w.rank, s.n, s.src_country{"".join(f", s.{_tag_column(t)}" for t in present)},
+                   row_number() OVER (PARTITION BY w.rank ORDER BY s.n DESC, s.src) AS i
+            FROM by_source s JOIN shown w ON {shown_join}
+            WHERE s.period = 'cur'
+        ), top_sources AS (
+            SELECT rank, max(n) AS top1_packets, sum(n) AS top3_packets,
+                   max(src_country) FILTER (WHERE i = 1) AS top_country{top_counts}
+            FROM ordered WHERE i <= {TOP_SOURCES} GROUP BY rank
         )
-        SELECT c.*, p.rank AS previous_rank
-        FROM (SELECT * FROM ranked WHERE period = 'cur') c
-        LEFT JOIN (SELECT * FROM ranked WHERE period = 'prev') p ON {join}
-        ORDER BY c.rank
+        SELECT w.*, t.* EXCLUDE (rank)
+        FROM shown w LEFT JOIN top_sources t ON t.rank = w.rank
+        ORDER BY w.rank
     """
     args = [period.start, previous.start, period.end, *params, *kind_params]
     if limit is not None:
-        sql += " LIMIT ?"
         args.append(limit)
-    rows = [_row(dimension, r, total, metric, shares) for r in engine.rows(sql, args)]
+    rows = [
+        _row(dimension, r, total, metric, shares) | _attributed(r, present, attribution_threshold)
+        for r in engine.rows(sql, args)
+    ]
     if knowledge is not None and dimension == "ports":
         for row in rows:
             row["knowledge"] = knowledge.items(row["proto"], row["port"], as_of=period.last_day)
@@ -218,11 +279,34 @@ def rank(
         rows=rows,
         tag_shares=_shares({label: tagged[label] for label in shares}, total["packets"]),
         filters=filters,
+        attribution_threshold=attribution_threshold,
     )
 
 
-def _tag_column(label: str) -> str:
-    return f"tag_{TAG_BITS[label]}"
+def attribution(top_sources_share: list[float], threshold: float = ATTRIBUTION_THRESHOLD) -> str:
+    """``one-host`` when the top source's share reaches ``threshold``, ``few-hosts`` when
+    the top 3's does, else ``broad``."""
+    top1, top3 = top_sources_share
+    if top1 >= threshold:
+        return "one-host"
+    return "few-hosts" if top3 >= threshold else "broad"
+
+
+def _attributed(r: dict[str, Any], present: list[str], threshold: float) -> dict[str, Any]:
+    """A row's ``top_sources_share``, ``top_source`` and ``attribution`` (no address)."""
+    packets = int(r["packets"])
+    top1, top3 = int(r["top1_packets"] or 0), int(r["top3_packets"] or 0)
+    shares = [round(top1 / packets, 6), round(top3 / packets, 6)] if packets else [0.0, 0.0]
+    tags = [t for t in present if 2 * int(r[_tag_column(t, "top_")] or 0) > top1]
+    return {
+        "top_sources_share": shares,
+        "top_source": {"country": r["top_country"], "tags": tags},
+        "attribution": attribution(shares, threshold),
+    }
+
+
+def _tag_column(label: str, prefix: str = "") -> str:
+    return f"{prefix}tag_{TAG_BITS[label]}"
 
 
 def _tag_count(label: str) -> str:

@@ -85,6 +85,20 @@ def change_marker(rank: int, previous: int | None) -> str:
     return "="
 
 
+ATTRIBUTION_MARKS = {"one-host": "†", "few-hosts": "‡"}  # after a row's packets
+
+
+def attribution_notes(ranking: Ranking) -> list[str]:
+    """Footnotes for the marks the ranking's rows carry, in words, with the threshold."""
+    share = f"{ranking.attribution_threshold:.0%}".replace("%", " %")
+    words = {
+        "one-host": f"mostly one host (top source ≥ {share} of the row's packets)",
+        "few-hosts": f"mostly a few hosts (top 3 sources ≥ {share} of the row's packets)",
+    }
+    used = {row.get("attribution") for row in ranking.rows}
+    return [f"{mark} {words[kind]}" for kind, mark in ATTRIBUTION_MARKS.items() if kind in used]
+
+
 TAG_HEADERS = {"mirai": "Mirai", "zmap": "ZMap", "masscan": "Masscan", "research": "Research"}
 
 
@@ -142,7 +156,7 @@ def print_ranking(ranking: Ranking, share_columns: Sequence[str] = ("mirai",)) -
             change_marker(row["rank"], prev),
             key,
             label,
-            f"{row['packets']:,}",
+            f"{row['packets']:,}{ATTRIBUTION_MARKS.get(row.get('attribution', ''), '')}",
             f"{row['sources']:,}",
             f"{row['per_sensor']:,.1f}",
             f"{row['share']:.1%}",
@@ -150,6 +164,8 @@ def print_ranking(ranking: Ranking, share_columns: Sequence[str] = ("mirai",)) -
             *([_known_for(row.get("knowledge", []))] if explained else []),
         )
     out.print(table)
+    for note in attribution_notes(ranking):
+        out.print(note, highlight=False)
     total = ranking.total
     out.print(
         f"total: {total['packets']:,} packets from {total['sources']:,} sources, "

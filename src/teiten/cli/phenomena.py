@@ -36,25 +36,39 @@ def phenomena(
 ) -> None:
     """Find the period's notable phenomena: new entrants to the top 5, surges and drops
     (with their dates and related CVEs), crossovers and the Mirai-type share trend of the
-    focus country. Most notable first.
+    focus country. Most notable first. A store's first period has no previous period to
+    compare with: no new entrants, and the output says so ("previous_data": false).
 
     --csv writes one line per finding: its subject, title and text in both languages,
     and its evidence as columns (see docs/phenomena.md)."""
     from teiten.analyze.periods import parse_period
-    from teiten.analyze.phenomena import PhenomenaSettings, find_phenomena
-    from teiten.store import Store
+    from teiten.analyze.phenomena import PhenomenaSettings, find_phenomena, previous_observed
+    from teiten.analyze.phenomena.texts import no_previous
+    from teiten.store import Engine, Store
 
     parsed = parse_period(period)
     settings = PhenomenaSettings(focus_country=focus_country)
-    findings = find_phenomena(Store(store_dir, create=False), parsed, settings=settings)
+    opened = Store(store_dir, create=False)
+    findings = find_phenomena(opened, parsed, settings=settings)
+    with Engine(opened) as engine:
+        compared = previous_observed(engine, parsed)
     findings = findings[:limit] if limit else findings
     rows = [f.as_json() for f in findings]
     if output == "json":
-        emit_json({"period": parsed.as_json(), "focus_country": focus_country, "findings": rows})
+        emit_json(
+            {
+                "period": parsed.as_json(),
+                "focus_country": focus_country,
+                "previous_data": compared,
+                "findings": rows,
+            }
+        )
         return
     if output == "csv":
         emit_csv(rows, FINDING_COLUMNS)
         return
+    if not compared:
+        click.echo(f"{no_previous(parsed.kind, lang)} ({parsed.previous().label})")
     if not findings:
         click.echo(f"nothing notable found in {parsed.label}")
     for i, f in enumerate(findings, 1):

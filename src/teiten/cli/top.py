@@ -14,7 +14,7 @@ from teiten.cli.tables import emit_csv, output_options
 
 def ranking_options(func: Callable[..., Any]) -> Callable[..., Any]:
     from teiten.analyze.periods import HELP
-    from teiten.analyze.rankings import METRICS, TRAFFIC
+    from teiten.analyze.rankings import ATTRIBUTION_THRESHOLD, METRICS, TRAFFIC
 
     options = [
         store_option,
@@ -55,6 +55,14 @@ def ranking_options(func: Callable[..., Any]) -> Callable[..., Any]:
             metavar="LABEL",
             help="Give the table a column with this tag's share of each row's packets "
             "[default: mirai]; repeatable. --json and --csv always have every share.",
+        ),
+        click.option(
+            "--attribution-threshold",
+            type=click.FloatRange(0, 1, min_open=True),
+            default=ATTRIBUTION_THRESHOLD,
+            show_default=True,
+            help="Share of a row's packets from its top source (one-host) or top 3 sources "
+            "(few-hosts) that marks the row as made by them rather than broad.",
         ),
         output_options,
     ]
@@ -102,6 +110,7 @@ def _top(dimension: str, **kw: Any) -> None:
             filters=filters,
             limit=kw["limit"],
             knowledge=knowledge,
+            attribution_threshold=kw["attribution_threshold"],
         )
     if kw["output"] == "json":
         emit_json(ranking.as_json())
@@ -141,4 +150,5 @@ def _columns(ranking: Any) -> list[str]:
         *keys,
         *("packets", "sources", "per_sensor", "share", "previous_rank"),
         *(f"tag_shares.{label}" for label in ranking.tag_shares),
+        *("top_sources_share", "top_source.country", "top_source.tags", "attribution"),
     ]

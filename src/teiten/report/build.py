@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from teiten.analyze.darknet import darknet_size
 from teiten.analyze.dos import dos_attacks
-from teiten.analyze.phenomena import PhenomenaSettings, find_phenomena
+from teiten.analyze.phenomena import PhenomenaSettings, find_phenomena, previous_observed
 from teiten.analyze.rankings import METRICS, Filters, rank
 from teiten.analyze.scans import scan_events
 from teiten.enrich import port_registry
@@ -82,6 +82,7 @@ def build_report(
         scans = scan_events(engine, period)
         dos = dos_attacks(engine, period)
         darknet = darknet_size(engine, period.start, period.end)
+        previous_data = previous_observed(engine, period)
     return ReportData(
         period=period,
         previous=period.previous(),
@@ -94,9 +95,10 @@ def build_report(
         countries=RankingSection(countries, country_trend),
         findings=sorted(findings, key=lambda f: -f.score)[:max_findings],
         focus=focus,
-        scans=summarize_events(scans, top),
-        dos=summarize_events(dos, top),
+        scans=summarize_events(scans, top, country),
+        dos=summarize_events(dos, top, country),
         method=_method(store, period, overview.sensors, darknet.size, darknet.source),
+        previous_data=previous_data,
     )
 
 

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from teiten.analyze.darknet import ESTIMATE_MIN_SIZE
+from teiten.analyze.events import IPV4_SPACE
 from teiten.report.charts import line_chart
 from teiten.report.messages import Messages
 from teiten.report.model import EventSummary, ReportData, Series
@@ -185,7 +187,13 @@ def _sentences(m: Messages, parts: list[str]) -> str:
 
 
 def _ranking_table(
-    m: Messages, caption: str, rows: list[dict[str, Any]], dimension: str, metric: str, kind: str
+    m: Messages,
+    caption: str,
+    rows: list[dict[str, Any]],
+    dimension: str,
+    metric: str,
+    kind: str,
+    compared: bool = True,
 ) -> tuple[list[str], list[bool], list[list[Cell]]]:
     prev = m.previous(kind)
     if dimension == "ports":
@@ -205,12 +213,28 @@ def _ranking_table(
             [
                 Cell(str(r["rank"]), r["rank"], True),
                 *keys,
-                Cell(m.metric_value(r, metric), r[field_name], True),
+                Cell(m.metric_value(r, metric) + _mark(r), r[field_name], True),
                 Cell(m.percent(r["share"]), r["share"], True),
-                Cell(m.previous_rank(r["previous_rank"]), r["previous_rank"], True),
+                Cell(m.previous_rank(r["previous_rank"], compared), r["previous_rank"], True),
             ]
         )
     return columns, numeric, table_rows
+
+
+_MARKS = {"one-host": "†", "few-hosts": "‡"}  # as `teiten top` marks them
+
+
+def _mark(row: dict[str, Any]) -> str:
+    """† after a row made mostly by one source, ‡ by its top 3 (``attribution``)."""
+    return _MARKS.get(row.get("attribution", ""), "")
+
+
+def _attribution_note(m: Messages, rows: list[dict[str, Any]], threshold: float) -> list[Block]:
+    """The footnote under a ranking table explaining the marks its rows carry."""
+    used = {r.get("attribution") for r in rows}
+    keys = {"one-host": "ranking.one_host", "few-hosts": "ranking.few_hosts"}
+    notes = [m(keys[k], share=m.percent(threshold)) for k in _MARKS if k in used]
+    return [Paragraph(_sentences(m, notes))] if notes else []
 
 
 def _ranking(data: ReportData, m: Messages, n: _Numbering, dimension: str) -> Section:
@@ -246,7 +270,9 @@ def _ranking(data: ReportData, m: Messages, n: _Numbering, dimension: str) -> Se
         label = lambda r: m.country(r["country"])  # noqa: E731
     parts = [intro, lead]
     entered = [label(r) for r in rows if r["previous_rank"] is None or r["previous_rank"] > 10]
-    if entered:
+    if not data.previous_data:  # a store's first period: nothing to compare with
+        parts.append(m("ranking.no_previous", previous=m.previous(ranking.period.kind)))
+    elif entered:
         parts.append(
             m(
                 "ranking.entered",
@@ -257,10 +283,11 @@ def _ranking(data: ReportData, m: Messages, n: _Numbering, dimension: str) -> Se
         )
     section.blocks.append(Paragraph(_sentences(m, parts)))
     columns, numeric, table_rows = _ranking_table(
-        m, heading, rows, dimension, data.metric, ranking.period.kind
+        m, heading, rows, dimension, data.metric, ranking.period.kind, data.previous_data
     )
     tid, tlabel = n.table()
     section.blocks.append(Table(tid, f"{tlabel} {heading}", columns, numeric, table_rows))
+    section.blocks += _attribution_note(m, rows, ranking.attribution_threshold)
     caption = m("ranking.figure", heading=heading, metric=m(f"metric.{data.metric}"))
     section.blocks.append(_figure(n, m, dimension, caption, section_data.trend, dimension))
     return section
@@ -268,6 +295,9 @@ def _ranking(data: ReportData, m: Messages, n: _Numbering, dimension: str) -> Se
 
 def _phenomena(data: ReportData, m: Messages, n: _Numbering) -> Section:
     section = Section("phenomena", m("phenomena"))
+    if not data.previous_data:
+        previous = m.previous(data.period.kind)
+        section.blocks.append(Paragraph(m("phenomena.no_previous", previous=previous)))
     if not data.findings:
         section.blocks.append(Paragraph(m("phenomena.none")))
     for i, finding in enumerate(data.findings, 1):
@@ -317,10 +347,18 @@ def _focus(data: ReportData, m: Messages, n: _Numbering) -> Section:
     section.blocks.append(Paragraph(totals))
     heading = m("focus.ports", country=country, measure=m(f"measure.{data.metric}"), n=data.top)
     columns, numeric, rows = _ranking_table(
-        m, heading, f.ports.ranking.rows, "ports", data.metric, data.period.kind
+        m,
+        heading,
+        f.ports.ranking.rows,
+        "ports",
+        data.metric,
+        data.period.kind,
+        data.previous_data,
     )
     tid, tlabel = n.table()
     section.blocks.append(Table(tid, f"{tlabel} {heading}", columns, numeric, rows))
+    ranking = f.ports.ranking
+    section.blocks += _attribution_note(m, ranking.rows, ranking.attribution_threshold)
     caption = m("ranking.figure", heading=heading, metric=m(f"metric.{data.metric}"))
     section.blocks.append(_figure(n, m, "focus-ports", caption, f.ports.trend, "ports"))
     mirai = m(
@@ -373,11 +411,22 @@ def _events(data: ReportData, m: Messages, n: _Numbering) -> Section:
                 actors=m.integer(d.actors),
             )
         ]
-        if d.max_rate is not None:
-            parts.append(m("dos.rate", rate=m.large(d.max_rate)))
-        regions = [m.country(c["country"]) for c in d.by_country]
-        if regions:
-            parts.append(m("dos.countries", items=m.join(regions)))
+        parts += _dos_rate(m, d)
+        if d.country_groups:
+            parts.append(m("dos.countries", items=_dos_regions(m, d.country_groups)))
+        focus = d.focus
+        country = m.country(focus["country"])
+        if focus["events"]:
+            parts.append(
+                m(
+                    "dos.focus",
+                    country=country,
+                    victims=m.integer(focus["actors"]),
+                    attacks=m.integer(focus["events"]),
+                )
+            )
+        else:
+            parts.append(m("dos.focus_none", country=country))
         if d.withheld:
             parts.append(m("events.withheld", n=m.integer(d.withheld)))
         section.blocks.append(Paragraph(_sentences(m, parts), heading=m("dos")))
@@ -388,6 +437,49 @@ def _events(data: ReportData, m: Messages, n: _Numbering) -> Section:
         daily = Series(s.daily.dates, {**s.daily.values, **d.daily.values}, "count")
         section.blocks.append(_figure(n, m, "events", m("events.figure"), daily))
     return section
+
+
+def _dos_rate(m: Messages, d: EventSummary) -> list[str]:
+    """The highest attack rate: Internet-wide with its bounds, or only as observed."""
+    if d.max_rate_darknet is None:
+        return []
+    observed = _pps(m, d.max_rate_darknet)
+    if d.estimate_supported and d.max_rate is not None and d.rate_bounds is not None:
+        low, high = d.rate_bounds
+        return [
+            m(
+                "dos.rate",
+                rate=m.large(d.max_rate),
+                low=m.large(low),
+                high=m.large(high),
+                observed=observed,
+                scale=m.integer(d.estimate_scale or 0),
+            )
+        ]
+    small = (d.estimate_scale or 0) * ESTIMATE_MIN_SIZE > IPV4_SPACE  # 2^32 / size > 2^32 / min
+    reason = "dos.rate_small" if small else "dos.rate_undeclared"
+    return [m("dos.rate_observed", observed=observed), m(reason, min=m.integer(ESTIMATE_MIN_SIZE))]
+
+
+def _pps(m: Messages, value: float) -> str:
+    return m.large(value) if value >= 10 else m.decimal(value, 2)
+
+
+def _dos_regions(m: Messages, groups: list[dict[str, Any]]) -> str:
+    """``US (7 attacks); GB, SG and 7 other regions (1 each)``: ties grouped."""
+    items = []
+    for g in groups:
+        names = m.join([m.country(c) for c in g["countries"]])
+        n = m.integer(g["events"])
+        more = g["regions"] - len(g["countries"])
+        if more:
+            items.append(m("dos.region_more", regions=names, more=m.integer(more), n=n))
+        elif len(g["countries"]) > 1:
+            items.append(m("dos.region_tie", regions=names, n=n))
+        else:
+            key = "dos.region_one" if g["events"] == 1 else "dos.region"
+            items.append(m(key, regions=names, n=n))
+    return m("dos.region_sep").join(items)
 
 
 def _event_keys(m: Messages, n: _Numbering, s: EventSummary) -> Table:
@@ -424,10 +516,11 @@ def _largest_attacks(m: Messages, n: _Numbering, d: EventSummary) -> Table:
         m("col.start"),
         m("col.duration"),
         m("col.packets"),
-        m("col.rate"),
+        m("col.rate" if d.estimate_supported else "col.rate_darknet"),
     ]
     rows = []
     for a in d.largest:
+        rate = a["rate_pps_internet_wide"] if d.estimate_supported else a["rate_pps_darknet"]
         rows.append(
             [
                 Cell(m.country(a["country"]), a["country"]),
@@ -441,7 +534,7 @@ def _largest_attacks(m: Messages, n: _Numbering, d: EventSummary) -> Table:
                 Cell(m.datetime(a["start"]), a["start"], nowrap=True),
                 Cell(m.duration(a["duration_s"]), a["duration_s"], True),
                 Cell(m.integer(a["packets"]), a["packets"], True),
-                Cell(m.large(a["rate_pps_internet_wide"]), a["rate_pps_internet_wide"], True),
+                Cell("" if rate is None else _pps(m, rate), rate, True),
             ]
         )
     numeric = [False] * (len(columns) - 3) + [True, True, True]

@@ -5,14 +5,23 @@ The events come from :mod:`teiten.analyze.scans` and :mod:`teiten.analyze.dos`
 per port or protocol, per country, the largest few — and keeps no address: a
 scanner's or a victim's address is for the operator's own views
 (``teiten events``, ``teiten source``), not for a published report.
+
+Regions are ranked by events, then distinct actors, then packets — never by
+packets alone, where one long attack outweighs many — and grouped by their
+number of events so that ties read as ties. Internet-wide rates are kept only
+when the darknet supports them (:func:`teiten.analyze.darknet.estimate_supported`);
+otherwise only the rate observed at the darknet is.
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from teiten.analyze.darknet import estimate_supported
+from teiten.analyze.events import IPV4_SPACE
 from teiten.report.model import EventSummary, Series
 from teiten.report.series import period_days
 
@@ -23,6 +32,7 @@ __all__ = ["summarize_events"]
 
 TOOL_TAGS = ("mirai", "zmap", "masscan")  # scanner tools whose mark the events carry
 _LARGEST = 5
+_Z95 = 1.959964  # two-sided 95 % normal quantile
 
 
 def _key(row: dict[str, Any], family: str) -> str:
@@ -31,7 +41,7 @@ def _key(row: dict[str, Any], family: str) -> str:
     return str(row["proto"]) if row["port"] is None else f"{row['port']}/{row['proto']}"
 
 
-def summarize_events(report: EventReport, top: int) -> EventSummary:
+def summarize_events(report: EventReport, top: int, focus_country: str = "JP") -> EventSummary:
     """Aggregate every event of ``report`` (read with no row limit)."""
     family = report.family
     actor = "source" if family == "scans" else "victim"
@@ -57,30 +67,78 @@ def summarize_events(report: EventReport, top: int) -> EventSummary:
             {name: k, "events": g["events"], "actors": len(g["actors"]), "packets": g["packets"]}
             for k, g in groups.items()
         ]
-        items.sort(key=lambda x: (-x["events"], -x["packets"], str(x[name])))
-        return items[:top]
+        items.sort(key=lambda x: (-x["events"], -x["actors"], -x["packets"], str(x[name])))
+        return items
+
+    by_country = ordered(countries, "country")
+    focus = countries.get(focus_country)
 
     days = period_days(report.period)
     daily = Series(days, {family: [float(starts.get(d, 0)) for d in days]}, "count")
-    largest = [_anonymous(r, family) for r in rows[:_LARGEST]]  # rows: most packets first
-    rates = [float(r["rate_pps_internet_wide"]) for r in rows]
+    supported = estimate_supported(report.darknet)
+    scale = IPV4_SPACE / report.darknet.size if report.darknet.size > 0 else None
+    largest = [
+        _anonymous(r, family, scale, supported) for r in rows[:_LARGEST]
+    ]  # rows: most packets first
+    fastest = max(rows, key=lambda r: float(r["rate_pps_internet_wide"]), default=None)
+    max_rate = bounds = max_rate_darknet = None
+    if fastest is not None and scale is not None:
+        max_rate_darknet = float(fastest["rate_pps_internet_wide"]) / scale
+        if supported:
+            max_rate = float(fastest["rate_pps_internet_wide"])
+            half = _Z95 / math.sqrt(int(fastest["packets"]))  # Poisson count, n ≥ 25
+            bounds = [max_rate * max(0.0, 1 - half), max_rate * (1 + half)]
     return EventSummary(
         family=family,
         events=report.total,
         actors=len({r[actor] for r in rows}),
         withheld=report.withheld,
         parameters=report.parameters,
-        by_key=ordered(keys, "key"),
-        by_country=ordered(countries, "country"),
+        by_key=ordered(keys, "key")[:top],
+        by_country=by_country[:top],
         largest=largest,
         daily=daily,
-        max_rate=max(rates) if rates else None,
+        max_rate=max_rate,
         tags={t: tags[t] for t in TOOL_TAGS if tags[t]},
+        country_groups=_tied(by_country, top),
+        focus={
+            "country": focus_country,
+            "events": focus["events"] if focus else 0,
+            "actors": len(focus["actors"]) if focus else 0,
+        },
+        estimate_supported=supported,
+        estimate_scale=scale,
+        max_rate_darknet=max_rate_darknet,
+        rate_bounds=bounds,
     )
 
 
-def _anonymous(row: dict[str, Any], family: str) -> dict[str, Any]:
-    """One event without its address."""
+def _tied(items: list[dict[str, Any]], top: int) -> list[dict[str, Any]]:
+    """Regions grouped by their number of events, naming at most ``top`` in all.
+
+    ``[{"events": 7, "countries": ["US"], "regions": 1},
+    {"events": 1, "countries": ["GB", "SG"], "regions": 9}]``: the last group names
+    the first of its 9 tied regions only.
+    """
+    groups: list[dict[str, Any]] = []
+    named = 0
+    for item in items:
+        if not groups or groups[-1]["events"] != item["events"]:
+            if named >= top:
+                break
+            groups.append({"events": item["events"], "countries": [], "regions": 0})
+        groups[-1]["regions"] += 1
+        if named < top:
+            groups[-1]["countries"].append(item["country"])
+            named += 1
+    return groups
+
+
+def _anonymous(
+    row: dict[str, Any], family: str, scale: float | None, supported: bool
+) -> dict[str, Any]:
+    """One event without its address (and without an unsupported Internet-wide rate)."""
+    rate = float(row["rate_pps_internet_wide"])
     out = {
         "key": _key(row, family),
         "country": row["country"],
@@ -88,7 +146,8 @@ def _anonymous(row: dict[str, Any], family: str) -> dict[str, Any]:
         "start": row["start"],
         "duration_s": row["duration_s"],
         "packets": row["packets"],
-        "rate_pps_internet_wide": row["rate_pps_internet_wide"],
+        "rate_pps_internet_wide": rate if supported else None,
+        "rate_pps_darknet": rate / scale if scale else None,
     }
     if family == "dos":
         out |= {"ports": row["ports"], "max_ppm": row["max_ppm"]}

@@ -118,8 +118,14 @@ class EventSummary:
     """Scan events or DoS attacks of the period, aggregated (no address is kept).
 
     ``by_key`` counts events per port (scans) or per protocol (DoS);
-    ``by_country`` per source (scans) or victim (DoS) country; ``largest`` holds the
-    biggest events without their addresses.
+    ``by_country`` per source (scans) or victim (DoS) country, by events, then
+    distinct actors, then packets; ``country_groups`` the same regions grouped by
+    their number of events (ties together, ``regions`` counting those cut off);
+    ``largest`` holds the biggest events without their addresses. ``focus`` counts
+    the focus country's events and actors. Internet-wide rates (``max_rate``,
+    ``rate_bounds``, the largest events' ``rate_pps_internet_wide``) are ``None``
+    unless ``estimate_supported`` (:func:`teiten.analyze.darknet.estimate_supported`);
+    ``max_rate_darknet`` is the highest rate observed at the darknet itself.
     """
 
     family: str  # "scans" | "dos"
@@ -133,6 +139,12 @@ class EventSummary:
     daily: Series  # events starting per day
     max_rate: float | None  # packets/s Internet-wide, the highest estimate
     tags: dict[str, int] = field(default_factory=dict)  # events carrying each tool tag
+    country_groups: list[dict[str, Any]] = field(default_factory=list)
+    focus: dict[str, Any] = field(default_factory=dict)  # {"country", "events", "actors"}
+    estimate_supported: bool = False
+    estimate_scale: float | None = None  # 2^32 / darknet size
+    max_rate_darknet: float | None = None  # packets/s at the darknet, the highest
+    rate_bounds: list[float] | None = None  # 95 % interval of max_rate (packet count)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -147,6 +159,12 @@ class EventSummary:
             "daily": self.daily.as_json(),
             "max_rate": self.max_rate,
             "tags": self.tags,
+            "country_groups": self.country_groups,
+            "focus": self.focus,
+            "estimate_supported": self.estimate_supported,
+            "estimate_scale": self.estimate_scale,
+            "max_rate_darknet": self.max_rate_darknet,
+            "rate_bounds": self.rate_bounds,
         }
 
 
@@ -192,11 +210,15 @@ class ReportData:
     scans: EventSummary
     dos: EventSummary
     method: MethodSection
+    # whether the previous period has any data: a store's first period has none, and its
+    # rankings say "no previous data" instead of "outside top 10" (and no new entrants)
+    previous_data: bool = True
 
     def as_json(self) -> dict[str, Any]:
         return {
             "period": self.period.as_json(),
             "previous": self.previous.as_json(),
+            "previous_data": self.previous_data,
             "metric": self.metric,
             "top": self.top,
             "generated": self.generated.isoformat(),

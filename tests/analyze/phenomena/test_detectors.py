@@ -103,3 +103,23 @@ def test_settings_are_validated():
     with pytest.raises(OptionError, match="metric"):
         PhenomenaSettings(metric="bytes")
     assert PhenomenaSettings(focus_country="jp").focus_country == "JP"
+
+
+def test_a_change_under_way_when_the_period_starts_keeps_its_date():
+    """Judged from 10 days before the period (index 38), a step on day 35 is dated 35:
+    its run of deviating days reaches the period. One that ended before is left out."""
+    x = np.concatenate([np.full(35, 100.0), np.full(40, 400.0)])
+    (change,) = find_changes(x, 28, S, report_from=38)
+    assert change.index == 35 and change.direction == "surge" and change.last >= 38
+    assert find_changes(x, 28, S, report_from=60) == []  # the baseline caught up by then
+
+
+def test_a_crossover_already_under_way_is_dated_by_its_own_first_day():
+    from teiten.analyze.phenomena.crossovers import _lead_began
+
+    days = [date(2019, 3, 1) + timedelta(days=i) for i in range(20)]
+    a = np.full(20, 100.0)
+    b = np.concatenate([np.full(7, 50.0), np.full(13, 150.0)])  # ahead from day 7
+    assert _lead_began(days, 10, a, b, days[10]) == (days[7], True)
+    assert _lead_began(days, 10, a, b, days[12]) == (days[12], True)  # not on the first day
+    assert _lead_began(days, 10, a, np.full(20, 150.0), days[10]) == (days[0], False)

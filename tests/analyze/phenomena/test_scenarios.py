@@ -179,3 +179,46 @@ def test_nothing_cites_what_was_unknown_at_the_periods_end(story):
         main, ["phenomena", "--store", str(store.root), "--period", "2019Q2", "--json"]
     )
     assert result.exit_code == 0 and not {i for i in future if i in result.output}
+
+
+def test_a_change_begun_before_a_monthly_period_keeps_its_own_date(story):
+    """7001/TCP starts on 2019-04-26: May's report dates it then (±2 days, the planted
+    ramp's and the detector's resolution), not on May 1."""
+    store, truth, _ = story
+    planted = date.fromisoformat(_event(truth, "weblogic-scan-enters")["start"][:10])
+    may = parse_period("2019-05")
+    surges = [
+        f for f in find_phenomena(store, may) if f.kind == "surge" and f.subject.get("port") == 7001
+    ]
+    dates = [date.fromisoformat(f.evidence["change_date"]) for f in surges]
+    assert may.start not in dates, dates
+    surge = surges[dates.index(min(dates))]
+    when = min(dates)
+    assert abs((when - planted).days) <= 2 and when < may.start, (planted, when)
+    assert surge.evidence["before_period"] and surge.evidence["start_known"]
+    assert f"2019年4月{when.day}日頃から" in surge.text["ja"]
+    assert f"April {when.day}, 2019" in surge.text["en"]
+    # the chart shows the days judged before the period and the period itself
+    assert surge.evidence["series"]["dates"][0] <= when.isoformat()
+    assert surge.evidence["series"]["dates"][-1] == "2019-05-31"
+
+
+def test_a_stores_first_period_has_no_new_entrants(story):
+    """The store starts on 2019-01-01: January has no previous month to compare with."""
+    from teiten.analyze.phenomena import previous_observed
+    from teiten.store import Engine
+
+    store, _, _ = story
+    january = parse_period("2019-01")
+    with Engine(store) as engine:
+        assert not previous_observed(engine, january)
+        assert previous_observed(engine, parse_period("2019-02"))
+    assert not [f for f in find_phenomena(store, january) if f.kind == "new_entrant"]
+    args = ["phenomena", "--store", str(store.root), "--period", "2019-01"]
+    data = json.loads(CliRunner().invoke(main, [*args, "--json"]).output)
+    assert data["previous_data"] is False
+    assert not [f for f in data["findings"] if f["kind"] == "new_entrant"]
+    text = CliRunner().invoke(main, [*args, "--lang", "ja"])
+    assert "前月のデータがないため比較できません" in text.output
+    text = CliRunner().invoke(main, [*args, "--lang", "en"])
+    assert "No data for the previous month: no comparison" in text.output

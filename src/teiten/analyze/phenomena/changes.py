@@ -22,6 +22,13 @@ are therefore no change. When the data ends before those two weeks do, every
 day from the first one to the end must still differ: a few-day burst in the
 last days of a period is not reported as a change (the next period's report
 judges it with the days that follow).
+
+A change's date is its own, never clamped to the period: the days judged start
+``lookback_days`` before the period (with a full baseline before them), and a
+change that began there is reported when its run of deviating days still
+reaches into the period — 7001/TCP rising from 26 April is dated 26 April in
+May's report. A change whose run began on the first day judged may have begun
+earlier still; it is marked so (``start_known`` false: "on or before").
 """
 
 from __future__ import annotations
@@ -57,17 +64,24 @@ class Change:
         self.baseline = baseline
         self.level = level
         self.z = z
+        self.last = index  # the last day of its run of deviating days
 
     @property
     def ratio(self) -> float:
         return self.level / self.baseline if self.baseline > 0 else float("inf")
 
 
-def find_changes(values: np.ndarray, start: int, settings: PhenomenaSettings) -> list[Change]:
-    """Sustained changes from index ``start`` on (NaN days are skipped).
+def find_changes(
+    values: np.ndarray, start: int, settings: PhenomenaSettings, *, report_from: int | None = None
+) -> list[Change]:
+    """Sustained changes judged from index ``start`` on (NaN days are skipped).
 
     After a change, the same direction is not reported again until a day stops
     deviating; a run whose following two weeks fall back (a burst) is no change.
+    With ``report_from`` (the period's first index, ``start`` being some days
+    before it), a change that began before it is kept only when its run of
+    deviating days reaches ``report_from``: it is still under way in the period,
+    and its index is the day it really began.
     """
     s = settings
     found: list[Change] = []
@@ -87,6 +101,8 @@ def find_changes(values: np.ndarray, start: int, settings: PhenomenaSettings) ->
         direction = _deviation(x, median, window, s)
         if direction != suppressed:
             suppressed = None
+        if direction is not None and direction == suppressed:
+            found[-1].last = t  # the change found last is still under way
         if direction is None or direction == suppressed:
             run_dir, run_len = None, 0
             continue
@@ -108,10 +124,14 @@ def find_changes(values: np.ndarray, start: int, settings: PhenomenaSettings) ->
             sustained = bool(_differs(np.median(after), baseline, run_dir, s))
         if sustained:
             level = float(np.median(after))
-            found.append(Change(run_start, run_dir, baseline, level, run_z))
+            change = Change(run_start, run_dir, baseline, level, run_z)
+            change.last = t
+            found.append(change)
             suppressed = run_dir
         run_dir, run_len = None, 0
-    return found
+    if report_from is None:
+        return found
+    return [c for c in found if c.index >= report_from or c.last >= report_from]
 
 
 def _differs(level: Any, baseline: float, direction: str, s: PhenomenaSettings) -> Any:
@@ -148,16 +168,25 @@ def _deviation(x: float, median: float, window: np.ndarray, s: PhenomenaSettings
 def changes(
     engine: Engine, period: Period, settings: PhenomenaSettings, kb: KnowledgeBase
 ) -> list[Finding]:
-    """Surges and drops in ``period`` of the busiest ports and countries."""
-    first = period.start - timedelta(days=settings.baseline_days)
+    """Surges and drops in ``period`` of the busiest ports and countries.
+
+    The series starts ``baseline_days + lookback_days`` before the period: days
+    from ``lookback_days`` before it are judged, each with a full baseline, so a
+    change under way when the period starts is dated by its own first day.
+    """
+    lookback = settings.lookback_days
+    first = period.start - timedelta(days=settings.baseline_days + lookback)
     found = []
     for dimension in ("ports", "countries"):
         series = daily_series(
             engine, dimension, first, period.start, period.end, limit=settings.max_series
         )
+        start = settings.baseline_days  # the first day judged: lookback_days before the period
         for key in series.keys:
-            for change in find_changes(series.row(key), settings.baseline_days, settings):
-                found.append(_finding(dimension, key, series, change, period, settings, kb))
+            for change in find_changes(
+                series.row(key), start, settings, report_from=start + lookback
+            ):
+                found.append(_finding(dimension, key, series, change, period, settings, kb, start))
     return found
 
 
@@ -169,9 +198,12 @@ def _finding(
     period: Period,
     settings: PhenomenaSettings,
     kb: KnowledgeBase,
+    judged_from: int,
 ) -> Finding:
     when: date = series.days[change.index]
-    values = series.row(key)
+    start_known = change.index > judged_from  # else it may have begun before the days judged
+    # The chart shows the days judged and the period (the lookback's baselines stay out).
+    days, values = series.days[judged_from:], series.row(key)[judged_from:]
     if dimension == "ports":
         proto = protocol_name(int(key[0]))
         subject: dict[str, Any] = {"proto": proto, "port": int(key[1])}
@@ -188,7 +220,7 @@ def _finding(
         what = {"ja": f"{names['ja']}からのパケット", "en": f"packets from {names['en']}"}
         knowledge = []
     near = [k for k in knowledge if k.get("near_change")]
-    text = _text(change, when, what, near)
+    text = _text(change, when, what, near, start_known)
     return Finding(
         kind=change.direction,
         subject=subject,
@@ -200,11 +232,13 @@ def _finding(
         text=text,
         evidence={
             "series": {
-                "dates": [d.isoformat() for d in series.days],
+                "dates": [d.isoformat() for d in days],
                 "values": {label: [None if np.isnan(v) else round(float(v), 3) for v in values]},
                 "unit": "packets",
             },
             "change_date": when.isoformat(),
+            "start_known": start_known,  # false: it began on or before change_date
+            "before_period": when < period.start,
             "dates": [when.isoformat()],
             "baseline": round(change.baseline, 3),
             "level": round(change.level, 3),
@@ -216,6 +250,7 @@ def _finding(
                 "persistence_days": settings.persistence,
                 "confirm_days": settings.confirm_days,
                 "baseline_days": settings.baseline_days,
+                "lookback_days": settings.lookback_days,
                 "min_daily_per_sensor": settings.min_daily,
             },
             "per": "packets per sensor and day (probes)",
@@ -237,43 +272,50 @@ def _score(
 
 
 def _text(
-    change: Change, when: date, what: dict[str, str], near: list[dict[str, Any]]
+    change: Change,
+    when: date,
+    what: dict[str, str],
+    near: list[dict[str, Any]],
+    start_known: bool = True,
 ) -> dict[str, str]:
     base = texts.ratio(change.baseline)
     jd = texts.day(when, "ja")
+    since_ja, since_en = (
+        ("頃から", "From around") if start_known else ("以前から", "Since on or before")
+    )
     if change.direction == "surge":
         if change.baseline > 0:
             ja = (
-                f"{jd}頃から{what['ja']}が増加し、それまでの水準（センサー1台あたり"
+                f"{jd}{since_ja}{what['ja']}が増加し、それまでの水準（センサー1台あたり"
                 f"1日{base}パケット）の約{texts.ratio(change.ratio)}倍となりました。"
             )
             en = (
-                f"From around {texts.day(when, 'en')}, {what['en']} rose to about "
+                f"{since_en} {texts.day(when, 'en')}, {what['en']} rose to about "
                 f"{texts.ratio(change.ratio)} times their earlier level ({base} packets per "
                 "sensor a day)."
             )
         else:
             ja = (
-                f"{jd}頃から、それまでほとんど観測されていなかった{what['ja']}が"
+                f"{jd}{since_ja}、それまでほとんど観測されていなかった{what['ja']}が"
                 "観測され始めました。"
             )
-            en = f"From around {texts.day(when, 'en')}, {what['en']}, hardly seen before, appeared."
+            en = f"{since_en} {texts.day(when, 'en')}, {what['en']}, hardly seen before, appeared."
     elif change.level < 0.05 * change.baseline:
         ja = (
-            f"{jd}頃から{what['ja']}がほとんど観測されなくなりました"
+            f"{jd}{since_ja}{what['ja']}がほとんど観測されなくなりました"
             f"（それまではセンサー1台あたり1日{base}パケット）。"
         )
         en = (
-            f"From around {texts.day(when, 'en')}, {what['en']} almost stopped (from {base} "
+            f"{since_en} {texts.day(when, 'en')}, {what['en']} almost stopped (from {base} "
             "packets per sensor a day)."
         )
     else:
         ja = (
-            f"{jd}頃から{what['ja']}が減少し、それまでの水準（センサー1台あたり"
+            f"{jd}{since_ja}{what['ja']}が減少し、それまでの水準（センサー1台あたり"
             f"1日{base}パケット）の約{texts.share(change.ratio)}となりました。"
         )
         en = (
-            f"From around {texts.day(when, 'en')}, {what['en']} fell to about "
+            f"{since_en} {texts.day(when, 'en')}, {what['en']} fell to about "
             f"{texts.share(change.ratio)} of their earlier level ({base} packets per sensor a day)."
         )
     if near:

@@ -5,6 +5,11 @@ period (by at least ``crossover_margin``); a crossover is reported when the
 other port has more packets on at least ``crossover_min_days`` days of this
 period. The evidence lists those days, their runs, and the day from which the
 7-day means stay crossed to the end of the period (if they do).
+
+"First exceeded" is the day the challenger's lead began, not clamped to the
+period: when it was already ahead on the period's first day, the run of days it
+led is followed back into the previous period (whose days are loaded anyway),
+and the text says it led from that day on.
 """
 
 from __future__ import annotations
@@ -93,6 +98,23 @@ def _sustained_from(days: list[date], a: np.ndarray, b: np.ndarray) -> date | No
     return days[first + 6]  # the window ending on that day
 
 
+def _lead_began(
+    days: list[date], split: int, a: np.ndarray, b: np.ndarray, first_in_period: date
+) -> tuple[date, bool]:
+    """The day b's lead that includes ``first_in_period`` began, and whether it is known.
+
+    Only a lead under way on the period's first day reaches back: days before it
+    are followed while b stays ahead (an unobserved day ends the run). When the
+    run reaches the first day loaded, it began then or earlier (``False``).
+    """
+    i = days.index(first_in_period)
+    if i != split:
+        return first_in_period, True
+    while i > 0 and not np.isnan(a[i - 1]) and not np.isnan(b[i - 1]) and b[i - 1] > a[i - 1]:
+        i -= 1
+    return days[i], i > 0
+
+
 def _finding(
     period: Period,
     all_days: list[date],
@@ -110,6 +132,7 @@ def _finding(
     pa, pb = protocol_name(int(a[0])), protocol_name(int(b[0]))
     la, lb = f"{a[1]}/{pa}", f"{b[1]}/{pb}"
     crossed = [d for d, on in zip(days, above, strict=True) if on]
+    first, start_known = _lead_began(all_days, split, va, vb, crossed[0])
     stretches = runs(days, above)
     sustained = _sustained_from(days, va[split:], vb[split:])
     n, total = int(above.sum()), int(observed.sum())
@@ -117,15 +140,24 @@ def _finding(
     port_a = {lang: texts.port(pa, int(a[1]), lang, service=False) for lang in texts.LANGS}
     port_b = {lang: texts.port(pb, int(b[1]), lang, service=False) for lang in texts.LANGS}
     before = {lang: texts.previous(period.kind, lang) for lang in texts.LANGS}
+    if first >= period.start:
+        since_ja = f"初めて上回ったのは{texts.day(first, 'ja')}"
+        since_en = f"first on {texts.day(first, 'en')}"
+    else:  # already ahead when the period began: say since when
+        on_or_before = {"ja": "以前", "en": "on or before "} if not start_known else {}
+        since_ja = (
+            f"{before['ja']}の{texts.day(first, 'ja')}{on_or_before.get('ja', '')}から"
+            "上回り続けていました"
+        )
+        since_en = f"ahead since {on_or_before.get('en', '')}{texts.day(first, 'en')}"
     ja = (
         f"{names['ja']}からの{port_b['ja']}宛のパケットは、{before['ja']}には{port_a['ja']}宛を"
         f"下回っていましたが、今期は{total}日中{n}日で{port_a['ja']}宛を上回りました"
-        f"（初めて上回ったのは{texts.day(crossed[0], 'ja')}）。"
+        f"（{since_ja}）。"
     )
     en = (
         f"Packets from {names['en']} to {port_b['en']}, fewer than those to {port_a['en']} in "
-        f"{before['en']}, outnumbered them on {n} of {total} days (first on "
-        f"{texts.day(crossed[0], 'en')})."
+        f"{before['en']}, outnumbered them on {n} of {total} days ({since_en})."
     )
     if sustained is not None:
         ja += f"{texts.day(sustained, 'ja')}以降は7日平均でも上回っています。"
@@ -149,7 +181,9 @@ def _finding(
             },
             "dates": [d.isoformat() for d in crossed],
             "ranges": [[f.isoformat(), t.isoformat()] for f, t in stretches],
-            "first_day": crossed[0].isoformat(),
+            "first_day": first.isoformat(),  # the lead's own first day, maybe before the period
+            "first_day_known": start_known,  # false: the lead began on or before first_day
+            "first_day_in_period": crossed[0].isoformat(),
             "sustained_from": None if sustained is None else sustained.isoformat(),
             "statistic": {"days_above": n, "days_observed": total},
             "threshold": {

@@ -1,4 +1,12 @@
-"""New entrants: this period's top N whose previous rank was outside the top 10 (or none)."""
+"""New entrants: this period's top N whose previous rank was outside the top 10 (or none).
+
+Only when there is a previous period to compare with: when the store has no
+packet at all in the previous period (a store's first period), every row would
+be "outside the top 10" and none of them is an entrant — there are no entrant
+findings, and the report and the CLI say the comparison could not be made. A
+previous period the store covers only in part (it began during it) is compared:
+its ranks are those of the days it has, which a partial period still ranks.
+"""
 
 from __future__ import annotations
 
@@ -15,13 +23,26 @@ if TYPE_CHECKING:
     from teiten.knowledge import KnowledgeBase
     from teiten.store import Engine
 
-__all__ = ["new_entrants"]
+__all__ = ["new_entrants", "previous_observed"]
+
+
+def previous_observed(engine: Engine, period: Period) -> bool:
+    """Whether the store has any packet in the period before ``period``."""
+    previous = period.previous()
+    rows = engine.rows(
+        "SELECT 1 AS seen FROM packets WHERE day >= ? AND day < ? LIMIT 1",
+        [previous.start, previous.end],
+    )
+    return bool(rows)
 
 
 def new_entrants(
     engine: Engine, period: Period, settings: PhenomenaSettings, kb: KnowledgeBase
 ) -> list[Finding]:
-    """Ports and countries that entered the top N from outside the previous top 10."""
+    """Ports and countries that entered the top N from outside the previous top 10
+    (none when the previous period has no data: nothing to compare with)."""
+    if not previous_observed(engine, period):
+        return []
     found = []
     for dimension in ("ports", "countries"):
         ranking = rank(engine, dimension, period, metric=settings.metric, limit=settings.top_n)

@@ -25,6 +25,9 @@ class PhenomenaSettings:
     # surges and drops: trailing robust baseline
     baseline_days: int = 28  # trailing window of the rolling median / MAD
     min_history: int = 14  # observed days the baseline needs before a day can be judged
+    # a change under way when the period starts is traced back up to this many days, so its
+    # date is its own (a step change deviates for about baseline_days / 2)
+    lookback_days: int = 28
     z_threshold: float = 3.5  # robust z-score |value - median| / (1.4826 MAD) to exceed
     min_ratio: float = 2.0  # value / baseline at least this (surge) or at most 1/this (drop)
     persistence: int = 3  # consecutive days the change must last

@@ -11,7 +11,7 @@ from datetime import date
 
 from teiten.enrich import country_name, service_name
 
-__all__ = ["LANGS", "country", "day", "port", "previous", "ratio", "share"]
+__all__ = ["LANGS", "country", "day", "no_previous", "port", "previous", "ratio", "share"]
 
 LANGS = ("ja", "en")
 
@@ -58,3 +58,10 @@ def previous(kind: str, lang: str) -> str:
     """The period before, by its calendar name: 前四半期 / the previous quarter."""
     ja, en = _PREVIOUS.get(kind, ("前期間", "the previous period"))
     return ja if lang == "ja" else en
+
+
+def no_previous(kind: str, lang: str) -> str:
+    """Why there are no new entrants in a store's first period."""
+    if lang == "ja":
+        return f"{previous(kind, 'ja')}のデータがないため比較できません。"
+    return f"No data for {previous(kind, 'en')}: no comparison."

@@ -110,8 +110,11 @@ class Messages:
     def previous(self, kind: str) -> str:
         return self(f"previous.{kind}")
 
-    def previous_rank(self, rank: int | None) -> str:
-        """The previous period's rank, or 「TOP10外」 / "outside top 10"."""
+    def previous_rank(self, rank: int | None, compared: bool = True) -> str:
+        """The previous period's rank, or 「TOP10外」 / "outside top 10"; 「－」 / "–"
+        when the previous period has no data at all (``compared`` false)."""
+        if not compared:
+            return self("no_previous_rank")
         return self("outside_top10") if rank is None or rank > 10 else str(rank)
 
     def port(self, row: dict[str, Any]) -> str:

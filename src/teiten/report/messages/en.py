@@ -52,7 +52,9 @@ TEXT: dict[str, str] = {
     "col.start": "Start",
     "col.duration": "Duration",
     "col.rate": "Estimated attack rate (pps)",
+    "col.rate_darknet": "Rate observed at the darknet (pps)",
     "outside_top10": "outside top 10",
+    "no_previous_rank": "–",
     "unknown_region": "Unknown",
     "no_service": "–",
     "figure": "Figure {n}",
@@ -102,9 +104,19 @@ TEXT: dict[str, str] = {
     ),
     "ranking.top_country": "{name} was the largest source region, with {share} of the total.",
     "ranking.entered": "{items} entered the top {n} from outside the {previous}'s top 10.",
+    "ranking.no_previous": "No data for the {previous}: no comparison.",
     "ranking.empty": "No matching packets were observed in the period.",
+    "ranking.one_host": (
+        "† Mostly one host: the row's top source sent {share} or more of its packets."
+    ),
+    "ranking.few_hosts": (
+        "‡ Mostly a few hosts: the row's top 3 sources sent {share} or more of its packets."
+    ),
     "ranking.figure": "{heading}, daily ({metric})",
     "phenomena.none": "No notable phenomena were detected in this period.",
+    "phenomena.no_previous": (
+        "No data for the {previous}: no comparison (new entrants to the top are not judged)."
+    ),
     "focus.totals": (
         "Addresses allocated to {country} sent {packets} probe packets ({share} of the total) "
         "from {sources} distinct addresses; {country} ranked {rank} among source regions."
@@ -134,8 +146,33 @@ TEXT: dict[str, str] = {
         "or more, {min_ppm} packets in some 60 s), {events} DoS attacks on {actors} victims "
         "were inferred."
     ),
-    "dos.rate": "The highest estimated attack rate was {rate} packets/s.",
-    "dos.countries": "By victim region, the most attacks were seen on {items}.",
+    "dos.rate": (
+        "The highest attack rate, estimated Internet-wide, was {rate} packets/s (95 % interval "
+        "of the packet count: {low}–{high}): the {observed} packets/s observed at the darknet "
+        "times {scale} (2^32 / the darknet's size), assuming the attacker spoofed source "
+        "addresses uniformly over the IPv4 space; spoofing from a narrower range makes it an "
+        "overestimate."
+    ),
+    "dos.rate_observed": (
+        "The highest attack rate observed at the darknet was {observed} packets/s."
+    ),
+    "dos.rate_small": (
+        "No Internet-wide rate is estimated: scaling the observed rate up by 2^32 / the "
+        "darknet's size is done only for a darknet of at least {min} addresses (a /16), and "
+        "this one is smaller."
+    ),
+    "dos.rate_undeclared": (
+        "No Internet-wide rate is estimated: the darknet's size is not declared for every "
+        "sensor, and scaling by 2^32 / an observed size would only give an upper bound."
+    ),
+    "dos.countries": "Ranked by attacks (then victims, then packets), the victims were in {items}.",
+    "dos.region": "{regions} ({n} attacks)",
+    "dos.region_one": "{regions} (1 attack)",
+    "dos.region_tie": "{regions} ({n} each)",
+    "dos.region_more": "{regions} and {more} more ({n} each)",
+    "dos.region_sep": "; ",
+    "dos.focus": "Victims in {country}: {victims} (attacks: {attacks}).",
+    "dos.focus_none": "No victims in {country} were seen.",
     "dos.table": "Largest DoS attacks (victim addresses are not published)",
     "events.withheld": "{n} events whose source is a sensor address are left out.",
     "events.figure": "Scans and DoS attacks per day",
@@ -172,7 +209,8 @@ TEXT: dict[str, str] = {
     "def.share": "Share: of all probes in the period (of all sources for the sources metric).",
     "def.previous": (
         "Rank in {previous}: the rank among all rows of the {previous}; below 10th, or not "
-        "seen at all, it reads “outside top 10”."
+        "seen at all, it reads “outside top 10”; when there is no data for the {previous} at "
+        "all, “–”."
     ),
     "def.probe": (
         "Probe: a packet trying to start a conversation: TCP SYN without ACK, UDP, ICMP "

@@ -54,7 +54,9 @@ TEXT: dict[str, str] = {
     "col.start": "開始日時",
     "col.duration": "継続時間",
     "col.rate": "推定攻撃レート（pps）",
+    "col.rate_darknet": "ダークネットでの観測レート（pps）",
     "outside_top10": "TOP10外",
+    "no_previous_rank": "－",
     "unknown_region": "不明",
     "no_service": "－",
     "figure": "図{n}",
@@ -105,10 +107,20 @@ TEXT: dict[str, str] = {
     ),
     "ranking.top_country": "送信元地域では{name}が最も多く、全体の{share}を占めました。",
     "ranking.entered": "{previous}にTOP10外だった{items}が、上位{n}位に入りました。",
+    "ranking.no_previous": "{previous}のデータがないため比較できません。",
     "ranking.empty": "観測期間中に該当するパケットはありませんでした。",
+    "ranking.one_host": (
+        "†：上位1送信元がその行のパケットの{share}以上を占めています（ほぼ単一ホストによるもの）。"
+    ),
+    "ranking.few_hosts": (
+        "‡：上位3送信元がその行のパケットの{share}以上を占めています（少数のホストによるもの）。"
+    ),
     "ranking.figure": "{heading}の日別推移（{metric}）",
     # phenomena
     "phenomena.none": "観測期間中、特に注目すべき現象は検出されませんでした。",
+    "phenomena.no_previous": (
+        "{previous}のデータがないため比較できません（上位への新たな参入は判定していません）。"
+    ),
     # focus
     "focus.totals": (
         "{country}に割り当てられたIPアドレスから送信された探索パケットは{packets}パケット"
@@ -139,8 +151,33 @@ TEXT: dict[str, str] = {
         "閾値（{min_packets}パケット以上、{min_duration}以上、60秒間に{min_ppm}パケット以上）で"
         "推定したDoS攻撃は{events}件、攻撃を受けたホストは{actors}件でした。"
     ),
-    "dos.rate": "推定攻撃レートの最大値は毎秒{rate}パケットでした。",
-    "dos.countries": "被害ホストの地域別では、{items}の順に多く観測されました。",
+    "dos.rate": (
+        "最大の攻撃レートは、インターネット全体で毎秒{rate}パケットと推定されます"
+        "（パケット数の95%区間で{low}～{high}）。ダークネットで観測した毎秒{observed}パケットを"
+        "{scale}倍（2^32 ÷ ダークネットのアドレス数）した値で、攻撃者が送信元アドレスを"
+        "IPv4アドレス空間全体から一様に詐称したと仮定しています。詐称の範囲が狭い場合は過大な推定になります。"
+    ),
+    "dos.rate_observed": "ダークネットで観測した攻撃レートの最大値は毎秒{observed}パケットでした。",
+    "dos.rate_small": (
+        "インターネット全体での攻撃レートは推定していません。観測値を「2^32 ÷ ダークネットの"
+        "アドレス数」倍して推定するのはダークネットが{min}アドレス（/16）以上の場合に限っており、"
+        "今回の観測網はそれより小さいためです。"
+    ),
+    "dos.rate_undeclared": (
+        "インターネット全体での攻撃レートは推定していません。一部のセンサーのアドレス数が"
+        "申告されておらず、観測されたアドレス数から推定しても上限値にしかならないためです。"
+    ),
+    "dos.countries": (
+        "被害ホストの地域を攻撃件数（同数の場合は被害ホスト数、パケット数）の順に並べると、"
+        "{items}でした。"
+    ),
+    "dos.region": "{regions}（{n}件）",
+    "dos.region_one": "{regions}（1件）",
+    "dos.region_tie": "{regions}（各{n}件）",
+    "dos.region_more": "{regions}ほか{more}地域（各{n}件）",
+    "dos.region_sep": "、次いで",
+    "dos.focus": "{country}国内の被害ホストは{victims}件（攻撃{attacks}件）でした。",
+    "dos.focus_none": "{country}国内の被害ホストは観測されませんでした。",
     "dos.table": "規模の大きかったDoS攻撃（被害ホストのアドレスは掲載していません）",
     "events.withheld": "送信元がセンサーのアドレスであった{n}件は集計から除いています。",
     "events.figure": "スキャンとDoS攻撃の日別件数",
@@ -176,7 +213,8 @@ TEXT: dict[str, str] = {
     "def.share": "割合: 期間中の探索パケット全体（送信元数の指標では送信元全体）に占める割合。",
     "def.previous": (
         "{previous}順位: {previous}の全件を対象とした順位。10位より下の場合、または"
-        "{previous}に観測がなかった場合は「TOP10外」と表記します。"
+        "{previous}に観測がなかった場合は「TOP10外」、{previous}のデータ自体がない場合は"
+        "「－」と表記します。"
     ),
     "def.probe": (
         "探索パケット（プローブ）: 接続を試みるパケット。ACKを伴わないTCP SYN、UDP、"
