@@ -119,7 +119,7 @@ def test_rotated_files_that_overlap_are_stored_once(tmp_path):
     assert first["overlapping"] == 0 and first["status"] == "ingested"
     assert second["status"] == "ingested" and second["overlapping"] > 0
     shared = _slice(src, tmp_path / "shared.pcap", 50, 59)
-    shared_ip = teiten("ingest", "--store", str(tmp_path / "shared"), str(shared))["packets"]
+    shared_ip = teiten("ingest", "--store", str(tmp_path / "common-part"), str(shared))["packets"]
     assert second["overlapping"] == shared_ip > 0  # every shared IP packet, counted once
     assert "overlaps stored ones" in " ".join(second["warnings"])
     assert got["packets"] == whole["packets"]
