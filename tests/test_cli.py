@@ -125,6 +125,46 @@ def test_human_table_has_change_markers(store):
     assert "Rank" in result.output and "NEW" in result.output
 
 
+def _table_cells(output: str) -> tuple[list[str], list[list[str]]]:
+    """A rich table's header and body rows as cell texts (single-line rows)."""
+    lines = [line for line in output.splitlines() if line.startswith("│") or "┃" in line]
+    header = [c.strip() for c in lines[0].strip("┃").split("┃")]
+    rows = [[c.strip() for c in line.strip("│").split("│")] for line in lines[1:]]
+    return header, rows
+
+
+def _probe_days(root):
+    from teiten.store import Engine, Store
+
+    with Engine(Store(root)) as engine:
+        rows = engine.rows("SELECT DISTINCT day FROM packets WHERE kind = 'probe' ORDER BY day")
+    return [r["day"].isoformat() for r in rows]
+
+
+def test_human_table_rounds_per_sensor_and_shares_by_the_one_rule(store):
+    """Per sensor: whole numbers (one decimal below 10), never "….0"; shares 0.1 %.
+    The JSON keeps the exact values."""
+    root, _ = store
+    seen = set()
+    for day in _probe_days(root):  # one day of 2-packet rows, one of a 9,639-packet row
+        args = ["top", "ports", "--store", str(root), "--period", day, "--limit", "5"]
+        rows = json.loads(CliRunner().invoke(main, [*args, "--json"]).output)["rows"]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+        header, cells = _table_cells(result.output)
+        per_sensor, share = header.index("Per sensor"), header.index("Share")
+        assert len(cells) == len(rows) > 0
+        for row, exact in zip(cells, rows, strict=True):
+            shown, value = row[per_sensor], exact["per_sensor"]
+            seen.add(value >= 10)
+            if value >= 10:
+                assert shown == f"{round(value):,}" and not shown.endswith(".0"), shown
+            else:
+                assert shown == f"{value:.1f}", shown
+            assert row[share] == f"{exact['share'] * 100:.1f}%"
+    assert seen == {True, False}  # both branches of the rule were shown
+
+
 def test_exit_statuses(tmp_path):
     bad = tmp_path / "bad.pcap"
     bad.write_text("<html>not a capture</html>")

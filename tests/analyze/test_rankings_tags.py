@@ -119,7 +119,7 @@ def test_cli_tag_options(store):
     human = CliRunner().invoke(main, args)
     assert human.exit_code == 0
     assert "Mirai %" in human.output and "ZMap %" not in human.output
-    assert "60%" in human.output  # 23/tcp's Mirai share
+    assert "60.0%" in human.output  # 23/tcp's Mirai share
     assert "tags: mirai 42.9%, zmap 14.3%, masscan 7.1%, research 21.4%" in human.output
 
     chosen = CliRunner().invoke(main, [*args, "--show-tag", "research", "--show-tag", "bs-rst"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from html import unescape
 from html.parser import HTMLParser
 
 import pytest
@@ -87,6 +88,21 @@ def number(text: str) -> float:
     return float(text.replace(",", "").rstrip("%†‡"))
 
 
+def shown_precision(text: str) -> float:
+    """How far a shown number may be from the exact one: half its last digit."""
+    digits = text.rstrip("%†‡")
+    return (0.05 if "." in digits else 0.5) + 1e-6
+
+
+def check_per_sensor_text(text: str, exact: float) -> None:
+    """The one rounding rule: whole numbers, one decimal below 10, never "….0"."""
+    digits = text.rstrip("†‡")
+    assert not digits.endswith(".0") or abs(exact) < 10, text
+    if abs(exact) >= 10:
+        assert "." not in digits, text
+    assert digits == (f"{exact:.1f}" if abs(exact) < 9.95 else f"{round(exact):,}"), text
+
+
 def port_key(row: dict) -> tuple[str, str]:
     """(data-value, text) of a port cell: 23/tcp and 23/TCP; ICMP rows by type."""
     proto = row["proto"]
@@ -109,9 +125,9 @@ def check_html(table: dict, rows: list[dict], metric: str, dimension: str) -> No
         else:
             assert key["value"] == row["country"]
         assert value["value"] == row[FIELD[metric]]  # exactly the JSON's number
-        assert (
-            abs(number(value["text"]) - row[FIELD[metric]]) <= 0.05 + 1e-6
-        )  # shown to one decimal
+        if metric == "per-sensor":
+            check_per_sensor_text(value["text"], row["per_sensor"])
+        assert abs(number(value["text"]) - row[FIELD[metric]]) <= shown_precision(value["text"])
         assert share["value"] == row["share"]
         assert number(share["text"]) == pytest.approx(round(row["share"] * 100, 1))
         assert previous["value"] == row["previous_rank"]
@@ -128,7 +144,9 @@ def check_md(table: list[list[str]], rows: list[dict], metric: str, dimension: s
         assert int(cells[0]) == row["rank"]
         if dimension == "ports":
             assert cells[1] == port_key(row)[1]
-        assert abs(number(cells[-3]) - row[FIELD[metric]]) <= 0.05 + 1e-6  # shown to one decimal
+        assert abs(number(cells[-3]) - row[FIELD[metric]]) <= shown_precision(cells[-3])
+        if metric == "per-sensor":
+            check_per_sensor_text(cells[-3], row["per_sensor"])
         assert number(cells[-2]) == pytest.approx(round(row["share"] * 100, 1))
 
 
@@ -165,3 +183,67 @@ def test_focus_country_table_matches_top_json_for_that_country(report_store, ren
     html = rendered["ja", "html"].read_text(encoding="utf-8")
     (focus,) = [t for t in html_tables(html) if "日本からの" in t["caption"]]
     check_html(focus, expected["rows"], "per-sensor", "ports")
+
+
+PERCENT = re.compile(r"\d+(?:\.\d+)?%")
+
+
+def section_paragraphs(html: str, section: str) -> list[str]:
+    """The visible text of each <p> of a report section, unescaped."""
+    body = re.search(rf'<section id="{section}">(.*?)</section>', html, re.S)
+    assert body, section
+    return [unescape(re.sub(r"<[^>]+>", "", p)) for p in re.findall(r"<p>(.*?)</p>", body[1], re.S)]
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+@pytest.mark.parametrize("section, table", [("ports", 0), ("countries", 1)])
+def test_shares_in_the_ranking_text_are_the_tables(rendered, lang, section, table):
+    """Every share the ranking paragraph quotes is written as the table writes it."""
+    html = rendered[lang, "html"].read_text(encoding="utf-8")
+    shares = {row[-2]["text"] for row in html_tables(html)[table]["rows"]}
+    first_row_share = html_tables(html)[table]["rows"][0][-2]["text"]
+    paragraph = section_paragraphs(html, section)[0]  # the text before the table
+    quoted = PERCENT.findall(paragraph)
+    assert quoted and quoted[0] == first_row_share, paragraph
+    assert set(quoted) <= shares, paragraph
+    for share in shares:
+        assert re.fullmatch(r"\d+\.\d%", share), share  # one decimal, always
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_no_per_sensor_value_ends_in_point_zero(report_data, rendered, lang):
+    """Neither a table cell nor the overview's text writes a per-sensor value as "….0"."""
+    html = rendered[lang, "html"].read_text(encoding="utf-8")
+    tables = html_tables(html)
+    ranking_tables = [  # those with a share column: ports, regions, the focus country's ports
+        t for t in tables if t["rows"] and all(PERCENT.fullmatch(r[-2]["text"]) for r in t["rows"])
+    ]
+    assert len(ranking_tables) == 3
+    for t in ranking_tables:
+        for row in t["rows"]:
+            cell = row[-3]
+            assert not cell["text"].rstrip("†‡").endswith(".0") or cell["value"] < 10, cell
+    md = rendered[lang, "md"].read_text(encoding="utf-8")
+    for t in md_tables(md)[:2]:
+        for row in t:
+            assert not re.search(r"\d{2,}\.0[†‡]?$", row[-3]), row
+    overview = " ".join(section_paragraphs(html, "overview"))
+    per_sensor = report_data.overview.per_sensor
+    expected = f"{per_sensor:.1f}" if per_sensor < 9.95 else f"{round(per_sensor):,}"
+    assert expected in overview
+    assert not re.search(r"\d{2,}\.0(?!\d)", overview), overview
+
+
+def test_one_rounding_rule_for_report_findings_and_cli():
+    """The report's formatter and the findings' texts write numbers the same way."""
+    from teiten import numbers
+    from teiten.analyze.phenomena import texts
+    from teiten.report.messages import Messages
+
+    for lang in ("ja", "en"):
+        m = Messages(lang)
+        assert m.per_sensor(410_119.0) == "410,119" and m.per_sensor(38_298.04) == "38,298"
+        assert m.per_sensor(7.25) == "7.2" and m.per_sensor(9.96) == "10"
+        assert m.percent(0.075) == "7.5%" == texts.share(0.075)  # not "8%" in the text
+        assert m.metric_value({"per_sensor": 38_298.0}, "per-sensor") == "38,298"
+    assert texts.per_sensor(410_119.0) == numbers.per_sensor(410_119.0) == "410,119"

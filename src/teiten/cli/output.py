@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
+from teiten import numbers
+
 if TYPE_CHECKING:
     from teiten.analyze.rankings import Ranking
     from teiten.ingest import IngestReport
@@ -158,9 +160,9 @@ def print_ranking(ranking: Ranking, share_columns: Sequence[str] = ("mirai",)) -
             label,
             f"{row['packets']:,}{ATTRIBUTION_MARKS.get(row.get('attribution', ''), '')}",
             f"{row['sources']:,}",
-            f"{row['per_sensor']:,.1f}",
-            f"{row['share']:.1%}",
-            *(f"{row['tag_shares'].get(label, 0.0):.0%}" for label in shown),
+            numbers.per_sensor(row["per_sensor"]),
+            numbers.percent(row["share"]),
+            *(numbers.percent(row["tag_shares"].get(label, 0.0)) for label in shown),
             *([_known_for(row.get("knowledge", []))] if explained else []),
         )
     out.print(table)
@@ -172,6 +174,6 @@ def print_ranking(ranking: Ranking, share_columns: Sequence[str] = ("mirai",)) -
         f"{total['sensors']} sensors",
         highlight=False,
     )
-    tagged = [f"{t} {share:.1%}" for t, share in ranking.tag_shares.items() if share]
+    tagged = [f"{t} {numbers.percent(share)}" for t, share in ranking.tag_shares.items() if share]
     if tagged:
         out.print(f"tags: {', '.join(tagged)} of these packets", highlight=False)

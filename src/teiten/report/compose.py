@@ -148,7 +148,7 @@ def _overview(data: ReportData, m: Messages, n: _Numbering) -> Section:
             "overview.totals",
             sensors=m.integer(o.sensors),
             packets=m.integer(o.packets),
-            per_sensor=m.decimal(o.per_sensor),
+            per_sensor=m.per_sensor(o.per_sensor),
             sources=m.integer(o.sources),
         ),
     ]
@@ -167,7 +167,7 @@ def _overview(data: ReportData, m: Messages, n: _Numbering) -> Section:
         text.append(m("overview.no_previous", previous=prev))
     else:
         change = o.per_sensor / o.previous_per_sensor - 1
-        values = {"previous": prev, "previous_value": m.decimal(o.previous_per_sensor)}
+        values = {"previous": prev, "previous_value": m.per_sensor(o.previous_per_sensor)}
         if abs(change) < 0.0005:
             text.append(m("overview.same", **values))
         else:

@@ -278,7 +278,7 @@ def _text(
     near: list[dict[str, Any]],
     start_known: bool = True,
 ) -> dict[str, str]:
-    base = texts.ratio(change.baseline)
+    base = texts.per_sensor(change.baseline)
     jd = texts.day(when, "ja")
     since_ja, since_en = (
         ("頃から", "From around") if start_known else ("以前から", "Since on or before")
@@ -312,11 +312,11 @@ def _text(
     else:
         ja = (
             f"{jd}{since_ja}{what['ja']}が減少し、それまでの水準（センサー1台あたり"
-            f"1日{base}パケット）の約{texts.share(change.ratio)}となりました。"
+            f"1日{base}パケット）の約{texts.level(change.ratio)}となりました。"
         )
         en = (
             f"{since_en} {texts.day(when, 'en')}, {what['en']} fell to about "
-            f"{texts.share(change.ratio)} of their earlier level ({base} packets per sensor a day)."
+            f"{texts.level(change.ratio)} of their earlier level ({base} packets per sensor a day)."
         )
     if near:
         cve = near[0]

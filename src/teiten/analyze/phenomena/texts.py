@@ -9,9 +9,21 @@ from __future__ import annotations
 
 from datetime import date
 
+from teiten import numbers
 from teiten.enrich import country_name, service_name
 
-__all__ = ["LANGS", "country", "day", "no_previous", "port", "previous", "ratio", "share"]
+__all__ = [
+    "LANGS",
+    "country",
+    "day",
+    "level",
+    "no_previous",
+    "per_sensor",
+    "port",
+    "previous",
+    "ratio",
+    "share",
+]
 
 LANGS = ("ja", "en")
 
@@ -38,6 +50,17 @@ def country(code: str, lang: str) -> str:
 
 
 def share(fraction: float) -> str:
+    """A share as the report's tables write it (one decimal): ``7.5%``."""
+    return numbers.percent(fraction)
+
+
+def per_sensor(value: float) -> str:
+    """Packets per sensor as the tables write them: ``38,298``, below 10 ``7.3``."""
+    return numbers.per_sensor(value)
+
+
+def level(fraction: float) -> str:
+    """A level against an earlier one, approximate (after 約 / about): ``40%``."""
     return f"{fraction * 100:.0f}%"
 
 

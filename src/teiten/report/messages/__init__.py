@@ -12,6 +12,7 @@ import datetime as dt
 from types import ModuleType
 from typing import Any
 
+from teiten import numbers
 from teiten.enrich import country_name
 from teiten.errors import OptionError
 from teiten.report.messages import en, ja
@@ -40,9 +41,15 @@ class Messages:
         return self.text[key].format(**values)
 
     # numbers -----------------------------------------------------------------
+    # one rule for every number (teiten.numbers, docs/report.md "Numbers")
     @staticmethod
     def integer(value: float) -> str:
-        return f"{round(value):,}"
+        return numbers.count(value)
+
+    @staticmethod
+    def per_sensor(value: float) -> str:
+        """Packets per sensor: whole numbers, one decimal below 10 (never "….0")."""
+        return numbers.per_sensor(value)
 
     @staticmethod
     def decimal(value: float, places: int = 1) -> str:
@@ -50,12 +57,12 @@ class Messages:
 
     @staticmethod
     def percent(fraction: float) -> str:
-        return f"{fraction * 100:.1f}%"
+        return numbers.percent(fraction)
 
     def metric_value(self, row: dict[str, Any], metric: str) -> str:
         """A ranking row's value by ``metric``, as its table shows it."""
         if metric == "per-sensor":
-            return self.decimal(row["per_sensor"])
+            return self.per_sensor(row["per_sensor"])
         return self.integer(row["sources" if metric == "sources" else "packets"])
 
     def large(self, value: float) -> str:
