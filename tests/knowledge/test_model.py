@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from teiten.knowledge import Cve, KnowledgeBase, Malware, PortKnowledge, Product, load_knowledge
+from knowledge._kb import weblogic_kb
+from teiten.knowledge import Cve, KnowledgeBase, Malware, Product, load_knowledge
 
 DAY = date(2019, 6, 30)
 
 
 def _kb() -> KnowledgeBase:
-    entry = PortKnowledge(
-        proto="tcp",
-        port=7001,
-        service="weblogic",
-        summary="Oracle WebLogic Server.",
-        references=("https://example.org/weblogic",),
+    return weblogic_kb(
         products=(Product("Oracle WebLogic Server", ("oracle",), ("weblogic_server",)),),
         malware=(
             Malware("Old", sources=("https://example.org/old",), reported=date(2018, 1, 2)),
@@ -30,7 +26,6 @@ def _kb() -> KnowledgeBase:
             Cve("CVE-2019-1111", "a KEV link without a date", None, origin="cisa-kev"),
         ),
     )
-    return KnowledgeBase("test", date(2026, 11, 28), "test.toml", {("tcp", 7001): entry})
 
 
 def _ids(rows: list[dict]) -> list[str]:

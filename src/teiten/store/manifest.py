@@ -411,6 +411,12 @@ def _input(r: tuple) -> InputRecord:
     return InputRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], r[7])
 
 
+def _bring_up_to_date(db: sqlite3.Connection) -> None:
+    """Create what is missing and migrate older tables (on disk, or in a private copy)."""
+    db.executescript(_SCHEMA + _UPKEEP)
+    _migrate(db)
+
+
 def _open_for_writing(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(path, isolation_level=None, timeout=30)
     try:
@@ -419,8 +425,7 @@ def _open_for_writing(path: Path) -> sqlite3.Connection:
         with contextlib.suppress(sqlite3.OperationalError):  # still open elsewhere in WAL
             db.execute("PRAGMA journal_mode=DELETE")
         db.execute("PRAGMA synchronous=FULL")
-        db.executescript(_SCHEMA + _UPKEEP)
-        _migrate(db)
+        _bring_up_to_date(db)
     except BaseException:
         db.close()
         raise
@@ -452,8 +457,7 @@ def _open_read_only(path: Path) -> sqlite3.Connection:
             db.backup(copy)
             db.close()
             db = copy
-            db.executescript(_SCHEMA + _UPKEEP)
-            _migrate(db)
+            _bring_up_to_date(db)
     except BaseException:
         db.close()
         raise

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 
+from knowledge._kb import weblogic_kb
 from teiten.analyze.phenomena import PhenomenaSettings
 from teiten.analyze.phenomena.links import port_knowledge
-from teiten.knowledge import Cve, KnowledgeBase, Malware, PortKnowledge
+from teiten.knowledge import Cve, KnowledgeBase, Malware
 
 END = date(2019, 6, 30)  # the period's last day
 
 
 def _kb() -> KnowledgeBase:
-    entry = PortKnowledge(
-        proto="tcp",
-        port=7001,
-        service="weblogic",
-        summary="Oracle WebLogic Server.",
-        references=("https://example.org/weblogic",),
+    return weblogic_kb(
         malware=(Malware("Botnet", sources=("https://example.org/b",), reported=date(2019, 7, 2)),),
         cves=(
             Cve("CVE-2019-7002", "two days after the period", date(2019, 7, 2)),
@@ -25,7 +21,6 @@ def _kb() -> KnowledgeBase:
             Cve("CVE-2018-0001", "long before", date(2018, 1, 1)),
         ),
     )
-    return KnowledgeBase("test", date(2026, 11, 28), "test.toml", {("tcp", 7001): entry})
 
 
 def test_a_change_near_the_end_cites_nothing_from_after_the_period():
