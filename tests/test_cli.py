@@ -97,7 +97,7 @@ def test_top_ports_explain_adds_knowledge(store):
     for row in rows:
         assert row["knowledge"] == kb.items(row["proto"], row["port"], as_of=as_of)
         for item in row["knowledge"]:
-            assert set(item) == {"kind", "id", "title", "published"}
+            assert set(item) == {"kind", "id", "title", "title_ja", "published", "disclosed"}
             assert item["kind"] in {"cve", "malware", "product"}
     assert any(i["kind"] == "cve" and i["published"] for r in known for i in r["knowledge"])
 

@@ -36,11 +36,11 @@ SCRIPT = ROOT / "scripts" / "build_iana_ports.py"
 KB_PORTS = [("tcp", 7001), ("tcp", 37215), ("tcp", 52869), ("tcp", 2323), ("tcp", 23), ("tcp", 445)]
 # Ports the knowledge base does not describe: IANA names them.
 IANA_ONLY = [
-    ("tcp", 5432, "postgresql"),
+    ("tcp", 3690, "svn"),
     ("udp", 7001, "afs3-callback"),
-    ("tcp", 6000, "x11"),  # from the range 6000-6063
+    ("tcp", 6001, "x11"),  # from the range 6000-6063 (6000 the knowledge base describes)
     ("tcp", 6063, "x11"),
-    ("tcp", 631, "ipp"),  # IANA lists ipp, then ipps: the first one
+    ("tcp", 113, "ident"),  # IANA lists ident, then auth: the first one
     ("sctp", 9, "discard"),
     ("TCP", 3260, "iscsi-target"),
 ]

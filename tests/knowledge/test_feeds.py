@@ -39,13 +39,17 @@ def test_kev_catalog_links_cves_through_products(write_json, store):
         (37215, "tcp", "CVE-2017-17215"),
         (52869, "tcp", "CVE-2014-8361"),  # through the 'miniigd' keyword
         (7001, "tcp", "CVE-2020-14882"),
+        (7002, "tcp", "CVE-2020-14882"),  # WebLogic's SSL port
+        (8001, "tcp", "CVE-2020-14882"),  # and its other common listen port
         (8291, "tcp", "CVE-2018-14847"),
+        (8728, "tcp", "CVE-2018-14847"),  # RouterOS API
+        (2000, "tcp", "CVE-2018-14847"),  # RouterOS bandwidth test
         (3389, "tcp", NEW_RDP_CVE),  # Microsoft + 'Remote Desktop'; Office links nowhere
     }
     with open(report.stored) as f:
         stored = json.load(f)
     assert stored["format"] == "teiten-knowledge-import" and stored["source"] == "cisa-kev"
-    assert stored["feed_version"] == "2026.11.20" and len(stored["links"]) == 5
+    assert stored["feed_version"] == "2026.11.20" and len(stored["links"]) == 9
     assert report.stored.startswith(str(store / "knowledge" / "imported-"))
 
 
@@ -63,10 +67,12 @@ def test_imports_are_merged_by_load_knowledge(write_json, store):
         "kind": "cve",
         "id": NEW_RDP_CVE,
         "title": "Microsoft Windows Remote Desktop Services Remote Code Execution Vulnerability",
+        "title_ja": "",  # feed links have no Japanese title; only curated CVEs must
         "published": None,
+        "disclosed": None,
     }
     (feed,) = kb.imports
-    assert (feed.source, feed.feed_version, feed.links) == ("cisa-kev", "2026.11.20", 5)
+    assert (feed.source, feed.feed_version, feed.links) == ("cisa-kev", "2026.11.20", 9)
     assert load_knowledge().for_port("tcp", 3389) is not kb.for_port("tcp", 3389)
     assert NEW_RDP_CVE not in {c.id for c in load_knowledge().for_port("tcp", 3389).cves}
 
@@ -78,6 +84,7 @@ def test_nvd_feed_links_vulnerable_cpes(write_json, store):
     assert _links(report) == {
         (37215, "tcp", "CVE-2017-17215"),  # hg532_firmware, the vulnerable CPE
         (11211, "udp", "CVE-2018-1000115"),
+        (11211, "tcp", "CVE-2018-1000115"),
         (445, "tcp", "CVE-2017-0144"),
         (139, "tcp", "CVE-2017-0144"),
         (9200, "tcp", NEW_ES_CVE),

@@ -14,6 +14,7 @@ edition = 2026-11-28
 [tcp.37215]
 service = "upnp-tr064"
 summary = "Huawei HG532 management service."
+summary_ja = "Huawei HG532 の管理サービスです。"
 references = ["https://nvd.nist.gov/vuln/detail/CVE-2017-17215"]
 
 [[tcp.37215.product]]
@@ -28,6 +29,7 @@ sources = ["https://ics-cert.kaspersky.com/publications/news/2017/12/14/satori"]
 [[tcp.37215.cve]]
 id = "CVE-2017-17215"
 title = "Huawei HG532 remote code execution"
+title_ja = "Huawei HG532 のリモートコード実行の脆弱性"
 published = 2018-03-20
 product = "Huawei HG532 home gateway"
 sources = ["https://nvd.nist.gov/vuln/detail/CVE-2017-17215"]
@@ -36,6 +38,7 @@ sources = ["https://nvd.nist.gov/vuln/detail/CVE-2017-17215"]
 service = "domain"
 registered = "domain"
 summary = "DNS."
+summary_ja = "DNS のポートです。"
 references = ["https://www.us-cert.gov/ncas/alerts/TA14-017A"]
 """
 
@@ -84,7 +87,7 @@ def test_impossible_date_is_a_toml_error_with_its_line(tmp_path):
 
 
 def test_missing_field(tmp_path):
-    text = GOOD.replace('summary = "DNS."\n', "")
+    text = GOOD.replace('summary = "DNS."\n', "")  # summary_ja stays
     error = _error(tmp_path, text)
     assert (error.entry, error.field) == ("53/udp", "summary")
     assert error.line == _line_of(text, "[udp.53]")
@@ -184,3 +187,120 @@ def test_missing_edition(tmp_path):
 def test_unreadable_file(tmp_path):
     with pytest.raises(KnowledgeError, match="cannot read"):
         load_knowledge(tmp_path / "absent.toml")
+
+
+# ------------------------------------------------------------------ Japanese texts, vendor dates
+
+PUBLISHED = "published = 2018-03-20\n"
+SATORI_NOTES = 'notes = "Mirai derivative."\n'
+
+
+def test_japanese_texts_and_vendor_dates_load(tmp_path):
+    text = GOOD.replace(
+        PUBLISHED,
+        PUBLISHED + "disclosed = 2017-11-30\n"
+        'advisories = ["https://www.huawei.com/en/psirt/security-notices/x", '
+        '"https://jvn.jp/vu/JVNVU00000000/"]\n',
+    )
+    text = text.replace(
+        SATORI, SATORI + SATORI_NOTES + 'notes_ja = "Mirai から派生したボットネットです。"\n'
+    )
+    text = text.replace(
+        'name = "Huawei HG532 home gateway"\n',
+        'name = "Huawei HG532 home gateway"\nname_ja = "Huawei HG532 家庭用ゲートウェイ"\n',
+    )
+    text = text.replace(
+        'summary_ja = "DNS のポートです。"\n',
+        'summary_ja = "DNS のポートです。"\nnotes = "Open resolvers."\n'
+        'notes_ja = "オープンリゾルバーが悪用されます。"\n',
+    )
+    _, kb = _load(tmp_path, text)
+    entry = kb.for_port("tcp", 37215)
+    assert entry.summary_ja == "Huawei HG532 の管理サービスです。"
+    (cve,) = entry.cves
+    assert cve.title_ja == "Huawei HG532 のリモートコード実行の脆弱性"
+    assert (cve.disclosed.isoformat(), cve.published.isoformat()) == ("2017-11-30", "2018-03-20")
+    assert cve.first_public == cve.disclosed and len(cve.advisories) == 2
+    assert entry.malware[0].notes_ja == "Mirai から派生したボットネットです。"
+    assert entry.products[0].name_ja == "Huawei HG532 家庭用ゲートウェイ"
+    dns = kb.for_port("udp", 53)
+    assert (dns.notes, dns.notes_ja) == ("Open resolvers.", "オープンリゾルバーが悪用されます。")
+    row = kb.items("tcp", 37215)[0]
+    assert (row["title_ja"], row["published"], row["disclosed"]) == (
+        cve.title_ja,
+        "2018-03-20",
+        "2017-11-30",
+    )
+    _, plain = _load(tmp_path, GOOD)  # disclosed and advisories are optional
+    (cve,) = plain.for_port("tcp", 37215).cves
+    assert cve.disclosed is None and cve.advisories == () and cve.first_public == cve.published
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "words"),
+    [
+        # summary_ja and title_ja are required, and must be Japanese
+        ('summary_ja = "DNS のポートです。"\n', "", "summary_ja", "missing"),
+        (
+            'title_ja = "Huawei HG532 のリモートコード実行の脆弱性"\n',
+            "",
+            "cve[0].title_ja",
+            "missing",
+        ),
+        ('"DNS のポートです。"', '"DNS port."', "summary_ja", "Japanese text (kana or kanji)"),
+        ('"DNS のポートです。"', '""', "summary_ja", "non-empty string"),
+        ('"DNS のポートです。"', "53", "summary_ja", "non-empty string"),
+        (
+            '"Huawei HG532 のリモートコード実行の脆弱性"',
+            '"Huawei HG532 remote code execution"',
+            "cve[0].title_ja",
+            "Japanese text",
+        ),
+        (
+            'name = "Huawei HG532 home gateway"\n',
+            'name = "Huawei HG532 home gateway"\nname_ja = "HG532"\n',
+            "product[0].name_ja",
+            "Japanese text",
+        ),
+        (
+            'summary_ja = "DNS のポートです。"\n',
+            'summary_ja = "DNS のポートです。"\nnotes_ja = "Open resolvers."\n',
+            "notes_ja",
+            "Japanese text",
+        ),
+        # malware notes need their Japanese
+        (SATORI, SATORI + SATORI_NOTES, "malware[0].notes_ja", "notes need their Japanese"),
+        (
+            SATORI,
+            SATORI + SATORI_NOTES + 'notes_ja = "Mirai derivative."\n',
+            "malware[0].notes_ja",
+            "Japanese text",
+        ),
+        # disclosed is a TOML date no later than the edition
+        (PUBLISHED, PUBLISHED + 'disclosed = "2017-11-30"\n', "cve[0].disclosed", "TOML date"),
+        (
+            PUBLISHED,
+            PUBLISHED + "disclosed = 2027-01-01\n",
+            "cve[0].disclosed",
+            "after the edition",
+        ),
+        # advisories are https URLs
+        (
+            PUBLISHED,
+            PUBLISHED + 'advisories = ["http://jvn.jp/vu/JVNVU00000000/"]\n',
+            "cve[0].advisories",
+            "an https URL",
+        ),
+        (PUBLISHED, PUBLISHED + 'advisories = "https://jvn.jp/"\n', "cve[0].advisories", "array"),
+        (PUBLISHED, PUBLISHED + "advisories = []\n", "cve[0].advisories", "at least one URL"),
+    ],
+)
+def test_bad_japanese_texts_and_vendor_dates(tmp_path, old, new, field, words):
+    assert old in GOOD
+    text = GOOD.replace(old, new, 1)
+    error = _error(tmp_path, text)
+    assert error.field == field and words in str(error), str(error)
+    assert f"'{field}'" in str(error) and f"entry {error.entry}:" in str(error)
+    key = field.rsplit(".", 1)[-1]
+    if key in new:  # the error points at the offending line
+        assert error.line == _line_of(text, f"{key} =")

@@ -76,3 +76,46 @@ def test_the_packaged_base_before_and_after():
     assert not {"P2PInfect", "Redigo"} & set(_ids(kb.items("tcp", 6379, as_of=DAY)))
     assert "Meris" not in _ids(kb.items("tcp", 8291, as_of=DAY))
     assert "Kinsing" not in _ids(kb.items("tcp", 2375, as_of=DAY))
+
+
+def _bluekeep(**dates) -> Cve:
+    return Cve("CVE-2019-0708", "BlueKeep", title_ja="BlueKeep の脆弱性", **dates)
+
+
+def test_a_cve_the_vendor_disclosed_before_nvd_is_known_from_the_vendors_day():
+    """Microsoft published BlueKeep on 2019-05-14, NVD on 2019-05-16: on the 15th it was
+    public, so a publication about a period ending that day may cite it."""
+    cve = _bluekeep(published=date(2019, 5, 16), disclosed=date(2019, 5, 14))
+    assert cve.first_public == date(2019, 5, 14)
+    kb = weblogic_kb(cves=(cve,))
+    assert _ids(kb.items("tcp", 7001, as_of=date(2019, 5, 15))) == ["CVE-2019-0708"]
+    assert _ids(kb.items("tcp", 7001, as_of=date(2019, 5, 14))) == ["CVE-2019-0708"]
+    assert kb.items("tcp", 7001, as_of=date(2019, 5, 13)) == []
+    (row,) = kb.items("tcp", 7001, as_of=date(2019, 5, 15))
+    assert (row["published"], row["disclosed"]) == ("2019-05-16", "2019-05-14")  # NVD stays
+    assert row["title_ja"] == "BlueKeep の脆弱性"
+
+
+def test_first_public_is_the_earlier_date_or_none():
+    nvd_only = _bluekeep(published=date(2019, 5, 16))
+    assert nvd_only.first_public == date(2019, 5, 16)
+    later_vendor = _bluekeep(published=date(2019, 5, 16), disclosed=date(2019, 5, 20))
+    assert later_vendor.first_public == date(2019, 5, 16)
+    assert _bluekeep(published=None).first_public is None
+    assert _bluekeep(published=None, disclosed=date(2019, 5, 14)).first_public == date(2019, 5, 14)
+
+
+def test_cves_are_sorted_by_the_day_they_became_public():
+    early_vendor = Cve("CVE-2019-0001", "a", date(2019, 6, 1), disclosed=date(2019, 4, 1))
+    middle = Cve("CVE-2019-0002", "b", date(2019, 5, 1))
+    undated = Cve("CVE-2019-0003", "c", None, origin="cisa-kev")
+    ordered = sorted([undated, early_vendor, middle], key=Cve.sort_key)
+    assert [c.id for c in ordered] == ["CVE-2019-0002", "CVE-2019-0001", "CVE-2019-0003"]
+
+
+def test_the_packaged_base_cites_bluekeep_from_microsofts_day():
+    kb = load_knowledge()
+    (bluekeep,) = [c for c in kb.for_port("tcp", 3389).cves if c.id == "CVE-2019-0708"]
+    assert (bluekeep.disclosed, bluekeep.published) == (date(2019, 5, 14), date(2019, 5, 16))
+    assert "CVE-2019-0708" in _ids(kb.items("tcp", 3389, as_of=date(2019, 5, 15)))
+    assert "CVE-2019-0708" not in _ids(kb.items("tcp", 3389, as_of=date(2019, 5, 13)))

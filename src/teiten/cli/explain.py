@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+import unicodedata
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from teiten.errors import OptionError
 
 _SPEC = re.compile(r"^(\d{1,5})(?:/([A-Za-z]+))?$")
 _WIDTH = 96
+_TOKEN = re.compile(r"[\x21-\x7e]+|\s+|.")
 
 
 def parse_port(spec: str) -> tuple[str, int]:
@@ -70,17 +72,28 @@ def _default_store() -> Path | None:
 @click.argument("port_spec", metavar="PORT[/PROTO]")
 @click.option(
     "--period",
-    help="Only what was known on the period's last day (CVEs published, malware reported "
-    "by then), as a report of the period cites it: e.g. 2019Q2, 2019-06-30.",
+    help="Only what was known on the period's last day (CVEs public by then, by the vendor "
+    "or NVD; malware reported by then), as a report of the period cites it: e.g. 2019Q2, "
+    "2019-06-30.",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["ja", "en"]),
+    default="en",
+    show_default=True,
+    help="Language of the text: ja prints the descriptions written for Japanese readers.",
 )
 @store_option
 @json_option
 @fail_cleanly
-def explain(port_spec: str, period: str | None, store_dir: Path | None, as_json: bool) -> None:
-    """What is known about a port: service, products, malware, CVEs, references.
+def explain(
+    port_spec: str, period: str | None, lang: str, store_dir: Path | None, as_json: bool
+) -> None:
+    """What is known about a port: service, products, malware, CVEs (with the vendor's and
+    NVD's publication dates, and advisories), references.
 
     PORT[/PROTO] is e.g. 37215/tcp, 23 (TCP) or 53/udp. CVEs imported into the store
-    with `teiten knowledge import` are included.
+    with `teiten knowledge import` are included. --json carries both languages.
     """
     from teiten.analyze.periods import parse_period
 
@@ -90,21 +103,69 @@ def explain(port_spec: str, period: str | None, store_dir: Path | None, as_json:
     if as_json:
         emit_json(doc)
     else:
-        _print(doc)
+        _print(doc, lang)
 
 
-def _print(doc: dict[str, Any]) -> None:
+_WORDS = {
+    "en": {
+        "edition": "knowledge base edition {edition}",
+        "as_of": ", as known on {day}",
+        "unknown": "{label}: {said}.",
+        "named": "{name} in {registry}",
+        "unnamed": "no name in {registry}",
+        "registry": "IANA's port registry (edition {edition})",
+        "nothing": "Nothing more is known about this port in the {edition}.",
+        "products": "Products:",
+        "malware": "Malware:",
+        "cves": "CVEs:",
+        "references": "References:",
+        "vendor": "{disclosed} (vendor), NVD {published}",
+        "nvd": "NVD {published}",
+        "undated": "(no NVD date)",
+        "advisory": "advisory: ",
+        "origin": " [from {origin}]",
+        "imports": "(includes CVEs linked from {source} {feed}, version {version}, {date})",
+    },
+    "ja": {
+        "edition": "知識ベース {edition} 版",
+        "as_of": "（{day} 時点で公開されていた情報）",
+        "unknown": "{label}: {said}。",
+        "named": "{registry}での名前は {name} です",
+        "unnamed": "{registry}に名前はありません",
+        "registry": "IANA のポート登録簿（{edition} 版）",
+        "nothing": "{edition}には、このポートについてこれ以上の情報はありません。",
+        "products": "製品:",
+        "malware": "マルウェア:",
+        "cves": "脆弱性（CVE）:",
+        "references": "参考情報:",
+        "vendor": "{disclosed}（ベンダー公表）、NVD {published}",
+        "nvd": "NVD {published}",
+        "undated": "（NVD の公開日なし）",
+        "advisory": "アドバイザリ: ",
+        "origin": " [{origin} から取り込み]",
+        "imports": "（{source} {feed}（{version} 版、{date}）から取り込んだ CVE を含みます）",
+    },
+}
+
+
+def _print(doc: dict[str, Any], lang: str = "en") -> None:
+    words = _WORDS[lang]
+    ja = lang == "ja"
     kb = doc["knowledge_base"]
     label = f"{doc['port']}/{doc['proto']}"
-    edition = f"knowledge base edition {kb['edition']}"
+    edition = words["edition"].format(edition=kb["edition"])
     if doc["as_of"]:
-        edition += f", as known on {doc['as_of']}"
+        edition += words["as_of"].format(day=doc["as_of"])
     if not doc["known"]:
-        registry = f"IANA's port registry (edition {doc['port_registry']['edition']})"
+        registry = words["registry"].format(edition=doc["port_registry"]["edition"])
         name = doc["registered"]
-        said = f"{name} in {registry}" if name else f"no name in {registry}"
-        click.echo(f"{label}: {said}.")
-        click.echo(f"Nothing more is known about this port in the {edition}.")
+        said = (
+            words["named"].format(name=name, registry=registry)
+            if name
+            else words["unnamed"].format(registry=registry)
+        )
+        click.echo(words["unknown"].format(label=label, said=said))
+        click.echo(words["nothing"].format(edition=edition))
         return
     head = f"{label}  {doc['service']}"
     if doc["registered"] and doc["registered"] != doc["service"]:
@@ -112,37 +173,77 @@ def _print(doc: dict[str, Any]) -> None:
     click.echo(head)
     click.echo(f"{edition}")
     click.echo()
-    _wrap(doc["summary"])
+    _wrap(_pick(doc, "summary", ja))
     if doc["notes"]:
-        _wrap(doc["notes"])
+        _wrap(_pick(doc, "notes", ja))
     if doc["products"]:
-        click.echo("\nProducts:")
+        click.echo("\n" + words["products"])
         for p in doc["products"]:
-            _wrap(p["name"], "  - ", "    ")
+            _wrap(p["name_ja"] if ja and p["name_ja"] else p["name"], "  - ", "    ")
     if doc["malware"]:
-        click.echo("\nMalware:")
+        click.echo("\n" + words["malware"])
         for m in doc["malware"]:
             name = m["name"] + (f" ({', '.join(m['aliases'])})" if m["aliases"] else "")
-            _wrap(f"{name}: {m['notes']}" if m["notes"] else name, "  - ", "    ")
+            notes = _pick(m, "notes", ja)
+            _wrap(f"{name}: {notes}" if notes else name, "  - ", "    ")
             for url in m["sources"]:
                 click.echo(f"      {url}")
     if doc["cves"]:
-        click.echo("\nCVEs:")
+        click.echo("\n" + words["cves"])
         for c in doc["cves"]:
-            published = c["published"] or "(no NVD date)"
-            origin = "" if c["origin"] == "curated" else f" [from {c['origin']}]"
-            _wrap(f"{c['id']}  {published}  {c['title']}{origin}", "  - ", "    ")
+            origin = "" if c["origin"] == "curated" else words["origin"].format(origin=c["origin"])
+            title = _pick(c, "title", ja)
+            _wrap(f"{c['id']}  {_dates(c, words)}  {title}{origin}", "  - ", "    ")
+            for url in c["advisories"]:
+                click.echo(f"      {words['advisory']}{url}")
             for url in c["sources"]:
                 click.echo(f"      {url}")
-    click.echo("\nReferences:")
+    click.echo("\n" + words["references"])
     for url in doc["references"]:
         click.echo(f"  - {url}")
     for feed in kb["imports"]:
         click.echo(
-            f"\n(includes CVEs linked from {feed['source']} {feed['feed']}, "
-            f"version {feed['feed_version']}, {feed['feed_date']})"
+            "\n"
+            + words["imports"].format(
+                source=feed["source"],
+                feed=feed["feed"],
+                version=feed["feed_version"],
+                date=feed["feed_date"],
+            )
         )
 
 
+def _pick(item: dict[str, Any], key: str, ja: bool) -> str:
+    """``item[key + "_ja"]`` in Japanese when it has one, else ``item[key]``."""
+    text: str = (item.get(f"{key}_ja") or "") if ja else ""
+    return text or item[key]
+
+
+def _dates(cve: dict[str, Any], words: dict[str, str]) -> str:
+    """``2019-05-14 (vendor), NVD 2019-05-16``: both dates when the vendor's came first."""
+    if cve["disclosed"] and cve["disclosed"] != cve["published"]:
+        return words["vendor"].format(disclosed=cve["disclosed"], published=cve["published"])
+    if cve["published"]:
+        return words["nvd"].format(published=cve["published"])
+    return words["undated"]
+
+
 def _wrap(text: str, first: str = "", rest: str = "") -> None:
-    click.echo(textwrap.fill(text, _WIDTH, initial_indent=first, subsequent_indent=rest or first))
+    rest = rest or first
+    if not any(unicodedata.east_asian_width(ch) in "WF" for ch in text):
+        click.echo(textwrap.fill(text, _WIDTH, initial_indent=first, subsequent_indent=rest))
+        return
+    # Japanese has no spaces to break at: break between characters, counting wide ones
+    # as two columns, but never inside a run of Latin letters, digits or a URL.
+    lines, line, width = [], first, len(first)
+    for token in _TOKEN.findall(text):
+        size = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in token)
+        if width + size > _WIDTH and line.strip():
+            lines.append(line.rstrip())
+            line, width = rest, len(rest)
+            if token.isspace():
+                continue
+        line += token
+        width += size
+    lines.append(line.rstrip())
+    click.echo("\n".join(lines))

@@ -1,8 +1,9 @@
 """Load and validate the knowledge base, and merge the links imported into a store.
 
 The curated file is strict: an unknown protocol or field, a missing field, a date that
-is not a TOML date, a malformed CVE id or URL is a :class:`KnowledgeError` naming the
-file, the line, the entry (``37215/tcp``) and the field (``cve[0].published``).
+is not a TOML date, a malformed CVE id or URL, a ``*_ja`` text without kana or kanji is
+a :class:`KnowledgeError` naming the file, the line, the entry (``37215/tcp``) and the
+field (``cve[0].published``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from teiten.knowledge.model import (
     Malware,
     PortKnowledge,
     Product,
+    has_japanese,
 )
 
 __all__ = ["IMPORT_FORMAT", "PACKAGED_FILE", "load_knowledge", "parse_knowledge"]
@@ -40,9 +42,11 @@ _TOP_FIELDS = {"title": True, "edition": True}  # name -> required
 _PORT_FIELDS = {
     "service": True,
     "summary": True,
+    "summary_ja": True,
     "references": True,
     "registered": False,
     "notes": False,
+    "notes_ja": False,
     "product": False,
     "malware": False,
     "cve": False,
@@ -53,16 +57,28 @@ _PRODUCT_FIELDS = {
     "match": False,
     "keywords": False,
     "sources": False,
+    "name_ja": False,
 }
 _MALWARE_FIELDS = {
     "name": True,
     "sources": True,
     "aliases": False,
     "notes": False,
+    "notes_ja": False,  # required when notes are given
     "reported": False,
 }
-_CVE_FIELDS = {"id": True, "title": True, "published": True, "sources": True, "product": False}
+_CVE_FIELDS = {
+    "id": True,
+    "title": True,
+    "title_ja": True,
+    "published": True,
+    "sources": True,
+    "product": False,
+    "disclosed": False,
+    "advisories": False,
+}
 _URL = re.compile(r"^https?://\S+$")
+_HTTPS = re.compile(r"^https://\S+$")
 _NAME = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)*$")
 
 
@@ -212,9 +228,13 @@ class _PortParser:
         for name in ("service", "summary"):
             if not self._text(raw[name]):
                 self.error("must be a non-empty string", name, key=name)
+        summary_ja = self._japanese(raw["summary_ja"], "summary_ja", key="summary_ja")
         notes = raw.get("notes", "")
         if not isinstance(notes, str):
             self.error("must be a string", "notes", key="notes")
+        notes_ja = ""
+        if "notes_ja" in raw:
+            notes_ja = self._japanese(raw["notes_ja"], "notes_ja", key="notes_ja")
         references = self._urls(raw["references"], "references", key="references")
         products = tuple(
             self._product(i, item) for i, item in enumerate(self._array(raw, "product"))
@@ -238,6 +258,8 @@ class _PortParser:
             references=references,
             registered=registered,
             notes=notes.strip(),
+            summary_ja=summary_ja,
+            notes_ja=notes_ja,
             products=products,
             malware=malware,
             cves=tuple(sorted(cves, key=Cve.sort_key)),
@@ -271,6 +293,28 @@ class _PortParser:
     @staticmethod
     def _text(value: Any) -> bool:
         return isinstance(value, str) and bool(value.strip())
+
+    def _japanese(
+        self,
+        value: Any,
+        field: str,
+        *,
+        sub: str | None = None,
+        index: int | None = None,
+        key: str | None = None,
+    ) -> str:
+        """A ``*_ja`` text: a non-empty string written in Japanese (kana or kanji)."""
+        if not self._text(value):
+            self.error("must be a non-empty string", field, sub=sub, index=index, key=key)
+        if not has_japanese(value):
+            self.error(
+                f"must be Japanese text (kana or kanji) for Japanese readers, got {value!r}",
+                field,
+                sub=sub,
+                index=index,
+                key=key,
+            )
+        return str(value).strip()
 
     def _strings(
         self,
@@ -330,12 +374,16 @@ class _PortParser:
         sources: tuple[str, ...] = ()
         if "sources" in raw:
             sources = self._urls(raw["sources"], prefix + "sources", key="sources", **at)
+        name_ja = ""
+        if "name_ja" in raw:
+            name_ja = self._japanese(raw["name_ja"], prefix + "name_ja", key="name_ja", **at)
         return Product(
             name=raw["name"].strip(),
             vendors=names["vendor"],
             keys=names["match"],
             keywords=keywords,
             sources=sources,
+            name_ja=name_ja,
         )
 
     def _malware(self, i: int, raw: dict[str, Any]) -> Malware:
@@ -348,6 +396,16 @@ class _PortParser:
         notes = raw.get("notes", "")
         if not isinstance(notes, str):
             self.error("must be a string", prefix + "notes", key="notes", **at)
+        notes_ja = ""
+        if "notes_ja" in raw:
+            notes_ja = self._japanese(raw["notes_ja"], prefix + "notes_ja", key="notes_ja", **at)
+        elif notes.strip():
+            self.error(
+                "missing; notes need their Japanese text for Japanese readers (notes_ja = ...)",
+                prefix + "notes_ja",
+                key="notes",
+                **at,
+            )
         reported = None
         if "reported" in raw:
             reported = self._date(
@@ -360,6 +418,7 @@ class _PortParser:
             notes=notes.strip(),
             sources=sources,
             reported=reported,
+            notes_ja=notes_ja,
         )
 
     def _date(self, value: Any, key: str, prefix: str, what: str, meaning: str, at: _At) -> date:
@@ -403,6 +462,34 @@ class _PortParser:
                 key="published",
                 **at,
             )
+        title_ja = self._japanese(raw["title_ja"], prefix + "title_ja", key="title_ja", **at)
+        disclosed = None
+        if "disclosed" in raw:
+            disclosed = self._date(
+                raw["disclosed"],
+                "disclosed",
+                prefix,
+                cve_id,
+                "the date the vendor or a coordinator first published it",
+                at,
+            )
+        advisories: tuple[str, ...] = ()
+        if "advisories" in raw:
+            advisories = self._strings(
+                raw["advisories"],
+                prefix + "advisories",
+                key="advisories",
+                pattern=_HTTPS,
+                what="an https URL",
+                **at,
+            )
+            if not advisories:
+                self.error(
+                    "must list at least one URL; leave advisories out when there is none",
+                    prefix + "advisories",
+                    key="advisories",
+                    **at,
+                )
         product = raw.get("product")
         if product is not None and not self._text(product):
             self.error("must be a non-empty string", prefix + "product", key="product", **at)
@@ -413,6 +500,9 @@ class _PortParser:
             published=published,
             product=product,
             sources=sources,
+            title_ja=title_ja,
+            disclosed=disclosed,
+            advisories=advisories,
         )
 
 

@@ -21,11 +21,19 @@ __all__ = [
     "Malware",
     "PortKnowledge",
     "Product",
+    "has_japanese",
     "normalize_name",
 ]
 
 PROTOCOLS = ("tcp", "udp")
 CVE_ID = re.compile(r"^CVE-(\d{4})-\d{4,19}$")
+# Kana (hiragana, katakana, half-width katakana) or kanji: what makes a text Japanese.
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f]")
+
+
+def has_japanese(text: str) -> bool:
+    """Whether ``text`` contains kana or kanji (a ``*_ja`` field must)."""
+    return bool(_JAPANESE.search(text))
 
 
 def normalize_name(text: str) -> str:
@@ -48,6 +56,7 @@ class Product:
     keys: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+    name_ja: str = ""
 
     @property
     def id(self) -> str:
@@ -71,13 +80,15 @@ class Product:
 @dataclass(frozen=True, slots=True)
 class Malware:
     """A malware family spreading through the port. ``reported`` is a date by which it
-    had been publicly reported (None when the curated file gives none)."""
+    had been publicly reported (None when the curated file gives none); ``notes_ja`` is
+    ``notes`` written for Japanese readers."""
 
     name: str
     aliases: tuple[str, ...] = ()
     notes: str = ""
     sources: tuple[str, ...] = ()
     reported: date | None = None
+    notes_ja: str = ""
 
     @property
     def title(self) -> str:
@@ -87,8 +98,10 @@ class Malware:
 @dataclass(frozen=True, slots=True)
 class Cve:
     """A CVE linked to the port. ``published`` is the NVD publication date (None when
-    only a CISA KEV catalog, which has no such date, linked it); ``origin`` says who
-    linked it: ``curated``, ``cisa-kev`` or ``nvd``."""
+    only a CISA KEV catalog, which has no such date, linked it); ``disclosed`` the day
+    the vendor or a coordinator (JVN, JPCERT/CC) first published it, when that came
+    earlier; ``origin`` says who linked it: ``curated``, ``cisa-kev`` or ``nvd``.
+    ``title_ja`` describes it for Japanese readers (empty for feed links)."""
 
     id: str
     title: str
@@ -96,10 +109,20 @@ class Cve:
     product: str | None = None
     sources: tuple[str, ...] = ()
     origin: str = "curated"
+    title_ja: str = ""
+    disclosed: date | None = None
+    advisories: tuple[str, ...] = ()
+
+    @property
+    def first_public(self) -> date | None:
+        """The day it became public: the earlier of ``disclosed`` and ``published``."""
+        days = [d for d in (self.disclosed, self.published) if d is not None]
+        return min(days) if days else None
 
     def sort_key(self) -> tuple[int, str, str]:
         # Newest first, undated last, then by id.
-        return (-(self.published.toordinal() if self.published else 0), self.id, self.origin)
+        first = self.first_public
+        return (-(first.toordinal() if first else 0), self.id, self.origin)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,36 +139,34 @@ class PortKnowledge:
     products: tuple[Product, ...] = ()
     malware: tuple[Malware, ...] = ()
     cves: tuple[Cve, ...] = ()
+    summary_ja: str = ""
+    notes_ja: str = ""
 
     @property
     def label(self) -> str:
         return f"{self.port}/{self.proto}"
 
     def known_on(self, day: date) -> PortKnowledge:
-        """A copy with only what was known on ``day``: CVEs published by then (an undated
-        CVE cannot be shown to have been, so it is left out) and malware reported by then
-        or undated. Products carry no date and stay."""
+        """A copy with only what was known on ``day``: CVEs public by then, by the vendor
+        or NVD (:attr:`Cve.first_public`; an undated CVE cannot be shown to have been, so
+        it is left out) and malware reported by then or undated. Products carry no date
+        and stay."""
         return dataclasses.replace(
             self,
-            cves=tuple(c for c in self.cves if c.published is not None and c.published <= day),
+            cves=tuple(c for c in self.cves if (f := c.first_public) is not None and f <= day),
             malware=tuple(m for m in self.malware if m.reported is None or m.reported <= day),
         )
 
     def items(self) -> list[dict[str, Any]]:
         """CVEs (newest first), then malware, then products, as the rankings contract wants:
-        ``published`` is a CVE's publication date or a malware family's ``reported`` date."""
+        ``published`` is a CVE's NVD publication date or a malware family's ``reported``
+        date, ``disclosed`` a CVE's vendor date (None otherwise), ``title_ja`` the Japanese
+        title ("" when there is none)."""
         rows: list[dict[str, Any]] = [
-            {"kind": "cve", "id": c.id, "title": c.title, "published": _iso(c.published)}
-            for c in self.cves
+            _row("cve", c.id, c.title, c.title_ja, c.published, c.disclosed) for c in self.cves
         ]
-        rows += [
-            {"kind": "malware", "id": m.name, "title": m.title, "published": _iso(m.reported)}
-            for m in self.malware
-        ]
-        rows += [
-            {"kind": "product", "id": p.id, "title": p.name, "published": None}
-            for p in self.products
-        ]
+        rows += [_row("malware", m.name, m.title, "", m.reported, None) for m in self.malware]
+        rows += [_row("product", p.id, p.name, p.name_ja, None, None) for p in self.products]
         return rows
 
     def as_json(self) -> dict[str, Any]:
@@ -155,15 +176,19 @@ class PortKnowledge:
             "service": self.service,
             "registered": self.registered,
             "summary": self.summary,
+            "summary_ja": self.summary_ja,
             "notes": self.notes,
+            "notes_ja": self.notes_ja,
             "products": [
-                {"id": p.id, "name": p.name, "sources": list(p.sources)} for p in self.products
+                {"id": p.id, "name": p.name, "name_ja": p.name_ja, "sources": list(p.sources)}
+                for p in self.products
             ],
             "malware": [
                 {
                     "name": m.name,
                     "aliases": list(m.aliases),
                     "notes": m.notes,
+                    "notes_ja": m.notes_ja,
                     "reported": _iso(m.reported),
                     "sources": list(m.sources),
                 }
@@ -173,9 +198,13 @@ class PortKnowledge:
                 {
                     "id": c.id,
                     "title": c.title,
+                    "title_ja": c.title_ja,
                     "published": _iso(c.published),
+                    "disclosed": _iso(c.disclosed),
+                    "first_public": _iso(c.first_public),
                     "product": c.product,
                     "origin": c.origin,
+                    "advisories": list(c.advisories),
                     "sources": list(c.sources),
                 }
                 for c in self.cves
@@ -199,6 +228,19 @@ def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
 
 
+def _row(
+    kind: str, id_: str, title: str, title_ja: str, published: date | None, disclosed: date | None
+) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "id": id_,
+        "title": title,
+        "title_ja": title_ja,
+        "published": _iso(published),
+        "disclosed": _iso(disclosed),
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class ImportedFeed:
     """One feed import merged into the knowledge base (``<store>/knowledge/*.json``)."""
@@ -220,7 +262,8 @@ class KnowledgeBase:
     """The curated knowledge base, plus any links imported from vulnerability feeds.
 
     ``kb.for_port("tcp", 37215)`` gives a :class:`PortKnowledge` or None;
-    ``kb.items("tcp", 37215)`` the rankings rows ``{"kind", "id", "title", "published"}``.
+    ``kb.items("tcp", 37215)`` the rankings rows ``{"kind", "id", "title", "title_ja",
+    "published", "disclosed"}``.
     Both take ``as_of=``: what a publication about a period may cite is what was known on
     the period's last day (:meth:`PortKnowledge.known_on`).
     """
@@ -244,10 +287,10 @@ class KnowledgeBase:
     def items(
         self, proto: str | None, port: int | None, *, as_of: date | None = None
     ) -> list[dict[str, Any]]:
-        """``[{"kind": "cve"|"malware"|"product", "id", "title", "published"}]`` for the
-        port: CVEs newest first, then malware, then products; ``[]`` when nothing is
-        known. ``published`` is an ISO date string or None. With ``as_of``, only what was
-        known on that day."""
+        """``[{"kind": "cve"|"malware"|"product", "id", "title", "title_ja", "published",
+        "disclosed"}]`` for the port: CVEs newest first, then malware, then products; ``[]``
+        when nothing is known. ``published`` and ``disclosed`` are ISO date strings or
+        None. With ``as_of``, only what was known on that day."""
         entry = self.for_port(proto, port, as_of=as_of)
         return entry.items() if entry else []
 

@@ -34,6 +34,7 @@ def port_knowledge(
     low = change - timedelta(days=settings.cve_window_days)
     high = change + timedelta(days=settings.cve_lag_days)
     items = kb.items(proto, port, as_of=min(high, until))
-    for item in items:  # every CVE known by then has its date
-        item["near_change"] = item["kind"] == "cve" and low <= date.fromisoformat(item["published"])
+    for item in items:  # every CVE known by then has a date: the vendor's or NVD's
+        public = item["kind"] == "cve" and (item["disclosed"] or item["published"])
+        item["near_change"] = bool(public) and low <= date.fromisoformat(public)
     return sorted(items, key=lambda i: not i["near_change"])  # stable: the rest keep order
