@@ -31,6 +31,8 @@ def test_scenarios_lists_the_builtins():
     listed = json.loads(run("simulate", "scenarios", "--json"))
     assert [s["name"] for s in listed] == list(BUILTIN_SCENARIOS)
     assert "bluekeep-rdp-surge" in listed[0]["changes"]
+    loud = next(s for s in listed if s["name"] == "loud-host")
+    assert len(loud["hosts"]) == 3 and listed[0]["hosts"] == []
     assert "2019q2" in run("simulate", "scenarios")
 
 

@@ -178,6 +178,63 @@ BROKEN = [
 ]  # fmt: skip
 
 
+def _host(body: str, **fields: str) -> str:
+    keys = {"like": '"zmap"', "country": '"KR"', "ports": "{ 22 = 1.0 }", "packets": "100",
+            "at": "2019-04-18", "until": "2019-04-19"} | fields  # fmt: skip
+    lines = [f"{k} = {v}" for k, v in keys.items() if v]
+    return 'name = "t"\n[[hosts]]\nid = "h"\n' + "\n".join(lines) + f"\n{body}\n"
+
+
+H = "hosts[0] (h)"
+BROKEN += [
+    (_host("colour = 1"), H, "colour", "unknown key"),
+    (_host("", packets="0"), H, "packets", "whole number of packets > 0"),
+    (_host("", packets="-5"), H, "packets", "> 0"),
+    (_host("", packets="1.5"), H, "packets", "whole number"),
+    (_host("", packets=""), H, "packets", "a host needs 'packets'"),
+    (_host("", until="2019-04-18"), H, "until", "after 'at'"),
+    (_host("", until="2019-04-17T23:00:00"), H, "until", "after 'at'"),
+    (_host("", at='"2019-04-18"'), H, "at", "TOML date"),
+    (_host("", like='"zmapp"'), H, "like", "must name a catalogue behaviour"),
+    (_host("", country='"UK"'), H, "country", "not an ISO 3166 country code"),
+    (_host("", country='"kr"'), H, "country", "not an ISO 3166 country code"),
+    (_host("", ports=""), H, "ports", "needs its destination 'ports'"),
+    (_host("", ports='"22/udp"'), H, "ports", "not PORT/tcp"),
+    (_host("", ports="{ 0 = 1 }"), H, "ports", "not a number in 1–65535"),
+    (_host("", like='"backscatter-synack"'), H, "ports", "leave 'ports' out"),
+    (_host("", like='"udp-probe"', ports='"9999/udp"'), H, None, "no payload for ports"),
+    (_host("", **{"id": '"mirai"'}).replace('id = "h"\n', ""), "hosts (mirai)", "id",
+     "names a behaviour or campaign"),
+    ('name = "t"\n[[hosts]]\nlike = "zmap"', "hosts[0]", "id", "needs an 'id'"),
+    ('name = "t"\n[[campaigns]]\nid = "c"\nlike = "web-scan"\nweight = 1\nsource_share = 1\n'
+     'ports_per_source = "both"', "campaigns[0] (c)", "ports_per_source", "one of 'one', 'all'"),
+    ('name = "t"\n[behaviours.zmap]\nports_per_source = "all"', "behaviours.zmap", None,
+     "needs listed ports"),
+    ('name = "t"\n[behaviours.icmp-echo]\nports_per_source = "one"', "behaviours.icmp-echo",
+     None, "needs a dports table"),
+]  # fmt: skip
+
+
+def test_hosts_and_ports_per_source_parse():
+    s = parse_scenario(
+        _host("", ports='["5900/tcp", "5901/tcp"]', at="2019-05-15T08:00:00", until="2019-05-16")
+        + '[[campaigns]]\nid = "c"\nlike = "web-scan"\nports = { 7001 = 0.85, 7002 = 0.15 }\n'
+        'ports_per_source = "all"\nweight = 0.1\nsource_share = 0.01\n',
+        "h.toml",
+    )
+    (host,) = s.hosts
+    assert (host.id, host.like, host.country, host.packets) == ("h", "zmap", "KR", 100)
+    assert host.ports == ((5900, 1.0), (5901, 1.0)) and host.start.hour == 8
+    assert host.start.tzinfo is not None and host.labels() == ["5900/tcp", "5901/tcp"]
+    b = host.behaviour()
+    assert b.ip_id == 54321 and b.dport_per == "all" and b.walk and dict(b.countries) == {"KR": 1}
+    assert s.catalogue()["c"].dport_per == "all" and "h" not in s.catalogue()
+    assert s.as_json()["hosts"][0]["ports"] == {"5900/tcp": 1.0, "5901/tcp": 1.0}
+    assert "hosts" not in load_scenario("calm").as_json()  # old digests stay put
+    victim = parse_scenario(_host("", like='"backscatter-synack"', ports=""))
+    assert victim.hosts[0].ports == () and not victim.hosts[0].behaviour().walk
+
+
 @pytest.mark.parametrize(("text", "entry", "field", "message"), BROKEN)
 def test_broken_files_name_the_entry_and_field(tmp_path, text, entry, field, message):
     path = tmp_path / "bad.toml"

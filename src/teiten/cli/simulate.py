@@ -133,10 +133,11 @@ def scenarios(as_json: bool) -> None:
                     "description": s.description,
                     "changes": [c.id for c in s.changes],
                     "campaigns": [c.id for c in s.campaigns],
+                    "hosts": [h.id for h in s.hosts],
                 }
                 for s in found
             ]
         )
         return
     for s in found:
-        click.echo(f"{s.name:8}  {s.description}")
+        click.echo(f"{s.name:9}  {s.description}")

@@ -135,7 +135,9 @@ class Behaviour:
     weight: float  # default share of packets
     source_share: float  # share of the source population
     dports: Ports = ()  # destination ports and weights; () means ephemeral (backscatter)
-    dport_per: Literal["packet", "source"] = "packet"
+    # "packet": each packet draws its port; "source": each source picks one (ZMap);
+    # "all": each source probes every port once first, then draws by weight
+    dport_per: Literal["packet", "source", "all"] = "packet"
     sports: Ports = ()  # source ports and weights (a victim's service); () means ``sport``
     sport: Rule = "random"
     tcp_flags: int = SYN
@@ -154,6 +156,7 @@ class Behaviour:
     volume_alpha: float = 1.3  # Pareto tail of per-source packet rates (smaller: heavier)
     lifetime_s: float = 86_400.0  # median time a source stays active (log-normal, σ = 1)
     diurnal: float = 0.0  # amplitude of the daily swing, peaking at 20:00 local time
+    walk: bool = False  # destinations walk the darknet in a permutation (a scan), not at random
 
     def __post_init__(self) -> None:
         def bad(what: str) -> ValueError:
@@ -168,8 +171,12 @@ class Behaviour:
                 raise bad(f"{name} rule {rule!r} is none of {sorted(allowed)} or a number")
         if self.ip_id == "masscan" and self.proto != "tcp":
             raise bad("the masscan IP ID needs TCP sequence numbers")
-        if self.dport_per == "source" and not self.dports:
-            raise bad("dport_per='source' needs a dports table")
+        if self.dport_per not in ("packet", "source", "all"):
+            raise bad(f"dport_per {self.dport_per!r} is none of packet, source, all")
+        if self.dport_per != "packet" and not self.dports:
+            raise bad(f"dport_per='{self.dport_per}' needs a dports table")
+        if self.dport_per == "all" and any(p == ANY_PORT for p, _ in self.dports):
+            raise bad("every port of a source (ports_per_source = 'all') needs listed ports")
         if not (self.weight >= 0 and self.source_share > 0 and self.volume_alpha > 0):
             raise bad("weight must be ≥ 0, source_share and volume_alpha > 0")
         if self.lifetime_s <= 0 or not self.ttl or not all(0 < t <= 255 for t in self.ttl):

@@ -112,7 +112,8 @@ class SimulationConfig:
     scenario's campaigns) by name (0 switches one off); the rest keep their
     default share. ``sources`` is the size of the source population (0: derived
     from ``packets``). ``scenario`` changes the mix over time (see
-    :mod:`teiten.simulate.scenario`); ``packets`` stays the exact total.
+    :mod:`teiten.simulate.scenario`); ``packets`` stays the exact total (a
+    scenario's single hosts send theirs, the behaviours share the rest).
     """
 
     start: datetime = datetime(2024, 1, 1, tzinfo=UTC)
@@ -158,6 +159,11 @@ class SimulationConfig:
             raise ValueError(f"behaviour weights must be ≥ 0: {self.behaviours}")
         if self.packets and sum(self.weights().values()) <= 0:
             raise ValueError("every behaviour is switched off but packets > 0")
+        if sum(self.host_packets()) > self.packets:
+            raise ValueError(
+                f"the scenario's hosts send {sum(self.host_packets()):,} packets in the span, "
+                f"more than packets={self.packets:,}; raise packets or lower the hosts' packets"
+            )
 
     def catalogue(self) -> Mapping[str, Behaviour]:
         """The behaviours in play: the catalogue, tuned and extended by the scenario."""
@@ -166,6 +172,11 @@ class SimulationConfig:
     def weights(self) -> dict[str, float]:
         """Packet share of each behaviour (catalogue default unless overridden), unnormalised."""
         return {name: self.behaviours.get(name, b.weight) for name, b in self.catalogue().items()}
+
+    def host_packets(self) -> list[int]:
+        """Packets each of the scenario's hosts sends inside the span (taken from ``packets``)."""
+        hosts = () if self.scenario is None else self.scenario.hosts
+        return [h.packets_within(self.start, self.end) for h in hosts]
 
     @property
     def duration_s(self) -> float:

@@ -8,6 +8,7 @@ No Python code runs per packet. The output depends only on the configuration.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
@@ -20,7 +21,7 @@ from teiten.simulate.behaviours import Behaviour, Rule
 from teiten.simulate.config import SimulationConfig
 from teiten.simulate.frames import Shape, finish, shape_for, timestamp_offset
 from teiten.simulate.population import Population, build_population
-from teiten.simulate.ports import draw_ports, ephemeral
+from teiten.simulate.ports import draw_ports, ephemeral, every_port
 from teiten.simulate.schedule import Slice, merge, slices
 
 __all__ = ["LinkType", "SimulatedChunk", "generate_packets"]
@@ -96,6 +97,8 @@ class _Generator:
         sizes = np.array([s.size for s in config.sensors], dtype=np.int64)
         self.sensor_end = np.cumsum(sizes)
         self.sensor_base = np.array([s.base for s in config.sensors], dtype=np.int64)
+        self.walks = np.array([b.walk for b in self.pop.behaviours])
+        self.stride = _stride(int(self.sensor_end[-1]))
         self.start_us = int(config.start.timestamp()) * 1_000_000 + config.start.microsecond
         self.end_us = int(config.end.timestamp()) * 1_000_000 + config.end.microsecond
         self.numbered = 0
@@ -136,6 +139,14 @@ class _Generator:
         rank = np.arange(n, dtype=np.int64) + np.repeat(first_rank, counts)
         return ts, rank
 
+    def _walk(self, source: np.ndarray, rank: np.ndarray) -> np.ndarray:
+        """Darknet slots of a scan: the n-th packet of a source goes to the n-th address of
+        a permutation (a stride coprime with the size, from the source's own start), so a
+        source hits every address once before it hits any twice."""
+        size = np.uint64(self.sensor_end[-1])
+        step = (self.pop.counter[source].astype(np.uint64) + rank.astype(np.uint64)) % size
+        return (step * np.uint64(self.stride) % size).astype(np.int64)
+
     def _chunk(self, sl: Slice) -> SimulatedChunk:
         rng = np.random.default_rng([self.config.seed, 1, *sl.key])
         pop = self.pop
@@ -146,6 +157,9 @@ class _Generator:
         n = len(ts)
 
         slot = rng.integers(0, int(self.sensor_end[-1]), size=n)
+        walking = np.flatnonzero(self.walks[pop.behaviour[source]])
+        if len(walking):
+            slot[walking] = self._walk(source[walking], rank[walking])
         sensor = np.searchsorted(self.sensor_end, slot, side="right")
         first = np.concatenate(([0], self.sensor_end[:-1]))
         dst = (self.sensor_base[sensor] + slot - first[sensor]).astype(np.uint32)
@@ -208,6 +222,14 @@ class _Generator:
         )
         self.numbered += n
         return SimulatedChunk(batch, sensor, source, beh, src, dst, proto, sport, dport, pop)
+
+
+def _stride(size: int) -> int:
+    """A step near the golden section of ``size`` and coprime with it (a full-cycle walk)."""
+    step = max(1, round(size * 0.6180339887))
+    while math.gcd(step, size) != 1:
+        step += 1
+    return step
 
 
 def _time_order(ts: np.ndarray) -> np.ndarray:
@@ -274,6 +296,8 @@ def _fields(
     if b.proto in ("tcp", "udp"):
         if b.dport_per == "source":
             out["dport"] = pop.dport[source]
+        elif b.dport_per == "all":
+            out["dport"] = every_port(rng, b.dports, rank, pop.counter[source])
         elif b.dports:
             out["dport"] = draw_ports(rng, b.dports, n)
         else:

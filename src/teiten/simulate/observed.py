@@ -15,9 +15,17 @@ import numpy as np
 
 from teiten.simulate.config import SimulationConfig
 from teiten.simulate.generator import SimulatedChunk
-from teiten.simulate.scenario import Change, Crossover, Selector, day_floor, days_between
+from teiten.simulate.population import dotted
+from teiten.simulate.scenario import (
+    Change,
+    Crossover,
+    Host,
+    Selector,
+    day_floor,
+    days_between,
+)
 
-__all__ = ["DailyCounts"]
+__all__ = ["DailyCounts", "HostCounts"]
 
 _NS_PER_DAY = 86_400 * 10**9
 _PROTOS = ("tcp", "udp", "icmp")
@@ -190,6 +198,62 @@ class DailyCounts:
     def _selector_series(self, sel: Selector) -> np.ndarray:
         country = sel.countries[0] if sel.countries else None
         return self.series(sel.ports[0], country)
+
+
+class HostCounts:
+    """What each of a scenario's single hosts sent: packets per day, first and last packet."""
+
+    def __init__(self, config: SimulationConfig) -> None:
+        self.hosts: tuple[Host, ...] = () if config.scenario is None else config.scenario.hosts
+        self.days = days_between(config.start, config.end)
+        self.first_ns = int(day_floor(config.start).timestamp()) * 10**9
+        self.rows = np.zeros(0, dtype=np.int64)  # population row of each host
+        self.addr: list[str] = []
+        self.countries: list[str] = []
+        self.daily = np.zeros((len(self.hosts), len(self.days)), dtype=np.int64)
+        self.first = np.full(len(self.hosts), -1, dtype=np.int64)
+        self.last = np.full(len(self.hosts), -1, dtype=np.int64)
+
+    def add(self, chunk: SimulatedChunk) -> None:
+        if not self.hosts:
+            return
+        pop = chunk.population
+        if not len(self.rows):
+            names = [b.name for b in pop.behaviours]
+            kinds = [names.index(h.id) for h in self.hosts]
+            self.rows = np.array([np.flatnonzero(pop.behaviour == k)[0] for k in kinds])
+            self.addr = dotted(pop.addr[self.rows])
+            self.countries = [pop.countries[c] for c in pop.country[self.rows].tolist()]
+        hit = np.flatnonzero(chunk.source >= self.rows.min())
+        which = np.searchsorted(self.rows, chunk.source[hit])
+        mine = (which < len(self.rows)) & (self.rows[np.minimum(which, len(self.rows) - 1)]
+                                           == chunk.source[hit])  # fmt: skip
+        which, ts = which[mine], chunk.batch.ts_ns[hit[mine]]
+        day = (ts - self.first_ns) // _NS_PER_DAY
+        np.add.at(self.daily, (which, day), 1)
+        for h in np.unique(which).tolist():
+            times = ts[which == h]
+            self.first[h] = times[0] if self.first[h] < 0 else self.first[h]
+            self.last[h] = times[-1]
+
+    def as_json(self) -> list[dict[str, Any]]:
+        """Each host as the scenario planted it, with its address and what it sent."""
+        out = []
+        for h, host in enumerate(self.hosts):
+            sent = np.flatnonzero(self.daily[h])
+            out.append(
+                {
+                    **host.as_json(),
+                    "requested": host.packets,
+                    "packets": int(self.daily[h].sum()),
+                    "address": self.addr[h] if self.addr else None,
+                    "country": self.countries[h] if self.countries else host.country,
+                    "first_ns": int(self.first[h]) if self.first[h] >= 0 else None,
+                    "last_ns": int(self.last[h]) if self.last[h] >= 0 else None,
+                    "daily": {self.days[d].isoformat(): int(self.daily[h, d]) for d in sent},
+                }
+            )
+        return out
 
 
 def _rolling_week(daily: np.ndarray) -> np.ndarray:

@@ -1,8 +1,7 @@
 """The senders a darknet hears: addresses from real regional address space, one row each.
 
-Addresses come from a sample of random public IPv4 addresses whose countries
-are looked up once with iptocc (offline RIR delegation data), so a source said
-to be in Vietnam really is in Vietnamese address space. Per-source volumes are
+Addresses come from each country's real space (:mod:`teiten.simulate.regions`),
+so a source said to be in Vietnam really is in Vietnamese address space. Per-source volumes are
 heavy-tailed (Pareto rates × active time), sources appear and disappear
 (log-normal lifetimes) and bots swing with the day of their own time zone.
 """
@@ -12,34 +11,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import iptocc
 import numpy as np
 
 from teiten.simulate.behaviours import Behaviour
 from teiten.simulate.config import SimulationConfig
 from teiten.simulate.envelope import DAY_S, Envelope
+from teiten.simulate.hosts import HostRows, host_rows
 from teiten.simulate.ports import draw_ports
+from teiten.simulate.regions import PEAK_LOCAL_H, UTC_OFFSET, country_pools, dotted, spread
 from teiten.simulate.shaping import envelope_for, resample, selected
 
 __all__ = ["Population", "build_population", "diurnal_mass", "dotted"]
 
 _MIN_WINDOW_S = 1.0
-
-# Never a source on the Internet (RFC 6890 special-purpose space, multicast, reserved).
-_RESERVED = (
-    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
-    "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16",
-    "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/3",
-)  # fmt: skip
-
-# Rough UTC offsets (hours) of the main source countries, for the diurnal swing.
-_UTC_OFFSET = {
-    "CN": 8, "US": -6, "BR": -3, "IN": 5.5, "RU": 3, "TW": 8, "VN": 7, "KR": 9, "NL": 1,
-    "DE": 1, "JP": 9, "GB": 0, "ID": 7, "IR": 3.5, "TH": 7, "EG": 2, "TR": 3, "MX": -6,
-    "FR": 1, "AR": -3, "UA": 2, "HK": 8, "SG": 8, "IT": 1, "PL": 1, "RO": 2, "BG": 2,
-    "CA": -5, "AU": 10, "ES": 1, "PK": 5, "BD": 6, "PH": 8, "MY": 8, "ZA": 2, "CO": -5,
-}  # fmt: skip
-_PEAK_LOCAL_H = 20.0
 _OMEGA = 2 * np.pi / DAY_S
 # Random addresses looked up to find each country's space. Every pool address stands
 # for its whole /24, so even a small country's few hundred give thousands of sources.
@@ -75,39 +59,6 @@ class Population:
 
     def __len__(self) -> int:
         return int(self.addr.shape[0])
-
-
-_OCTETS = [str(i) for i in range(256)]
-
-
-def dotted(addrs: np.ndarray) -> list[str]:
-    """IPv4 addresses (uint32) as dotted-quad strings, for iptocc and tshark comparisons."""
-    octets = np.asarray(addrs, dtype=np.uint32).astype(">u4").view(np.uint8).reshape(-1, 4)
-    columns = (map(_OCTETS.__getitem__, octets[:, k].tolist()) for k in range(4))
-    return [".".join(quad) for quad in zip(*columns, strict=True)]
-
-
-def _cidr_mask(addrs: np.ndarray, cidrs: Sequence[str]) -> np.ndarray:
-    hit = np.zeros(addrs.shape, dtype=bool)
-    for cidr in cidrs:
-        net, length = cidr.split("/")
-        a, b, c, d = (int(x) for x in net.split("."))
-        mask = (0xFFFFFFFF << (32 - int(length))) & 0xFFFFFFFF
-        hit |= (addrs & np.uint32(mask)) == np.uint32((a << 24 | b << 16 | c << 8 | d) & mask)
-    return hit
-
-
-def _country_pools(
-    rng: np.random.Generator, n: int, exclude: Sequence[str]
-) -> dict[str, np.ndarray]:
-    """Random public addresses grouped by the country iptocc gives them."""
-    probes = rng.integers(1 << 24, 224 << 24, size=n, dtype=np.uint32)
-    probes = probes[~_cidr_mask(probes, (*_RESERVED, *exclude))]
-    codes = np.array([c or "" for c in iptocc.country_code(dotted(probes))], dtype="U2")
-    order = np.argsort(codes, kind="stable")
-    names, starts = np.unique(codes[order], return_index=True)
-    groups = np.split(probes[order], starts[1:])
-    return {str(k): g for k, g in zip(names, groups, strict=True) if k}
 
 
 def _split(total: int, shares: np.ndarray) -> np.ndarray:
@@ -146,19 +97,6 @@ def _draw_countries(
     return codes, addrs
 
 
-def _spread(
-    rng: np.random.Generator, addr: np.ndarray, codes: np.ndarray, sensors: Sequence[str]
-) -> np.ndarray:
-    """Each address moved within its /24, where iptocc still gives it the same country.
-
-    Spreads sources over whole /24s of their pool address; keeps the pool address
-    itself where the neighbour belongs elsewhere (or to no one), so iptocc agrees.
-    """
-    moved = (addr & np.uint32(0xFFFFFF00)) | rng.integers(1, 255, size=len(addr), dtype=np.uint32)
-    same = np.array(iptocc.country_code(dotted(moved)), dtype=object) == codes
-    return np.where(same & ~_cidr_mask(moved, sensors), moved, addr)
-
-
 def _window(life: np.ndarray, on: np.ndarray, span: float) -> tuple[np.ndarray, np.ndarray]:
     """Active time ``[on, off]`` within the span, at least a second long."""
     off = np.minimum(on + life, span)
@@ -176,7 +114,7 @@ def build_population(config: SimulationConfig) -> Population:
     active = [catalogue[name] for name, w in weights.items() if w > 0]
     size = max(config.population_size(), len(active))
     sensors = [s.prefix for s in config.sensors]
-    pools = _country_pools(rng, _PROBES, sensors)
+    pools = country_pools(rng, _PROBES, sensors)
     counts = _split(size - len(active), np.array([b.source_share for b in active])) + 1
 
     codes_l, addr_l, beh_l = [], [], []
@@ -186,7 +124,7 @@ def build_population(config: SimulationConfig) -> Population:
         addr_l.append(addrs)
         beh_l.append(np.full(n, i, dtype=np.uint8))
     codes, addr, beh = np.concatenate(codes_l), np.concatenate(addr_l), np.concatenate(beh_l)
-    addr = _spread(rng, addr, codes, sensors)
+    addr = spread(rng, addr, codes, sensors)
 
     countries, country = np.unique(codes, return_inverse=True)
     n = len(addr)
@@ -200,9 +138,9 @@ def build_population(config: SimulationConfig) -> Population:
     life = np.array([b.lifetime_s for b in active])[beh] * rng.lognormal(0.0, 1.0, size=n)
     on, off = _window(life, rng.uniform(-life, span), span)
 
-    offset_h = np.array([_UTC_OFFSET.get(str(c), 0.0) for c in countries])[country]
+    offset_h = np.array([UTC_OFFSET.get(str(c), 0.0) for c in countries])[country]
     start_s = config.start.hour * 3600 + config.start.minute * 60 + config.start.second
-    peak = (_PEAK_LOCAL_H - offset_h) * 3600 + rng.normal(0, 3600, size=n)
+    peak = (PEAK_LOCAL_H - offset_h) * 3600 + rng.normal(0, 3600, size=n)
     phase = np.mod(peak - start_s, DAY_S)
     amplitude = np.array([b.diurnal for b in active])[beh]
 
@@ -232,7 +170,7 @@ def build_population(config: SimulationConfig) -> Population:
         fresh = countries[columns["country"][len(kept) :]]
         new = np.array([pools[c][shaper.integers(0, len(pools[c]))] for c in fresh.tolist()],
                        dtype=np.uint32)  # fmt: skip
-        columns["addr"][len(kept) :] = _spread(shaper, new, fresh, sensors)
+        columns["addr"][len(kept) :] = spread(shaper, new, fresh, sensors)
         group = group[rows]
         growth = np.bincount(columns["beh"], minlength=len(active)) / np.maximum(counts, 1)
         shaped = np.flatnonzero(group > 0)
@@ -251,8 +189,13 @@ def build_population(config: SimulationConfig) -> Population:
         mass = envelope.mass_to(*trig, off) - envelope.mass_to(*trig, on)
     volume = (rng.pareto(alpha) + 1.0) * np.maximum(mass, 0.0)
     shares = [weights[b.name] * g for b, g in zip(active, growth, strict=True)]
-    packets = _assign_packets(rng, beh, volume, config.packets, shares)
-    return Population(
+    hosts = () if scenario is None else scenario.hosts
+    host_packets = config.host_packets()
+    packets = _assign_packets(rng, beh, volume, config.packets - sum(host_packets), shares)
+    for k, b in enumerate(active):
+        if b.dport_per == "all" and len(b.dports) > 1:
+            _cover_ports(packets, np.flatnonzero(beh == k), len(b.dports))
+    pop = Population(
         addr=columns["addr"].astype(np.uint32),
         country=columns["country"].astype(np.uint16),
         countries=tuple(str(c) for c in countries),
@@ -272,6 +215,83 @@ def build_population(config: SimulationConfig) -> Population:
         group=group,
         envelope=envelope,
     )
+    if not hosts:
+        return pop
+    assert scenario is not None
+    extra = host_rows(
+        hosts,
+        seed=config.seed,
+        start=config.start,
+        span=span,
+        packets=host_packets,
+        pools=pools,
+        taken=pop.addr,
+        sensors=sensors,
+        source=scenario.source,
+    )
+    return _with_hosts(pop, extra)
+
+
+def _with_hosts(pop: Population, rows: HostRows) -> Population:
+    """``pop`` with the hosts' rows (and behaviours, and any new country) appended."""
+    countries = list(pop.countries)
+    countries += sorted({c for c in rows.codes if c not in countries})
+    n = len(rows.addr)
+    k0 = len(pop.behaviours)
+    if k0 + n > 256:
+        raise ValueError(f"{k0 + n} behaviours, campaigns and hosts; at most 256 fit")
+
+    def cat(column: np.ndarray, extra: np.ndarray | list[int]) -> np.ndarray:
+        return np.concatenate([column, np.asarray(extra, dtype=column.dtype)])
+
+    return Population(
+        addr=cat(pop.addr, rows.addr),
+        country=cat(pop.country, [countries.index(c) for c in rows.codes]),
+        countries=tuple(countries),
+        behaviour=cat(pop.behaviour, list(range(k0, k0 + n))),
+        behaviours=pop.behaviours + rows.behaviours,
+        ttl=cat(pop.ttl, rows.ttl),
+        sport=cat(pop.sport, rows.sport),
+        dport=cat(pop.dport, np.zeros(n)),
+        window=cat(pop.window, rows.window),
+        counter=cat(pop.counter, rows.counter),
+        ts_base=cat(pop.ts_base, rows.ts_base),
+        on=cat(pop.on, rows.on),
+        off=cat(pop.off, rows.off),
+        packets=cat(pop.packets, rows.packets),
+        phase=cat(pop.phase, rows.phase),
+        amplitude=cat(pop.amplitude, rows.amplitude),
+        group=cat(pop.group, np.zeros(n)),
+        envelope=pop.envelope,
+    )
+
+
+def _cover_ports(packets: np.ndarray, rows: np.ndarray, ports: int) -> None:
+    """Give every sender of ``rows`` at least ``ports`` packets, so it can probe each port.
+
+    Senders short of that are topped up from the busiest ones (smallest first, while
+    the busiest can spare packets); any left short fall silent, their packets going to
+    the busiest. The behaviour's total is unchanged.
+    """
+    mine = packets[rows]
+    short = np.flatnonzero((mine > 0) & (mine < ports))
+    if not len(short):
+        return
+    short = short[np.argsort(-mine[short], kind="stable")]  # the least short first
+    spare = int(np.maximum(mine - ports, 0).sum())
+    need = np.cumsum(ports - mine[short])
+    funded = int(np.searchsorted(need, spare, side="right"))
+    silent = short[funded:]
+    given = int(need[funded - 1]) if funded else 0
+    freed = int(mine[silent].sum())
+    mine[short[:funded]] = ports
+    mine[silent] = 0
+    busiest = np.argsort(-mine, kind="stable")
+    surplus = np.maximum(mine[busiest] - ports, 0)
+    take = np.minimum(surplus, np.maximum(given - (np.cumsum(surplus) - surplus), 0))
+    mine[busiest] -= take
+    mine[busiest[0]] += freed
+    packets[rows] = mine
 
 
 def _assign_packets(

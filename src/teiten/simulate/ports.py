@@ -8,7 +8,7 @@ import numpy as np
 
 from teiten.simulate.behaviours import ANY_PORT, EPHEMERAL, Ports
 
-__all__ = ["draw_ports", "ephemeral"]
+__all__ = ["draw_ports", "ephemeral", "every_port"]
 
 
 @cache
@@ -34,3 +34,18 @@ def draw_ports(rng: np.random.Generator, table: Ports, n: int) -> np.ndarray:
 def ephemeral(rng: np.random.Generator, n: int) -> np.ndarray:
     """Random client ports (uint16): what backscatter answers, what clients send from."""
     return rng.integers(*EPHEMERAL, size=n, dtype=np.uint16)
+
+
+def every_port(
+    rng: np.random.Generator, table: Ports, rank: np.ndarray, offset: np.ndarray
+) -> np.ndarray:
+    """Ports of packets ``rank`` (0, 1, … per source): each port once first, then by weight.
+
+    A source's first ``len(table)`` packets visit every port, from ``offset``
+    (its own starting point) on; the rest draw from the table like ``draw_ports``.
+    """
+    out = draw_ports(rng, table, len(rank))
+    ports = np.array([p for p, _ in table], dtype=np.uint16)
+    first = np.flatnonzero(rank < len(ports))
+    out[first] = ports[(rank[first] + offset[first].astype(np.int64)) % len(ports)]
+    return out

@@ -21,6 +21,10 @@ selection at ``at`` (none before); ``leave`` ends it at ``at``. ``[[crossovers]]
 name two daily series whose crossing the ground truth reports. How the
 generator applies the factors is in :mod:`teiten.simulate.envelope`.
 
+``[[hosts]]`` plant single loud senders: one address of a country, sending an
+exact number of packets to its ports between ``at`` and ``until``, with the
+fingerprint of the behaviour it is ``like`` (:mod:`teiten.simulate.hosts`).
+
 Every error names the file, the entry and the field (:class:`ScenarioError`).
 """
 
@@ -40,12 +44,14 @@ import numpy as np
 
 from teiten.errors import ScenarioError
 from teiten.simulate.behaviours import ANY_PORT, CATALOGUE, Behaviour
+from teiten.simulate.regions import ISO_COUNTRIES
 
 __all__ = [
     "BUILTIN_SCENARIOS",
     "Campaign",
     "Change",
     "Crossover",
+    "Host",
     "Scenario",
     "Selector",
     "load_scenario",
@@ -53,11 +59,16 @@ __all__ = [
     "port_match",
 ]
 
-BUILTIN_SCENARIOS: tuple[str, ...] = ("2019q2", "calm")
+BUILTIN_SCENARIOS: tuple[str, ...] = ("2019q2", "calm", "campaign", "loud-host")
 ChangeKind = Literal["ramp", "step", "enter", "leave"]
 _KINDS = ("ramp", "step", "enter", "leave")
 _PROTOS = ("tcp", "udp")
-_OVERRIDABLE = ("weight", "source_share", "ports", "countries", "volume_alpha")
+_OVERRIDABLE = (
+    "weight", "source_share", "ports", "countries", "volume_alpha", "ports_per_source"
+)  # fmt: skip
+# ports_per_source: a scenario's word for Behaviour.dport_per
+_PORTS_PER_SOURCE = {"one": "source", "all": "all", "per-packet": "packet"}
+_MAX_HOSTS = 50
 
 
 @dataclass(frozen=True)
@@ -157,6 +168,59 @@ class Campaign:
 
 
 @dataclass(frozen=True)
+class Host:
+    """One loud sender: a single address of ``country`` sending ``packets`` in [start, end).
+
+    It carries the fingerprint of the catalogue behaviour it is ``like``; its
+    ``ports`` (none for a ``like`` without destination ports, e.g. backscatter)
+    are each probed, then the rest drawn by weight.
+    """
+
+    id: str
+    like: str
+    country: str
+    ports: tuple[tuple[int, float], ...]
+    packets: int
+    start: datetime
+    end: datetime
+
+    def behaviour(self) -> Behaviour:
+        base = CATALOGUE[self.like]
+        return replace(
+            base,
+            name=self.id,
+            weight=0.0,
+            countries=MappingProxyType({self.country: 1.0}),
+            dports=self.ports or base.dports,
+            dport_per="all" if self.ports else base.dport_per,
+            walk=base.kind == "probe",
+        )
+
+    def packets_within(self, start: datetime, end: datetime) -> int:
+        """Packets it sends inside a simulation of [start, end): all, or the share by time."""
+        overlap = (min(end, self.end) - max(start, self.start)).total_seconds()
+        if overlap <= 0:
+            return 0
+        return round(self.packets * overlap / (self.end - self.start).total_seconds())
+
+    def labels(self) -> list[str]:
+        """Its destination ports as ``"22/tcp"`` (none without ports)."""
+        proto = CATALOGUE[self.like].proto
+        return [f"{p}/{proto}" for p, _ in self.ports]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "like": self.like,
+            "country": self.country,
+            "ports": {label: w for label, (_, w) in zip(self.labels(), self.ports, strict=True)},
+            "packets": self.packets,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
 class Crossover:
     """Two daily probe series (country and/or port) whose first crossing the truth reports."""
 
@@ -184,6 +248,7 @@ class Scenario:
     campaigns: tuple[Campaign, ...] = ()
     changes: tuple[Change, ...] = ()
     crossovers: tuple[Crossover, ...] = ()
+    hosts: tuple[Host, ...] = ()
 
     def catalogue(self) -> Mapping[str, Behaviour]:
         """The catalogue with this scenario's tuning, plus its campaigns."""
@@ -192,12 +257,15 @@ class Scenario:
         return MappingProxyType(out)
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "name": self.name,
             "description": self.description,
             "source": self.source,
             "campaigns": [c.id for c in self.campaigns],
         }
+        if self.hosts:  # only then: scenarios without hosts keep their digest
+            out["hosts"] = [h.as_json() for h in self.hosts]
+        return out
 
 
 def load_scenario(path_or_name: str | Path) -> Scenario:
@@ -241,7 +309,7 @@ class _Parser:
                 self.fail(f"unknown key; expected one of {', '.join(allowed)}", entry, key)
 
     def scenario(self, doc: dict[str, Any]) -> Scenario:
-        self.keys(doc, ("name", "description", "behaviours", "campaigns", "changes",
+        self.keys(doc, ("name", "description", "behaviours", "campaigns", "hosts", "changes",
                         "crossovers"), None)  # fmt: skip
         name = doc.get("name")
         if not isinstance(name, str) or not name:
@@ -259,7 +327,17 @@ class _Parser:
         if taken:
             self.fail(f"campaign id {taken[0]!r} repeats or names a catalogue behaviour",
                       f"campaigns ({taken[0]})", "id")  # fmt: skip
-        scenario = Scenario(name, description, self.source, behaviours, campaigns)
+        hosts = tuple(
+            self.host(item, f"hosts[{i}]") for i, item in enumerate(self.array(doc, "hosts"))
+        )
+        if len(hosts) > _MAX_HOSTS:
+            self.fail(f"at most {_MAX_HOSTS} hosts per scenario", None, "hosts")
+        senders = ids + [h.id for h in hosts]
+        clash = [h.id for h in hosts if h.id in CATALOGUE or senders.count(h.id) > 1]
+        if clash:
+            self.fail(f"host id {clash[0]!r} repeats or names a behaviour or campaign",
+                      f"hosts ({clash[0]})", "id")  # fmt: skip
+        scenario = Scenario(name, description, self.source, behaviours, campaigns, hosts=hosts)
         catalogue = scenario.catalogue()
         changes = tuple(
             self.change(item, f"changes[{i}]", catalogue)
@@ -354,6 +432,12 @@ class _Parser:
             out["dports"] = self.ports(item["ports"], "ports", entry)
         if "countries" in item:
             out["countries"] = self.countries(item["countries"], "countries", entry)
+        if "ports_per_source" in item:
+            how = item["ports_per_source"]
+            if how not in _PORTS_PER_SOURCE:
+                self.fail(f"must be one of {', '.join(map(repr, _PORTS_PER_SOURCE))}, not {how!r}",
+                          entry, "ports_per_source")  # fmt: skip
+            out["dport_per"] = _PORTS_PER_SOURCE[how]
         return out
 
     def check(self, make: Any, entry: str) -> None:
@@ -388,6 +472,54 @@ class _Parser:
         campaign = Campaign(ident, like, MappingProxyType(tuning))
         self.check(campaign.behaviour, entry)
         return campaign
+
+    # --- single hosts -------------------------------------------------------------------
+
+    def host(self, item: dict[str, Any], entry: str) -> Host:
+        ident = self.ident(item, entry)
+        entry = f"{entry} ({ident})"
+        self.keys(item, ("id", "like", "country", "ports", "packets", "at", "until"), entry)
+        for required in ("like", "country", "packets", "at", "until"):
+            if required not in item:
+                self.fail(f"a host needs '{required}'", entry, required)
+        like = item["like"]
+        if not isinstance(like, str) or like not in CATALOGUE:
+            self.fail(f"must name a catalogue behaviour: {', '.join(CATALOGUE)}", entry, "like")
+        country = item["country"]
+        if not isinstance(country, str) or country not in ISO_COUNTRIES:
+            self.fail(f"{country!r} is not an ISO 3166 country code (e.g. KR, NL; GB, not UK)",
+                      entry, "country")  # fmt: skip
+        packets = item["packets"]
+        if isinstance(packets, bool) or not isinstance(packets, int) or packets <= 0:
+            self.fail(f"must be a whole number of packets > 0, not {packets!r}", entry, "packets")
+        start, end = self.when(item["at"], "at", entry), self.when(item["until"], "until", entry)
+        if end <= start:
+            self.fail(f"must be after 'at' ({start.isoformat()})", entry, "until")
+        host = Host(ident, like, country, self.host_ports(item, like, entry), packets, start, end)
+        self.check(host.behaviour, entry)
+        return host
+
+    def host_ports(
+        self, item: dict[str, Any], like: str, entry: str
+    ) -> tuple[tuple[int, float], ...]:
+        b = CATALOGUE[like]
+        if not b.dports:
+            if "ports" in item:
+                self.fail(f"{like} sends to no chosen port; leave 'ports' out", entry, "ports")
+            return ()
+        if "ports" not in item:
+            self.fail("a host needs its destination 'ports'", entry, "ports")
+        value = item["ports"]
+        if isinstance(value, dict):
+            return self.ports(value, "ports", entry)
+        out = []
+        for text in self.strings(value, "ports", entry):
+            number, _, proto = text.partition("/")
+            if not number.isdigit() or not 1 <= int(number) <= 65535 or proto != b.proto:
+                self.fail(f"{text!r} is not PORT/{b.proto} (a {like} host sends {b.proto})",
+                          entry, "ports")  # fmt: skip
+            out.append((int(number), 1.0))
+        return tuple(out)
 
     # --- selections and changes ---------------------------------------------------------
 

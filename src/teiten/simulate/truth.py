@@ -14,13 +14,14 @@ import numpy as np
 
 from teiten.simulate.config import SimulationConfig
 from teiten.simulate.generator import SimulatedChunk
-from teiten.simulate.observed import DailyCounts
+from teiten.simulate.observed import DailyCounts, HostCounts
 from teiten.simulate.population import Population
 
 __all__ = ["GENERATOR_VERSION", "GroundTruth"]
 
 # Bump whenever the same configuration would give different bytes (caches key on it).
-GENERATOR_VERSION = 1
+# 2: the built-in 2019q2's WebLogic scanners probe both 7001 and 7002 (ports_per_source).
+GENERATOR_VERSION = 2
 
 _PROTO_NAMES = {6: "tcp", 17: "udp", 1: "icmp"}
 
@@ -45,6 +46,7 @@ class GroundTruth:
         self._sensors = np.zeros(len(config.sensors), dtype=np.int64)
         self.files: Counter[str] = Counter()
         self.daily = DailyCounts(config)
+        self.hosts = HostCounts(config)
 
     def add(self, chunk: SimulatedChunk) -> None:
         if not len(chunk):
@@ -65,6 +67,7 @@ class GroundTruth:
         key = (chunk.proto[l4] == 17).astype(np.int64) * 65536 + chunk.dport[l4]
         self._ports += np.bincount(key, minlength=len(self._ports))
         self.daily.add(chunk)
+        self.hosts.add(chunk)
 
     def add_file(self, name: str, packets: int) -> None:
         self.files[name] += packets
@@ -118,11 +121,16 @@ class GroundTruth:
             for campaign in scenario.campaigns:
                 b = campaign.behaviour()
                 named |= {(None, f"{p}/{b.proto}") for p, _ in b.dports}
-        return {
+            for host in scenario.hosts:
+                named |= {(c, label) for label in host.labels() for c in (None, host.country)}
+        out = {
             "scenario": None if scenario is None else scenario.as_json(),
             "events": self.events(),
             "daily": self.daily.as_json(named),
         }
+        if scenario is not None and scenario.hosts:
+            out["hosts"] = self.hosts.as_json()
+        return out
 
     def _by_source_tables(self) -> dict[str, Any]:
         pop, per_source = self._pop, self._by_source
