@@ -5,9 +5,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# Debian packages: the report's PDF (chromium, Japanese fonts) for the demo; the tests also
-# cross-check against tshark/tcpdump, read PDFs (poppler-utils) and build netns (iproute2).
-REPORT_PACKAGES := chromium fonts-ipaexfont-gothic fonts-ipaexfont-mincho
+# Debian packages: the report's PDF (chromium; Liberation Sans for Latin text, IPAex for
+# Japanese: report.css) for the demo; the tests also cross-check against tshark/tcpdump,
+# read PDFs (poppler-utils) and build netns (iproute2).
+REPORT_PACKAGES := chromium fonts-liberation2 fonts-ipaexfont-gothic fonts-ipaexfont-mincho
 TEST_PACKAGES   := $(REPORT_PACKAGES) tshark tcpdump poppler-utils iproute2
 BENCH_PACKAGES  := tcpdump tcpreplay iproute2
 

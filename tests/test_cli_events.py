@@ -86,7 +86,9 @@ def test_sensors_declare_and_list(store):
 def test_events_scans_json(store):
     data = json.loads(run("events", "scans", "--store", store, "--period", PERIOD, "--json"))
     assert set(data) == {"period", "parameters", "darknet", "estimate_supported", "total", "rows"}
-    assert data["parameters"] == {"min_destinations": 100, "min_rate": 10.0, "timeout_s": 480.0}
+    q = data["parameters"]  # Durumeric's 100 per /8 scaled to this /22: its floor, 10
+    assert (q["min_destinations"], q["min_rate"], q["timeout_s"]) == (10, 10.0, 480.0)
+    assert q["derived_from"]["min_destinations"] == "scaled" and q["rate_condition"] == "implied"
     assert data["darknet"]["darknet_size_source"] == "declared"
     assert data["darknet"]["size"] == sum(s.size for s in CONFIG.sensors)
     assert set(data["total"]) == {"events", "withheld_sensor_sources"}
@@ -97,7 +99,7 @@ def test_events_scans_json(store):
         "destinations", "duration_s", "rate_pps_internet_wide", "tags",
         "continues_before", "continues_after",
     ]  # fmt: skip
-    assert row["packets"] >= row["destinations"] >= 100
+    assert row["packets"] >= row["destinations"] >= 10
     packets = [r["packets"] for r in data["rows"]]
     assert packets == sorted(packets, reverse=True)
     fewer = json.loads(
@@ -107,6 +109,7 @@ def test_events_scans_json(store):
         )
     )  # fmt: skip
     assert fewer["total"]["events"] < data["total"]["events"] and len(fewer["rows"]) <= 3
+    assert fewer["parameters"]["derived_from"]["min_destinations"] == "set"
     assert all(r["destinations"] >= 500 for r in fewer["rows"])
     human = run("events", "scans", "--store", store, "--period", PERIOD, "--limit", "5")
     assert "Scan events" in human and "(declared)" in human and "showing 5" in human

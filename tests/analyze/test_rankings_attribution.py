@@ -166,7 +166,7 @@ def test_empty_csv_header_has_the_attribution_columns(store):
 @pytest.mark.parametrize(
     ("lang", "note"),
     [
-        ("ja", "†：上位1送信元がその行のパケットの50.0%以上を占めています"),
+        ("ja", "†：最も多く送信した1つの送信元が、その行のパケットの50.0%以上を占めています"),
         ("en", "† Mostly one host: the row's top source sent 50.0% or more of its packets."),
     ],
 )

@@ -80,11 +80,16 @@ def test_a_silence_longer_than_the_timeout_splits_the_scan(tmp_path):
 
 
 def test_below_the_thresholds_there_is_no_event(tmp_path):
-    # 99 destinations: too few, however fast.
-    store = store_with(tmp_path / "a", probes("203.0.113.9", range(200), DARK[:99], dport=23))
+    # A /24: the scaled threshold is its floor, 10 destinations; 9 are too few, however fast.
+    store = store_with(tmp_path / "a", probes("203.0.113.9", range(200), DARK[:9], dport=23))
     declare_sensor(store, "s1", addresses=256)
     assert _events(store).total == 0
-    assert _events(store, min_destinations=99).total == 1
+    assert _events(store, min_destinations=9).total == 1
+    # A /8: Durumeric's 100; 99 are too few.
+    near = store_with(tmp_path / "n", probes("203.0.113.9", range(200), DARK[:99], dport=23))
+    declare_sensor(near, "s1", addresses=1 << 24)
+    assert _events(near).total == 0
+    assert _events(near, min_destinations=99).total == 1
     # 100 destinations of a /8 over 3,000 s: 100 × 2^32 / 2^24 / 3000 ≈ 8.5 pps < 10.
     times = [i * 3000 / 99 for i in range(100)]
     slow = store_with(tmp_path / "b", probes("203.0.113.9", times, DARK[:100], dport=23))
@@ -99,8 +104,8 @@ def test_keys_are_source_protocol_and_port_and_icmp_has_no_port(tmp_path):
     rows += probes("203.0.113.9", range(120), DARK, dport=2323)
     rows += probes("203.0.113.9", range(120), DARK, proto=17, dport=23)
     rows += probes("203.0.113.9", range(120), DARK, proto=1, icmp_type=8)
-    rows += probes("203.0.113.10", range(60), DARK, dport=23)  # too few on its own
-    rows += probes("203.0.113.10", range(60), DARK, dport=24)
+    rows += probes("203.0.113.10", range(6), DARK, dport=23)  # too few on its own
+    rows += probes("203.0.113.10", range(6), DARK, dport=24)
     store = store_with(tmp_path / "s", rows)
     got = sorted((e["source"], e["proto"], e["port"] or 0) for e in _events(store).rows)
     assert got == [

@@ -78,9 +78,7 @@ def test_a_bare_port_is_tcp_and_udp_is_spelled_out(store):
 def test_unknown_ports_give_ianas_name_and_nothing_more(store):
     result = run("explain", "3690/tcp")
     assert result.exit_code == 0
-    assert result.output.startswith(
-        "3690/tcp: svn in IANA's port registry (edition 2024-04-30)."
-    )
+    assert result.output.startswith("3690/tcp: svn in IANA's port registry (edition 2024-04-30).")
     assert "Nothing more is known" in result.output
     unnamed = run("explain", "4/udp")
     assert unnamed.output.startswith("4/udp: no name in IANA's port registry")

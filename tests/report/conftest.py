@@ -22,7 +22,8 @@ PACKETS = 300_000
 
 
 def hand_built_findings() -> list[Finding]:
-    """Findings as the phenomena detector writes them (until it exists, by hand)."""
+    """Findings as the review leaves them (:mod:`teiten.analyze.phenomena.review`), by hand:
+    two headlines and one for the appendix."""
     dates = [f"2019-04-{d:02d}" for d in range(1, 31)]
     return [
         Finding(
@@ -43,6 +44,12 @@ def hand_built_findings() -> list[Finding]:
                 "dates": ["2019-04-10"],
             },
             score=3.0,
+            start="2019-04-10",
+            end="2019-04-30",
+            sources=120,
+            top_sources_share=[0.05, 0.12],
+            notable=True,
+            headline=True,
         ),
         Finding(
             kind="mirai_share",
@@ -54,6 +61,27 @@ def hand_built_findings() -> list[Finding]:
             text={"ja": "日本からのMirai型の割合が上がりました。", "en": "The share rose."},
             evidence={"series": {"dates": dates, "values": {"JP": [0.1] * 15 + [None] * 15}}},
             score=1.0,
+            start="2019-04-01",
+            end="2019-04-15",
+            sources=40,
+            notable=True,
+            headline=True,
+        ),
+        Finding(
+            kind="surge",
+            subject={"country": "GE"},
+            title={"ja": "ジョージアからのパケットの急増", "en": "Surge of packets from Georgia"},
+            text={
+                "ja": "ジョージアからのパケットが増えました。",
+                "en": "Packets from Georgia rose.",
+            },
+            evidence={"review": {"not_notable": ["volume", "one-host"]}},
+            score=0.1,
+            start="2019-05-02",
+            end="2019-05-03",
+            sources=3,
+            top_sources_share=[0.9, 1.0],
+            attribution="one-host",
         ),
     ]
 
@@ -83,7 +111,10 @@ def rendered(report_data: ReportData, tmp_path_factory: pytest.TempPathFactory) 
 
 
 class _Text(HTMLParser):
-    """The visible text of an HTML page (no <style>, <title> or SVG <title>)."""
+    """The visible text of an HTML page (no <style>, <title> or SVG <title>); words
+    apart only where elements other than inline ones (<span>, <a>, …) part them."""
+
+    INLINE = frozenset({"a", "abbr", "b", "code", "em", "i", "small", "span", "strong", "sup"})
 
     def __init__(self) -> None:
         super().__init__()
@@ -93,10 +124,14 @@ class _Text(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list) -> None:
         if tag in ("style", "title", "head"):
             self._skip += 1
+        if tag not in self.INLINE:
+            self.parts.append(" ")
 
     def handle_endtag(self, tag: str) -> None:
         if tag in ("style", "title", "head"):
             self._skip -= 1
+        if tag not in self.INLINE:
+            self.parts.append(" ")
 
     def handle_data(self, data: str) -> None:
         if not self._skip:
@@ -106,7 +141,7 @@ class _Text(HTMLParser):
 def visible_text(html: str) -> str:
     parser = _Text()
     parser.feed(html)
-    return re.sub(r"\s+", " ", " ".join(parser.parts)).strip()
+    return re.sub(r"\s+", " ", "".join(parser.parts)).strip()
 
 
 def sensor_prefix_forms() -> list[str]:

@@ -35,7 +35,7 @@ def test_markdown_with_its_charts(report_store, tmp_path):
     assert f"wrote {out} (md, en, 2019Q2)" in result.output
     text = out.read_text(encoding="utf-8")
     assert "Top 3 destination ports by distinct sources" in text
-    assert "## 5. Packets from United States" in text
+    assert "## 5. Packets from the United States" in text
     assert len(list((tmp_path / "q2_charts").glob("*.svg"))) >= 5
 
 
@@ -78,7 +78,7 @@ def test_focus_country_by_name(report_store, tmp_path):
     result = run("--store", str(report_store.root), "--period", PERIOD, "--out", str(out),
                  "--lang", "en", "--focus-country", "United States", "--format", "md")  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "## 5. Packets from United States" in out.read_text(encoding="utf-8")
+    assert "## 5. Packets from the United States" in out.read_text(encoding="utf-8")
 
 
 def test_period_without_packets_is_an_error(report_store, tmp_path):

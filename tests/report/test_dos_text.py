@@ -21,6 +21,7 @@ from teiten.analyze.periods import parse_period
 from teiten.enrich import open_geo
 from teiten.ingest import ingest
 from teiten.report import build_report, write_report
+from teiten.report.settings import ReportSettings
 from teiten.store import Engine, Store
 from teiten.store.sensors import declare_sensor
 
@@ -77,10 +78,15 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     return store
 
 
-def _report(store: Store, addresses: int, lang: str, focus: str = "JP") -> str:
+def _report(
+    store: Store, addresses: int, lang: str, focus: str = "JP", published: bool = False
+) -> str:
+    """The report's Markdown; ``published``: with sensor counts (publish_sensor_counts)."""
     declare_sensor(store, "lab", addresses=addresses)
-    data = build_report(store, parse_period(DAY), focus_country=focus, findings=[])
-    out = Path(store.root).parent / f"r-{addresses}-{focus}-{lang}.md"
+    settings = ReportSettings(publish_sensor_counts=published)
+    period = parse_period(DAY)
+    data = build_report(store, period, focus_country=focus, findings=[], settings=settings)
+    out = Path(store.root).parent / f"r-{addresses}-{focus}-{lang}-{published}.md"
     (path,) = [p for p in write_report(data, out, lang=lang, fmt="md") if p.suffix == ".md"]
     text = path.read_text()
     return re.sub(r"\s+", " ", text)
@@ -128,12 +134,12 @@ def test_focus_country_victims_are_named_by_count(store):
 
 def test_a_small_darknet_prints_no_internet_wide_rate(store):
     # the fastest: 40 packets over 78 s, 0.51 pps at the darknet; × 2^32 / 256 = 8.6 million
-    en = _report(store, 256, "en")
+    en = _report(store, 256, "en", published=True)
     assert "The highest attack rate observed at the darknet was 0.51 packets/s." in en
     assert "No Internet-wide rate is estimated" in en and "65,536 addresses (a /16)" in en
     assert "estimated Internet-wide" not in en and "million" not in en
     assert "Rate observed at the darknet (pps)" in en
-    ja = _report(store, 256, "ja")
+    ja = _report(store, 256, "ja", published=True)
     assert "ダークネットで観測した攻撃レートの最大値は毎秒0.51パケットでした。" in ja
     assert "インターネット全体での攻撃レートは推定していません" in ja
     assert "万" not in ja.split("DoS")[-1]  # no extrapolated figure in the DoS part
@@ -143,7 +149,7 @@ def test_a_small_darknet_prints_no_internet_wide_rate(store):
 def test_a_large_declared_darknet_prints_the_estimate_with_its_bounds(store):
     # 40 / 78 s × 2^32 / 2^16 = 33,608 pps; 95 % interval ± 1.96 / √40 = ± 31 %
     rate = 40 / 78 * 2**16
-    en = _report(store, ESTIMATE_MIN_SIZE, "en")
+    en = _report(store, ESTIMATE_MIN_SIZE, "en", published=True)
     assert f"was {rate:,.1f} packets/s (95 % interval of the packet count: " in en, en
     low, high = rate * (1 - 1.959964 / 40**0.5), rate * (1 + 1.959964 / 40**0.5)
     assert f"{low:,.1f}–{high:,.1f}" in en
@@ -151,9 +157,24 @@ def test_a_large_declared_darknet_prints_the_estimate_with_its_bounds(store):
     assert "spoofed source addresses uniformly over the IPv4 space" in en
     assert "No Internet-wide rate is estimated" not in en
     assert "Estimated attack rate (pps)" in en
-    ja = _report(store, ESTIMATE_MIN_SIZE, "ja")
+    ja = _report(store, ESTIMATE_MIN_SIZE, "ja", published=True)
     assert f"毎秒{rate / 1e4:,.1f}万パケットと推定されます" in ja
     assert "65,536倍" in ja and "一様に詐称したと仮定" in ja
+
+
+def test_without_sensor_counts_no_rate_gives_the_darknet_size_away(store):
+    """The estimate stays, but neither its scale (2^32 / size) nor the darknet's own rate,
+    nor the attacks' packets: with the estimate they would give the size."""
+    rate = 40 / 78 * 2**16
+    en = _report(store, ESTIMATE_MIN_SIZE, "en")
+    assert f"was {rate:,.1f} packets/s (95 % interval of the packet count: " in en
+    assert "65,536 (2^32" not in en and "observed at the darknet was" not in en
+    assert "Estimated attack rate (pps)" in en and "| Packets |" not in en
+    ja = _report(store, ESTIMATE_MIN_SIZE, "ja")
+    assert f"毎秒{rate / 1e4:,.1f}万パケットと推定されます" in ja and "65,536倍" not in ja
+    small = _report(store, 256, "en")
+    assert "No Internet-wide rate is estimated" in small
+    assert "0.51 packets/s" not in small and "Rate observed at the darknet" not in small
 
 
 def test_the_simulated_quarter_agrees_with_the_cli(report_store, report_data, rendered):

@@ -18,6 +18,8 @@ from click.testing import CliRunner
 from teiten.analyze.periods import parse_period
 from teiten.cli import main
 from teiten.report import build_report, write_report
+from teiten.report.publish import shown_per_sensor, shown_share
+from teiten.report.settings import ReportSettings
 
 from .conftest import PERIOD
 
@@ -114,7 +116,11 @@ def port_key(row: dict) -> tuple[str, str]:
 FIELD = {"per-sensor": "per_sensor", "packets": "packets", "sources": "sources"}
 
 
-def check_html(table: dict, rows: list[dict], metric: str, dimension: str) -> None:
+def check_html(
+    table: dict, rows: list[dict], metric: str, dimension: str, published: bool = False
+) -> None:
+    """``published``: sensor counts published, the cells carry the exact values; else
+    per-sensor values and shares as shown (exact ones give the sensor count away)."""
     assert len(table["rows"]) == len(rows) == 5
     for cells, row in zip(table["rows"], rows, strict=True):
         rank, key, *rest = cells
@@ -124,11 +130,15 @@ def check_html(table: dict, rows: list[dict], metric: str, dimension: str) -> No
             assert (key["value"], key["text"]) == port_key(row)
         else:
             assert key["value"] == row["country"]
-        assert value["value"] == row[FIELD[metric]]  # exactly the JSON's number
+        exact = row[FIELD[metric]]
+        if published or metric != "per-sensor":
+            assert value["value"] == exact  # exactly the JSON's number
+        else:
+            assert value["value"] == shown_per_sensor(exact)
         if metric == "per-sensor":
             check_per_sensor_text(value["text"], row["per_sensor"])
         assert abs(number(value["text"]) - row[FIELD[metric]]) <= shown_precision(value["text"])
-        assert share["value"] == row["share"]
+        assert share["value"] == (row["share"] if published else shown_share(row["share"]))
         assert number(share["text"]) == pytest.approx(round(row["share"] * 100, 1))
         assert previous["value"] == row["previous_rank"]
         expected = row["previous_rank"]
@@ -170,12 +180,15 @@ def test_default_metric_is_per_sensor_and_matches_top_json(report_store, report_
 
 @pytest.mark.parametrize("metric", ["sources", "packets"])
 def test_other_metrics_match_top_json(report_store, tmp_path, metric):
-    data = build_report(report_store, parse_period(PERIOD), metric=metric, findings=[])
+    published = metric == "packets"  # total packets only with sensor counts published
+    settings = ReportSettings(publish_sensor_counts=published)
+    period = parse_period(PERIOD)
+    data = build_report(report_store, period, metric=metric, findings=[], settings=settings)
     out = write_report(data, tmp_path / "r.html", lang="en", fmt="html")[0]
     tables = html_tables(out.read_text(encoding="utf-8"))
     for table, dimension in zip(tables[:2], ("ports", "countries"), strict=True):
         expected = top_json(report_store, dimension, metric, "--limit", "5")
-        check_html(table, expected["rows"], metric, dimension)
+        check_html(table, expected["rows"], metric, dimension, published)
 
 
 def test_focus_country_table_matches_top_json_for_that_country(report_store, rendered):

@@ -3,11 +3,12 @@ character drawn with a real glyph, and a page rendered as PNG.
 
 Missing glyphs ("tofu" boxes) are checked through the fonts, not the pixels:
 
-1. ``pdffonts`` lists what the PDF embeds. The only named font must be a subset of
-   IPAexGothic (the first family of the report's CSS): had any character been
-   missing from it, Chromium would have fallen back to another family, which would
-   be embedded and listed too. (Chromium also writes unnamed Type 3 fonts: Skia's
-   synthesised bold of the same face, for headings and table heads.)
+1. ``pdffonts`` lists what the PDF embeds. The only named fonts must be subsets of
+   Liberation Sans (regular and bold, the report's Latin face) and IPAexGothic (its
+   Japanese face, which also has every Latin glyph): had any character been missing
+   from both, Chromium would have fallen back to another family, which would be
+   embedded and listed too. (Chromium also writes unnamed Type 3 fonts: Skia's
+   synthesised bold of IPAexGothic, for headings and table heads.)
 2. ``fc-query`` gives IPAexGothic's character map (fontconfig's charset ranges);
    every character of the report's visible text must be in it — so IPAexGothic
    has a real glyph for each, and glyph 0 (``.notdef``, the box) is never drawn.
@@ -75,7 +76,7 @@ def test_every_character_has_a_glyph_in_the_embedded_cjk_font(pdf_ja, report_dat
         [require_tool("pdffonts"), str(pdf_ja)], capture_output=True, text=True, check=True
     ).stdout.splitlines()[2:]
     named = {line.split()[0].split("+", 1)[-1] for line in listing if not line.startswith("[")}
-    assert named == {"IPAexGothic"}, listing
+    assert named == {"IPAexGothic", "LiberationSans", "LiberationSans-Bold"}, listing
     assert all(line.split()[-5] == "yes" for line in listing)  # every font embedded
     font_file = subprocess.run(
         [require_tool("fc-match"), "--format=%{file}", "IPAexGothic"],

@@ -46,7 +46,10 @@ def test_each_language_renders_every_section(rendered, report_data, lang, headin
         for heading in headings:
             assert heading in text, (lang, fmt, heading)
         for finding in report_data.findings:  # the findings' own words, in this language
-            assert finding.title[lang] in text
+            if finding.headline:
+                assert finding.title[lang] in text
+            else:  # the appendix names what it is about
+                assert ("ジョージア" if lang == "ja" else "Georgia") in text
 
 
 def test_japanese_reads_japanese(rendered):
@@ -102,8 +105,9 @@ def test_findings_get_their_evidence_chart(report_data):
     figures = [b for b in section.blocks if b.kind == "figure"]
     assert len(figures) == 2
     assert "Surge of packets to 5432/TCP" in figures[0].caption  # most notable first
-    assert figures[0].svg.count("<polyline") == 1
-    assert figures[1].svg.count("<polyline") == 1  # the None half is a gap, not a zero
+    assert figures[0].svg.count('<polyline class="line"') == 1  # the main line (and daily)
+    japan = '<polyline class="line" fill="none" stroke="#0072B2"'  # the first line's colour
+    assert figures[1].svg.count(japan) == 1  # the None half is a gap, not a zero
 
 
 def test_without_findings_the_section_says_so(report_store, report_data):
@@ -127,13 +131,19 @@ def test_an_empty_period_still_renders(report_store):
 def test_the_detected_phenomena_are_reported(report_store):
     from teiten.analyze.periods import parse_period
     from teiten.analyze.phenomena import find_phenomena
+    from teiten.analyze.phenomena.review import subject_label
 
     period = parse_period("2019Q2")
     detected = find_phenomena(report_store, period)
     data = build_report(report_store, period)
     assert data.findings, "the demo's 2019q2 scenario plants phenomena"
-    assert [f.text for f in data.findings] == [f.text for f in detected[:10]]
+    assert [f.text for f in data.findings] == [f.text for f in detected]
+    headlines = [f for f in data.findings if f.headline]
+    assert 3 <= len(headlines) <= 5  # the 2019q2 story's broad changes lead the report
     for lang in ("ja", "en"):
         text = visible_text(html_report(data, lang))
-        for finding in data.findings:
+        for finding in headlines:  # each in the body, with its own heading
             assert finding.title[lang] in text
+        appendix = text[text.index("付録" if lang == "ja" else "Appendix") :]
+        for finding in data.findings[len(headlines) :]:  # the others in the appendix table
+            assert subject_label(finding, lang) in appendix

@@ -7,7 +7,12 @@ from typing import Any
 
 import click
 
-from teiten.analyze.scans import ScanParams
+from teiten.analyze.scans import (
+    MIN_DESTINATIONS_FLOOR,
+    REFERENCE_MIN_DESTINATIONS,
+    REFERENCE_MIN_RATE,
+    ScanParams,
+)
 from teiten.cli.common import emit_json, fail_cleanly, main, store_option
 from teiten.cli.tables import emit_csv, output_options
 
@@ -34,17 +39,20 @@ def events_group() -> None:
 @_period_option
 @click.option(
     "--min-destinations",
-    default=ScanParams.min_destinations,
-    show_default=True,
     type=click.IntRange(1),
-    help="Distinct darknet addresses a scan must reach.",
+    help=(
+        "Distinct darknet addresses a scan must reach, overriding the default: Durumeric "
+        f"et al.'s {REFERENCE_MIN_DESTINATIONS} addresses of a /8 scaled to the darknet's "
+        f"size, at least {MIN_DESTINATIONS_FLOOR}."
+    ),
 )
 @click.option(
     "--min-rate",
-    default=ScanParams.min_rate,
-    show_default=True,
     type=click.FloatRange(0),
-    help="Estimated Internet-wide rate a scan must reach, packets/s.",
+    help=(
+        "Estimated Internet-wide rate a scan must reach, packets/s, overriding the "
+        f"default ({REFERENCE_MIN_RATE:g}, Durumeric et al.)."
+    ),
 )
 @click.option(
     "--timeout",
@@ -59,15 +67,16 @@ def events_group() -> None:
 def events_scans(
     store_dir: Path | None,
     period: str,
-    min_destinations: int,
-    min_rate: float,
+    min_destinations: int | None,
+    min_rate: float | None,
     timeout: float,
     limit: int,
     output: str,
 ) -> None:
     """Scan events: one source sweeping one port, with its Internet-wide rate.
 
-    Defaults after Durumeric et al., USENIX Security 2014. Destination addresses
+    Defaults after Durumeric et al., USENIX Security 2014, with the destination
+    threshold scaled to the darknet's size (docs/events.md). Destination addresses
     are never shown, only counted.
     """
     from teiten.analyze.periods import parse_period
@@ -121,11 +130,7 @@ def _print(report: Any) -> None:
     p, d = report.period, report.darknet
     scans = report.family == "scans"
     if scans:
-        q = report.parameters
-        what = (
-            f"Scan events, {p.label} ({p.start} – {p.last_day}): ≥ {q['min_destinations']:,} "
-            f"destinations, ≥ {q['min_rate']:g} pps Internet-wide, {q['timeout_s']:g} s timeout"
-        )
+        what = f"Scan events, {p.label} ({p.start} – {p.last_day}): {_thresholds(report)}"
     else:
         what = f"DoS attacks (backscatter), {p.label} ({p.start} – {p.last_day})"
     with_asn = any(r["asn"] is not None for r in report.rows)
@@ -185,6 +190,29 @@ def _print(report: Any) -> None:
         + ")",
         highlight=False,
     )
+
+
+def _thresholds(report: Any) -> str:
+    """The scan thresholds in effect, and where they come from."""
+    q = report.parameters
+    derived = q["derived_from"]
+    dests = f"≥ {q['min_destinations']:,} destinations"
+    if derived["min_destinations"] == "scaled":
+        ref = derived["reference"]
+        dests += (
+            f" ({ref['min_destinations']} per /8 scaled to the darknet, "
+            f"at least {derived['min_destinations_floor']})"
+        )
+    else:
+        dests += " (set)"
+    rate = f"≥ {q['min_rate']:g} pps Internet-wide" + (
+        " (set)" if derived["min_rate"] == "set" else ""
+    )
+    if q["rate_condition"] == "darknet":
+        rate += f", i.e. ≥ {q['min_rate_darknet']:.3g} pps at the darknet (no estimate)"
+    elif q["rate_condition"] == "implied":
+        rate += " (met by every session at this darknet's size)"
+    return f"{dests}, {rate}, {q['timeout_s']:g} s timeout"
 
 
 def _asn(asn: int | None) -> str:

@@ -11,7 +11,21 @@ from teiten.cli.filters import country_option
 from teiten.cli.tables import emit_csv, output_options
 
 # Columns of a finding (the CSV header when nothing is found); evidence adds its own.
-FINDING_COLUMNS = ("kind", "title.ja", "title.en", "text.ja", "text.en", "knowledge", "score")
+FINDING_COLUMNS = (
+    "kind",
+    "headline",
+    "notable",
+    "start",
+    "end",
+    "sources",
+    "attribution",
+    "title.ja",
+    "title.en",
+    "text.ja",
+    "text.en",
+    "knowledge",
+    "score",
+)
 
 
 @main.command()
@@ -36,8 +50,11 @@ def phenomena(
 ) -> None:
     """Find the period's notable phenomena: new entrants to the top 5, surges and drops
     (with their dates and related CVEs), crossovers and the Mirai-type share trend of the
-    focus country. Most notable first. A store's first period has no previous period to
-    compare with: no new entrants, and the output says so ("previous_data": false).
+    focus country — each attributed (its sources, the busiest's share: † one host, ‡ a
+    few), judged against volume and persistence thresholds, and merged with those made by
+    the same sources. The report's headlines first, then the rest (its appendix). A
+    store's first period has no previous period to compare with: no new entrants, and the
+    output says so ("previous_data": false).
 
     --csv writes one line per finding: its subject, title and text in both languages,
     and its evidence as columns (see docs/phenomena.md)."""
@@ -71,9 +88,16 @@ def phenomena(
         click.echo(f"{no_previous(parsed.kind, lang)} ({parsed.previous().label})")
     if not findings:
         click.echo(f"nothing notable found in {parsed.label}")
+    body = sum(f.headline for f in findings)
     for i, f in enumerate(findings, 1):
-        click.echo(f"{i}. [{f.kind}] {f.title[lang]}")
+        if i == body + 1:
+            click.echo("also detected (the report's appendix):")
+        mark = {"one-host": " †one host", "few-hosts": " ‡few hosts"}.get(f.attribution, "")
+        click.echo(f"{i}. [{f.kind}{mark}] {f.title[lang]}")
         click.echo(f"   {f.text[lang]}")
         linked = [k["id"] for k in f.knowledge if k["kind"] in ("cve", "malware")][:4]
         if linked:
             click.echo(f"   see: {', '.join(linked)}")
+        reasons = f.evidence.get("review", {}).get("not_notable", [])
+        if reasons:
+            click.echo(f"   not in the report's body: {', '.join(reasons)}")

@@ -3,6 +3,8 @@ or PDF."""
 
 from __future__ import annotations
 
+import os
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +68,20 @@ def _help_period() -> str:
     help="Rows in each ranking table and lines in its chart.",
 )
 @click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="report.toml: organisation, contact, disclaimer, time zone, what may be published "
+    "(docs/examples/report.toml) [default: none; sensor counts withheld, daily values rounded].",
+)
+@click.option(
+    "--generated",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The date the report says it was made on (YYYY-MM-DD) [default: SOURCE_DATE_EPOCH's "
+    "day if set, else none: the same data gives the same bytes].",
+)
+@click.option(
     "--page-png",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
@@ -85,8 +101,10 @@ def report(store_dir: Path | None, period: str, **kw: Any) -> None:
     Overview, top destination ports and source regions with their previous-period ranks
     and daily trends, notable phenomena, a focus country, scans and DoS backscatter,
     and the method. Ranking numbers equal `teiten top ... --metric M --json`. Sensor
-    addresses never appear: sensors are only counted. A period without packets is an
-    error (exit 1), not an empty report.
+    addresses never appear; their count and the darknet's size only with --config's
+    publication.publish_sensor_counts. The same data and options give the same bytes;
+    the method section names the data's digest and the command. A period without
+    packets is an error (exit 1), not an empty report.
     """
     from teiten.analyze.periods import parse_period
     from teiten.report import build_report, pdf_page_png, write_report
@@ -101,6 +119,7 @@ def report(store_dir: Path | None, period: str, **kw: Any) -> None:
             raise click.BadParameter(
                 f"{kw['page_png']} does not end in .png", param_hint="'--page-png'"
             )
+    settings = _settings(kw["config"])
     parsed = parse_period(period)
     store = Store(store_dir, create=False)
     _require_packets(store, parsed)
@@ -110,6 +129,8 @@ def report(store_dir: Path | None, period: str, **kw: Any) -> None:
         metric=kw["metric"],
         focus_country=kw["focus_country"],
         top=kw["top"],
+        settings=settings,
+        generated=_generated(kw["generated"]),
     )
     written = write_report(data, out, lang=kw["lang"], fmt=fmt)
     if kw["page_png"] is not None:
@@ -120,6 +141,34 @@ def report(store_dir: Path | None, period: str, **kw: Any) -> None:
         + (f" and {charts} charts in {written[1].parent}" if charts else "")
         + (f"; page {kw['page']} as {kw['page_png']}" if kw["page_png"] is not None else "")
     )
+
+
+def _settings(path: Path | None) -> Any:
+    """report.toml's settings (none: the defaults); a bad file is a usage error (exit 2)."""
+    from teiten.errors import SettingsFileError
+    from teiten.report.settings import ReportSettings, load_settings
+
+    if path is None:
+        return ReportSettings()
+    try:
+        return load_settings(path)
+    except SettingsFileError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--config'") from exc
+
+
+def _generated(given: datetime | None) -> date | None:
+    """--generated's date, else SOURCE_DATE_EPOCH's (reproducible-builds.org), else none."""
+    if given is not None:
+        return given.date()
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if not epoch:
+        return None
+    try:
+        return datetime.fromtimestamp(int(epoch), UTC).date()
+    except (ValueError, OverflowError, OSError) as exc:
+        raise click.UsageError(
+            f"SOURCE_DATE_EPOCH must be whole seconds since 1970-01-01 UTC, not {epoch!r}"
+        ) from exc
 
 
 def _format(out: Path, fmt: str | None) -> str:

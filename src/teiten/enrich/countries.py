@@ -21,7 +21,7 @@ import pycountry
 
 from teiten.errors import OptionError
 
-__all__ = ["ALIASES", "country_code", "country_name"]
+__all__ = ["ALIASES", "SHORT_NAMES", "country_code", "country_in_text", "country_name"]
 
 _NON_ISO = {
     "EU": {"en": "European Union", "ja": "欧州連合"},
@@ -29,6 +29,74 @@ _NON_ISO = {
     "XK": {"en": "Kosovo", "ja": "コソボ"},
 }
 _UNKNOWN = {"", "ZZ", "XX", "--"}
+# Names as analysts write them where ISO's (or its Japanese catalogue's) read as formal or
+# dated: "Russia", not "Russian Federation"; 「ジョージア」, not 「グルジア」 (renamed in 2015).
+SHORT_NAMES = {
+    "en": {
+        "RU": "Russia",
+        "BN": "Brunei",
+        "CD": "DR Congo",
+        "CG": "Republic of the Congo",
+        "FK": "Falkland Islands",
+        "FM": "Micronesia",
+        "PS": "Palestine",
+        "VA": "Vatican City",
+        "VG": "British Virgin Islands",
+        "VI": "US Virgin Islands",
+        "UM": "US Minor Outlying Islands",
+        "BQ": "Caribbean Netherlands",
+        "SH": "Saint Helena",
+        "MF": "Saint Martin",
+        "SX": "Sint Maarten",
+    },
+    "ja": {
+        "RU": "ロシア",
+        "GE": "ジョージア",
+        "AU": "オーストラリア",
+        "MN": "モンゴル",
+        "KG": "キルギス",
+        "BN": "ブルネイ",
+        "ER": "エリトリア",
+        "CG": "コンゴ共和国",
+        "DM": "ドミニカ国",
+        "AW": "アルバ",
+        "AI": "アンギラ",
+        "BM": "バミューダ",
+        "AQ": "南極",
+        "AS": "米領サモア",
+        "CC": "ココス諸島",
+        "CV": "カーボベルデ",
+        "FK": "フォークランド諸島",
+        "KN": "セントクリストファー・ネービス",
+        "VC": "セントビンセント・グレナディーン",
+        "TC": "タークス・カイコス諸島",
+        "PM": "サンピエール・ミクロン",
+        "SJ": "スバールバル・ヤンマイエン",
+        "SH": "セントヘレナ",
+        "WF": "ウォリス・フツナ",
+        "BQ": "カリブ海オランダ",
+        "GS": "サウスジョージア・サウスサンドウィッチ諸島",
+        "HM": "ハード島・マクドナルド諸島",
+        "IO": "英領インド洋地域",
+        "MF": "サン・マルタン（フランス領）",
+        "SX": "シント・マールテン（オランダ領）",
+        "VA": "バチカン",
+        "UM": "米領有小離島",
+    },
+}
+# English names read with "the" inside a sentence ("in the United States").
+_THE_WORDS = ("United ", "Republic", " Islands", "Union", "Region")
+_THE_NAMES = {
+    "Netherlands",
+    "Philippines",
+    "Bahamas",
+    "Gambia",
+    "Maldives",
+    "Comoros",
+    "Seychelles",
+    "Holy See (Vatican City State)",
+    "Caribbean Netherlands",
+}
 
 
 @cache
@@ -54,6 +122,9 @@ def country_name(code: str | None, lang: str = "en") -> str | None:
     if code in _NON_ISO:
         names = _NON_ISO[code]
         return names.get(lang.split("_")[0], names["en"])
+    short = SHORT_NAMES.get(lang.split("_")[0], {}).get(code)
+    if short is not None:
+        return short
     country = pycountry.countries.get(alpha_2=code)
     if country is None:
         return None
@@ -62,6 +133,16 @@ def country_name(code: str | None, lang: str = "en") -> str | None:
     if common is not None and (lang == "en" or translate(common) != common):
         return translate(common)
     return translate(country.name)
+
+
+def country_in_text(code: str | None, lang: str = "en") -> str | None:
+    """:func:`country_name` as a sentence uses it: "the United States", "the Netherlands"."""
+    name = country_name(code, lang)
+    if name is None or lang.split("_")[0] != "en":
+        return name
+    if name in _THE_NAMES or any(word in name for word in _THE_WORDS):
+        return f"the {name}"
+    return name
 
 
 # Everyday names ISO 3166-1 and its Japanese catalogue do not give (keys as _key makes them).
@@ -150,6 +231,9 @@ def _names() -> dict[str, str]:
                 names.setdefault(_key(spelling), code)
                 for variant in _variants(spelling):
                     derived.setdefault(_key(variant), set()).add(code)
+    for spellings in SHORT_NAMES.values():
+        for code, name in spellings.items():
+            names.setdefault(_key(name), code)
     for code, spelled in _NON_ISO.items():
         names[_key(code)] = code
         for name in spelled.values():

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import TYPE_CHECKING
 
 from teiten.analyze.darknet import darknet_size
 from teiten.analyze.dos import dos_attacks
 from teiten.analyze.phenomena import PhenomenaSettings, find_phenomena, previous_observed
+from teiten.analyze.phenomena.actions import recommend
 from teiten.analyze.rankings import METRICS, Filters, rank
 from teiten.analyze.scans import scan_events
 from teiten.enrich import port_registry
 from teiten.errors import OptionError
 from teiten.knowledge import load_knowledge
+from teiten.report.digest import period_digest
 from teiten.report.events import summarize_events
 from teiten.report.model import (
     FocusSection,
@@ -29,6 +31,7 @@ from teiten.report.model import (
     ReportData,
 )
 from teiten.report.series import daily_overview, mirai_share, trend
+from teiten.report.settings import ReportSettings
 
 if TYPE_CHECKING:
     from teiten.analyze.periods import Period
@@ -49,12 +52,16 @@ def build_report(
     focus_country: str = "JP",
     top: int = 5,
     findings: list[Finding] | None = None,
-    max_findings: int = 10,
+    settings: ReportSettings | None = None,
+    generated: date | None = None,
 ) -> ReportData:
     """Everything the report of ``period`` says, read from ``store``.
 
     ``findings`` defaults to :func:`teiten.analyze.phenomena.find_phenomena`'s (for
-    ``focus_country``); the ``max_findings`` most notable are reported.
+    ``focus_country``), reviewed: the headlines lead the report, the others are listed in
+    its appendix. ``settings`` are ``report.toml``'s (default: none set);
+    ``generated`` is the date the report says it was made on (default: none, so that
+    the same data always gives the same report).
     """
     from teiten import __version__
     from teiten.store import Engine
@@ -63,14 +70,21 @@ def build_report(
         raise OptionError(f"unknown metric {metric!r}: use one of {', '.join(METRICS)}")
     if not 1 <= top <= 10:
         raise OptionError(f"--top must be between 1 and 10, not {top}")
+    settings = settings or ReportSettings()
+    if metric == "packets" and not settings.publish_sensor_counts:
+        raise OptionError(
+            "--metric packets publishes total packets, which beside the per-sensor values "
+            "give the sensor count away: use per-sensor or sources, or set "
+            "publication.publish_sensor_counts = true in report.toml"
+        )
     country = focus_country.strip().upper()
     if not re.fullmatch(r"[A-Z]{2}", country):
         raise OptionError(
             f"--focus-country wants an ISO 3166 alpha-2 code such as JP, not {focus_country!r}"
         )
     if findings is None:
-        settings = PhenomenaSettings(focus_country=country, metric=metric, top_n=top)
-        findings = find_phenomena(store, period, settings=settings)
+        detect = PhenomenaSettings(focus_country=country, metric=metric, top_n=top)
+        findings = find_phenomena(store, period, settings=detect)
     with Engine(store) as engine:
         overview = _overview(engine, period)
         ports = rank(engine, "ports", period, metric=metric, limit=top)
@@ -88,23 +102,25 @@ def build_report(
         previous=period.previous(),
         metric=metric,
         top=top,
-        generated=datetime.now(UTC).date(),
+        generated=generated,
         version=__version__,
         overview=overview,
         ports=RankingSection(ports, port_trend),
         countries=RankingSection(countries, country_trend),
-        findings=sorted(findings, key=lambda f: -f.score)[:max_findings],
+        findings=findings,
+        actions=recommend(findings, load_knowledge(store=store.root), period.last_day, country),
         focus=focus,
         scans=summarize_events(scans, top, country),
         dos=summarize_events(dos, top, country),
         method=_method(store, period, overview.sensors, darknet.size, darknet.source),
         previous_data=previous_data,
+        settings=settings,
     )
 
 
 def _overview(engine: Engine, period: Period) -> Overview:
     totals, daily = daily_overview(engine, period)
-    previous, _ = daily_overview(engine, period.previous())
+    previous, _ = daily_overview(engine, period.previous(), context=0)
     sensors = totals["sensors"]
     return Overview(
         sensors=sensors,
@@ -163,4 +179,5 @@ def _method(store: Store, period: Period, sensors: int, size: int, source: str) 
             for i in kb.imports
         ],
         port_registry_edition=port_registry().edition,
+        digest=period_digest(store, period),
     )

@@ -10,7 +10,9 @@ Regions are ranked by events, then distinct actors, then packets — never by
 packets alone, where one long attack outweighs many — and grouped by their
 number of events so that ties read as ties. Internet-wide rates are kept only
 when the darknet supports them (:func:`teiten.analyze.darknet.estimate_supported`);
-otherwise only the rate observed at the darknet is.
+otherwise only the rate observed at the darknet is. The scan thresholds are the
+ones in effect at the darknet (:meth:`teiten.analyze.scans.ScanParams.for_darknet`),
+without their value at the darknet, which would give away the darknet's size.
 """
 
 from __future__ import annotations
@@ -93,7 +95,7 @@ def summarize_events(report: EventReport, top: int, focus_country: str = "JP") -
         events=report.total,
         actors=len({r[actor] for r in rows}),
         withheld=report.withheld,
-        parameters=report.parameters,
+        parameters=_public(report.parameters),
         by_key=ordered(keys, "key")[:top],
         by_country=by_country[:top],
         largest=largest,
@@ -111,6 +113,11 @@ def summarize_events(report: EventReport, top: int, focus_country: str = "JP") -
         max_rate_darknet=max_rate_darknet,
         rate_bounds=bounds,
     )
+
+
+def _public(parameters: dict[str, Any]) -> dict[str, Any]:
+    """Event parameters fit to publish: none from which the darknet's size follows."""
+    return {k: v for k, v in parameters.items() if k != "min_rate_darknet"}
 
 
 def _tied(items: list[dict[str, Any]], top: int) -> list[dict[str, Any]]:

@@ -35,7 +35,8 @@ def render_markdown(doc: Document, out: Path) -> tuple[str, dict[Path, str]]:
     """The Markdown text of ``doc`` for the file ``out``, and the chart files it links."""
     charts = charts_dir(out)
     files: dict[Path, str] = {}
-    lines = [f"# {doc.title}", "", doc.period_line, ""]
+    marking = [f"**{doc.marking}**", ""] if doc.marking else []
+    lines = [*marking, f"# {doc.title}", "", doc.period_line, ""]
     for number, section in enumerate(doc.sections, 1):
         lines += [f"## {number}. {section.heading}", ""]
         for block in section.blocks:
@@ -53,5 +54,8 @@ def render_markdown(doc: Document, out: Path) -> tuple[str, dict[Path, str]]:
                 files[path] = block.svg
                 link = f"{charts.name}/{path.name}"
                 lines += [f"![{_cell(block.caption)}]({link})", "", f"*{block.caption}*", ""]
-    lines += ["---", "", doc.generated, ""]
+    lines += ["---", ""]
+    for line in doc.colophon:
+        lines += [line, ""]
+    lines += [doc.generated, "", *marking]
     return "\n".join(lines), files

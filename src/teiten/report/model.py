@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from teiten.report.settings import ReportSettings
+
 if TYPE_CHECKING:
     from teiten.analyze.periods import Period
     from teiten.analyze.phenomena import Finding
@@ -36,18 +38,24 @@ class Series:
 
     ``unit`` says how to read the values: ``"packets"``, ``"per-sensor"``,
     ``"sources"``, ``"share"`` (a fraction, drawn as a percentage) or ``"count"``.
+    ``context`` holds the same lines on the days just before ``dates``: a chart shows
+    them before the report period; they are not part of the period's numbers.
     """
 
     dates: list[date]
     values: dict[str, list[float | None]]
     unit: str
+    context: Series | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "dates": [d.isoformat() for d in self.dates],
             "values": self.values,
             "unit": self.unit,
         }
+        if self.context is not None:
+            out["context"] = self.context.as_json()
+        return out
 
 
 @dataclass(frozen=True)
@@ -179,6 +187,7 @@ class MethodSection:
     knowledge_edition: date
     knowledge_imports: list[dict[str, Any]]  # {"source", "feed_version", "feed_date"}
     port_registry_edition: date  # IANA port registry snapshot naming ports the KB does not
+    digest: str = ""  # the store's content digest for the period (teiten.report.digest)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -189,6 +198,7 @@ class MethodSection:
             "knowledge_edition": self.knowledge_edition.isoformat(),
             "knowledge_imports": self.knowledge_imports,
             "port_registry_edition": self.port_registry_edition.isoformat(),
+            "digest": self.digest,
         }
 
 
@@ -200,12 +210,12 @@ class ReportData:
     previous: Period
     metric: str
     top: int
-    generated: date
+    generated: date | None  # the date the report says it was made on; None: no date
     version: str
     overview: Overview
     ports: RankingSection
     countries: RankingSection
-    findings: list[Finding]  # the most notable, ordered by score
+    findings: list[Finding]  # reviewed: headlines first (``headline``), then the rest
     focus: FocusSection
     scans: EventSummary
     dos: EventSummary
@@ -213,15 +223,19 @@ class ReportData:
     # whether the previous period has any data: a store's first period has none, and its
     # rankings say "no previous data" instead of "outside top 10" (and no new entrants)
     previous_data: bool = True
+    # recommended actions from the headline findings (teiten.analyze.phenomena.actions)
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    settings: ReportSettings = field(default_factory=ReportSettings)  # report.toml's
 
     def as_json(self) -> dict[str, Any]:
         return {
             "period": self.period.as_json(),
             "previous": self.previous.as_json(),
             "previous_data": self.previous_data,
+            "actions": self.actions,
             "metric": self.metric,
             "top": self.top,
-            "generated": self.generated.isoformat(),
+            "generated": None if self.generated is None else self.generated.isoformat(),
             "version": self.version,
             "overview": self.overview.as_json(),
             "ports": self.ports.as_json(),

@@ -7,17 +7,32 @@ anywhere. It runs with a throw-away profile, no network features, and a timeout.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
+
 from teiten.errors import ReportError
 
-__all__ = ["CHROMIUM_NAMES", "find_chromium", "html_to_pdf", "pdf_page_png"]
+__all__ = [
+    "CHROMIUM_NAMES",
+    "PAGE_MARGINS_MM",
+    "find_chromium",
+    "html_to_pdf",
+    "page_blank_fractions",
+    "pdf_page_png",
+]
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 TIMEOUT_S = 120.0
+#: The A4 page's margins (top, right, bottom, left) in mm, as ``@page`` in report.css sets them.
+PAGE_MARGINS_MM = (15.0, 14.0, 16.0, 14.0)
+#: A grey level at or above this is paper (anti-aliasing leaves faint pixels near ink).
+PAPER = 250
 
 
 def find_chromium() -> str:
@@ -85,6 +100,51 @@ def pdf_page_png(pdf: Path, out: Path, *, page: int = 1, dpi: int = 110) -> Path
             raise ReportError(f"{pdf} has no page {page}")
         _move(png, out)
     return out
+
+
+def page_blank_fractions(
+    pdf: Path, *, dpi: int = 40, margins_mm: tuple[float, ...] = PAGE_MARGINS_MM
+) -> list[float]:
+    """How much of each page of ``pdf`` is left blank at its foot, from 0 (full) to 1 (empty).
+
+    A page's printable area is the page less ``margins_mm`` (``@page``'s margins); its
+    blank part is the rows from the area's bottom edge up to the lowest row with ink
+    (a pixel darker than paper), as a fraction of the area's height. That is the space
+    a page break left unused: content flows top down, so the gap it leaves is at the foot.
+    """
+    tool = _poppler("pdftoppm")
+    with tempfile.TemporaryDirectory(prefix="teiten-pages-") as tmp:
+        _run([tool, "-gray", "-r", str(dpi), str(pdf), str(Path(tmp) / "p")], TIMEOUT_S, "pdftoppm")
+        pages = sorted(Path(tmp).glob("p-*.pgm"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
+        if not pages:
+            raise ReportError(f"{pdf}: pdftoppm rendered no page")
+        fractions = []
+        for page in pages:
+            pixels = _read_pgm(page)
+            height = pixels.shape[0]
+            top = round(margins_mm[0] / 25.4 * dpi)
+            bottom = height - round(margins_mm[2] / 25.4 * dpi)
+            inked = np.flatnonzero((pixels[top:bottom] < PAPER).any(axis=1))
+            blank_rows = bottom - top - (inked[-1] + 1 if inked.size else 0)
+            fractions.append(float(blank_rows) / (bottom - top))
+    return fractions
+
+
+def _read_pgm(path: Path) -> npt.NDArray[np.uint8]:
+    """The grey levels of a binary PGM (P5, 8 bit) as rows of pixels."""
+    data = path.read_bytes()
+    header = re.match(rb"P5\s+(\d+)\s+(\d+)\s+255\s", data)
+    if header is None:
+        raise ReportError(f"{path}: not an 8-bit binary PGM")
+    width, height = int(header[1]), int(header[2])
+    pixels = np.frombuffer(data, dtype=np.uint8, count=width * height, offset=header.end())
+    return pixels.reshape(height, width)
+
+
+def _poppler(name: str) -> str:
+    if tool := shutil.which(name):
+        return tool
+    raise ReportError(f"{name} is not installed; install it with `apt-get install poppler-utils`")
 
 
 def _run(command: list[str], timeout: float, name: str) -> None:

@@ -17,9 +17,10 @@ __all__ = ["FORMATS", "html_report", "write_report"]
 FORMATS = ("html", "pdf", "md")
 
 
-def html_report(data: ReportData, lang: str) -> str:
-    """The report of ``data`` as one self-contained HTML page."""
-    return render_html(compose(data, lang), Messages(lang)("contents"))
+def html_report(data: ReportData, lang: str, out_name: str | None = None) -> str:
+    """The report of ``data`` as one self-contained HTML page (``out_name``: the file name
+    its method section's command writes)."""
+    return render_html(compose(data, lang, out_name), Messages(lang)("contents"))
 
 
 def write_report(data: ReportData, out: Path, *, lang: str = "ja", fmt: str = "html") -> list[Path]:
@@ -34,11 +35,11 @@ def write_report(data: ReportData, out: Path, *, lang: str = "ja", fmt: str = "h
             f"{out} is a directory; give the report's file name, e.g. {out}/report.{fmt}"
         )
     if fmt == "pdf":
-        return [html_to_pdf(html_report(data, lang), out)]
+        return [html_to_pdf(html_report(data, lang, out.name), out)]
     if fmt == "html":
-        files = {out: html_report(data, lang)}
+        files = {out: html_report(data, lang, out.name)}
     else:
-        text, charts = render_markdown(compose(data, lang), out)
+        text, charts = render_markdown(compose(data, lang, out.name), out)
         files = {out: text, **charts}
     for path, text in files.items():
         _write(path, text)

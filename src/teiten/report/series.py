@@ -6,6 +6,11 @@ addresses that day), or ``per-sensor``: the day's packets divided by the sensors
 that received any packet that day (so a sensor that was down does not look like a
 drop in traffic). The rows are selected by the same filters and traffic kind as
 the ranking they belong to; days without any observing sensor are ``None`` (a gap).
+
+Each series also carries the same lines on the :data:`CONTEXT_DAYS` days before the
+period (``Series.context``, from the same query): the charts show them before the
+shaded report period, so a reader sees whether the period's level is new. They are
+dropped when the store has no packet on any of those days (a store's first period).
 """
 
 from __future__ import annotations
@@ -22,9 +27,20 @@ if TYPE_CHECKING:
     from teiten.analyze.periods import Period
     from teiten.store import Engine
 
-__all__ = ["daily_overview", "mirai_share", "period_days", "row_key", "trend"]
+__all__ = [
+    "CONTEXT_DAYS",
+    "aligned",
+    "daily_overview",
+    "daily_sensors",
+    "mirai_share",
+    "period_days",
+    "row_key",
+    "span",
+    "trend",
+]
 
 _ICMP = (1, 58)
+CONTEXT_DAYS = 28  # days before the period a chart shows (as the phenomena's lookback)
 
 
 def row_key(row: dict[str, Any]) -> str:
@@ -38,7 +54,46 @@ def row_key(row: dict[str, Any]) -> str:
 
 
 def period_days(period: Period) -> list[date]:
-    return [period.start + timedelta(days=i) for i in range(period.days)]
+    return _days(period.start, period.end)
+
+
+def _days(first: date, end: date) -> list[date]:
+    return [first + timedelta(days=i) for i in range((end - first).days)]
+
+
+def _with_context(
+    days: list[date], values: dict[str, list[float | None]], unit: str, context: int
+) -> Series:
+    """The series of ``days[context:]`` carrying the first ``context`` days as its context."""
+    before = {k: v[:context] for k, v in values.items()}
+    seen = any(v is not None for vs in before.values() for v in vs)
+    return Series(
+        days[context:],
+        {k: v[context:] for k, v in values.items()},
+        unit,
+        Series(days[:context], before, unit) if context and seen else None,
+    )
+
+
+def span(series: list[Series], period: Period) -> tuple[date, date]:
+    """First and last day that the charts of ``series`` (with context) and ``period`` cover."""
+    firsts = [period.start] + [(s.context or s).dates[0] for s in series if (s.context or s).dates]
+    lasts = [period.last_day] + [s.dates[-1] for s in series if s.dates]
+    return min(firsts), max(lasts)
+
+
+def aligned(series: Series, first: date, last: date) -> Series:
+    """``series`` with its context, on every day ``first`` … ``last``: ``None`` where unknown."""
+    days = _days(first, last + timedelta(days=1))
+    known: dict[str, dict[date, float | None]] = {k: {} for k in series.values}
+    for part in (series.context, series):
+        if part is None:
+            continue
+        for k, vs in part.values.items():
+            known.setdefault(k, {}).update(zip(part.dates, vs, strict=True))
+    return Series(
+        days, {k: [by_day.get(d) for d in days] for k, by_day in known.items()}, series.unit
+    )
 
 
 @cache
@@ -50,13 +105,15 @@ def _kind_sql(traffic: str) -> tuple[str, list[Any]]:
     return ("", []) if traffic == "all" else (" AND kind = ?", [traffic])
 
 
-def daily_sensors(engine: Engine, period: Period, sensor: str | None = None) -> dict[date, int]:
+def daily_sensors(
+    engine: Engine, period: Period, sensor: str | None = None, context: int = 0
+) -> dict[date, int]:
     """Sensors with any packet, per day (the ``per-sensor`` divisor)."""
     where, params = Filters(sensor=sensor).sql()
     rows = engine.rows(
         "SELECT day, count(DISTINCT sensor) AS sensors FROM packets "
         f"WHERE day >= ? AND day < ?{where} GROUP BY day",
-        [period.start, period.end, *params],
+        [period.start - timedelta(days=context), period.end, *params],
     )
     return {r["day"]: int(r["sensors"]) for r in rows}
 
@@ -76,14 +133,17 @@ def _values(
     return out
 
 
-def trend(engine: Engine, ranking: Ranking, rows: list[dict[str, Any]]) -> Series:
+def trend(
+    engine: Engine, ranking: Ranking, rows: list[dict[str, Any]], context: int = CONTEXT_DAYS
+) -> Series:
     """Daily values of ``rows`` (rows of ``ranking``) by the ranking's metric."""
     period, metric = ranking.period, ranking.metric
-    days = period_days(period)
-    sensors = daily_sensors(engine, period, ranking.filters.sensor)
+    first = period.start - timedelta(days=context)
+    days = _days(first, period.end)
+    sensors = daily_sensors(engine, period, ranking.filters.sensor, context)
     unit = metric
     if not rows:
-        return Series(days, {}, unit)
+        return Series(period_days(period), {}, unit)
     where, params = ranking.filters.sql()
     kind, kind_params = _kind_sql(ranking.traffic)
     if ranking.dimension == "ports":
@@ -108,19 +168,20 @@ def trend(engine: Engine, ranking: Ranking, rows: list[dict[str, Any]]) -> Serie
         f"WITH keys AS ({keys}) "
         f"SELECT day, k_i, {measure} AS n FROM packets JOIN keys ON {join} "
         f"WHERE day >= ? AND day < ?{where}{kind} GROUP BY ALL",
-        [*key_params, period.start, period.end, *params, *kind_params],
+        [*key_params, first, period.end, *params, *kind_params],
     )
     counts: list[dict[date, float]] = [{} for _ in rows]
     for r in result:
         counts[int(r["k_i"])][r["day"]] = float(r["n"])
-    return Series(
-        days,
-        {row_key(r): _values(days, sensors, c, metric) for r, c in zip(rows, counts, strict=True)},
-        unit,
-    )
+    lines = {
+        row_key(r): _values(days, sensors, c, metric) for r, c in zip(rows, counts, strict=True)
+    }
+    return _with_context(days, lines, unit, context)
 
 
-def daily_overview(engine: Engine, period: Period) -> tuple[dict[str, Any], Series]:
+def daily_overview(
+    engine: Engine, period: Period, context: int = CONTEXT_DAYS
+) -> tuple[dict[str, Any], Series]:
     """Totals of the period (all traffic kinds) and its packets per sensor per day."""
     (t,) = engine.rows(
         "SELECT count(*) AS packets, count(DISTINCT src) AS sources, "
@@ -130,10 +191,10 @@ def daily_overview(engine: Engine, period: Period) -> tuple[dict[str, Any], Seri
     )
     rows = engine.rows(
         "SELECT day, count(*) AS packets FROM packets WHERE day >= ? AND day < ? GROUP BY day",
-        [period.start, period.end],
+        [period.start - timedelta(days=context), period.end],
     )
-    days = period_days(period)
-    sensors = daily_sensors(engine, period)
+    days = _days(period.start - timedelta(days=context), period.end)
+    sensors = daily_sensors(engine, period, context=context)
     counts = {r["day"]: float(r["packets"]) for r in rows}
     totals = {
         "packets": int(t["packets"]),
@@ -141,20 +202,24 @@ def daily_overview(engine: Engine, period: Period) -> tuple[dict[str, Any], Seri
         "sensors": int(t["sensors"]),
         "kinds": {str(k): int(v) for k, v in (t["kinds"] or {}).items()},
     }
-    return totals, Series(days, {"all": _values(days, sensors, counts, "per-sensor")}, "per-sensor")
+    values = {"all": _values(days, sensors, counts, "per-sensor")}
+    return totals, _with_context(days, values, "per-sensor", context)
 
 
-def mirai_share(engine: Engine, period: Period, country: str) -> Series:
+def mirai_share(
+    engine: Engine, period: Period, country: str, context: int = CONTEXT_DAYS
+) -> Series:
     """Daily share of probes carrying the ``mirai`` tag: from ``country``, and from all."""
+    first = period.start - timedelta(days=context)
     rows = engine.rows(
         "SELECT day, count(*) AS n, count(*) FILTER (WHERE has_tag(tags, 'mirai')) AS m, "
         "count(*) FILTER (WHERE country = ?) AS n_c, "
         "count(*) FILTER (WHERE country = ? AND has_tag(tags, 'mirai')) AS m_c "
         "FROM packets WHERE day >= ? AND day < ? AND kind = 'probe' GROUP BY day",
-        [country, country, period.start, period.end],
+        [country, country, first, period.end],
     )
     by_day = {r["day"]: r for r in rows}
-    days = period_days(period)
+    days = _days(first, period.end)
 
     def share(n: str, m: str) -> list[float | None]:
         out: list[float | None] = []
@@ -163,4 +228,5 @@ def mirai_share(engine: Engine, period: Period, country: str) -> Series:
             out.append(round(r[m] / r[n], 6) if r and r[n] else None)
         return out
 
-    return Series(days, {country: share("n_c", "m_c"), "all": share("n", "m")}, "share")
+    values = {country: share("n_c", "m_c"), "all": share("n", "m")}
+    return _with_context(days, values, "share", context)

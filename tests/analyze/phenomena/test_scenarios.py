@@ -47,10 +47,17 @@ def _event(truth, event_id):
 
 
 def _port_change(findings, kind, port):
-    return [
+    """Dates of the ``kind`` changes of ``port``: findings' and those merged into them."""
+    found = [
         date.fromisoformat(f.evidence["change_date"])
         for f in findings
         if f.kind == kind and f.subject.get("port") == port
+    ]
+    return found + [
+        date.fromisoformat(m["start"])
+        for f in findings
+        for m in f.merged
+        if m["kind"] == kind and m["subject"].get("port") == port
     ]
 
 
@@ -109,15 +116,26 @@ def test_japans_mirai_share_falls(story):
     assert trend.evidence["statistic"]["mann_kendall_z"] < -3
 
 
+def _detections(findings):
+    """Every detection as (kind, subject): the findings' and those merged into them."""
+    return [(f.kind, f.subject) for f in findings] + [
+        (m["kind"], m["subject"]) for f in findings for m in f.merged
+    ]
+
+
 def test_7001_is_a_new_entrant(story):
     _, _, findings = story
-    entrants = [f.subject for f in findings if f.kind == "new_entrant"]
-    assert {"proto": "tcp", "port": 7001} in entrants
+    assert ("new_entrant", {"proto": "tcp", "port": 7001}) in _detections(findings)
 
 
 def test_findings_are_ordered_and_carry_both_languages(story):
+    """Headlines first, then the rest; each part by score."""
     _, _, findings = story
-    assert [f.score for f in findings] == sorted((f.score for f in findings), reverse=True)
+    flags = [f.headline for f in findings]
+    assert flags == sorted(flags, reverse=True)
+    for part in (True, False):
+        scores = [f.score for f in findings if f.headline is part]
+        assert scores == sorted(scores, reverse=True)
     for f in findings:
         assert f.title["ja"] and f.title["en"] and f.text["ja"] and f.text["en"]
 
@@ -130,6 +148,7 @@ def test_calm_has_none_of_the_planted_events(calm):
     for planted in [("surge", 3389), ("surge", 37215), ("surge", 7001), ("drop", 52869)]:
         assert planted not in found
     assert not [f for f in findings if f.kind in ("new_entrant", "mirai_share")]
+    assert not [f for f in findings if f.headline], [f.title["en"] for f in findings]
     assert not [
         f
         for f in findings
@@ -168,13 +187,14 @@ def test_nothing_cites_what_was_unknown_at_the_periods_end(story):
     store, _, findings = story
     end = Q2.last_day
     kb = load_knowledge()
-    future = {c.id for e in kb for c in e.cves if c.published and c.published > end}
+    future = {c.id for e in kb for c in e.cves if c.first_public and c.first_public > end}
     future |= {m.name for e in kb for m in e.malware if m.reported and m.reported > end}
     assert {"CVE-2020-14882", "CVE-2020-0796", "CVE-2024-6387"} <= future
     for f in findings:
         for item in f.knowledge:
             assert item["id"] not in future, (f.kind, f.subject, item)
-            assert item["published"] is None or date.fromisoformat(item["published"]) <= end
+            public = item.get("disclosed") or item["published"]  # vendor's day, else NVD's
+            assert public is None or date.fromisoformat(public) <= end
     result = CliRunner().invoke(
         main, ["phenomena", "--store", str(store.root), "--period", "2019Q2", "--json"]
     )
@@ -187,7 +207,7 @@ def test_a_change_begun_before_a_monthly_period_keeps_its_own_date(story):
     store, truth, _ = story
     planted = date.fromisoformat(_event(truth, "weblogic-scan-enters")["start"][:10])
     may = parse_period("2019-05")
-    surges = [
+    surges = [  # the 7001/TCP campaign's finding is led by its dated surge
         f for f in find_phenomena(store, may) if f.kind == "surge" and f.subject.get("port") == 7001
     ]
     dates = [date.fromisoformat(f.evidence["change_date"]) for f in surges]

@@ -76,8 +76,10 @@ def find_changes(
 ) -> list[Change]:
     """Sustained changes judged from index ``start`` on (NaN days are skipped).
 
-    After a change, the same direction is not reported again until a day stops
-    deviating; a run whose following two weeks fall back (a burst) is no change.
+    A change lasts while each day still differs from its baseline by ``min_ratio`` and
+    the trailing median has not caught up with it (a quiet day of a new scanning
+    campaign neither ends it nor starts a second one); a run whose following two weeks
+    fall back (a burst) is no change.
     With ``report_from`` (the period's first index, ``start`` being some days
     before it), a change that began before it is kept only when its run of
     deviating days reaches ``report_from``: it is still under way in the period,
@@ -98,12 +100,18 @@ def find_changes(
             run_dir, run_len = None, 0
             continue
         median = float(np.median(window))
+        if suppressed is not None:
+            base = found[-1].baseline
+            caught_up = _differs(median, base, suppressed, s) and (
+                suppressed == "drop" or median >= s.min_daily  # a level of its own
+            )
+            if _differs(x, base, suppressed, s) and not caught_up:
+                found[-1].last = t  # the change found last is still under way
+                run_dir, run_len = None, 0
+                continue
+            suppressed = None  # back to its baseline, or the baseline caught up: it is over
         direction = _deviation(x, median, window, s)
-        if direction != suppressed:
-            suppressed = None
-        if direction is not None and direction == suppressed:
-            found[-1].last = t  # the change found last is still under way
-        if direction is None or direction == suppressed:
+        if direction is None:
             run_dir, run_len = None, 0
             continue
         if direction != run_dir:
@@ -209,7 +217,7 @@ def _finding(
         subject: dict[str, Any] = {"proto": proto, "port": int(key[1])}
         names = {lang: texts.port(proto, int(key[1]), lang) for lang in texts.LANGS}
         label = f"{key[1]}/{proto}"
-        what = {"ja": f"{names['ja']}宛のパケット", "en": f"packets to {names['en']}"}
+        what = {"ja": f"{names['ja']}宛てのパケット", "en": f"packets to {names['en']}"}
         knowledge = port_knowledge(
             kb, proto, int(key[1]), settings, until=period.last_day, change=when
         )
@@ -225,7 +233,7 @@ def _finding(
         kind=change.direction,
         subject=subject,
         title={
-            "ja": f"{names['ja']}{'宛' if dimension == 'ports' else 'から'}のパケットが"
+            "ja": f"{names['ja']}{'宛て' if dimension == 'ports' else 'から'}のパケットが"
             f"{'急増' if change.direction == 'surge' else '急減'}",
             "en": f"{'Surge' if change.direction == 'surge' else 'Drop'} of {what['en']}",
         },
@@ -234,9 +242,10 @@ def _finding(
             "series": {
                 "dates": [d.isoformat() for d in days],
                 "values": {label: [None if np.isnan(v) else round(float(v), 3) for v in values]},
-                "unit": "packets",
+                "unit": "per-sensor",
             },
             "change_date": when.isoformat(),
+            "last_day": series.days[change.last].isoformat(),  # its last deviating day
             "start_known": start_known,  # false: it began on or before change_date
             "before_period": when < period.start,
             "dates": [when.isoformat()],
@@ -319,11 +328,6 @@ def _text(
             f"{texts.level(change.ratio)} of their earlier level ({base} packets per sensor a day)."
         )
     if near:
-        cve = near[0]
-        published = date.fromisoformat(cve["published"])
-        ja += (
-            f"{texts.day(published, 'ja')}には関連する脆弱性 {cve['id']}"
-            f"（{cve['title']}）が公開されています。"
-        )
-        en += f" {cve['id']} ({cve['title']}) was published on {texts.day(published, 'en')}."
+        ja += f"この時期に、関連する脆弱性{texts.cve(near[0], 'ja')}が公表されています。"
+        en += f" A related vulnerability was made public around then: {texts.cve(near[0], 'en')}."
     return {"ja": ja, "en": en}

@@ -151,8 +151,8 @@ def _finding(
         )
         since_en = f"ahead since {on_or_before.get('en', '')}{texts.day(first, 'en')}"
     ja = (
-        f"{names['ja']}からの{port_b['ja']}宛のパケットは、{before['ja']}には{port_a['ja']}宛を"
-        f"下回っていましたが、今期は{total}日中{n}日で{port_a['ja']}宛を上回りました"
+        f"{names['ja']}からの{port_b['ja']}宛てのパケットは、{before['ja']}には{port_a['ja']}宛てを"
+        f"下回っていましたが、今期は{total}日中{n}日で{port_a['ja']}宛てを上回りました"
         f"（{since_ja}）。"
     )
     en = (
@@ -166,7 +166,7 @@ def _finding(
         kind="crossover",
         subject={"country": cc, "rising": lb, "falling": la},
         title={
-            "ja": f"{names['ja']}からの{port_b['ja']}宛が{port_a['ja']}宛を上回る",
+            "ja": f"{names['ja']}からの{port_b['ja']}宛てが{port_a['ja']}宛てを上回る",
             "en": f"From {names['en']}, {port_b['en']} overtook {port_a['en']}",
         },
         text={"ja": ja, "en": en},
@@ -177,7 +177,7 @@ def _finding(
                     lb: [None if np.isnan(v) else round(float(v), 3) for v in vb],
                     la: [None if np.isnan(v) else round(float(v), 3) for v in va],
                 },
-                "unit": "packets",
+                "unit": "per-sensor",
             },
             "dates": [d.isoformat() for d in crossed],
             "ranges": [[f.isoformat(), t.isoformat()] for f, t in stretches],

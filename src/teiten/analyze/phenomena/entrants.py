@@ -68,7 +68,7 @@ def _finding(
         subject: dict[str, Any] = {"proto": row["proto"], "port": row["port"]}
         names = {lang: texts.port(row["proto"], row["port"], lang) for lang in texts.LANGS}
         knowledge = port_knowledge(kb, row["proto"], row["port"], settings, until=period.last_day)
-        ja_what, en_what = f"{names['ja']}宛のパケット", f"Packets to {names['en']}"
+        ja_what, en_what = f"{names['ja']}宛てのパケット", f"Packets to {names['en']}"
     else:
         subject = {"country": row["country"]}
         names = {lang: texts.country(row["country"], lang) for lang in texts.LANGS}
@@ -96,8 +96,8 @@ def _finding(
         text={
             "ja": f"{ja_what}が、{ja_before}ところから{rank_now}位に入りました"
             f"（全体の{texts.share(row['share'])}）。",
-            "en": f"{en_what} ranked {rank_now} in {period.label}, having been {en_before} "
-            f"({texts.share(row['share'])} of all packets).",
+            "en": f"{en_what} ranked {rank_now} in {period.label} "
+            f"({texts.share(row['share'])} of all packets); they were {en_before}.",
         },
         evidence={
             "rank": rank_now,

@@ -8,6 +8,7 @@ from teiten.analyze.phenomena.crossovers import crossovers
 from teiten.analyze.phenomena.entrants import new_entrants
 from teiten.analyze.phenomena.mirai import mirai_share_trend
 from teiten.analyze.phenomena.model import Finding
+from teiten.analyze.phenomena.review import review
 from teiten.analyze.phenomena.settings import PhenomenaSettings
 from teiten.knowledge import KnowledgeBase, load_knowledge
 from teiten.store import Engine, Store
@@ -22,7 +23,9 @@ def find_phenomena(
     settings: PhenomenaSettings | None = None,
     kb: KnowledgeBase | None = None,
 ) -> list[Finding]:
-    """The notable phenomena of ``period``, most notable first (``[]`` for an empty period)."""
+    """The period's findings (``[]`` for an empty period): the detectors' results reviewed
+    (:func:`.review.review`: attributed, judged, merged) — headlines first, then the rest,
+    each most notable first."""
     settings = settings or PhenomenaSettings()
     kb = kb if kb is not None else load_knowledge(store=store.root)
     with Engine(store) as engine:
@@ -38,4 +41,4 @@ def find_phenomena(
             *crossovers(engine, period, settings),
             *mirai_share_trend(engine, period, settings),
         ]
-    return sorted(found, key=lambda f: -f.score)
+        return review(engine, period, found, settings, kb)

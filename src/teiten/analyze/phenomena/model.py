@@ -20,6 +20,7 @@ class Finding:
     ``"dates"`` that matter (change date, crossover days). ``title`` and ``text``
     are keyed by language (``"en"``, ``"ja"``); ``knowledge`` lists linked
     knowledge-base entries (``{"kind", "id", "title", "published"}``).
+    The fields after ``score`` are the review's (:func:`.review.review`).
     """
 
     kind: str
@@ -29,6 +30,28 @@ class Finding:
     evidence: dict[str, Any] = field(default_factory=dict)
     knowledge: list[dict[str, Any]] = field(default_factory=list)
     score: float = 0.0  # how notable: orders findings within a report
+    # Set by the review (:mod:`.review`) after the detectors: the finding's own dates, who
+    # made it (:mod:`.attribution`; never an address), what was folded into it, and
+    # whether it clears the thresholds (``notable``) and leads the report (``headline``).
+    start: str | None = None
+    end: str | None = None
+    sources: int = 0
+    top_sources_share: list[float] = field(default_factory=lambda: [0.0, 0.0])
+    top_source: dict[str, Any] = field(default_factory=dict)
+    attribution: str = "broad"
+    merged: list[dict[str, Any]] = field(default_factory=list)
+    notable: bool = False
+    headline: bool = False
+
+    def port(self) -> tuple[str, int] | None:
+        """The (protocol, port) the finding is about: its subject's, or for a crossover
+        the rising port's; None for a country or a share."""
+        if "port" in self.subject:
+            return str(self.subject["proto"]), int(self.subject["port"])
+        if self.kind == "crossover":
+            port, _, proto = str(self.subject["rising"]).partition("/")
+            return proto, int(port)
+        return None
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -45,6 +45,13 @@ class PhenomenaSettings:
     # knowledge links
     cve_window_days: int = 60  # CVEs published up to this many days before a change ...
     cve_lag_days: int = 7  # ... or this many after it (NVD publishes days after the vendor)
+    # the review: findings, not detections (docs/phenomena.md, "From detections to findings")
+    attribution_threshold: float = 0.5  # one source (or top 3, or one /24) this share: not broad
+    min_volume: float = 0.02  # the change must move this share of the period's probes a day
+    min_days: int = 3  # half of a finding's packets must spread over at least this many days
+    crossover_sustained_days: int = 14  # 7-day means crossed this long (half a short period)
+    merge_overlap: float = 0.5  # share of each finding's packets sent by sources of the other
+    headlines: int = 5  # the report's body shows at most this many findings
 
     def __post_init__(self) -> None:
         code = self.focus_country.strip().upper()
@@ -66,6 +73,11 @@ class PhenomenaSettings:
             "crossover_min_days",
             "z_threshold",
             "mirai_z_threshold",
+            "min_days",
+            "crossover_sustained_days",
+            "headlines",
+            "attribution_threshold",
+            "merge_overlap",
         }
         for f in fields(self):
             value = getattr(self, f.name)
@@ -83,5 +95,8 @@ class PhenomenaSettings:
         for name in ("min_ratio", "crossover_margin"):
             if getattr(self, name) < 1:
                 raise OptionError(f"phenomena setting {name} must be at least 1")
+        for name in ("attribution_threshold", "merge_overlap", "min_volume"):
+            if getattr(self, name) > 1:
+                raise OptionError(f"phenomena setting {name} is a share (0 to 1)")
         if self.mirai_min_change > 1:
             raise OptionError("phenomena setting mirai_min_change is a fraction (0 to 1)")

@@ -9,11 +9,13 @@ sentence themselves: they ask :class:`Messages`.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from types import ModuleType
 from typing import Any
 
 from teiten import numbers
 from teiten.enrich import country_name
+from teiten.enrich.countries import country_in_text
 from teiten.errors import OptionError
 from teiten.report.messages import en, ja
 from teiten.report.model import LANGUAGES
@@ -27,7 +29,7 @@ _TOOLS = {"mirai": "Mirai", "zmap": "ZMap", "masscan": "Masscan"}
 class Messages:
     """Words and formats of one language."""
 
-    def __init__(self, lang: str) -> None:
+    def __init__(self, lang: str, zone: dt.tzinfo = dt.UTC) -> None:
         if lang not in CATALOGUES:
             raise OptionError(
                 f"unknown report language {lang!r}: use one of {', '.join(LANGUAGES)}"
@@ -35,6 +37,7 @@ class Messages:
         self.lang = lang
         self._mod = CATALOGUES[lang]
         self.text: dict[str, str] = self._mod.TEXT
+        self.zone = zone  # every time is written in it (report.toml's publication.timezone)
 
     def __call__(self, key: str, **values: Any) -> str:
         """The catalogue's ``key`` with ``values`` filled in."""
@@ -82,9 +85,34 @@ class Messages:
         return self._mod.format_date(day)
 
     def datetime(self, iso: str) -> str:
-        """An ISO 8601 UTC timestamp as a date and HH:MM."""
-        moment = dt.datetime.fromisoformat(iso)
+        """An ISO 8601 timestamp as a date and HH:MM in the report's time zone."""
+        moment = self.moment(iso)
         return f"{self.date(moment.date())} {moment.strftime('%H:%M')}"
+
+    def moment(self, iso: str) -> dt.datetime:
+        """An ISO 8601 timestamp (UTC when it has no offset) in the report's time zone."""
+        moment = dt.datetime.fromisoformat(iso)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+        return moment.astimezone(self.zone)
+
+    def zone_name(self, year: int, short: bool = False) -> str:
+        """The time zone as the text names it: UTC; JST (UTC+9), ``short``: JST; a zone
+        with summer time by its IANA name (Europe/Berlin)."""
+        offsets = {
+            dt.datetime(year, month, 1, tzinfo=dt.UTC).astimezone(self.zone).utcoffset()
+            for month in (1, 7)
+        }
+        if len(offsets) > 1:
+            return str(self.zone)
+        at = dt.datetime(year, 1, 1, tzinfo=dt.UTC).astimezone(self.zone)
+        offset = _offset(at.utcoffset() or dt.timedelta(0))
+        if not offset:
+            return "UTC"
+        abbr = at.tzname() or ""
+        if not abbr.isalpha():
+            return f"UTC{offset}"
+        return abbr if short else self("zone", abbr=abbr, offset=offset)
 
     def date_range(self, first: dt.date, last: dt.date) -> str:
         return f"{self.date(first)}{self._mod.RANGE}{self.date(last)}"
@@ -108,6 +136,12 @@ class Messages:
         if code in (None, "??"):
             return self("unknown_region")
         return country_name(code, self.lang) or code
+
+    def country_in_text(self, code: str | None) -> str:
+        """:meth:`country` as a sentence says it: "the United States" (English)."""
+        if code in (None, "??"):
+            return self("unknown_region")
+        return country_in_text(code, self.lang) or code
 
     @staticmethod
     def tool(tag: str) -> str:
@@ -135,13 +169,39 @@ class Messages:
     def service(self, row: dict[str, Any]) -> str:
         return row.get("service") or self("no_service")
 
-    def series_name(self, key: str, dimension: str) -> str:
-        """A chart legend entry for a series key (``23/tcp``, ``CN``, ``all`` …)."""
+    def series_name(self, key: str, dimension: str = "") -> str:
+        """A chart legend entry for a series key, never the raw key.
+
+        ``23/tcp`` → 23/TCP; ``icmp/8`` → ICMP (8); ``CN`` → 中国 / China; ``??`` → the
+        unknown region; ``all`` → 全体 / all sources; ``scans`` …; a key followed by
+        tool tags (``JP mirai``) → 日本・Mirai型 / Japan, Mirai-type. ``dimension``
+        ("countries") reads an unusual key as a region code.
+        """
         if f"series.{key}" in self.text:
             return self(f"series.{key}")
-        if dimension == "countries":
+        base, *tags = key.split(" ")
+        if tags:
+            name = self.series_name(base, dimension)
+            for tag in tags:
+                name = self("legend.tagged", name=name, tool=self.tool(tag))
+            return name
+        if re.fullmatch(r"\d+/[A-Za-z0-9-]+", key):
+            port, proto = key.split("/")
+            return self.port({"port": int(port), "proto": proto})
+        if re.fullmatch(r"[A-Za-z][A-Za-z0-9-]*/\d+", key):
+            proto, icmp = key.split("/")
+            return self.port({"port": None, "proto": proto, "icmp_type": int(icmp)})
+        if key == "??" or re.fullmatch(r"[A-Z]{2}", key):
             return self.country(key)
-        if "/" in key:
-            port, proto = key.split("/", 1)
-            return f"{port}/{proto.upper()}" if port.isdigit() else key.upper()
+        if dimension == "countries" and country_name(key, self.lang):
+            return self.country(key)
         return key.upper()
+
+
+def _offset(delta: dt.timedelta) -> str:
+    """+9, +5:30, -3; "" for none."""
+    minutes = round(delta.total_seconds() / 60)
+    if not minutes:
+        return ""
+    sign, minutes = ("+" if minutes > 0 else "-"), abs(minutes)
+    return f"{sign}{minutes // 60}" + (f":{minutes % 60:02d}" if minutes % 60 else "")

@@ -16,7 +16,10 @@ TEXT: dict[str, str] = {
     "title": "インターネット定点観測レポート",
     "title_span": "（{span}）",
     "observation_period": "観測期間",
-    "generated": "teiten {version} により{date}に作成（時刻はすべてUTC）",
+    "generated": "teiten {version}で作成",
+    "generated_on": "{date}作成（teiten {version}）",
+    "zone": "{abbr}（UTC{offset}）",
+    "country_code": "{name}（{code}）",
     "contents": "目次",
     # sections
     "overview": "概況",
@@ -51,7 +54,8 @@ TEXT: dict[str, str] = {
     "col.asn": "AS番号",
     "col.proto": "プロトコル",
     "col.victim_ports": "応答元ポート",
-    "col.start": "開始日時",
+    "col.start": "開始日時（{zone}）",
+    "col.packets_per_sensor": "センサー1台あたりのパケット数",
     "col.duration": "継続時間",
     "col.rate": "推定攻撃レート（pps）",
     "col.rate_darknet": "ダークネットでの観測レート（pps）",
@@ -60,6 +64,21 @@ TEXT: dict[str, str] = {
     "unknown_region": "不明",
     "no_service": "－",
     "figure": "図{n}",
+    # charts (teiten.report.charts): what the y axis plots, the legend's own entries
+    "figure.see": "{caption}は{figure}を参照してください。",
+    "chart.period": "報告対象期間",
+    "chart.daily": "細線：日別の値",
+    "chart.clipped": "軸の上限を超えた日：値（日付）",
+    "chart.view": "{quantity}（{view}）",
+    "chart.median": "7日移動中央値",
+    "chart.by_day": "日別",
+    "axis.packets": "1日あたりのパケット数",
+    "axis.per-sensor": "センサー1台・1日あたりのパケット数",
+    "axis.sources": "1日あたりの送信元IPアドレス数",
+    "axis.share": "パケットの割合（%）",
+    "axis.share.mirai": "Mirai型パケットの割合（%）",
+    "axis.count": "1日あたりの件数",
+    "legend.tagged": "{name}・{tool}型",
     "table": "表{n}",
     # previous period, by kind of period
     "previous.quarter": "前四半期",
@@ -70,7 +89,13 @@ TEXT: dict[str, str] = {
     "previous.range": "前期間",
     # overview
     "overview.intro": (
-        "teitenでは、インターネット上で使用されていないIPアドレス（ダークネット）にセンサーを"
+        "本レポートは、インターネット上で使用されていないIPアドレス（ダークネット）に設置した"
+        "センサーに届くパケットの観測結果をまとめたものです。未使用のアドレスには本来通信が届かないため、"
+        "観測されるパケットの多くは、ワームやボットによる感染先の探索、調査目的のスキャン、"
+        "送信元を詐称したDoS攻撃を受けたホストからの応答（バックスキャッタ）などです。"
+    ),
+    "overview.intro_org": (
+        "{organisation}では、インターネット上で使用されていないIPアドレス（ダークネット）にセンサーを"
         "設置し、そこに届くパケットを観測しています。未使用のアドレスには本来通信が届かないため、"
         "観測されるパケットの多くは、ワームやボットによる感染先の探索、調査目的のスキャン、"
         "送信元を詐称したDoS攻撃を受けたホストからの応答（バックスキャッタ）などです。"
@@ -78,6 +103,14 @@ TEXT: dict[str, str] = {
     "overview.totals": (
         "観測期間中、{sensors}台のセンサーで観測したパケットは合計{packets}パケット、"
         "センサー1台あたり{per_sensor}パケットで、送信元のIPアドレスは{sources}件でした。"
+    ),
+    "overview.totals_hidden": (
+        "観測期間中のセンサー1台あたりの受信パケット数は{per_sensor}パケット、"
+        "送信元のIPアドレスは{sources}件でした。"
+    ),
+    "overview.kinds_hidden": (
+        "このうち探索パケット（プローブ）が{probe_share}、バックスキャッタが{backscatter_share}を"
+        "占めました。"
     ),
     "overview.kinds": (
         "このうち探索パケット（プローブ）は{probe}パケット（{probe_share}）、"
@@ -110,18 +143,83 @@ TEXT: dict[str, str] = {
     "ranking.no_previous": "{previous}のデータがないため比較できません。",
     "ranking.empty": "観測期間中に該当するパケットはありませんでした。",
     "ranking.one_host": (
-        "†：上位1送信元がその行のパケットの{share}以上を占めています（ほぼ単一ホストによるもの）。"
+        "†：最も多く送信した1つの送信元が、その行のパケットの{share}以上を占めています"
+        "（ほぼ単一のホストによるもの）。"
     ),
     "ranking.few_hosts": (
-        "‡：上位3送信元がその行のパケットの{share}以上を占めています（少数のホストによるもの）。"
+        "‡：上位3つの送信元が、その行のパケットの{share}以上を占めています"
+        "（少数のホストによるもの）。"
     ),
     "ranking.figure": "{heading}の日別推移（{metric}）",
     # phenomena
+    "phenomena.intro": (
+        "観測された変化のうち、規模・広がり・持続性の基準を満たし、注目度の高い{n}件を"
+        "取り上げます。その他の検出結果は付録の表{table}に示します。"
+    ),
+    "phenomena.intro_none_notable": (
+        "基準を満たす注目すべき現象はありませんでした。検出された変化は付録の表{table}に示します。"
+    ),
+    "phenomena.advisories": "参考情報",
+    "phenomena.appendix": "付録：その他の検出結果",
+    "phenomena.appendix_intro": (
+        "以下は検出されたものの、本文で取り上げる基準（規模：1日の探索パケットの{volume}以上、"
+        "持続：パケットの半分が{days}日以上に分散、1つの送信元が{share}未満）を満たさなかった"
+        "もの、または本文の{n}件に次ぐものです。"
+    ),
+    "phenomena.appendix_table": "その他の検出結果",
+    "col.finding": "検出内容",
+    "col.subject": "対象",
+    "col.first_day": "開始日",
+    "col.sources": "送信元数",
+    "col.top_share": "最多送信元の割合",
+    "col.attribution": "送信元の広がり",
+    "col.why": "本文に含めない理由",
+    "attribution.one-host": "1ホスト",
+    "attribution.few-hosts": "少数のホスト",
+    "attribution.broad": "多数",
+    "why.volume": "規模が小さい",
+    "why.burst": "短期間に集中",
+    "why.one-host": "1ホストによる",
+    "why.few-hosts": "少数のホストによる",
+    "why.overtaken-few-hosts": "追い越された側が少数のホストによる",
+    "why.not-sustained": "持続していない",
+    "why.rank": "注目度が本文の{n}件に及ばない",
+    "kind.surge": "増加",
+    "kind.drop": "減少",
+    "kind.new_entrant": "上位への参入",
+    "kind.crossover": "順位の逆転",
+    "kind.mirai_share": "Mirai型の割合の変化",
+    # conclusion
+    "conclusion": "おわりに",
+    "conclusion.intro": "今期の観測から、次の対策をお勧めします。",
+    "conclusion.none": (
+        "今期は特に注目すべき現象はありませんでした。引き続き、インターネットに公開している"
+        "機器やサービスの設定と更新状況を定期的に確認してください。"
+    ),
+    "action.patch": (
+        "{products}を利用している場合は、{cves}への対策（修正版の適用）を確認してください。"
+    ),
+    "action.credentials": (
+        "{ports}を開放しているIoT機器（ルーター、カメラ、録画機など）は、初期設定のパスワードを"
+        "変更し、不要なリモートログインを無効にしてください。"
+    ),
+    "action.expose": (
+        "{ports}のサービスをインターネットに直接公開しないよう、アクセス制限を確認してください。"
+    ),
+    "action.notify": (
+        "{country}の感染ホストについて、ネットワーク管理者やISPを通じて機器の所有者へ通知し、"
+        "対処を促すことが有効です。"
+    ),
     "phenomena.none": "観測期間中、特に注目すべき現象は検出されませんでした。",
     "phenomena.no_previous": (
         "{previous}のデータがないため比較できません（上位への新たな参入は判定していません）。"
     ),
     # focus
+    "focus.totals_hidden": (
+        "{country}に割り当てられたIPアドレスから送信された探索パケットは、センサー1台あたり"
+        "{per_sensor}パケット（全体の{share}）、送信元のIPアドレスは{sources}件で、"
+        "送信元地域別では{rank}でした。"
+    ),
     "focus.totals": (
         "{country}に割り当てられたIPアドレスから送信された探索パケットは{packets}パケット"
         "（全体の{share}）、送信元のIPアドレスは{sources}件で、送信元地域別では{rank}でした。"
@@ -137,12 +235,31 @@ TEXT: dict[str, str] = {
     "focus.mirai_figure": "Miraiの特徴を持つパケットの割合の日別推移",
     # events
     "scans.text": (
-        "一つの送信元から一つの宛先ポートへの送信のうち、{min_destinations}以上のセンサーの"
-        "アドレスに届き、インターネット全体で毎秒{min_rate}パケット以上と推定されるものを"
-        "スキャンとして数えると（Durumeric et al., 2014の定義）、観測期間中のスキャンは"
+        "一つの送信元から一つの宛先ポートへの送信のうち、ダークネットの{min_destinations}以上の"
+        "アドレスに届き、{rate}ものをスキャンとして数えると（{basis}）、観測期間中のスキャンは"
         "{events}件、送信元は{actors}件でした。"
     ),
-    "scans.tags": "このうち{items}の特徴を持つものがありました。",
+    "scans.text_any_rate": (
+        "一つの送信元から一つの宛先ポートへの送信のうち、ダークネットの{min_destinations}以上の"
+        "アドレスに届いたものをスキャンとして数えると（{basis}）、観測期間中のスキャンは"
+        "{events}件、送信元は{actors}件でした。"
+    ),
+    "scans.rate_internet-wide": "インターネット全体で毎秒{min_rate}パケット以上と推定される",
+    "scans.rate_darknet": (
+        "センサーへの到着率が、宛先を一様に選ぶとすればインターネット全体で毎秒{min_rate}"
+        "パケット以上にあたる"
+    ),
+    "scans.rate_implied": (
+        "もう一つの条件（インターネット全体での推定レートが毎秒{min_rate}パケット以上）は、"
+        "この規模のダークネットではどのスキャンも満たすため（{timeout}を超えて途絶えると"
+        "スキャンは終わります）、件数を減らしません。"
+    ),
+    "scans.basis_scaled": (
+        "Durumeric et al., 2014の定義。/8で100アドレスという同論文のしきい値をこのダークネットの"
+        "規模に換算し、下限を{floor}としたもの"
+    ),
+    "scans.basis_set": "宛先数のしきい値はDurumeric et al., 2014のものに代えてこのレポートで指定",
+    "scans.tags": "このうち、スキャンツールの特徴を持つものは{items}でした。",
     "scans.tag_item": "{tag}が{n}件",
     "scans.table": "スキャンの多かった宛先ポート",
     "dos.text": (
@@ -150,6 +267,12 @@ TEXT: dict[str, str] = {
         "センサーに届いたこの応答（バックスキャッタ）から、Mooreらの手法とCAIDAのcorsaroの"
         "閾値（{min_packets}パケット以上、{min_duration}以上、60秒間に{min_ppm}パケット以上）で"
         "推定したDoS攻撃は{events}件、攻撃を受けたホストは{actors}件でした。"
+    ),
+    "dos.rate_hidden": (
+        "最大の攻撃レートは、インターネット全体で毎秒{rate}パケットと推定されます"
+        "（パケット数の95%区間で{low}～{high}）。ダークネットでの観測値をIPv4アドレス空間全体に"
+        "拡大した値で、攻撃者が送信元アドレスをIPv4アドレス空間全体から一様に詐称したと仮定して"
+        "います。詐称の範囲が狭い場合は過大な推定になります。"
     ),
     "dos.rate": (
         "最大の攻撃レートは、インターネット全体で毎秒{rate}パケットと推定されます"
@@ -187,6 +310,41 @@ TEXT: dict[str, str] = {
     "events.none_dos": "観測期間中、条件を満たすDoS攻撃はありませんでした。",
     # method
     "method.observation": "観測方法",
+    "method.sensors_hidden": (
+        "本レポートは、インターネット上で使用されていないIPアドレス（ダークネット）に設置した"
+        "センサーで受信したパケットを集計したものです。センサーの台数、アドレス数およびアドレスは"
+        "公開していません（パケット数はセンサー1台あたりの値と割合で示しています）。"
+        "未使用のアドレスに届くパケットはすべて一方的に送られたものであり、その傾向から"
+        "インターネット全体の脅威の動向を推測できます。"
+    ),
+    "method.days": "観測期間と日別の集計は、協定世界時（UTC）の0時で日付を区切っています。",
+    "method.days_local": (
+        "観測期間と日別の集計は、協定世界時（UTC）の0時で日付を区切っています"
+        "（{zone}では各日の{time}から翌日の{time}まで）。"
+    ),
+    "method.times": "本文と表の時刻は{zone}で示しています。",
+    "method.daily_rounded": "図の日別の値は有効数字{digits}桁に丸めています。",
+    "method.reproduce": "再現のための情報",
+    "method.version": "作成に用いたソフトウェア: teiten {version}",
+    "method.digest": "観測期間のデータのダイジェスト: {digest}",
+    "method.settings": (
+        "集計の設定: 順位の指標は{metric}、上位{top}位まで、個別に取り上げた国・地域は{country}"
+    ),
+    "method.config": "レポート設定ファイル: {name}（{digest}）",
+    "method.config_none": "レポート設定ファイル: なし（既定の設定）",
+    "method.command": (
+        "本レポートを再作成するコマンド（--storeには上記のダイジェストのデータを持つストアを"
+        "指定）: {command}"
+    ),
+    "colophon.publisher": "発行: {organisation}",
+    "colophon.contact": "お問い合わせ: {contact}",
+    "colophon.disclaimer": "免責事項: {text}",
+    "disclaimer.default": (
+        "本レポートの内容は、ダークネットでの観測結果に基づくものであり、その正確性、完全性を"
+        "保証するものではありません。本レポートの情報を利用したことにより生じたいかなる損害に"
+        "ついても、{publisher}は責任を負いません。"
+    ),
+    "disclaimer.publisher": "発行者",
     "method.sensors": (
         "本レポートは、インターネット上で使用されていないIPアドレス（ダークネット）に設置した"
         "{sensors}台のセンサー（合計{size}アドレス{size_note}）で受信したパケットを集計したもの"
@@ -198,11 +356,14 @@ TEXT: dict[str, str] = {
     "method.size.mixed": "。一部のセンサーは観測された宛先アドレス数で、実際の規模の下限",
     "method.size.none": "",
     "method.data": "データソース",
-    "method.geo": "送信元の地域: {database}（{edition}版、{batches}バッチ）",
-    "method.geo_none": "送信元の地域: 該当する取り込みデータがありません",
+    "method.geo": "送信元地域の判定: {database}（{edition}）",
+    "method.geo_none": "送信元地域の判定: 観測期間のデータがありません",
     "method.knowledge": "ポートに関する情報: teitenナレッジベース {edition}版",
     "method.import": "脆弱性情報: {source}（{version}、{date}）",
-    "method.services": "サービス名: teiten知識ベース、次にIANAポート番号レジストリ（{edition}版）",
+    "method.services": (
+        "サービス名: teitenナレッジベース、それにないポートは"
+        "IANAのポート番号レジストリ（{edition}版）"
+    ),
     "method.definitions": "指標と用語の定義",
     "def.packets": "パケット数: 観測期間中にセンサーが受信したパケットの数。",
     "def.per-sensor": (
