@@ -9,7 +9,13 @@ from pathlib import Path
 import dpkt
 
 from conftest import require_tool
-from teiten.simulate import SensorSpec, SimulatedChunk, SimulationConfig, generate_packets
+from teiten.simulate import (
+    GroundTruth,
+    SensorSpec,
+    SimulatedChunk,
+    SimulationConfig,
+    generate_packets,
+)
 
 SENSORS = (SensorSpec("east", "198.18.4.0/24"), SensorSpec("west", "192.0.2.0/25"))
 
@@ -24,6 +30,17 @@ def small_config(packets: int = 20_000, seed: int = 11, **kw: object) -> Simulat
 
 def chunks(config: SimulationConfig, **kw: object) -> list[SimulatedChunk]:
     return list(generate_packets(config, **kw))  # type: ignore[arg-type]
+
+
+def with_truth(
+    config: SimulationConfig,
+) -> tuple[SimulationConfig, list[SimulatedChunk], dict[str, object]]:
+    """The config, its chunks, and the ground truth they make (as JSON)."""
+    cs = chunks(config)
+    truth = GroundTruth(config, "ethernet")
+    for c in cs:
+        truth.add(c)
+    return config, cs, truth.as_json()
 
 
 def frames(chunk: SimulatedChunk) -> list[bytes]:

@@ -16,10 +16,10 @@ import pytest
 
 from teiten.decode import decode_batch
 from teiten.fingerprint import TAG_BITS, tag_packets
-from teiten.simulate import GroundTruth, load_scenario, parse_scenario
+from teiten.simulate import load_scenario, parse_scenario
 from teiten.simulate.population import dotted
 
-from ._sim import SENSORS, chunks, frames, small_config
+from ._sim import SENSORS, chunks, frames, small_config, with_truth
 
 START, END = datetime(2024, 3, 1, tzinfo=UTC), datetime(2024, 3, 5, tzinfo=UTC)
 DARKNET = sum(s.size for s in SENSORS)  # 384 addresses
@@ -73,12 +73,7 @@ def _config(**kw: object):
 
 @pytest.fixture(scope="module")
 def generated():
-    config = _config()
-    cs = chunks(config)
-    truth = GroundTruth(config, "ethernet")
-    for c in cs:
-        truth.add(c)
-    return config, cs, truth.as_json()
+    return with_truth(_config())
 
 
 def _columns(cs) -> dict[str, np.ndarray]:

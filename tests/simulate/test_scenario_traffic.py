@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from teiten.simulate import GroundTruth, parse_scenario
+from teiten.simulate import parse_scenario
 from teiten.simulate.envelope import Envelope, grid
 from teiten.simulate.population import diurnal_mass
 
-from ._sim import chunks, frames, small_config
+from ._sim import chunks, frames, small_config, with_truth
 
 SCENARIO = parse_scenario(
     """
@@ -73,12 +73,7 @@ def _config(**kw: object):
 
 @pytest.fixture(scope="module")
 def generated():
-    config = _config()
-    cs = chunks(config)
-    truth = GroundTruth(config, "ethernet")
-    for c in cs:
-        truth.add(c)
-    return config, cs, truth.as_json()
+    return with_truth(_config())
 
 
 def _packets_of(cs, name: str) -> np.ndarray:

@@ -71,6 +71,13 @@ def store_option(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
+def lang_option(default: str, help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--lang ja|en``: the language of what a command writes for people."""
+    return click.option(
+        "--lang", type=click.Choice(["ja", "en"]), default=default, show_default=True, help=help
+    )
+
+
 def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(func)
 

@@ -11,7 +11,14 @@ from typing import Any
 
 import click
 
-from teiten.cli.common import emit_json, fail_cleanly, json_option, main, store_option
+from teiten.cli.common import (
+    emit_json,
+    fail_cleanly,
+    json_option,
+    lang_option,
+    main,
+    store_option,
+)
 from teiten.errors import OptionError
 
 _SPEC = re.compile(r"^(\d{1,5})(?:/([A-Za-z]+))?$")
@@ -76,13 +83,7 @@ def _default_store() -> Path | None:
     "or NVD; malware reported by then), as a report of the period cites it: e.g. 2019Q2, "
     "2019-06-30.",
 )
-@click.option(
-    "--lang",
-    type=click.Choice(["ja", "en"]),
-    default="en",
-    show_default=True,
-    help="Language of the text: ja prints the descriptions written for Japanese readers.",
-)
+@lang_option("en", "Language of the text: ja prints the descriptions written for Japanese readers.")
 @store_option
 @json_option
 @fail_cleanly

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from teiten.cli.common import emit_json, fail_cleanly, main, store_option
+from teiten.cli.common import emit_json, fail_cleanly, lang_option, main, store_option
 from teiten.cli.filters import country_option
 from teiten.cli.tables import emit_csv, output_options
 
@@ -36,7 +36,7 @@ FINDING_COLUMNS = (
     default="JP",
     help="Country whose port crossovers and Mirai-type share are examined.",
 )
-@click.option("--lang", type=click.Choice(["ja", "en"]), default="en", show_default=True)
+@lang_option("en", "Language of the findings' titles and texts.")
 @click.option("--limit", type=click.IntRange(1), default=None, help="At most this many findings.")
 @output_options
 @fail_cleanly

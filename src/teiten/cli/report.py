@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from teiten.cli.common import fail_cleanly, main, store_option
+from teiten.cli.common import fail_cleanly, lang_option, main, store_option
 from teiten.cli.filters import country_option
 
 # File extensions of each --format; --out must carry one of its format's.
@@ -26,13 +26,7 @@ def _help_period() -> str:
 @main.command("report")
 @store_option
 @click.option("--period", required=True, help=_help_period())
-@click.option(
-    "--lang",
-    type=click.Choice(["ja", "en"]),
-    default="ja",
-    show_default=True,
-    help="Language of the report.",
-)
+@lang_option("ja", "Language of the report.")
 @click.option(
     "--format",
     "fmt",

@@ -9,28 +9,21 @@ each probe 7001/TCP and 7002/TCP from 2019-04-24, and a broad 445/TCP step from
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 
 from teiten.analyze.periods import parse_period
 from teiten.analyze.phenomena import find_phenomena
-from teiten.simulate import SimulationConfig, load_scenario, simulate_to_store
 from teiten.store import Store
+
+from ._stores import simulated_store
 
 PACKETS = 600_000
 
 
 def _simulate(tmp_path_factory, scenario: str) -> Store:
-    store = Store(tmp_path_factory.mktemp(scenario) / "store")
-    config = SimulationConfig(
-        start=datetime(2019, 1, 1, tzinfo=UTC),
-        end=datetime(2019, 7, 1, tzinfo=UTC),
-        packets=PACKETS,
-        seed=2019,
-        scenario=load_scenario(scenario),
-    )
-    simulate_to_store(config, store)
+    store, _ = simulated_store(tmp_path_factory.mktemp(scenario), scenario, PACKETS)
     return store
 
 

@@ -14,7 +14,7 @@ from datetime import date
 import pytest
 from click.testing import CliRunner
 
-from analyze.test_rankings_attribution import _capture
+from analyze.test_rankings_attribution import store as ingested  # noqa: F401 (a fixture)
 from teiten.analyze.periods import parse_period
 from teiten.analyze.phenomena import PhenomenaSettings
 from teiten.analyze.phenomena.attribution import Contributors, contributors
@@ -23,18 +23,15 @@ from teiten.analyze.phenomena.review import _groups, _half_mass_days, _Judged, _
 from teiten.cli import main
 from teiten.store import Engine, Store
 
+from ._stores import simulated_store
+
 Q2 = parse_period("2019Q2")
 IPV4 = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}\b")
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    root = tmp_path_factory.mktemp("review")
-    (root / "loud.pcap").write_bytes(_capture())
-    args = ["ingest", "--store", str(root / "store"), "--sensor", "s1", str(root / "loud.pcap")]
-    result = CliRunner().invoke(main, args)
-    assert result.exit_code == 0, result.output
-    return Store(root / "store", create=False)
+def store(ingested):  # noqa: F811 (the imported fixture)
+    return Store(ingested, create=False)
 
 
 def _entrant(port: int) -> Finding:
@@ -140,17 +137,14 @@ def test_cli_json_gives_each_finding_its_attribution(tmp_path):
     address anywhere."""
     from datetime import UTC, datetime
 
-    from teiten.simulate import SimulationConfig, load_scenario, simulate_to_store
-
-    store = Store(tmp_path / "store")
-    config = SimulationConfig(
+    store, _ = simulated_store(
+        tmp_path,
+        "2019q2",
+        300_000,
+        seed=7,
         start=datetime(2019, 3, 1, tzinfo=UTC),
         end=datetime(2019, 6, 1, tzinfo=UTC),
-        packets=300_000,
-        seed=7,
-        scenario=load_scenario("2019q2"),
     )
-    simulate_to_store(config, store)
     args = ["phenomena", "--store", str(store.root), "--period", "2019-05", "--json"]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output

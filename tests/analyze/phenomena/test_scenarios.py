@@ -2,7 +2,7 @@
 dates, and the calm scenario yields none of them."""
 
 import json
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 from click.testing import CliRunner
@@ -10,23 +10,14 @@ from click.testing import CliRunner
 from teiten.analyze.periods import parse_period
 from teiten.analyze.phenomena import find_phenomena
 from teiten.cli import main
-from teiten.simulate import SimulationConfig, load_scenario, simulate_to_store
-from teiten.store import Store
+
+from ._stores import simulated_store
 
 Q2 = parse_period("2019Q2")
 
 
 def _store(tmp_path_factory, scenario):
-    store = Store(tmp_path_factory.mktemp(scenario) / "store")
-    config = SimulationConfig(
-        start=datetime(2019, 1, 1, tzinfo=UTC),
-        end=datetime(2019, 7, 1, tzinfo=UTC),
-        packets=1_500_000,
-        seed=2019,
-        scenario=load_scenario(scenario),
-    )
-    truth = simulate_to_store(config, store)
-    return store, truth.as_json() if hasattr(truth, "as_json") else truth
+    return simulated_store(tmp_path_factory.mktemp(scenario), scenario, 1_500_000)
 
 
 @pytest.fixture(scope="module")
