@@ -178,9 +178,32 @@ def test_the_report_tables_carry_the_mark_and_its_footnote(store, lang, note):
     data = build_report(Store(store, create=False), parse_period("2019Q2"), findings=[])
     ports = next(s for s in compose(data, lang).sections if s.id == "ports")
     i, table = next((i, b) for i, b in enumerate(ports.blocks) if isinstance(b, Table))
-    marked = {row[1].value: row[3].text for row in table.rows}
+    marked = {row[1].value: row[4].text for row in table.rows}
+    busiest = {row[1].value: row[3].value for row in table.rows}  # the busiest source's share
+    assert busiest["22/tcp"] == 1.0 and busiest["80/tcp"] == pytest.approx(0.2)
     assert marked["22/tcp"].endswith("†") and marked["80/tcp"].endswith("‡")
     assert not marked["23/tcp"].endswith(("†", "‡"))
     footnote = ports.blocks[i + 1]
     assert isinstance(footnote, Paragraph) and note in footnote.text and "‡" in footnote.text
     assert not set(IPV4.findall(str(ports))) & set(SOURCES)
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "unsaid"),
+    [
+        ("ja", "22/TCPのパケットの100.0%は、", "80/TCPのパケットの"),
+        ("en", "(ZMap) sent 100.0% of the packets of 22/TCP.", "of the packets of 80/TCP"),
+    ],
+)
+def test_the_report_names_a_rows_busiest_source_in_words(store, lang, said, unsaid):
+    """A row whose busiest source sent 25 % or more says so in the section's text (its
+    country and tool, never its address); 80/tcp's busiest sent 20 %: nothing is said."""
+    from teiten.analyze.periods import parse_period
+    from teiten.report import build_report
+    from teiten.report.compose import Paragraph, compose
+
+    data = build_report(Store(store, create=False), parse_period("2019Q2"), findings=[])
+    ports = next(s for s in compose(data, lang).sections if s.id == "ports")
+    intro = next(b for b in ports.blocks if isinstance(b, Paragraph)).text
+    assert said in intro and unsaid not in intro
+    assert "ZMap" in intro and not IPV4.search(intro)

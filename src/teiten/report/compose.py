@@ -304,8 +304,13 @@ def _ranking_table(
         columns = [m("col.rank"), m("col.port"), m("col.service")]
     else:
         columns = [m("col.rank"), m("col.region")]
-    columns += [m(f"metric.{metric}"), m("col.share"), m("col.previous_rank", previous=prev)]
-    numeric = [True] + [False] * (len(columns) - 4) + [True, True, True]
+    columns += [
+        m("col.top_share"),  # who made the row: its busiest source's share (never who)
+        m(f"metric.{metric}"),
+        m("col.share"),
+        m("col.previous_rank", previous=prev),
+    ]
+    numeric = [True] + [False] * (len(columns) - 5) + [True, True, True, True]
     field_name = {"per-sensor": "per_sensor"}.get(metric, metric)
     table_rows = []
     for r in rows:
@@ -313,10 +318,12 @@ def _ranking_table(
             keys = [Cell(m.port(r), row_key(r)), Cell(m.service(r))]
         else:
             keys = [Cell(m.country(r["country"]), r["country"])]
+        busiest = (r.get("top_sources_share") or [0.0])[0]
         table_rows.append(
             [
                 Cell(str(r["rank"]), r["rank"], True),
                 *keys,
+                Cell(m.percent(busiest), busiest, True),
                 Cell(m.metric_value(r, metric) + _mark(r), r[field_name], True),
                 Cell(m.percent(r["share"]), r["share"], True),
                 Cell(m.previous_rank(r["previous_rank"], compared), r["previous_rank"], True),
@@ -339,6 +346,33 @@ def _attribution_note(m: Messages, rows: list[dict[str, Any]], threshold: float)
     keys = {"one-host": "ranking.one_host", "few-hosts": "ranking.few_hosts"}
     notes = [m(keys[k], share=m.percent(threshold)) for k in _MARKS if k in used]
     return [Paragraph(_sentences(m, notes))] if notes else []
+
+
+NAMED_SOURCE = 0.25  # a row whose busiest source sent this share or more says so in words
+
+
+def _busiest_sources(
+    m: Messages, rows: list[dict[str, Any]], label: Callable[[dict[str, Any]], str]
+) -> list[str]:
+    """A sentence for each row one source made a large part of (``NAMED_SOURCE``), marked
+    or not: its share, country and tool — never its address."""
+    out = []
+    for r in rows:
+        shares, top = r.get("top_sources_share") or [0.0, 0.0], r.get("top_source") or {}
+        if shares[0] < NAMED_SOURCE or not top.get("country"):
+            continue
+        tools = m.join([m.tool(t) for t in top.get("tags", [])])
+        key = "ranking.busiest" if r.get("country") is None else "ranking.busiest_within"
+        out.append(
+            m(
+                key + ("" if tools else "_plain"),
+                label=label(r),
+                share=m.percent(shares[0]),
+                country=m.country(top["country"]),
+                tools=tools,
+            )
+        )
+    return out
 
 
 def _ranking(data: ReportData, m: Messages, n: _Numbering, dimension: str) -> Section:
@@ -387,6 +421,7 @@ def _ranking(data: ReportData, m: Messages, n: _Numbering, dimension: str) -> Se
                 previous=m.previous(ranking.period.kind),
             )
         )
+    parts += _busiest_sources(m, rows, label)
     section.blocks.append(Paragraph(_sentences(m, parts)))
     columns, numeric, table_rows = _ranking_table(
         m, heading, rows, dimension, data.metric, ranking.period.kind, data.previous_data

@@ -138,6 +138,10 @@ TEXT: dict[str, str] = {
     "ranking.entered": "{items} entered the top {n} from outside the {previous}'s top 10.",
     "ranking.no_previous": "No data for the {previous}: no comparison.",
     "ranking.empty": "No matching packets were observed in the period.",
+    "ranking.busiest": "One host in {country} ({tools}) sent {share} of the packets of {label}.",
+    "ranking.busiest_plain": "One host in {country} sent {share} of the packets of {label}.",
+    "ranking.busiest_within": "One host ({tools}) sent {share} of the packets from {label}.",
+    "ranking.busiest_within_plain": "One host sent {share} of the packets from {label}.",
     "ranking.one_host": (
         "† Mostly one host: the row's top source sent {share} or more of its packets."
     ),

@@ -142,6 +142,14 @@ TEXT: dict[str, str] = {
     "ranking.entered": "{previous}にTOP10外だった{items}が、上位{n}位に入りました。",
     "ranking.no_previous": "{previous}のデータがないため比較できません。",
     "ranking.empty": "観測期間中に該当するパケットはありませんでした。",
+    "ranking.busiest": (
+        "{label}のパケットの{share}は、{country}の1つの送信元（{tools}）によるものです。"
+    ),
+    "ranking.busiest_plain": "{label}のパケットの{share}は、{country}の1つの送信元によるものです。",
+    "ranking.busiest_within": (
+        "{label}のパケットの{share}は、1つの送信元（{tools}）によるものです。"
+    ),
+    "ranking.busiest_within_plain": "{label}のパケットの{share}は、1つの送信元によるものです。",
     "ranking.one_host": (
         "†：最も多く送信した1つの送信元が、その行のパケットの{share}以上を占めています"
         "（ほぼ単一のホストによるもの）。"
