@@ -81,6 +81,9 @@ def test_one_host_making_two_entrants_is_one_finding(loud):
     assert finding.top_source["country"] == "NL" and "zmap" in finding.top_source["tags"]
     assert finding.top_source["first"] == finding.top_source["last"] == "2019-05-15"
     assert "May 15" in finding.text["en"] and "5月15日" in finding.text["ja"]
+    behind = finding.evidence["review"]["scan_events"]  # the host's scan, ZMap-marked
+    assert behind["events"] >= 1 and behind["tools"].get("zmap", 0) >= 1
+    assert behind["share"] >= 0.9 and "scan event" in finding.text["en"]
 
 
 def _campaign_finding(findings):
@@ -97,6 +100,8 @@ def test_a_two_port_campaign_is_one_finding(campaign, period):
     assert finding.headline and finding.attribution == "broad"
     assert abs((date.fromisoformat(finding.start) - date(2019, 4, 24)).days) <= 2
     assert "7002/TCP" in finding.text["en"] and "同じ送信元" in finding.text["ja"]
+    behind = finding.evidence["review"]["scan_events"]  # the campaign's hosts scanned
+    assert behind["events"] >= 5 and behind["sources"] >= 5 and 0 < behind["share"] <= 1
 
 
 @pytest.mark.parametrize("period", ["2019Q2", "2019-05", "2019-06", "2019-W21", "2019-W22"])

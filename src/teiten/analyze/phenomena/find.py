@@ -10,6 +10,7 @@ from teiten.analyze.phenomena.mirai import mirai_share_trend
 from teiten.analyze.phenomena.model import Finding
 from teiten.analyze.phenomena.review import review
 from teiten.analyze.phenomena.settings import PhenomenaSettings
+from teiten.analyze.scans import scan_events
 from teiten.knowledge import KnowledgeBase, load_knowledge
 from teiten.store import Engine, Store
 
@@ -41,4 +42,5 @@ def find_phenomena(
             *crossovers(engine, period, settings),
             *mirai_share_trend(engine, period, settings),
         ]
-        return review(engine, period, found, settings, kb)
+        scans = scan_events(engine, period).rows if found else []
+        return review(engine, period, found, settings, kb, scans=scans)

@@ -31,7 +31,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -88,6 +88,8 @@ def review(
     found: list[Finding],
     settings: PhenomenaSettings,
     kb: KnowledgeBase,
+    *,
+    scans: list[dict[str, Any]] | None = None,
 ) -> list[Finding]:
     """``found``'s detections as findings: attributed, judged, merged and ranked —
     headlines first, then the rest, each by score."""
@@ -115,6 +117,15 @@ def review(
         who = _of_change(finding, everyone[i], settings.attribution_threshold)
         context = _context(finding, kb, period)
         judged.append(_judge(finding, who, first, end, period, settings, totals, context))
+        behind = _scans_behind(judged[-1].finding, who, scans or [], first, end)
+        judged[-1].finding.evidence["review"]["scan_events"] = behind
+        judged[-1].finding = dataclasses.replace(
+            judged[-1].finding,
+            text={
+                lang: _add(judged[-1].finding.text[lang], texts.scans(behind, lang))
+                for lang in texts.LANGS
+            },
+        )
         if i in overtaken and overtaken[i].attribution != "broad":
             judged[-1].finding.evidence["review"]["not_notable"].append("overtaken-few-hosts")
             judged[-1].finding = dataclasses.replace(judged[-1].finding, notable=False)
@@ -125,6 +136,41 @@ def review(
         headline = j.finding.notable and i < settings.headlines
         out.append(dataclasses.replace(j.finding, headline=headline))
     return out
+
+
+def _scans_behind(
+    f: Finding, who: Contributors, scans: list[dict[str, Any]], first: date, end: date
+) -> dict[str, Any]:
+    """The period's scan events (:mod:`teiten.analyze.scans`) behind a finding: those on
+    its port (from its country, for a focus-country crossover) or from its country,
+    starting in its window — how many, from how many sources, the share of its packets
+    they hold, and their tools. Events of the period only: a window reaching before it
+    counts none of those days' events."""
+    at = f.port()
+    country = f.subject.get("country")
+    if f.kind == "mirai_share":
+        return {"events": 0, "sources": 0, "share": 0.0, "tools": {}}
+
+    def mine(e: dict[str, Any]) -> bool:
+        if at is not None and (e.get("proto"), e.get("port")) != (at[0], at[1]):
+            return False
+        if (at is None or f.kind == "crossover") and e.get("country") != country:
+            return False
+        start = e["start"] if isinstance(e["start"], date) else date.fromisoformat(e["start"][:10])
+        return first <= start < end
+
+    behind = [e for e in scans if mine(e)]
+    tools: dict[str, int] = {}
+    for e in behind:
+        for tag in e.get("tags") or []:
+            tools[tag] = tools.get(tag, 0) + 1
+    packets = sum(int(e["packets"]) for e in behind)
+    return {
+        "events": len(behind),
+        "sources": len({e["source"] for e in behind}),
+        "share": round(min(1.0, packets / who.packets), 6) if who.packets else 0.0,
+        "tools": dict(sorted(tools.items())),
+    }
 
 
 def _overtaken(f: Finding) -> Finding:

@@ -34,6 +34,7 @@ __all__ = [
     "port_context",
     "previous",
     "ratio",
+    "scans",
     "share",
     "subject",
     "tools",
@@ -273,3 +274,17 @@ def port_context(entry: PortKnowledge | None, lang: str) -> str:
     if names:
         out += f"{' ' if out else ''}Malware known to use it: {', '.join(names)}."
     return out
+
+
+def scans(behind: dict[str, Any], lang: str) -> str:
+    """The scan events behind a finding, in one sentence ("" when none)."""
+    if not behind.get("events"):
+        return ""
+    n, sources = numbers.count(behind["events"]), numbers.count(behind["sources"])
+    held = share(behind["share"])
+    if lang == "ja":
+        return (
+            f"この期間のスキャン{n}件（送信元{sources}件）が、これらのパケットの{held}を占めます。"
+        )
+    events = "scan event" if behind["events"] == 1 else "scan events"
+    return f"{n} {events} from {sources} sources hold {held} of these packets."
