@@ -43,6 +43,13 @@ def with_truth(
     return config, cs, truth.as_json()
 
 
+def assert_same_bytes(first: list[SimulatedChunk], again: list[SimulatedChunk]) -> None:
+    """Two runs of one configuration gave the same chunks, byte for byte."""
+    assert [len(c) for c in again] == [len(c) for c in first]
+    for a, b in zip(first, again, strict=True):
+        assert (a.batch.ts_ns == b.batch.ts_ns).all() and frames(a) == frames(b)
+
+
 def frames(chunk: SimulatedChunk) -> list[bytes]:
     b = chunk.batch
     return [

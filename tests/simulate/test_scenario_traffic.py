@@ -15,7 +15,7 @@ from teiten.simulate import parse_scenario
 from teiten.simulate.envelope import Envelope, grid
 from teiten.simulate.population import diurnal_mass
 
-from ._sim import chunks, frames, small_config, with_truth
+from ._sim import assert_same_bytes, chunks, small_config, with_truth
 
 SCENARIO = parse_scenario(
     """
@@ -147,10 +147,7 @@ def test_changes_scale_senders_not_only_packets(generated):
 
 def test_same_seed_same_bytes_with_a_scenario(generated):
     _, first, _ = generated
-    again = chunks(_config())
-    assert [len(c) for c in again] == [len(c) for c in first]
-    for a, b in zip(first, again, strict=True):
-        assert np.array_equal(a.batch.ts_ns, b.batch.ts_ns) and frames(a) == frames(b)
+    assert_same_bytes(first, chunks(_config()))
 
 
 def test_an_envelope_of_ones_is_the_diurnal_mass():
