@@ -15,6 +15,7 @@ import pytest
 from analyze._events import darknet, probes, store_with
 from teiten.analyze.periods import parse_period
 from teiten.report import build_report, write_report
+from teiten.report.settings import ReportSettings
 from teiten.store import Store
 from teiten.store.sensors import declare_sensor
 
@@ -30,10 +31,11 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     return store_with(root / "store", rows)
 
 
-def _report(store: Store, addresses: int, lang: str) -> tuple[str, dict]:
+def _report(store: Store, addresses: int, lang: str, *, counts: bool = False) -> tuple[str, dict]:
     declare_sensor(store, "s1", addresses=addresses)
-    data = build_report(store, parse_period(DAY), findings=[])
-    out = Path(store.root).parent / f"r-{addresses}-{lang}.md"
+    settings = ReportSettings(publish_sensor_counts=counts)
+    data = build_report(store, parse_period(DAY), findings=[], settings=settings)
+    out = Path(store.root).parent / f"r-{addresses}-{lang}-{counts}.md"
     (path,) = [p for p in write_report(data, out, lang=lang, fmt="md") if p.suffix == ".md"]
     return re.sub(r"\s+", " ", path.read_text()), data.scans.parameters
 
@@ -68,7 +70,7 @@ def test_a_small_darknet_states_the_scaled_threshold(store):
 
 
 def test_a_declared_slash8_states_durumerics_definition(store):
-    en, parameters = _report(store, 1 << 24, "en")
+    en, parameters = _report(store, 1 << 24, "en", counts=True)
     scans = _paragraph(en, "Counting as a scan", "sources.")
     assert scans == (
         "Counting as a scan one source probing one port at 100 or more darknet addresses at an "
@@ -78,7 +80,20 @@ def test_a_declared_slash8_states_durumerics_definition(store):
     )
     assert "removes none" not in en
     assert parameters["rate_condition"] == "internet-wide"
-    ja, _ = _report(store, 1 << 24, "ja")
+    ja, _ = _report(store, 1 << 24, "ja", counts=True)
     assert "ダークネットの100以上のアドレスに届き、" in ja
     assert "インターネット全体で毎秒10パケット以上と推定されるものをスキャンとして数える" in ja
     assert "スキャンは1件、送信元は1件" in ja
+
+
+def test_a_scaled_threshold_above_its_floor_is_not_published_without_counts(store):
+    """By default a report publishes no darknet size: the /8's threshold (100, above the
+    floor of 10) would give it away through the scaling rule, so it is not printed."""
+    en, parameters = _report(store, 1 << 24, "en")
+    scans = _paragraph(en, "Counting as a scan", "size.")
+    assert "at enough darknet addresses" in scans and "100 or more" not in scans
+    assert "with the scaling rule it would tell the darknet's size" in scans
+    assert parameters["min_destinations"] == 100  # the thresholds in effect stay the same
+    ja, _ = _report(store, 1 << 24, "ja")
+    assert "ダークネットの規模に応じたしきい値以上のアドレスに届き" in ja
+    assert "100以上の" not in ja and "掲載していません" in ja

@@ -716,8 +716,16 @@ def _events(data: ReportData, m: Messages, n: _Numbering) -> Section:
         # the thresholds in effect at this darknet, never its size (teiten.analyze.scans)
         q = s.parameters
         derived, rate = q["derived_from"], m.decimal(q["min_rate"], 0)
+        floor = derived.get("min_destinations_floor", 0)
+        hidden = (  # above its floor, a scaled threshold tells the darknet's size
+            not data.settings.publish_sensor_counts
+            and derived["min_destinations"] != "set"
+            and q["min_destinations"] > floor
+        )
         values = {
-            "min_destinations": m.integer(q["min_destinations"]),
+            "threshold": m("scans.threshold_hidden")
+            if hidden
+            else m("scans.threshold", n=m.integer(q["min_destinations"])),
             "basis": m("scans.basis_set")
             if derived["min_destinations"] == "set"
             else m("scans.basis_scaled", floor=m.integer(derived["min_destinations_floor"])),
@@ -733,6 +741,8 @@ def _events(data: ReportData, m: Messages, n: _Numbering) -> Section:
         else:
             condition = m(f"scans.rate_{q['rate_condition']}", min_rate=rate)
             parts = [m("scans.text", rate=condition, **values)]
+        if hidden:
+            parts.append(m("scans.hidden_note"))
         if s.tags:
             items = [m("scans.tag_item", tag=m.tool(t), n=m.integer(c)) for t, c in s.tags.items()]
             parts.append(m("scans.tags", items=m.join(items)))

@@ -227,12 +227,18 @@ TEXT: dict[str, str] = {
         "{country} and {share_all} of all packets; Figure {figure} shows it day by day."
     ),
     "focus.mirai_figure": "Share of Mirai-type packets, daily",
+    "scans.threshold": "{n} or more",
+    "scans.threshold_hidden": "enough",
+    "scans.hidden_note": (
+        "The threshold is not published here: with the scaling rule it would tell the "
+        "darknet's size."
+    ),
     "scans.text": (
-        "Counting as a scan one source probing one port at {min_destinations} or more darknet "
+        "Counting as a scan one source probing one port at {threshold} darknet "
         "addresses {rate} ({basis}), there were {events} scans from {actors} sources."
     ),
     "scans.text_any_rate": (
-        "Counting as a scan one source probing one port at {min_destinations} or more darknet "
+        "Counting as a scan one source probing one port at {threshold} darknet "
         "addresses ({basis}), there were {events} scans from {actors} sources."
     ),
     "scans.rate_internet-wide": (

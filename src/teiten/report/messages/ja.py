@@ -242,13 +242,18 @@ TEXT: dict[str, str] = {
     ),
     "focus.mirai_figure": "Miraiの特徴を持つパケットの割合の日別推移",
     # events
+    "scans.threshold": "{n}以上の",
+    "scans.threshold_hidden": "規模に応じたしきい値以上の",
+    "scans.hidden_note": (
+        "このしきい値の値は、換算の規則からダークネットの規模が分かるため掲載していません。"
+    ),
     "scans.text": (
-        "一つの送信元から一つの宛先ポートへの送信のうち、ダークネットの{min_destinations}以上の"
+        "一つの送信元から一つの宛先ポートへの送信のうち、ダークネットの{threshold}"
         "アドレスに届き、{rate}ものをスキャンとして数えると（{basis}）、観測期間中のスキャンは"
         "{events}件、送信元は{actors}件でした。"
     ),
     "scans.text_any_rate": (
-        "一つの送信元から一つの宛先ポートへの送信のうち、ダークネットの{min_destinations}以上の"
+        "一つの送信元から一つの宛先ポートへの送信のうち、ダークネットの{threshold}"
         "アドレスに届いたものをスキャンとして数えると（{basis}）、観測期間中のスキャンは"
         "{events}件、送信元は{actors}件でした。"
     ),
