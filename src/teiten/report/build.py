@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from teiten.analyze.periods import Period
     from teiten.analyze.phenomena import Finding
     from teiten.analyze.rankings import Ranking
+    from teiten.knowledge import KnowledgeBase
     from teiten.store import Engine, Store
 
 __all__ = ["build_report"]
@@ -82,9 +83,10 @@ def build_report(
         raise OptionError(
             f"--focus-country wants an ISO 3166 alpha-2 code such as JP, not {focus_country!r}"
         )
+    kb = load_knowledge(store=store.root)  # once: findings, actions and method cite it
     if findings is None:
         detect = PhenomenaSettings(focus_country=country, metric=metric, top_n=top)
-        findings = find_phenomena(store, period, settings=detect)
+        findings = find_phenomena(store, period, settings=detect, kb=kb)
     with Engine(store) as engine:
         overview = _overview(engine, period)
         ports = rank(engine, "ports", period, metric=metric, limit=top)
@@ -108,11 +110,11 @@ def build_report(
         ports=RankingSection(ports, port_trend),
         countries=RankingSection(countries, country_trend),
         findings=findings,
-        actions=recommend(findings, load_knowledge(store=store.root), period.last_day, country),
+        actions=recommend(findings, kb, period.last_day, country),
         focus=focus,
         scans=summarize_events(scans, top, country),
         dos=summarize_events(dos, top, country),
-        method=_method(store, period, overview.sensors, darknet.size, darknet.source),
+        method=_method(store, period, overview.sensors, darknet.size, darknet.source, kb),
         previous_data=previous_data,
         settings=settings,
     )
@@ -157,14 +159,15 @@ def _focus(
     )
 
 
-def _method(store: Store, period: Period, sensors: int, size: int, source: str) -> MethodSection:
+def _method(
+    store: Store, period: Period, sensors: int, size: int, source: str, kb: KnowledgeBase
+) -> MethodSection:
     """Sensors, darknet size, and the editions of the reference data behind the period."""
     editions: Counter[tuple[str, str]] = Counter()
     for batch in store.manifest.batches(state="committed"):
         days = {m[1] for _, target in batch.parts if (m := _DAY_DIR.search(target))}
         if any(period.start <= date.fromisoformat(d) < period.end for d in days):
             editions[(batch.geo_database, batch.geo_edition)] += 1
-    kb = load_knowledge(store=store.root)
     return MethodSection(
         sensors=sensors,
         darknet_size=size,

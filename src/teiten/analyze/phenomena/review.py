@@ -112,23 +112,24 @@ def review(
         threshold=settings.attribution_threshold,
     )
     overtaken = dict(zip(leaders, everyone[len(found) :], strict=True))
+    behind = _ScanIndex(scans or [])
     judged = []
     for i, (finding, (first, end)) in enumerate(zip(found, windows, strict=True)):
         who = _of_change(finding, everyone[i], settings.attribution_threshold)
-        context = _context(finding, kb, period)
-        judged.append(_judge(finding, who, first, end, period, settings, totals, context))
-        behind = _scans_behind(judged[-1].finding, who, scans or [], first, end)
-        judged[-1].finding.evidence["review"]["scan_events"] = behind
-        judged[-1].finding = dataclasses.replace(
-            judged[-1].finding,
-            text={
-                lang: _add(judged[-1].finding.text[lang], texts.scans(behind, lang))
-                for lang in texts.LANGS
-            },
+        lost_to_few = i in overtaken and overtaken[i].attribution != "broad"
+        judged.append(
+            _judge(
+                finding,
+                who,
+                (first, end),
+                period,
+                settings,
+                totals,
+                context=_context(finding, kb, period),
+                scans=behind.of(finding, who, first, end),
+                extra=["overtaken-few-hosts"] if lost_to_few else [],
+            )
         )
-        if i in overtaken and overtaken[i].attribution != "broad":
-            judged[-1].finding.evidence["review"]["not_notable"].append("overtaken-few-hosts")
-            judged[-1].finding = dataclasses.replace(judged[-1].finding, notable=False)
     merged = [_merge(group) for group in _groups(judged, settings)]
     merged.sort(key=lambda j: (-j.finding.notable, -j.finding.score))
     out = []
@@ -138,39 +139,47 @@ def review(
     return out
 
 
-def _scans_behind(
-    f: Finding, who: Contributors, scans: list[dict[str, Any]], first: date, end: date
-) -> dict[str, Any]:
-    """The period's scan events (:mod:`teiten.analyze.scans`) behind a finding: those on
-    its port (from its country, for a focus-country crossover) or from its country,
-    starting in its window — how many, from how many sources, the share of its packets
-    they hold, and their tools. Events of the period only: a window reaching before it
-    counts none of those days' events."""
-    at = f.port()
-    country = f.subject.get("country")
-    if f.kind == "mirai_share":
-        return {"events": 0, "sources": 0, "share": 0.0, "tools": {}}
+class _ScanIndex:
+    """The period's scan events (:mod:`teiten.analyze.scans`), indexed once by port and by
+    country, so each finding reads only its own."""
 
-    def mine(e: dict[str, Any]) -> bool:
-        if at is not None and (e.get("proto"), e.get("port")) != (at[0], at[1]):
-            return False
-        if (at is None or f.kind == "crossover") and e.get("country") != country:
-            return False
-        start = e["start"] if isinstance(e["start"], date) else date.fromisoformat(e["start"][:10])
-        return first <= start < end
+    def __init__(self, scans: list[dict[str, Any]]) -> None:
+        self.by_port: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
+        self.by_country: dict[Any, list[dict[str, Any]]] = {}
+        for e in scans:
+            self.by_port.setdefault((e.get("proto"), e.get("port")), []).append(e)
+            self.by_country.setdefault(e.get("country"), []).append(e)
 
-    behind = [e for e in scans if mine(e)]
-    tools: dict[str, int] = {}
-    for e in behind:
-        for tag in e.get("tags") or []:
-            tools[tag] = tools.get(tag, 0) + 1
-    packets = sum(int(e["packets"]) for e in behind)
-    return {
-        "events": len(behind),
-        "sources": len({e["source"] for e in behind}),
-        "share": round(min(1.0, packets / who.packets), 6) if who.packets else 0.0,
-        "tools": dict(sorted(tools.items())),
-    }
+    def of(self, f: Finding, who: Contributors, first: date, end: date) -> dict[str, Any]:
+        """The scan events behind ``f``: on its port (from its country, for a focus-country
+        crossover) or from its country, starting in its window — how many, from how many
+        sources, the share of its packets they hold, and their tools. Events of the period
+        only: a window reaching before it counts none of those days' events."""
+        at, country = f.port(), f.subject.get("country")
+        if f.kind == "mirai_share":
+            candidates: list[dict[str, Any]] = []
+        elif at is not None:
+            candidates = self.by_port.get(at, [])
+            if f.kind == "crossover":
+                candidates = [e for e in candidates if e.get("country") == country]
+        else:
+            candidates = self.by_country.get(country, [])
+        behind = [e for e in candidates if first <= _day(e["start"]) < end]
+        tools: dict[str, int] = {}
+        for e in behind:
+            for tag in e.get("tags") or []:
+                tools[tag] = tools.get(tag, 0) + 1
+        packets = sum(int(e["packets"]) for e in behind)
+        return {
+            "events": len(behind),
+            "sources": len({e["source"] for e in behind}),
+            "share": round(min(1.0, packets / who.packets), 6) if who.packets else 0.0,
+            "tools": dict(sorted(tools.items())),
+        }
+
+
+def _day(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
 def _overtaken(f: Finding) -> Finding:
@@ -210,13 +219,18 @@ class _Judged:
 def _judge(
     f: Finding,
     who: Contributors,
-    first: date,
-    end: date,
+    span: tuple[date, date],
     period: Period,
     settings: PhenomenaSettings,
     totals: _Totals,
+    *,
     context: dict[str, str],
+    scans: dict[str, Any],
+    extra: list[str],
 ) -> _Judged:
+    """``f`` with its review: thresholds met or not (``extra``: reasons found elsewhere),
+    score, own span, who made it, and its text completed."""
+    first, end = span
     volume = _volume(f, who, first, end, totals)
     significance = _significance(f, period)
     breadth = (1 - who.top_sources_share[0]) * min(1.0, math.log10(1 + who.sources) / 2)
@@ -234,6 +248,7 @@ def _judge(
         held = _sustained_days(f, period)
         if held < min(settings.crossover_sustained_days, math.ceil(period_days / 2)):
             reasons.append("not-sustained")
+    reasons += extra
     start, last = _span(f, who, first, end)
     evidence = f.evidence | {
         "review": {
@@ -247,6 +262,7 @@ def _judge(
                 "significance": round(significance, 4),
             },
             "not_notable": reasons,
+            "scan_events": scans,
             "thresholds": {
                 "min_volume": settings.min_volume,
                 "min_days": settings.min_days,
@@ -257,7 +273,10 @@ def _judge(
         }
     }
     text = {
-        lang: _add(_add(f.text[lang], texts.attribution(who, lang, f.kind)), context[lang])
+        lang: _add(
+            _add(_add(f.text[lang], texts.attribution(who, lang, f.kind)), context[lang]),
+            texts.scans(scans, lang),
+        )
         for lang in texts.LANGS
     }
     return _Judged(
