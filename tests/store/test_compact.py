@@ -85,7 +85,7 @@ def test_min_files_and_day_selection(store):
 
 def test_without_atomic_exchange_two_renames_do_the_swap(store, monkeypatch):
     """File systems without RENAME_EXCHANGE take the two-rename path."""
-    monkeypatch.setattr(swap_module, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(swap_module, "exchange", lambda a, b: False)
     before = _snapshot(store)
     (day,) = compact(store)
     assert day.files_after == 1 and _snapshot(store) == before

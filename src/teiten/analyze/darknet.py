@@ -56,9 +56,12 @@ def darknet_size(engine: Engine, first: date, end: date) -> Darknet:
     """The darknet of the sensors with packets in days ``first`` … ``end`` (exclusive)."""
     declared = declared_sensors(engine.store)
     rows = engine.rows(
-        "SELECT sensor, count(DISTINCT dst) FILTER (WHERE ip_version = 4) AS observed "
-        "FROM packets WHERE day >= ? AND day < ? GROUP BY sensor ORDER BY sensor",
-        [first, end],
+        "SELECT k.sensor, coalesce(d.observed, 0) AS observed "
+        "FROM (SELECT DISTINCT sensor FROM sources WHERE day >= ? AND day < ?) k "
+        "LEFT JOIN (SELECT sensor, count(DISTINCT dst) AS observed FROM dsts "
+        "WHERE day >= ? AND day < ? GROUP BY sensor) d ON d.sensor = k.sensor "
+        "ORDER BY k.sensor",
+        [first, end, first, end],
     )
     sensors = []
     for r in rows:

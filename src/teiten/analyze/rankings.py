@@ -72,13 +72,10 @@ _PROTO_NUMBERS = {"icmp": 1, "tcp": 6, "udp": 17, "icmpv6": 58, "sctp": 132, "gr
 _ICMP = (1, 58)
 
 # Grouping keys per dimension: SQL expression per output column.
-_KEYS: dict[str, dict[str, str]] = {
-    "ports": {
-        "proto": "proto",
-        "port": f"CASE WHEN proto IN {_ICMP} THEN NULL ELSE dport END",
-        "icmp_type": f"CASE WHEN proto IN {_ICMP} THEN icmp_type END",
-    },
-    "countries": {"country": "country"},
+# Grouping keys per dimension: the ``keys`` rollup's columns (teiten.store.rollup).
+_KEYS: dict[str, tuple[str, ...]] = {
+    "ports": ("proto", "port", "icmp_type"),
+    "countries": ("country",),
 }
 
 
@@ -110,6 +107,11 @@ class Filters:
             "exclude_tags": list(self.exclude_tags),
         }
         return {name: value for name, value in given.items() if value}
+
+    def table(self, port: bool) -> str:
+        """The rollup to read (:mod:`teiten.store.rollup`): ``keys`` when the query or
+        these filters need the port or protocol, else the smaller ``sources``."""
+        return "keys" if port or self.proto else "sources"
 
     def sql(self) -> tuple[str, list[Any]]:
         clauses: list[str] = []
@@ -191,8 +193,8 @@ def rank(
     "malware" | "product", "id", "title", "published"}]`` (``[]`` when nothing is known),
     only what was known on the period's last day.
 
-    One pass over the period's packets groups them by (row, source); the ranking and
-    the shown rows' top sources (``limit``) are both read from those groups.
+    Rows are ranked from the rollup's sums; only the shown rows (``limit``) are grouped
+    by source, so a ranking by packets costs little more than one pass over the sums.
     """
     if not 0 < attribution_threshold <= 1:
         raise OptionError(
@@ -208,33 +210,30 @@ def rank(
     kind = "" if traffic == "all" else " AND kind = ?"
     kind_params = [] if traffic == "all" else [traffic]
     keys = _KEYS[dimension]
-    key_select = ", ".join(f"{expr} AS {name}" for name, expr in keys.items())
     key_names = ", ".join(keys)
     join = " AND ".join(f"c.{k} IS NOT DISTINCT FROM p.{k}" for k in keys)
     order = {"packets": "packets", "sources": "sources", "per-sensor": "packets"}[metric]
     total, tagged = _totals(engine, period, where, params, kind, kind_params, filters)
     shares = [label for label in TAG_BITS if label in SHARE_TAGS or tagged[label]]
     present = [label for label in TAG_BITS if tagged[label]]  # tags a top source may carry
-    counted = [label for label in TAG_BITS if label in shares or label in present]
-    source_counts = "".join(f", {_tag_count(t)} AS {_tag_column(t)}" for t in counted)
-    counts = "".join(f", sum({_tag_column(t)}) AS {_tag_column(t)}" for t in shares)
+    table = filters.table(dimension == "ports")
+    counts = "".join(f", {_tag_count(t)} AS {_tag_column(t)}" for t in shares)
+    distinct = ", count(DISTINCT src) AS sources" if metric == "sources" else ""
+    source_counts = "".join(f", {_tag_count(t)} AS {_tag_column(t)}" for t in present)
     top_counts = "".join(
         f", max({_tag_column(t)}) FILTER (WHERE i = 1) AS {_tag_column(t, 'top_')}" for t in present
     )
     shown_join = " AND ".join(f"s.{k} IS NOT DISTINCT FROM w.{k}" for k in keys)
     limit_sql = "" if limit is None else " LIMIT ?"
-    # One pass over the packets: counts per (period, row, source); the ranking sums them
-    # (a row's sources are its groups) and the shown rows' top sources come from the same.
+    # Rows are ranked from their sums (and distinct sources when ranked by them); only
+    # the shown rows are then grouped by source, for their sources and busiest sources.
     sql = f"""
-        WITH by_source AS (
-            SELECT CASE WHEN day >= ? THEN 'cur' ELSE 'prev' END AS period, {key_select}, src,
-                   count(*) AS n, min(country) AS src_country{source_counts}
-            FROM packets
+        WITH agg AS (
+            SELECT CASE WHEN day >= ? THEN 'cur' ELSE 'prev' END AS period, {key_names},
+                   sum(packets) AS packets{distinct}{counts}
+            FROM {table}
             WHERE day >= ? AND day < ?{where}{kind}
-            GROUP BY ALL
-        ), agg AS (
-            SELECT period, {key_names}, sum(n) AS packets, count(*) AS sources{counts}
-            FROM by_source GROUP BY period, {key_names}
+            GROUP BY 1, {key_names}
         ), ranked AS (
             SELECT *, row_number() OVER (
                 PARTITION BY period ORDER BY {order} DESC, packets DESC, {key_names} NULLS LAST
@@ -245,15 +244,19 @@ def rank(
             FROM (SELECT * FROM ranked WHERE period = 'cur') c
             LEFT JOIN (SELECT * FROM ranked WHERE period = 'prev') p ON {join}
             ORDER BY c.rank{limit_sql}
+        ), by_source AS (
+            SELECT w.rank, s.src, sum(s.packets) AS n, min(s.country) AS src_country{source_counts}
+            FROM (SELECT * FROM {table} WHERE day >= ? AND day < ?{where}{kind}) s
+            JOIN (SELECT rank, {key_names} FROM shown) w ON {shown_join}
+            GROUP BY w.rank, s.src
         ), ordered AS (
-            SELECT w.rank, s.n, s.src_country{"".join(f", s.{_tag_column(t)}" for t in present)},
-                   row_number() OVER (PARTITION BY w.rank ORDER BY s.n DESC, s.src) AS i
-            FROM by_source s JOIN shown w ON {shown_join}
-            WHERE s.period = 'cur'
+            SELECT *, row_number() OVER (PARTITION BY rank ORDER BY n DESC, src) AS i
+            FROM by_source
         ), top_sources AS (
-            SELECT rank, max(n) AS top1_packets, sum(n) AS top3_packets,
+            SELECT rank, count(*) AS row_sources, max(n) FILTER (WHERE i = 1) AS top1_packets,
+                   sum(n) FILTER (WHERE i <= {TOP_SOURCES}) AS top3_packets,
                    max(src_country) FILTER (WHERE i = 1) AS top_country{top_counts}
-            FROM ordered WHERE i <= {TOP_SOURCES} GROUP BY rank
+            FROM ordered GROUP BY rank
         )
         SELECT w.*, t.* EXCLUDE (rank)
         FROM shown w LEFT JOIN top_sources t ON t.rank = w.rank
@@ -262,6 +265,7 @@ def rank(
     args = [period.start, previous.start, period.end, *params, *kind_params]
     if limit is not None:
         args.append(limit)
+    args += [period.start, period.end, *params, *kind_params]
     rows = [
         _row(dimension, r, total, metric, shares) | _attributed(r, present, attribution_threshold)
         for r in engine.rows(sql, args)
@@ -311,7 +315,7 @@ def _tag_column(label: str, prefix: str = "") -> str:
 
 def _tag_count(label: str) -> str:
     """SQL: how many packets of the group carry ``label`` (one pass, bit arithmetic)."""
-    return f"count(*) FILTER (WHERE (tags >> {TAG_BITS[label]}) & 1 = 1)"
+    return f"coalesce(sum(packets) FILTER (WHERE (tags >> {TAG_BITS[label]}) & 1 = 1), 0)"
 
 
 def _shares(counts: dict[str, int], packets: int) -> dict[str, float]:
@@ -329,18 +333,24 @@ def _totals(
 ) -> tuple[dict[str, int], dict[str, int]]:
     """Totals of the period (packets, sources, sensors), and packets per tag.
 
-    Packets per tag come from the histogram of the ``tags`` values (a few dozen
-    distinct combinations), which costs the scan less than a count per tag.
+    Packets per tag come from the packets per ``tags`` value (a few dozen distinct
+    combinations), which costs the scan less than a count per tag.
     """
+    args = [period.start, period.end, *params, *kind_params]
+    table = filters.table(port=False)
     (t,) = engine.rows(
-        "SELECT count(*) AS packets, count(DISTINCT src) AS sources, "
-        "histogram(tags) AS tag_histogram FROM packets "
-        f"WHERE day >= ? AND day < ?{where}{kind}",
-        [period.start, period.end, *params, *kind_params],
+        "SELECT coalesce(sum(packets), 0) AS packets, count(DISTINCT src) AS sources "
+        f"FROM {table} WHERE day >= ? AND day < ?{where}{kind}",
+        args,
+    )
+    histogram = engine.rows(
+        f"SELECT tags, sum(packets) AS n FROM {table} WHERE day >= ? AND day < ?{where}{kind} "
+        "GROUP BY tags",
+        args,
     )
     sensor_where, sensor_params = Filters(sensor=filters.sensor).sql()
     (s,) = engine.rows(
-        f"SELECT count(DISTINCT sensor) AS sensors FROM packets "
+        f"SELECT count(DISTINCT sensor) AS sensors FROM sources "
         f"WHERE day >= ? AND day < ?{sensor_where}",
         [period.start, period.end, *sensor_params],
     )
@@ -349,9 +359,8 @@ def _totals(
         "sources": int(t["sources"]),
         "sensors": int(s["sensors"]),
     }
-    histogram = t["tag_histogram"] or {}
     per_tag = {
-        label: sum(int(n) for value, n in histogram.items() if value >> bit & 1)
+        label: sum(int(r["n"]) for r in histogram if r["tags"] >> bit & 1)
         for label, bit in TAG_BITS.items()
     }
     return total, per_tag
@@ -373,7 +382,7 @@ def _row(
         row |= {"country": r["country"], "name": country_name(r["country"])}
     row |= {
         "packets": int(r["packets"]),
-        "sources": int(r["sources"]),
+        "sources": int(r["row_sources"] or 0),
         "per_sensor": round(r["packets"] / sensors, 3),
         "share": round(r[basis] / total[basis], 6) if total[basis] else 0.0,
         "previous_rank": None if r["previous_rank"] is None else int(r["previous_rank"]),

@@ -58,7 +58,7 @@ def known_sensors(engine: Engine) -> list[str]:
     manifest = engine.store.manifest
     names = {b.sensor for b in manifest.batches(state="committed")}
     names |= {s.name for s in manifest.sensors()}
-    names |= {r["sensor"] for r in engine.rows("SELECT DISTINCT sensor FROM packets")}
+    names |= {r["sensor"] for r in engine.rows("SELECT DISTINCT sensor FROM sources")}
     return sorted(names)
 
 

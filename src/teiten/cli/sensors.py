@@ -93,7 +93,7 @@ def sensors_list(store_dir: Path | None, output: str) -> None:
     store = Store(store_dir, create=False)
     declared = declared_sensors(store)
     with Engine(store) as engine:
-        seen = {r["sensor"] for r in engine.rows("SELECT DISTINCT sensor FROM packets")}
+        seen = {r["sensor"] for r in engine.rows("SELECT DISTINCT sensor FROM sources")}
     rows = []
     for name in sorted(set(declared) | seen):
         if name in declared:

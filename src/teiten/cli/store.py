@@ -89,6 +89,53 @@ def store_compact(
         )
 
 
+@store_group.command("rollup")
+@store_option
+@click.option(
+    "--day",
+    "days",
+    multiple=True,
+    metavar="YYYY-MM-DD",
+    help="Only this UTC day (repeatable) [default: every day].",
+)
+@json_option
+@fail_cleanly
+def store_rollup(store_dir: Path | None, days: tuple[str, ...], as_json: bool) -> None:
+    """Rebuild the rollups (per-day counts by port, country, sensor, tags and source)
+    from the stored packets.
+
+    Ingest, the collector and `simulate --store` keep them up to date; run this once
+    for a store written by an earlier teiten, whose queries read every packet until
+    then. Answers are the same either way, only faster from the rollups.
+    """
+    import time
+
+    from teiten.store import Store
+    from teiten.store.rollup import rebuild
+
+    started = time.monotonic()
+    done = rebuild(Store(store_dir, create=False), days=days or None)
+    seconds = round(time.monotonic() - started, 3)
+    packets = sum(d.packets for d in done)
+    rows = sum(d.rows for d in done)
+    size = sum(d.bytes for d in done)
+    if as_json:
+        emit_json(
+            {
+                "days": [d.as_json() for d in done],
+                "packets": packets,
+                "rows": rows,
+                "bytes": size,
+                "seconds": seconds,
+            }
+        )
+        return
+    click.echo(
+        f"rolled up {packets:,} packets on {len(done)} day(s) into {rows:,} rows "
+        f"({size / 1e6:,.1f} MB, {size / max(packets, 1):.1f} bytes per packet) in {seconds:.1f} s"
+    )
+
+
 @store_group.command("check")
 @store_option
 @json_option

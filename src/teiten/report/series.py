@@ -111,7 +111,7 @@ def daily_sensors(
     """Sensors with any packet, per day (the ``per-sensor`` divisor)."""
     where, params = Filters(sensor=sensor).sql()
     rows = engine.rows(
-        "SELECT day, count(DISTINCT sensor) AS sensors FROM packets "
+        "SELECT day, count(DISTINCT sensor) AS sensors FROM sources "
         f"WHERE day >= ? AND day < ?{where} GROUP BY day",
         [period.start - timedelta(days=context), period.end, *params],
     )
@@ -146,6 +146,7 @@ def trend(
         return Series(period_days(period), {}, unit)
     where, params = ranking.filters.sql()
     kind, kind_params = _kind_sql(ranking.traffic)
+    table = ranking.filters.table(ranking.dimension == "ports")
     if ranking.dimension == "ports":
         values = ", ".join("(?::INTEGER, ?::INTEGER, ?::INTEGER, ?::INTEGER)" for _ in rows)
         key_params: list[Any] = []
@@ -153,20 +154,18 @@ def trend(
             key_params += [i, _proto_numbers()[r["proto"]], r["port"], r.get("icmp_type")]
         keys = f"SELECT * FROM (VALUES {values}) k(k_i, k_proto, k_port, k_icmp)"
         join = (
-            "proto = k_proto"
-            f" AND (CASE WHEN proto IN {_ICMP} THEN NULL ELSE dport END)"
-            " IS NOT DISTINCT FROM k_port"
-            f" AND (CASE WHEN proto IN {_ICMP} THEN icmp_type END) IS NOT DISTINCT FROM k_icmp"
+            "proto = k_proto AND port IS NOT DISTINCT FROM k_port"
+            " AND icmp_type IS NOT DISTINCT FROM k_icmp"
         )
     else:
         values = ", ".join("(?::INTEGER, ?::VARCHAR)" for _ in rows)
         key_params = [x for i, r in enumerate(rows) for x in (i, r["country"])]
         keys = f"SELECT * FROM (VALUES {values}) k(k_i, k_country)"
         join = "country IS NOT DISTINCT FROM k_country"
-    measure = "count(DISTINCT src)" if metric == "sources" else "count(*)"
+    measure = "count(DISTINCT src)" if metric == "sources" else "sum(packets)"
     result = engine.rows(
-        f"WITH keys AS ({keys}) "
-        f"SELECT day, k_i, {measure} AS n FROM packets JOIN keys ON {join} "
+        f"WITH wanted AS ({keys}) "
+        f"SELECT day, k_i, {measure} AS n FROM {table} JOIN wanted ON {join} "
         f"WHERE day >= ? AND day < ?{where}{kind} GROUP BY ALL",
         [*key_params, first, period.end, *params, *kind_params],
     )
@@ -184,13 +183,17 @@ def daily_overview(
 ) -> tuple[dict[str, Any], Series]:
     """Totals of the period (all traffic kinds) and its packets per sensor per day."""
     (t,) = engine.rows(
-        "SELECT count(*) AS packets, count(DISTINCT src) AS sources, "
-        "count(DISTINCT sensor) AS sensors, histogram(kind::VARCHAR) AS kinds "
-        "FROM packets WHERE day >= ? AND day < ?",
+        "SELECT coalesce(sum(packets), 0) AS packets, count(DISTINCT src) AS sources, "
+        "count(DISTINCT sensor) AS sensors FROM sources WHERE day >= ? AND day < ?",
+        [period.start, period.end],
+    )
+    kinds = engine.rows(
+        "SELECT kind, sum(packets) AS n FROM sources WHERE day >= ? AND day < ? GROUP BY kind "
+        "ORDER BY kind",
         [period.start, period.end],
     )
     rows = engine.rows(
-        "SELECT day, count(*) AS packets FROM packets WHERE day >= ? AND day < ? GROUP BY day",
+        "SELECT day, sum(packets) AS packets FROM sources WHERE day >= ? AND day < ? GROUP BY day",
         [period.start - timedelta(days=context), period.end],
     )
     days = _days(period.start - timedelta(days=context), period.end)
@@ -200,7 +203,7 @@ def daily_overview(
         "packets": int(t["packets"]),
         "sources": int(t["sources"]),
         "sensors": int(t["sensors"]),
-        "kinds": {str(k): int(v) for k, v in (t["kinds"] or {}).items()},
+        "kinds": {str(r["kind"]): int(r["n"]) for r in kinds},
     }
     values = {"all": _values(days, sensors, counts, "per-sensor")}
     return totals, _with_context(days, values, "per-sensor", context)
@@ -212,10 +215,11 @@ def mirai_share(
     """Daily share of probes carrying the ``mirai`` tag: from ``country``, and from all."""
     first = period.start - timedelta(days=context)
     rows = engine.rows(
-        "SELECT day, count(*) AS n, count(*) FILTER (WHERE has_tag(tags, 'mirai')) AS m, "
-        "count(*) FILTER (WHERE country = ?) AS n_c, "
-        "count(*) FILTER (WHERE country = ? AND has_tag(tags, 'mirai')) AS m_c "
-        "FROM packets WHERE day >= ? AND day < ? AND kind = 'probe' GROUP BY day",
+        "SELECT day, sum(packets) AS n, "
+        "coalesce(sum(packets) FILTER (WHERE has_tag(tags, 'mirai')), 0) AS m, "
+        "coalesce(sum(packets) FILTER (WHERE country = ?), 0) AS n_c, "
+        "coalesce(sum(packets) FILTER (WHERE country = ? AND has_tag(tags, 'mirai')), 0) AS m_c "
+        "FROM sources WHERE day >= ? AND day < ? AND kind = 'probe' GROUP BY day",
         [country, country, first, period.end],
     )
     by_day = {r["day"]: r for r in rows}

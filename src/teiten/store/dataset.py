@@ -39,10 +39,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from teiten.errors import NotAStoreError, StoreError
+from teiten.store import rollup
 from teiten.store.damage import os_error, permission_error
 from teiten.store.manifest import BatchRecord, FileRecord, InputRecord, Manifest
 from teiten.store.parts import file_record
 from teiten.store.rewrite import finish
+from teiten.store.rollup import Rollups
 from teiten.store.schema import SCHEMA
 from teiten.store.swap import finish_swap, fsync_path
 
@@ -154,6 +156,8 @@ class Store:
             fcntl.flock(handle, fcntl.LOCK_EX)
             self.manifest.for_writing()
             self.recover()
+            if self.manifest.get(rollup.META_KEY) is None and not self.manifest.batches():
+                self.manifest.set(rollup.META_KEY, rollup.COMPLETE)  # new: rolled up from the start
         except BaseException:
             handle.close()
             raise
@@ -212,6 +216,7 @@ class BatchWriter:
         self._pending: dict[tuple[int, int], list[pa.Table]] = {}
         self._count_lock = threading.Lock()
         self._batch_value = pa.array([self.batch_id], pa.string())
+        self._rollups = Rollups()
         self._lock = store.lock()
         self._staging = store.root / "staging" / self.batch_id
         try:
@@ -277,6 +282,7 @@ class BatchWriter:
             self._writers[key] = writer
         table = pending[0] if len(pending) == 1 else pa.concat_tables(pending)
         writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+        self._rollups.add(day_name(key[0]), table)
 
     def commit(self, inputs: list[InputRecord]) -> None:
         """Make the rows visible and record ``inputs`` as ingested, atomically."""
@@ -293,6 +299,12 @@ class BatchWriter:
             final = f"packets/{name}/{self.batch_id}-{lane}.parquet"
             parts.append((str(staged.relative_to(self.store.root)), final))
             files.append(file_record(staged, final))
+        for name in self._rollups.days():
+            for table, staged in self._rollups.write(name, self._staging).items():
+                fsync_path(staged)
+                final = f"rollups/{name}/{self.batch_id}.{table}.parquet"
+                parts.append((str(staged.relative_to(self.store.root)), final))
+        self._rollups.close()
         self.days = sorted({day_name(day).removeprefix("day=") for day, _ in self._writers})
         self._writers.clear()
         record = BatchRecord(
@@ -322,6 +334,7 @@ class BatchWriter:
                 writer.close()
         self._writers.clear()
         self._pending.clear()
+        self._rollups.close()
         shutil.rmtree(self._staging, ignore_errors=True)
         self.close()
 

@@ -86,6 +86,10 @@ CREATE TABLE IF NOT EXISTS rewrites (
     created_at REAL NOT NULL,
     plan       TEXT NOT NULL      -- JSON: the days swapped, files dropped and added, effects
 );
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,  -- 'rollups': 'complete' when every stored row is rolled up
+    value TEXT NOT NULL
+);
 """
 
 
@@ -370,8 +374,8 @@ class Manifest:
                 ).fetchone()
                 if row is None:
                     continue
-                emptied = {f"packets/{d}" for d in cut["emptied_days"]}
-                parts = [p for p in json.loads(row[0]) if p[1].rpartition("/")[0] not in emptied]
+                emptied = set(cut["emptied_days"])  # day=…: its packets and rollup parts go
+                parts = [p for p in json.loads(row[0]) if p[1].split("/")[1] not in emptied]
                 self._db.execute(
                     "UPDATE batches SET packets = packets - ?, parts = ? WHERE batch_id = ?",
                     (cut["packets"], json.dumps(parts), batch_id),
@@ -382,6 +386,23 @@ class Manifest:
                 )
             else:
                 self._db.execute("DELETE FROM rewrites WHERE rewrite_id = ?", (rewrite.rewrite_id,))
+
+    def get(self, key: str) -> str | None:
+        """A value of the store's ``meta`` table (None when unset)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set(self, key: str, value: str | None) -> None:
+        """Set (or with None, clear) a value of the ``meta`` table."""
+        with self._transaction():
+            if value is None:
+                self._db.execute("DELETE FROM meta WHERE key = ?", (key,))
+            else:
+                self._db.execute(
+                    "INSERT INTO meta (key, value) VALUES (?, ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (key, value),
+                )
 
     def for_writing(self) -> None:
         """Reopen a read-only manifest for writing (upgrading an older one on disk);

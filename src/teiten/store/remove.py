@@ -36,6 +36,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from teiten.errors import OptionError, StoreDamageError, StoreError
+from teiten.store import rollup
 from teiten.store.dataset import PARQUET_OPTIONS, ROW_GROUP_ROWS, Store
 from teiten.store.manifest import BatchRecord, InputRecord
 from teiten.store.parts import batch_of_name, rows_by_batch, with_batch
@@ -118,7 +119,10 @@ def remove(
             plan.select_sensor(sensor or "")
         plan.decide()
         if not dry_run:
+            was_complete = rollup.complete(store)
+            store.manifest.set(rollup.META_KEY, None)  # a crash from here: queries read packets
             plan.execute()
+            rollup.roll_up(store, days=plan.removal.days, mark_complete=was_complete)
     return plan.removal
 
 

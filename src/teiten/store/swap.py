@@ -14,7 +14,7 @@ import errno
 import os
 from pathlib import Path
 
-__all__ = ["SWAP_MARK", "finish_swap", "fsync_path", "swap_in"]
+__all__ = ["SWAP_MARK", "exchange", "finish_swap", "fsync_path", "swap_in"]
 
 SWAP_MARK = "swap-into"  # in a staging folder: the name of the day folder being replaced
 _AT_FDCWD = -100
@@ -22,7 +22,7 @@ _RENAME_EXCHANGE = 2
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-def _exchange(a: Path, b: Path) -> bool:
+def exchange(a: Path, b: Path) -> bool:
     """Swap two paths atomically; False when this system or file system cannot."""
     renameat2 = getattr(_libc, "renameat2", None)
     if renameat2 is None:
@@ -38,7 +38,7 @@ def _exchange(a: Path, b: Path) -> bool:
 def swap_in(root: Path, staging: Path, day: str) -> None:
     """Make ``staging/day`` the live ``packets/day``; the old folder ends in ``staging``."""
     new, live = staging / day, root / "packets" / day
-    if _exchange(new, live):
+    if exchange(new, live):
         return
     mark = staging / SWAP_MARK
     mark.write_text(day)

@@ -94,7 +94,7 @@ def _filter(finding: Finding) -> tuple[str, list[Any]]:
         return f" AND country = ? AND (tags >> {TAG_BITS['mirai']}) & 1 = 1", [s["country"]]
     if at is None:
         return " AND country = ?", [s["country"]]
-    where, params = " AND proto = ? AND dport = ?", [proto_number(at[0]), at[1]]
+    where, params = " AND proto = ? AND port = ?", [proto_number(at[0]), at[1]]
     if finding.kind == "crossover":  # the rising port's packets from the country
         return f" AND country = ?{where}", [s["country"], *params]
     return where, params
@@ -128,7 +128,7 @@ def contributors_of(
     for i, (finding, first, end) in enumerate(windows):
         where, values = _filter(finding)
         condition = f"(day >= ? AND day < ?{where})"
-        marks.append(f"count(*) FILTER (WHERE {condition}) AS n{i}")
+        marks.append(f"coalesce(sum(packets) FILTER (WHERE {condition}), 0) AS n{i}")
         conditions.append(condition)
         params.append([first, end, *values])
     unpivot = " UNION ALL ".join(
@@ -140,7 +140,7 @@ def contributors_of(
     sql = f"""
         WITH grouped AS MATERIALIZED (
             SELECT src, day, tags, min(country) AS country, {", ".join(marks)}
-            FROM packets
+            FROM keys
             WHERE day >= ? AND day < ? AND kind = 'probe' AND ({" OR ".join(conditions)})
             GROUP BY src, day, tags
         ), u AS MATERIALIZED ({unpivot}

@@ -30,7 +30,7 @@ def previous_observed(engine: Engine, period: Period) -> bool:
     """Whether the store has any packet in the period before ``period``."""
     previous = period.previous()
     rows = engine.rows(
-        "SELECT 1 AS seen FROM packets WHERE day >= ? AND day < ? LIMIT 1",
+        "SELECT 1 AS seen FROM sources WHERE day >= ? AND day < ? LIMIT 1",
         [previous.start, previous.end],
     )
     return bool(rows)

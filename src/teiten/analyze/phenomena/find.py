@@ -31,7 +31,7 @@ def find_phenomena(
     kb = kb if kb is not None else load_knowledge(store=store.root)
     with Engine(store) as engine:
         (row,) = engine.rows(
-            "SELECT count(*) AS n FROM packets WHERE day >= ? AND day < ?",
+            "SELECT count(*) AS n FROM sources WHERE day >= ? AND day < ?",
             [period.start, period.end],
         )
         if not row["n"]:

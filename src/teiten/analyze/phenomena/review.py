@@ -58,8 +58,9 @@ class _Totals:
     def __init__(self, engine: Engine, first: date, end: date, country: str) -> None:
         self.first = first
         rows = engine.rows(
-            "SELECT day, count(*) AS n, count(*) FILTER (WHERE country = ?) AS focus "
-            "FROM packets WHERE day >= ? AND day < ? AND kind = 'probe' GROUP BY day",
+            "SELECT day, sum(packets) AS n, "
+            "coalesce(sum(packets) FILTER (WHERE country = ?), 0) AS focus "
+            "FROM sources WHERE day >= ? AND day < ? AND kind = 'probe' GROUP BY day",
             [country, first, end],
         )
         days = len(day_range(first, end))

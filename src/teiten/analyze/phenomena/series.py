@@ -23,8 +23,8 @@ __all__ = ["DailySeries", "daily_series", "day_range", "mirai_daily"]
 Dimension = Literal["ports", "countries"]
 
 _KEYS = {
-    "ports": ("proto, dport AS port", "proto IN (6, 17) AND dport IS NOT NULL", ("proto", "port")),
-    "countries": ("country", "country IS NOT NULL", ("country",)),
+    "ports": ("proto, port", "proto IN (6, 17) AND port IS NOT NULL", ("proto", "port"), "keys"),
+    "countries": ("country", "country IS NOT NULL", ("country",), "sources"),
 }
 
 
@@ -49,7 +49,7 @@ def day_range(first: date, end: date) -> list[date]:
 def sensors_per_day(engine: Engine, first: date, end: date) -> np.ndarray:
     """How many sensors recorded any packet on each day ``first`` … ``end``."""
     rows = engine.rows(
-        "SELECT day, count(DISTINCT sensor) AS sensors FROM packets "
+        "SELECT day, count(DISTINCT sensor) AS sensors FROM sources "
         "WHERE day >= ? AND day < ? GROUP BY day",
         [first, end],
     )
@@ -75,7 +75,7 @@ def daily_series(
     ``split`` on, so a port that only appears in the period competes with the
     ones that filled the baseline. ``country`` restricts to packets from it.
     """
-    select, present, names = _KEYS[dimension]
+    select, present, names, table = _KEYS[dimension]
     key_list = ", ".join(names)
     where, params = "", []
     if country is not None:
@@ -84,7 +84,7 @@ def daily_series(
     rows = engine.rows(
         f"""
         WITH daily AS (
-            SELECT day, {select}, count(*) AS n FROM packets
+            SELECT day, {select}, sum(packets) AS n FROM {table}
             WHERE day >= ? AND day < ? AND kind = 'probe' AND {present}{where}
             GROUP BY ALL
         ), top AS (
@@ -118,8 +118,9 @@ def mirai_daily(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Daily probe packets from ``country``, and those tagged ``mirai``, per day."""
     rows = engine.rows(
-        "SELECT day, count(*) AS n, count(*) FILTER (WHERE has_tag(tags, 'mirai')) AS mirai "
-        "FROM packets WHERE day >= ? AND day < ? AND kind = 'probe' AND country = ? "
+        "SELECT day, sum(packets) AS n, "
+        "coalesce(sum(packets) FILTER (WHERE has_tag(tags, 'mirai')), 0) AS mirai "
+        "FROM sources WHERE day >= ? AND day < ? AND kind = 'probe' AND country = ? "
         "GROUP BY day",
         [first, end, country],
     )

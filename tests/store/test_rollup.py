@@ -1,0 +1,195 @@
+"""Rollups: every answer read from them equals the answer computed from the packets."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from _stores import cli
+
+from teiten.analyze.darknet import darknet_size
+from teiten.analyze.periods import parse_period
+from teiten.analyze.phenomena import find_phenomena
+from teiten.analyze.rankings import Filters, rank
+from teiten.report.series import daily_overview, mirai_share, trend
+from teiten.simulate import SimulationConfig, load_scenario, simulate_to_store
+from teiten.store import Engine, Store
+from teiten.store import rollup as rollup_module
+from teiten.store.rollup import complete, rebuild
+
+PERIODS = ["2019Q2", "2019-05", "2019-W20", "2019-05-15", "2019-04-10..2019-05-03"]
+FILTERS = [
+    Filters(),
+    Filters(country="JP"),
+    Filters(sensor="beta"),
+    Filters(proto="udp"),
+    Filters(tags=("mirai",)),
+    Filters(exclude_tags=("research", "zmap")),
+    Filters(country="CN", proto="tcp", exclude_tags=("masscan",)),
+]
+
+COMBOS = [
+    (dimension, metric, traffic)
+    for dimension in ("ports", "countries")
+    for metric in ("packets", "sources", "per-sensor")
+    for traffic in ("probe", "backscatter", "all")
+]
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    """2019H1 of the 2019q2 scenario, written by ``simulate --store`` (rolled up as written)."""
+    root = tmp_path_factory.mktemp("rollup") / "store"
+    config = SimulationConfig(
+        start=datetime(2019, 1, 1, tzinfo=UTC),
+        end=datetime(2019, 7, 1, tzinfo=UTC),
+        packets=300_000,
+        seed=7,
+        scenario=load_scenario("2019q2"),
+    )
+    store = Store(root)
+    simulate_to_store(config, store)
+    return Store(root, create=False)
+
+
+def _answers(store: Store, *, rollups: bool) -> dict[str, object]:
+    """Rankings over the grid, the report's series, darknet sizes and the phenomena."""
+    out: dict[str, object] = {}
+    with Engine(store, rollups=rollups) as engine:
+        assert engine.rolled_up is rollups
+        for p, label in enumerate(PERIODS):
+            period = parse_period(label)
+            for f, filters in enumerate(FILTERS):
+                # Every combination on the first period unfiltered; one each elsewhere.
+                combos = COMBOS if p == f == 0 else [COMBOS[(5 * p + f) % len(COMBOS)]]
+                for dimension, metric, traffic in combos:
+                    ranking = rank(
+                        engine, dimension, period, metric=metric, traffic=traffic,
+                        filters=filters, limit=8,
+                    )  # fmt: skip
+                    key = f"{label} {f} {dimension} {metric} {traffic}"
+                    out[key] = ranking.as_json()
+                    if metric != "per-sensor":
+                        out[key + " trend"] = trend(engine, ranking, ranking.rows[:3]).as_json()
+            totals, overview = daily_overview(engine, period)
+            out[f"{label} overview"] = [totals, overview.as_json()]
+            out[f"{label} mirai"] = mirai_share(engine, period, "JP").as_json()
+            out[f"{label} darknet"] = darknet_size(engine, period.start, period.end).as_json()
+    return json.loads(json.dumps(out, default=str))
+
+
+def test_every_answer_from_the_rollup_equals_the_answer_from_the_packets(simulated):
+    assert complete(simulated)
+    from_rollup = _answers(simulated, rollups=True)
+    from_packets = _answers(simulated, rollups=False)
+    assert from_rollup.keys() == from_packets.keys()
+    for key, value in from_rollup.items():
+        assert value == from_packets[key], key
+    # The grid is not empty: rankings have rows, sources and tags.
+    q2 = from_rollup["2019Q2 0 ports sources probe"]
+    assert q2["rows"] and q2["total"]["sources"] > 1000  # type: ignore[index]
+
+
+def test_the_phenomena_from_the_rollup_equal_those_from_the_packets(simulated, monkeypatch):
+    period = parse_period("2019Q2")
+    rolled = [f.as_json() for f in find_phenomena(simulated, period)]
+    monkeypatch.setattr(rollup_module, "complete", lambda store: False)
+    raw = [f.as_json() for f in find_phenomena(simulated, period)]
+    assert rolled and rolled == raw
+
+
+def test_the_rollup_written_with_the_data_equals_one_rebuilt_from_the_packets(simulated, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(simulated.root, copy)
+    before = _tables(Store(copy, create=False))
+    done = rebuild(Store(copy, create=False))
+    assert sum(d.packets for d in done) == 300_000
+    assert _tables(Store(copy, create=False)) == before
+    files = list((copy / "rollups").glob("*/*.keys.parquet"))
+    assert len(files) == len(done)  # one file a day after a rebuild
+
+
+def _tables(store: Store) -> tuple[list[dict], list[dict]]:
+    with Engine(store) as engine:
+        assert engine.rolled_up
+        keys = engine.rows(
+            "SELECT day, sensor, kind, proto, port, icmp_type, country, asn, tags, src, "
+            "sum(packets) AS packets, min(first_ns) AS first_ns, max(last_ns) AS last_ns "
+            "FROM keys GROUP BY ALL ORDER BY ALL"
+        )
+        dsts = engine.rows("SELECT DISTINCT day, sensor, dst FROM dsts ORDER BY ALL")
+    return keys, dsts
+
+
+def _store_of_an_earlier_release(simulated: Store, root: Path) -> Store:
+    """A copy of ``simulated`` as an earlier teiten left it: packets, no rollups."""
+    shutil.copytree(simulated.root, root)
+    shutil.rmtree(root / "rollups")
+    store = Store(root)
+    store.manifest.set(rollup_module.META_KEY, None)
+    return Store(root, create=False)
+
+
+def test_a_store_without_rollups_answers_from_its_packets_until_rolled_up(simulated, tmp_path):
+    old = _store_of_an_earlier_release(simulated, tmp_path / "old")
+    args = ["top", "ports", "--period", "2019Q2", "--metric", "sources", "--json"]
+    expected = cli(*args, "--store", simulated.root).output
+    assert not complete(old)
+    assert cli(*args, "--store", old.root).output == expected
+    result = cli("store", "rollup", "--store", old.root, "--json")
+    data = json.loads(result.output)
+    assert data["packets"] == 300_000 and len(data["days"]) == 181
+    assert data["rows"] < 300_000 and data["bytes"] > 0
+    assert complete(Store(old.root, create=False))
+    assert cli(*args, "--store", old.root).output == expected
+
+
+def test_a_rebuild_cut_short_leaves_answers_right(simulated, tmp_path, monkeypatch):
+    root = tmp_path / "store"
+    shutil.copytree(simulated.root, root)
+    calls = []
+
+    def dies_on_the_third_day(*args: object) -> object:
+        calls.append(args)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    real = rollup_module._rebuild_day
+    monkeypatch.setattr(rollup_module, "_rebuild_day", dies_on_the_third_day)
+    with pytest.raises(KeyboardInterrupt):
+        rebuild(Store(root, create=False))
+    monkeypatch.undo()
+    store = Store(root, create=False)
+    assert not complete(store)  # queries read the packets meanwhile
+    with Engine(store) as engine:
+        assert not engine.rolled_up
+        (row,) = engine.rows("SELECT sum(packets) AS n FROM keys")
+    assert row["n"] == 300_000
+    rebuild(store)
+    assert complete(Store(root, create=False))
+    assert not list((root / "staging").glob("rollup-*"))
+
+
+def test_ingest_writes_the_rollup_of_each_batch_with_it(tmp_path):
+    from _stores import ingest
+
+    root = tmp_path / "store"
+    ingest(root, "stopddos_amp.UDP.isakmp.pcap")
+    ingest(root, "pcpp_example2.pcap", sensor="other")
+    store = Store(root, create=False)
+    assert complete(store)
+    batches = store.manifest.batches(state="committed")
+    for batch in batches:
+        finals = [final for _, final in batch.parts]
+        days = {f.split("/")[1] for f in finals if f.startswith("packets/")}
+        for day in days:
+            assert f"rollups/{day}/{batch.batch_id}.keys.parquet" in finals
+            assert f"rollups/{day}/{batch.batch_id}.dsts.parquet" in finals
+    with Engine(store) as engine:
+        (n,) = engine.rows("SELECT count(*) AS n FROM packets")
+        (k,) = engine.rows("SELECT sum(packets) AS n FROM keys")
+    assert n["n"] == k["n"] > 0
