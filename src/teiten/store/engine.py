@@ -13,7 +13,7 @@ import duckdb
 import pyarrow as pa
 
 from teiten.store.dataset import Store
-from teiten.store.schema import SCHEMA
+from teiten.store.schema import SCHEMA, T_NS_SQL
 
 __all__ = ["Engine"]
 
@@ -32,14 +32,16 @@ class Engine:
         if store.has_packets():
             glob = store.packets_glob.replace("'", "''")
             self.con.execute(
-                "CREATE VIEW packets AS SELECT * FROM read_parquet("
+                f"CREATE VIEW packets AS SELECT *, {T_NS_SQL} AS t_ns FROM read_parquet("
                 f"'{glob}', hive_partitioning = true, hive_types = {{'day': DATE}}, "
                 "union_by_name = true)"
             )
         else:
             empty = SCHEMA.empty_table().append_column("day", pa.array([], pa.date32()))
             self.con.register("_empty_packets", empty)
-            self.con.execute("CREATE VIEW packets AS SELECT * FROM _empty_packets")
+            self.con.execute(
+                f"CREATE VIEW packets AS SELECT *, {T_NS_SQL} AS t_ns FROM _empty_packets"
+            )
 
     def rows(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
         """Run a query; rows as dicts."""
