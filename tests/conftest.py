@@ -43,7 +43,7 @@ def require_tool(name: str) -> str:
 def rows_table(rows: list[dict]):
     """A store-schema Arrow table from a few hand-written rows (for store/analysis tests).
 
-    Each row needs ``ts`` (ISO string), ``src`` and ``dst`` (address strings) and may set
+    Each row needs ``ts`` (ISO string, to the ns), ``src`` and ``dst`` (address strings) and may set
     ``proto`` (default 6), ``dport``, ``kind`` (default "probe"), ``country``, ``sensor``.
     """
     import ipaddress
@@ -61,8 +61,10 @@ def rows_table(rows: list[dict]):
     for r in rows:
         proto = r.get("proto", 6)
         ported = proto in (6, 17)
+        ns = int(np.datetime64(r["ts"].rstrip("Z"), "ns").astype("int64"))
         v = {
-            "ts": int(np.datetime64(r["ts"].rstrip("Z"), "ns").astype("int64")),
+            "ts": ns // 1000,
+            "ts_ns": ns % 1000,
             "sensor": r.get("sensor", "s1"),
             "ip_version": 6 if ":" in r["src"] else 4,
             "src": addr(r["src"]),

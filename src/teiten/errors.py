@@ -17,8 +17,10 @@ Tree::
     │   ├── NotAStoreError           the directory has no manifest (reads never create one)
     │   ├── StorePermissionError     the store cannot be read or written by this user, or sits
     │   │                            on a read-only file system (names the file)
-    │   └── StoreDamageError         a Parquet file or the manifest is unreadable or altered
-    │                                (names the file; `teiten store check` lists them all)
+    │   ├── StoreDamageError         a Parquet file or the manifest is unreadable or altered
+    │   │                            (names the file; `teiten store check` lists them all)
+    │   └── StoreVersionError        the store was written by an older teiten (an older store
+    │                                schema); `teiten store migrate` upgrades it
     ├── OptionError                  a value given to an option is invalid (usage error)
     │   └── PeriodError              a period string cannot be parsed
     ├── KnowledgeError               the knowledge base, a feed or a stored import is malformed
@@ -73,6 +75,7 @@ __all__ = [
     "StoreDamageError",
     "StoreError",
     "StorePermissionError",
+    "StoreVersionError",
     "StoreWriteError",
     "TeitenError",
     "UnsupportedFormatError",
@@ -166,6 +169,22 @@ class StoreDamageError(StoreError):
     def __init__(self, path: str | Path, message: str) -> None:
         self.path = str(path)
         super().__init__(message)
+
+
+class StoreVersionError(StoreError):
+    """The store's packet files have an older schema than this teiten reads.
+
+    Carries ``path`` (the store) and ``version`` (its store schema version).
+    """
+
+    def __init__(self, root: str | Path, version: int) -> None:
+        self.path = str(root)
+        self.version = version
+        super().__init__(
+            f"{self.path}: written by an older teiten (store schema {version}); run "
+            f"`teiten store migrate --store {self.path}` to upgrade it (rewrites its packet "
+            "files, keeps every packet)"
+        )
 
 
 class OptionError(TeitenError):

@@ -101,8 +101,10 @@ def test_kill_9_at_random_moments_loses_and_duplicates_nothing(tmp_path, packets
     assert retries, "no upload was interrupted: the kills missed"
 
     stored = ds.dataset(str(server.store / "packets"), format="parquet")
-    table = stored.to_table(columns=["ts", "sensor"])
-    ts = np.sort(table.column("ts").cast("int64").to_numpy())
+    table = stored.to_table(columns=["ts", "ts_ns", "sensor"])
+    ts = np.sort(
+        table.column("ts").cast("int64").to_numpy() * 1000 + table.column("ts_ns").to_numpy()
+    )
     expected = np.sort(np.concatenate([b[2] for batches in sent.values() for b in batches]))
     assert len(ts) == len(expected)  # 0 lost, 0 duplicated ...
     assert np.array_equal(ts, expected)  # ... and exactly the packets sent

@@ -151,5 +151,6 @@ def test_sensor_killed_mid_upload_resumes_from_its_spool(tmp_path):
     assert kills >= 1
     assert Spool(tmp_path / "spool", max_bytes=1 << 30).entries() == []
     files = sorted(server.store.glob("packets/*/*.parquet"))
-    stored = ds.dataset(files).to_table(columns=["ts"]).column("ts").cast("int64").to_pylist()
-    assert sorted(stored) == sorted(sent)
+    table = ds.dataset(files).to_table(columns=["ts", "ts_ns"])
+    micros, rest = table.column("ts").cast("int64").to_numpy(), table.column("ts_ns").to_numpy()
+    assert sorted((micros * 1000 + rest).tolist()) == sorted(sent)

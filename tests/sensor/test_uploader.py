@@ -33,7 +33,9 @@ def _stored_ts(store):
     files = sorted(store.glob("packets/*/*.parquet"))
     if not files:
         return []
-    return sorted(ds.dataset(files).to_table(columns=["ts"]).column("ts").cast("int64").to_pylist())
+    table = ds.dataset(files).to_table(columns=["ts", "ts_ns"])
+    micros, rest = table.column("ts").cast("int64").to_numpy(), table.column("ts_ns").to_numpy()
+    return sorted((micros * 1000 + rest).tolist())
 
 
 def _uploader(spool, server, token, name="tokyo-1"):

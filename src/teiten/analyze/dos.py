@@ -100,7 +100,7 @@ def _sql(params: DosParams, source_filter: str) -> str:
     key = f"({ipv4_int_sql('src')} << 8) | proto::UBIGINT"
     return f"""
     WITH p AS (
-        SELECT src, proto, epoch_ns(ts) AS t, dst, sport, tags, country, asn
+        SELECT src, proto, t_ns AS t, dst, sport, tags, country, asn
         FROM packets
         WHERE day >= $first AND day < $end AND kind = 'backscatter'
           AND ip_version = 4{source_filter}
@@ -140,12 +140,12 @@ def _sql(params: DosParams, source_filter: str) -> str:
         WHERE x.max_ppm >= $min_ppm
     ), edges AS (
         SELECT {key} AS k,
-               max(epoch_ns(ts)) FILTER (WHERE day < $first) AS before_ns,
-               min(epoch_ns(ts)) FILTER (WHERE day >= $end) AS after_ns
+               max(t_ns) FILTER (WHERE day < $first) AS before_ns,
+               min(t_ns) FILTER (WHERE day >= $end) AS after_ns
         FROM packets
         WHERE ((day >= $lo AND day < $first) OR (day >= $end AND day < $hi))
           AND kind = 'backscatter' AND ip_version = 4
-          AND epoch_ns(ts) >= $first_ns - $timeout_ns AND epoch_ns(ts) < $end_ns + $timeout_ns
+          AND t_ns >= $first_ns - $timeout_ns AND t_ns < $end_ns + $timeout_ns
           AND src IN (SELECT src FROM attacks)
         GROUP BY ALL
     ), sensor_sources AS (

@@ -194,7 +194,7 @@ def _sql(source_filter: str) -> str:
     # packets), and only the columns the sessions need go through the window sort.
     return f"""
     WITH p AS (
-        SELECT src, proto, dport, epoch_ns(ts) AS t, dst, tags, country, asn
+        SELECT src, proto, dport, t_ns AS t, dst, tags, country, asn
         FROM packets
         WHERE day >= $first AND day < $end AND kind = 'probe' AND ip_version = 4{source_filter}
     ), candidates AS MATERIALIZED (
@@ -221,12 +221,12 @@ def _sql(source_filter: str) -> str:
                   / greatest((last_ns - first_ns) / 1e9, 1.0) >= $min_rate
     ), edges AS (
         SELECT {_key_sql("src", "proto", "dport")} AS k,
-               max(epoch_ns(ts)) FILTER (WHERE day < $first) AS before_ns,
-               min(epoch_ns(ts)) FILTER (WHERE day >= $end) AS after_ns
+               max(t_ns) FILTER (WHERE day < $first) AS before_ns,
+               min(t_ns) FILTER (WHERE day >= $end) AS after_ns
         FROM packets
         WHERE ((day >= $lo AND day < $first) OR (day >= $end AND day < $hi))
           AND kind = 'probe' AND ip_version = 4
-          AND epoch_ns(ts) >= $first_ns - $timeout_ns AND epoch_ns(ts) < $end_ns + $timeout_ns
+          AND t_ns >= $first_ns - $timeout_ns AND t_ns < $end_ns + $timeout_ns
           AND src IN (SELECT src FROM kept)
         GROUP BY ALL
     ), sensor_sources AS (

@@ -160,14 +160,14 @@ def sources(
             args["proto"] = proto
     sql = f"""
     WITH per_port AS (
-        SELECT src, proto, {_PORT} AS port, count(*) AS n, min(ts) AS first_seen,
-               max(ts) AS last_seen, bit_or(tags) AS tag_bits,
+        SELECT src, proto, {_PORT} AS port, count(*) AS n, min(t_ns) AS first_seen,
+               max(t_ns) AS last_seen, bit_or(tags) AS tag_bits,
                any_value(country) AS country, any_value(asn) AS asn
         FROM packets WHERE day >= $first AND day < $end{where}
         GROUP BY ALL
     ), per_source AS (
         SELECT src, any_value(country) AS country, any_value(asn) AS asn,
-               epoch_ns(min(first_seen)) AS first_seen, epoch_ns(max(last_seen)) AS last_seen,
+               min(first_seen) AS first_seen, max(last_seen) AS last_seen,
                sum(n)::BIGINT AS packets, bit_or(tag_bits) AS tag_bits,
                list(struct_pack(proto := proto, port := port) ORDER BY n DESC, proto, port)
                    [1:$top] AS ports
@@ -242,13 +242,13 @@ def source_history(
             SELECT day, proto, {_PORT} AS port, count(*) AS n, bit_or(tags) AS tag_bits,
                    count(*) FILTER (WHERE kind = 'probe') AS probe,
                    count(*) FILTER (WHERE kind = 'backscatter') AS backscatter,
-                   min(ts) AS first_seen, max(ts) AS last_seen,
+                   min(t_ns) AS first_seen, max(t_ns) AS last_seen,
                    any_value(country) AS country, any_value(asn) AS asn
             FROM packets WHERE src = $src GROUP BY ALL
         )
         SELECT day, sum(n)::BIGINT AS packets, sum(probe)::BIGINT AS probe,
                sum(backscatter)::BIGINT AS backscatter, bit_or(tag_bits) AS tag_bits,
-               epoch_ns(min(first_seen)) AS first_seen, epoch_ns(max(last_seen)) AS last_seen,
+               min(first_seen) AS first_seen, max(last_seen) AS last_seen,
                any_value(country) AS country, any_value(asn) AS asn,
                list(struct_pack(proto := proto, port := port) ORDER BY n DESC, proto, port)
                    [1:$top] AS ports

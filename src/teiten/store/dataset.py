@@ -83,10 +83,20 @@ class Store:
     ``create=True`` (ingest, the collector) makes the store if it is missing;
     ``create=False`` opens an existing one and writes nothing until a write is
     asked for, except that an interrupted write (a crash) is finished when the
-    store is writable and no writer is at work.
+    store is writable and no writer is at work. A store written by an older
+    teiten (an older store schema) is refused (:class:`~teiten.errors.StoreVersionError`)
+    unless ``upgrading`` (:func:`teiten.store.migrate.migrate` opens it so).
     """
 
-    def __init__(self, root: str | os.PathLike[str] | None = None, *, create: bool = True) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike[str] | None = None,
+        *,
+        create: bool = True,
+        upgrading: bool = False,
+    ) -> None:
+        from teiten.store.migrate import require_current  # it reads the store: not at import
+
         self.root = default_store_path(root)
         manifest = self.root / "manifest.sqlite"
         if not create:
@@ -99,6 +109,8 @@ class Store:
             self.manifest = Manifest(manifest, read_only=True)
             if self.manifest.has_pending():
                 self._finish_interrupted_write()
+            if not upgrading:  # a store of an older schema is only opened to migrate it
+                require_current(self)
             return
         try:
             if not self.root.exists():
@@ -109,6 +121,8 @@ class Store:
         except OSError as exc:
             raise os_error(exc, self.root) from exc
         self.manifest = Manifest(manifest)
+        if not upgrading:
+            require_current(self)
 
     @property
     def writable(self) -> bool:
@@ -353,8 +367,9 @@ class BatchWriter:
 
 
 def ts_ns(table: pa.Table) -> np.ndarray:
-    """The ``ts`` column of store rows as int64 ns since the epoch."""
-    return table.column("ts").combine_chunks().cast(pa.int64()).to_numpy()
+    """The instants of store rows as int64 ns since the epoch (``ts`` µs and ``ts_ns``)."""
+    micros = table.column("ts").combine_chunks().cast(pa.int64()).to_numpy()
+    return micros * 1000 + table.column("ts_ns").combine_chunks().to_numpy().astype(np.int64)
 
 
 def day_name(day: int) -> str:

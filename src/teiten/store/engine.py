@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from teiten.store import rollup
 from teiten.store.dataset import Store
-from teiten.store.schema import SCHEMA
+from teiten.store.schema import SCHEMA, T_NS_SQL
 
 __all__ = ["Engine"]
 
@@ -38,14 +38,16 @@ class Engine:
         if store.has_packets():
             glob = store.packets_glob.replace("'", "''")
             self.con.execute(
-                "CREATE VIEW packets AS SELECT * FROM read_parquet("
+                f"CREATE VIEW packets AS SELECT *, {T_NS_SQL} AS t_ns FROM read_parquet("
                 f"'{glob}', hive_partitioning = true, hive_types = {{'day': DATE}}, "
                 "union_by_name = true)"
             )
         else:
             empty = SCHEMA.empty_table().append_column("day", pa.array([], pa.date32()))
             self.con.register("_empty_packets", empty)
-            self.con.execute("CREATE VIEW packets AS SELECT * FROM _empty_packets")
+            self.con.execute(
+                f"CREATE VIEW packets AS SELECT *, {T_NS_SQL} AS t_ns FROM _empty_packets"
+            )
         self.rolled_up = rollup.complete(store) if rollups is None else rollups
         for name, sql in rollup.views("packets").items():
             if not self.rolled_up:

@@ -334,6 +334,15 @@ class Manifest:
         ).fetchone()
         return bool(row[0])
 
+    def store_version(self) -> int:
+        """The schema version of the store's packet files (see teiten.store.schema), kept in
+        SQLite's ``user_version``; 0: not recorded (a store of a teiten before schema 3)."""
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def set_store_version(self, version: int) -> None:
+        self.for_writing()
+        self._db.execute(f"PRAGMA user_version = {int(version)}")
+
     def rewrites(self, state: str | None = None, kind: str | None = None) -> list[RewriteRecord]:
         sql, args = "SELECT * FROM rewrites WHERE 1", list[str]()
         if state is not None:

@@ -1,7 +1,7 @@
 """Rows a new capture shares with stored ones: rotated files that overlap by a few seconds.
 
 Two rows of one sensor are the same packet when every field the decoder takes
-from its headers and its time agree (:data:`PACKET_KEY`): a row is one packet
+from its headers and its time to the nanosecond agree (:data:`PACKET_KEY`): a row is one packet
 seen at one nanosecond, so equal keys mean the same frame stored twice. (The
 same packets under another sensor label are refused whole by ingest, or stored
 again under ``--force``.) Ingest keeps the
@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from teiten.store.dataset import NS_PER_DAY, day_name, ts_ns
+from teiten.store.schema import T_NS_SQL
 
 if TYPE_CHECKING:
     from teiten.store.dataset import Store
@@ -27,10 +28,10 @@ if TYPE_CHECKING:
 __all__ = ["PACKET_KEY", "Overlap"]
 
 PACKET_KEY = (
-    "ts", "src", "dst", "proto", "sport", "dport", "tcp_flags", "tcp_seq", "tcp_ack",
+    "ts", "ts_ns", "src", "dst", "proto", "sport", "dport", "tcp_flags", "tcp_seq", "tcp_ack",
     "tcp_window", "ttl", "ip_id", "ip_len", "wirelen", "icmp_type", "icmp_code",
 )  # fmt: skip
-_HASH = f"hash({', '.join(PACKET_KEY)})"
+_HASH = f"hash({T_NS_SQL}, {', '.join(PACKET_KEY[2:])})"  # ts and ts_ns as one: ns
 
 
 class Overlap:
@@ -105,7 +106,7 @@ class Overlap:
         with self._cursor() as cursor:
             return cursor.execute(
                 f"SELECT {_HASH} AS h FROM read_parquet($files, union_by_name = true) "
-                "WHERE epoch_ns(ts) BETWEEN $low AND $high AND sensor = $sensor",
+                f"WHERE {T_NS_SQL} BETWEEN $low AND $high AND sensor = $sensor",
                 {"files": files, "low": low, "high": high, "sensor": self._sensor},
             ).fetchnumpy()["h"]
 

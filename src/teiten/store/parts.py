@@ -30,7 +30,8 @@ __all__ = [
     "with_batch",
 ]
 
-_BATCH_FILE = re.compile(r"^(\d{8}T\d{6}-[0-9a-f]{12})-\d+\.parquet$")
+# <batch>-<lane>.parquet, or <batch>-<lane>-v3.parquet once migrated (teiten.store.migrate)
+_BATCH_FILE = re.compile(r"^(\d{8}T\d{6}-[0-9a-f]{12})-\d+(?:-v\d+)?\.parquet$")
 
 
 def file_digest(path: Path) -> str:

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from teiten.store.schema import T_NS_SQL
 from teiten.store.swap import fsync_path
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ META_KEY = "rollups"
 VERSION = 1  # of the rollup tables; a store rolled up by another version is rolled up anew
 COMPLETE = f"complete v{VERSION}"
 _ICMP = "(1, 58)"
-T_NS = "epoch_ns(ts)"  # a packet's time in ns since the epoch, in the packets' columns
+T_NS = T_NS_SQL  # a packet's time in ns since the epoch, over the packets' columns
 _PARQUET = {"compression": "zstd", "compression_level": 3, "use_dictionary": True}
 _ROW_GROUP = 1 << 17
 

@@ -1,5 +1,11 @@
 """The stored packet row: one Arrow/Parquet schema, and decoded columns → table.
 
+An instant is two columns: ``ts``, the time to the microsecond
+(``timestamp[us, UTC]``, Parquet ``TIMESTAMP(MICROS, UTC)``, which Apache Spark reads;
+it refuses nanosecond timestamps), and ``ts_ns``, the nanoseconds past that microsecond
+(0..999), so that no capture's digit is lost: ns since the epoch = µs × 1000 + ``ts_ns``
+(:data:`T_NS_SQL`, the ``packets`` view's ``t_ns``; :func:`teiten.store.dataset.ts_ns`).
+
 Addresses are 16-byte values (IPv4 as ``::ffff:a.b.c.d``) so that one column
 holds both families and DuckDB compares them as BLOBs. Categorical columns
 (sensor, kind, country) are dictionary-encoded. Optional fields are null where
@@ -21,16 +27,18 @@ if TYPE_CHECKING:
     from teiten.decode import DecodedPackets
     from teiten.enrich import GeoTags
 
-__all__ = ["KIND_NAMES", "SCHEMA", "SCHEMA_VERSION", "packets_table"]
+__all__ = ["KIND_NAMES", "SCHEMA", "SCHEMA_VERSION", "T_NS_SQL", "packets_table"]
 
-SCHEMA_VERSION = 2  # 2: the batch column
+# 2: the batch column; 3: ts in µs (was ns) and ts_ns (see teiten.store.migrate)
+SCHEMA_VERSION = 3
 KIND_NAMES = ["other", "probe", "backscatter"]  # index = teiten.decode kind code
 
 _DICT = pa.dictionary(pa.int32(), pa.string())
 
 SCHEMA = pa.schema(
     [
-        pa.field("ts", pa.timestamp("ns", tz="UTC"), nullable=False),
+        pa.field("ts", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("ts_ns", pa.uint16(), nullable=False),  # ns past ts's microsecond, 0..999
         pa.field("sensor", _DICT, nullable=False),
         pa.field("ip_version", pa.uint8(), nullable=False),
         pa.field("src", pa.binary(16), nullable=False),
@@ -62,6 +70,9 @@ SCHEMA = pa.schema(
     ],
     metadata={"teiten.schema_version": str(SCHEMA_VERSION)},
 )
+# A row's instant in ns since the epoch (BIGINT), as SQL over its columns: the one
+# place that says how ts and ts_ns combine (the Engine's packets view names it t_ns).
+T_NS_SQL = "epoch_us(ts) * 1000 + ts_ns"
 
 
 def _masked(values: np.ndarray, valid: np.ndarray, type_: pa.DataType) -> pa.Array:
@@ -91,8 +102,10 @@ def packets_table(
     n = len(decoded.ts_ns)
     d = decoded
     tcp = d.has_tcp
+    micros, rest = np.divmod(d.ts_ns, 1000)
     columns = [
-        pa.array(d.ts_ns, type=pa.timestamp("ns", tz="UTC")),
+        pa.array(micros, type=pa.timestamp("us", tz="UTC")),
+        pa.array(rest.astype(np.uint16), type=pa.uint16()),
         _dictionary(np.zeros(n, np.int32), [sensor]),
         pa.array(d.ip_version, type=pa.uint8()),
         _addresses(d.src),

@@ -20,8 +20,7 @@ def summarize(store: Store) -> dict[str, Any]:
             "count(DISTINCT day) AS days FROM packets"
         )
         sensors = engine.rows(
-            "SELECT sensor, count(*) AS packets, epoch_ns(min(ts)) AS first_seen, "
-            "epoch_ns(max(ts)) AS last_seen "
+            "SELECT sensor, count(*) AS packets, min(t_ns) AS first_seen, max(t_ns) AS last_seen "
             "FROM packets GROUP BY sensor ORDER BY sensor"
         )
     batches = store.manifest.batches(state="committed")

@@ -1,14 +1,14 @@
 """The store's instants as text: ISO 8601 UTC, to the nanosecond when the capture had it.
 
-The ``ts`` column holds nanoseconds since the epoch (``timestamp[ns, UTC]``); a
-capture written with µs timestamps has whole microseconds, a nanosecond one may
-not. Python's ``datetime`` stops at microseconds, so turning such a value into one
-either fails (pyarrow: "not safely convertible") or silently drops digits
-(DuckDB). Output goes through here instead: an instant on a whole microsecond
-reads as ``datetime.isoformat`` writes it (``2019-04-01T00:00:01.000721+00:00``,
-no fraction on a whole second); any other gets nine fractional digits
-(``2014-12-09T16:36:09.924505488+00:00``), which ``datetime.fromisoformat``
-still reads (to the microsecond).
+The store keeps nanoseconds since the epoch (``ts`` in µs and ``ts_ns``, read
+together as the ``packets`` view's ``t_ns``); a capture written with µs timestamps
+has whole microseconds, a nanosecond one may not. Python's ``datetime`` stops at
+microseconds, so turning such a value into one either fails (pyarrow: "not safely
+convertible") or silently drops digits (DuckDB). Output goes through here instead:
+an instant on a whole microsecond reads as ``datetime.isoformat`` writes it
+(``2019-04-01T00:00:01.000721+00:00``, no fraction on a whole second); any other gets
+nine fractional digits (``2014-12-09T16:36:09.924505488+00:00``), which
+``datetime.fromisoformat`` still reads (to the microsecond).
 """
 
 from __future__ import annotations
