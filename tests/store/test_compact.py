@@ -131,3 +131,34 @@ def test_cli_compacts_and_reports(store):
     assert day["day"] == DAY and day["files_after"] == 1
     again = CliRunner().invoke(main, args)
     assert again.exit_code == 0 and "nothing to compact" in again.output
+
+
+def _rollup(store):
+    with Engine(store) as engine:
+        assert engine.rolled_up
+        return [
+            engine.rows(f"SELECT * EXCLUDE (day) FROM {table} ORDER BY ALL")
+            for table in ("keys", "sources", "dsts")
+        ]
+
+
+def test_compaction_merges_the_rollup_files_of_a_day_and_keeps_them_exact(store):
+    folder = store.root / "rollups" / f"day={DAY}"
+    assert len(list(folder.glob("*.keys.parquet"))) >= 20  # one per ingested hour
+    before = _rollup(store)
+    (day,) = compact(store)
+    assert day.rollup_merged
+    assert [p.name.split(".", 1)[1] for p in sorted(folder.iterdir())] == [
+        "dsts.parquet",
+        "keys.parquet",
+        "sources.parquet",
+    ]
+    merged = _rollup(store)
+    # One row per key now, each the sum of the rows it replaces.
+    with Engine(store, rollups=False) as engine:
+        raw = [
+            engine.rows(f"SELECT * EXCLUDE (day) FROM {table} ORDER BY ALL")
+            for table in ("keys", "sources", "dsts")
+        ]
+    assert merged == raw
+    assert sum(r["packets"] for r in merged[0]) == sum(r["packets"] for r in before[0])

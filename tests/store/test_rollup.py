@@ -14,6 +14,7 @@ from teiten.analyze.darknet import darknet_size
 from teiten.analyze.periods import parse_period
 from teiten.analyze.phenomena import find_phenomena
 from teiten.analyze.rankings import Filters, rank
+from teiten.knowledge import load_knowledge
 from teiten.report.series import daily_overview, mirai_share, trend
 from teiten.simulate import SimulationConfig, load_scenario, simulate_to_store
 from teiten.store import Engine, Store
@@ -93,11 +94,13 @@ def test_every_answer_from_the_rollup_equals_the_answer_from_the_packets(simulat
     assert q2["rows"] and q2["total"]["sources"] > 1000  # type: ignore[index]
 
 
-def test_the_phenomena_from_the_rollup_equal_those_from_the_packets(simulated, monkeypatch):
+def test_the_phenomena_from_the_rollup_equal_those_from_the_packets(simulated):
     period = parse_period("2019Q2")
-    rolled = [f.as_json() for f in find_phenomena(simulated, period)]
-    monkeypatch.setattr(rollup_module, "complete", lambda store: False)
-    raw = [f.as_json() for f in find_phenomena(simulated, period)]
+    kb = load_knowledge()
+    with Engine(simulated) as engine:
+        rolled = [f.as_json() for f in find_phenomena(engine, period, kb=kb)]
+    with Engine(simulated, rollups=False) as engine:
+        raw = [f.as_json() for f in find_phenomena(engine, period, kb=kb)]
     assert rolled and rolled == raw
 
 

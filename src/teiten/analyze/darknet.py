@@ -26,8 +26,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from teiten.store.sensors import declared_sensors
-
 if TYPE_CHECKING:
     from teiten.store import Engine
 
@@ -54,7 +52,7 @@ class Darknet:
 
 def darknet_size(engine: Engine, first: date, end: date) -> Darknet:
     """The darknet of the sensors with packets in days ``first`` … ``end`` (exclusive)."""
-    declared = declared_sensors(engine.store)
+    declared = engine.declared_sensors()
     rows = engine.rows(
         "SELECT k.sensor, coalesce(d.observed, 0) AS observed "
         "FROM (SELECT DISTINCT sensor FROM sources WHERE day >= ? AND day < ?) k "

@@ -39,8 +39,6 @@ import pyarrow.compute as pc
 
 from teiten.analyze.darknet import Darknet, darknet_size, estimate_supported
 from teiten.analyze.periods import Period
-from teiten.store.events import EventStore
-from teiten.store.sensors import declared_sensors
 from teiten.store.timestamps import iso_timestamps
 
 if TYPE_CHECKING:
@@ -169,9 +167,9 @@ def collect(
     ``extract(darknet, window)`` returns the events (sorted) and how many were withheld.
     """
     window = Window(period.start, period.end, float(parameters["timeout_s"]))
-    events = EventStore(engine.store)
+    events = engine.events
     declared = {
-        n: [s.ipv4_addresses, s.ipv6_prefixes] for n, s in declared_sensors(engine.store).items()
+        n: [s.ipv4_addresses, s.ipv6_prefixes] for n, s in engine.declared_sensors().items()
     }
     key = events.key(
         {

@@ -61,13 +61,15 @@ def phenomena(
     from teiten.analyze.periods import parse_period
     from teiten.analyze.phenomena import PhenomenaSettings, find_phenomena, previous_observed
     from teiten.analyze.phenomena.texts import no_previous
+    from teiten.knowledge import load_knowledge
     from teiten.store import Engine, Store
 
     parsed = parse_period(period)
     settings = PhenomenaSettings(focus_country=focus_country)
     opened = Store(store_dir, create=False)
-    findings = find_phenomena(opened, parsed, settings=settings)
+    kb = load_knowledge(store=opened.root)
     with Engine(opened) as engine:
+        findings = find_phenomena(engine, parsed, settings=settings, kb=kb)
         compared = previous_observed(engine, parsed)
     findings = findings[:limit] if limit else findings
     rows = [f.as_json() for f in findings]

@@ -84,10 +84,10 @@ def build_report(
             f"--focus-country wants an ISO 3166 alpha-2 code such as JP, not {focus_country!r}"
         )
     kb = load_knowledge(store=store.root)  # once: findings, actions and method cite it
-    if findings is None:
-        detect = PhenomenaSettings(focus_country=country, metric=metric, top_n=top)
-        findings = find_phenomena(store, period, settings=detect, kb=kb)
     with Engine(store) as engine:
+        if findings is None:
+            detect = PhenomenaSettings(focus_country=country, metric=metric, top_n=top)
+            findings = find_phenomena(engine, period, settings=detect, kb=kb)
         overview = _overview(engine, period)
         ports = rank(engine, "ports", period, metric=metric, limit=top)
         countries = rank(engine, "countries", period, metric=metric, limit=None)

@@ -18,13 +18,14 @@ be run again.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from teiten.store import rollup
 from teiten.store.dataset import PARQUET_OPTIONS, ROW_GROUP_ROWS, Store
 from teiten.store.parts import with_batch
 from teiten.store.rewrite import Rewrite
@@ -45,6 +46,7 @@ class CompactedDay:
     rows: int
     bytes_before: int
     bytes_after: int
+    rollup_merged: bool = False  # its rollup files were merged too (teiten.store.rollup)
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -70,7 +72,8 @@ def compact(
             small = [f for f in files if pq.ParquetFile(f).metadata.num_rows < small_rows]
             if len(small) >= min_files:
                 done.append(_compact_day(store, folder, files, small))
-    return done
+        merged = rollup.merge_days(store, days=days, min_files=min_files)
+    return [replace(d, rollup_merged=d.day in merged) for d in done]
 
 
 def _compact_day(store: Store, folder: Path, files: list[Path], small: list[Path]) -> CompactedDay:

@@ -8,6 +8,7 @@ the packets on the fly — the same rows either way, only slower.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 import duckdb
@@ -15,7 +16,10 @@ import pyarrow as pa
 
 from teiten.store import rollup
 from teiten.store.dataset import Store
+from teiten.store.events import EventStore
+from teiten.store.manifest import SensorRecord
 from teiten.store.schema import SCHEMA, T_NS_SQL
+from teiten.store.sensors import declared_sensors
 
 __all__ = ["Engine"]
 
@@ -64,6 +68,15 @@ class Engine:
                 empty = schema.empty_table().append_column("day", pa.array([], pa.date32()))
                 self.con.register(f"_empty_{name}", empty)
                 self.con.execute(f"CREATE VIEW {name} AS SELECT * FROM _empty_{name}")
+
+    @cached_property
+    def events(self) -> EventStore:
+        """The store's cache of computed scan events and DoS attacks."""
+        return EventStore(self.store)
+
+    def declared_sensors(self) -> dict[str, SensorRecord]:
+        """The sizes declared for the store's sensors (``teiten sensors declare``)."""
+        return declared_sensors(self.store)
 
     def rows(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
         """Run a query; rows as dicts."""

@@ -60,6 +60,7 @@ __all__ = [
     "complete",
     "dsts_sql",
     "keys_sql",
+    "merge_days",
     "rebuild",
     "roll_up",
     "views",
@@ -301,8 +302,7 @@ def _rebuild_day(
     store: Store, con: duckdb.DuckDBPyConnection, day: str, staging: Path
 ) -> RolledDay:
     files = sorted((store.root / "packets" / day).glob("*.parquet"))
-    listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
-    con.execute(f"CREATE OR REPLACE VIEW _day AS SELECT * FROM read_parquet([{listed}])")
+    con.execute(f"CREATE OR REPLACE VIEW _day AS SELECT * FROM {_files(files)}")
     folder = staging / day
     folder.mkdir(parents=True)
     name = f"rollup-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:8]}"
@@ -319,6 +319,46 @@ def _rebuild_day(
     sources = len(pc.unique(keys.column("src")))
     size = sum(p.stat().st_size for p in (store.root / "rollups" / day).iterdir())
     return RolledDay(day.removeprefix("day="), packets, keys.num_rows, sources, size)
+
+
+def merge_days(store: Store, *, days: Iterable[str] | None, min_files: int) -> list[str]:
+    """Merge the rollup files of each day (or ``days``) that has ≥ ``min_files`` write
+    batches' files into one per table (what compaction does to the packets); a caller
+    holding the writer lock. Returns the days merged (``YYYY-MM-DD``)."""
+    import duckdb
+
+    wanted = None if days is None else {f"day={d}" for d in days}
+    staging = store.root / "staging" / f"rollup-{uuid.uuid4().hex[:12]}"
+    merged = []
+    con = duckdb.connect(":memory:")
+    try:
+        for live in sorted((store.root / "rollups").glob("day=*")):
+            keys = sorted(live.glob("*.keys.parquet"))
+            if len(keys) < min_files or (wanted is not None and live.name not in wanted):
+                continue
+            table = _typed(
+                con.sql(summed_sql(KEY_COLUMNS, _files(keys)) + _ORDER["keys"]).to_arrow_table(),
+                KEYS_SCHEMA,
+            )
+            dsts = con.sql(f"SELECT DISTINCT * FROM {_files(sorted(live.glob('*.dsts.parquet')))}")
+            folder = staging / live.name
+            folder.mkdir(parents=True)
+            name = f"rollup-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:8]}"
+            for path in _write_day(con, folder, name, table, dsts.to_arrow_table()).values():
+                fsync_path(path)
+            fsync_path(folder)
+            _replace_folder(folder, live)
+            merged.append(live.name.removeprefix("day="))
+    finally:
+        con.close()
+        shutil.rmtree(staging, ignore_errors=True)
+    return merged
+
+
+def _files(paths: list[Path]) -> str:
+    """SQL reading the Parquet files ``paths``."""
+    listed = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
+    return f"read_parquet([{listed}])"
 
 
 def _replace_folder(new: Path, live: Path) -> None:

@@ -6,10 +6,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from teiten.analyze.periods import Period
+from teiten.analyze.phenomena import Finding, find_phenomena
+from teiten.knowledge import load_knowledge
 from teiten.simulate import SimulationConfig, load_scenario, simulate_to_store
-from teiten.store import Store
+from teiten.store import Engine, Store
 
-__all__ = ["simulated_store"]
+__all__ = ["phenomena_of", "simulated_store"]
 
 
 def simulated_store(
@@ -27,3 +30,9 @@ def simulated_store(
         start=start, end=end, packets=packets, seed=seed, scenario=load_scenario(scenario)
     )
     return store, simulate_to_store(config, store).as_json()
+
+
+def phenomena_of(store: Store, period: Period, **settings: Any) -> list[Finding]:
+    """:func:`find_phenomena` of ``store`` (its own engine, the bundled knowledge base)."""
+    with Engine(store) as engine:
+        return find_phenomena(engine, period, kb=load_knowledge(store=store.root), **settings)

@@ -14,10 +14,9 @@ from datetime import date
 import pytest
 
 from teiten.analyze.periods import parse_period
-from teiten.analyze.phenomena import find_phenomena
 from teiten.store import Store
 
-from ._stores import simulated_store
+from ._stores import phenomena_of, simulated_store
 
 PACKETS = 600_000
 
@@ -58,7 +57,7 @@ LOUD = [(22, "KR"), (5900, "NL"), (7001, "CN")]
 def test_a_loud_host_is_never_reported_as_a_broad_trend(loud, period):
     """Whatever a single host triggers is attributed to few hosts or one, said so in the
     text, and kept out of the report's body; calm traffic plus loud hosts has no headline."""
-    findings = find_phenomena(loud, parse_period(period))
+    findings = phenomena_of(loud, parse_period(period))
     assert not [f.title["en"] for f in findings if f.headline]
     for f in findings:
         if any(_about(f, port=p) or _about(f, country=c) for p, c in LOUD):
@@ -72,7 +71,7 @@ def test_a_loud_host_is_never_reported_as_a_broad_trend(loud, period):
 def test_one_host_making_two_entrants_is_one_finding(loud):
     """In 2019-W20 the Dutch host puts both the Netherlands and 5900/TCP into the top 5:
     one finding, attributed to one host in the Netherlands on May 15."""
-    findings = find_phenomena(loud, parse_period("2019-W20"))
+    findings = phenomena_of(loud, parse_period("2019-W20"))
     (finding,) = [f for f in findings if _about(f, country="NL") or _about(f, port=5900)]
     kinds = {(k, s.get("port") or s.get("country")) for k, s in _detections(finding)}
     assert {("new_entrant", "NL"), ("new_entrant", 5900)} <= kinds
@@ -93,7 +92,7 @@ def _campaign_finding(findings):
 
 @pytest.mark.parametrize("period", ["2019Q2", "2019-05"])
 def test_a_two_port_campaign_is_one_finding(campaign, period):
-    finding = _campaign_finding(find_phenomena(campaign, parse_period(period)))
+    finding = _campaign_finding(phenomena_of(campaign, parse_period(period)))
     assert _about(finding, port=7002)
     folded = [m for m in finding.merged if m["subject"].get("port") == 7002]
     assert folded and folded[0]["same_sources"]
@@ -109,7 +108,7 @@ def test_a_broad_change_keeps_its_own_date(campaign, period):
     """445/TCP steps up on 2019-05-22: quarter, months and weeks date it then (±3 days, the
     senders' ramp), even June's report and the week after, when it began before them."""
     p = parse_period(period)
-    findings = find_phenomena(campaign, p)
+    findings = phenomena_of(campaign, p)
     (surge,) = [f for f in findings if f.kind == "surge" and f.subject.get("port") == 445]
     when = date.fromisoformat(surge.evidence["change_date"])
     assert abs((when - date(2019, 5, 22)).days) <= 3, when

@@ -8,10 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 from teiten.analyze.periods import parse_period
-from teiten.analyze.phenomena import find_phenomena
 from teiten.cli import main
 
-from ._stores import simulated_store
+from ._stores import phenomena_of, simulated_store
 
 Q2 = parse_period("2019Q2")
 
@@ -23,13 +22,13 @@ def _store(tmp_path_factory, scenario):
 @pytest.fixture(scope="module")
 def story(tmp_path_factory):
     store, truth = _store(tmp_path_factory, "2019q2")
-    return store, truth, find_phenomena(store, Q2)
+    return store, truth, phenomena_of(store, Q2)
 
 
 @pytest.fixture(scope="module")
 def calm(tmp_path_factory):
     store, _ = _store(tmp_path_factory, "calm")
-    return store, find_phenomena(store, Q2)
+    return store, phenomena_of(store, Q2)
 
 
 def _event(truth, event_id):
@@ -150,7 +149,7 @@ def test_calm_has_none_of_the_planted_events(calm):
 
 def test_an_empty_period_has_no_findings(story):
     store, _, _ = story
-    assert find_phenomena(store, parse_period("2020Q1")) == []
+    assert phenomena_of(store, parse_period("2020Q1")) == []
 
 
 def test_cli_json(story):
@@ -199,7 +198,7 @@ def test_a_change_begun_before_a_monthly_period_keeps_its_own_date(story):
     planted = date.fromisoformat(_event(truth, "weblogic-scan-enters")["start"][:10])
     may = parse_period("2019-05")
     surges = [  # the 7001/TCP campaign's finding is led by its dated surge
-        f for f in find_phenomena(store, may) if f.kind == "surge" and f.subject.get("port") == 7001
+        f for f in phenomena_of(store, may) if f.kind == "surge" and f.subject.get("port") == 7001
     ]
     dates = [date.fromisoformat(f.evidence["change_date"]) for f in surges]
     assert may.start not in dates, dates
@@ -224,7 +223,7 @@ def test_a_stores_first_period_has_no_new_entrants(story):
     with Engine(store) as engine:
         assert not previous_observed(engine, january)
         assert previous_observed(engine, parse_period("2019-02"))
-    assert not [f for f in find_phenomena(store, january) if f.kind == "new_entrant"]
+    assert not [f for f in phenomena_of(store, january) if f.kind == "new_entrant"]
     args = ["phenomena", "--store", str(store.root), "--period", "2019-01"]
     data = json.loads(CliRunner().invoke(main, [*args, "--json"]).output)
     assert data["previous_data"] is False

@@ -1,6 +1,7 @@
 """Notable phenomena of a period, found in the store with the evidence behind each.
 
-    findings = find_phenomena(store, parse_period("2019Q2"))
+    with Engine(store) as engine:
+        findings = find_phenomena(engine, parse_period("2019Q2"), kb=load_knowledge())
     for f in findings: print(f.kind, f.text["ja"])
 
 Detectors: new entrants to the top N (:mod:`.entrants`), surges and drops
