@@ -196,3 +196,19 @@ def test_ingest_writes_the_rollup_of_each_batch_with_it(tmp_path):
         (n,) = engine.rows("SELECT count(*) AS n FROM packets")
         (k,) = engine.rows("SELECT sum(packets) AS n FROM keys")
     assert n["n"] == k["n"] > 0
+
+
+def test_store_check_finds_a_rollup_that_does_not_count_its_day(simulated, tmp_path):
+    root = tmp_path / "store"
+    shutil.copytree(simulated.root, root)
+    report = json.loads(cli("store", "check", "--store", root, "--json").output)
+    assert report["ok"] and report["rollups"] == "complete"
+    day = root / "rollups" / "day=2019-05-15"
+    (next(day.glob("*.keys.parquet"))).unlink()  # one batch's keys rollup lost
+    result = cli("store", "check", "--store", root, "--json", ok=False)
+    assert result.exit_code == 1
+    (problem,) = json.loads(result.output)["problems"]
+    assert problem["kind"] == "rollup" and problem["file"] == "rollups/day=2019-05-15"
+    assert "--day 2019-05-15" in problem["fix"]
+    cli("store", "rollup", "--store", root, "--day", "2019-05-15")
+    assert json.loads(cli("store", "check", "--store", root, "--json").output)["ok"]

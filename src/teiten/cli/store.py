@@ -158,7 +158,13 @@ def store_check(store_dir: Path | None, as_json: bool) -> None:
             f"store {report.store}: {report.files:,} files, {report.rows:,} rows, "
             f"{report.batches:,} batches, {report.inputs:,} inputs; "
             f"{report.verified_digests:,} digests verified, "
-            f"{report.unrecorded_files:,} files without a recorded digest (decoded instead)"
+            f"{report.unrecorded_files:,} files without a recorded digest (decoded instead); "
+            + (
+                "rollups complete"
+                if report.rollups == "complete"
+                else "no complete rollups: queries read every packet "
+                "(`teiten store rollup` builds them)"
+            )
         )
         for p in report.problems:
             where = f"{p.file}: " if p.file else ""

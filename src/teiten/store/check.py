@@ -11,6 +11,8 @@ Each problem found has a ``kind``:
   by a crash of a teiten that did not record its files): queries count its rows;
 * ``rows`` — a file whose row count differs from its record, or a committed batch whose
   rows on disk differ from the packets the manifest records for it;
+* ``rollup`` — a day whose rollups (:mod:`teiten.store.rollup`) do not count the packets
+  its files hold, or cannot be read (checked when the store's rollup is complete);
 * ``pending`` — an interrupted write the next writer finishes (opening a store one
   may write finishes it at once, so this is seen only on a read-only store).
 
@@ -26,14 +28,18 @@ import shlex
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from teiten.store import rollup
 from teiten.store.dataset import Store
 from teiten.store.manifest import BatchRecord, InputRecord
 from teiten.store.parts import batch_of_name, file_digest, rows_by_batch, schema_problems
+
+if TYPE_CHECKING:
+    import duckdb
 
 __all__ = ["CheckReport", "Problem", "check"]
 
@@ -60,6 +66,7 @@ class CheckReport:
     inputs: int = 0
     verified_digests: int = 0
     unrecorded_files: int = 0
+    rollups: str = "incomplete"  # "complete": queries read them (teiten.store.rollup)
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -87,6 +94,9 @@ class _Checker:
             inputs=sum(len(v) for v in self.inputs.values()),
         )
         self.found: Counter[str] = Counter()  # rows per committed batch
+        self.day_rows: Counter[str] = Counter()  # rows per day folder
+        self.rolled_up = rollup.complete(store)
+        self.report.rollups = "complete" if self.rolled_up else "incomplete"
         self.unknown_days: set[str] = set()  # days holding rows of no known batch
         self.reported: set[str] = set()  # batches already named in a file's problem
         if manifest.has_pending():
@@ -117,7 +127,34 @@ class _Checker:
                 self._names(batches),
             )
         self._batches()
+        if self.rolled_up:
+            self._rollups()
         return self.report
+
+    def _rollups(self) -> None:
+        """Each day's rollups against its packets: the packets they count, per table (on
+        days whose packet files are sound: their problems are reported already)."""
+        import duckdb
+
+        if any(p.file is None for p in self.report.problems):
+            return  # rows that cannot be placed: no day's count can be trusted
+        damaged = {p.file.split("/")[1] for p in self.report.problems if p.file}
+        folders = {p.name for p in (self.root / "rollups").glob("day=*")}
+        con = duckdb.connect(":memory:")
+        try:
+            for day in sorted((folders | set(self.day_rows)) - damaged):
+                problem = _rollup_problem(con, self.root / "rollups" / day, self.day_rows[day])
+                if problem:
+                    self._add(
+                        "rollup",
+                        f"rollups/{day}",
+                        f"{day.removeprefix('day=')}: {problem}",
+                        f"run `teiten store rollup --store {shlex.quote(str(self.root))} "
+                        f"--day {day.removeprefix('day=')}`: it rebuilds that day's rollups "
+                        "from its packets",
+                    )
+        finally:
+            con.close()
 
     def _file(self, path: Path) -> None:
         rel = path.relative_to(self.root).as_posix()
@@ -133,6 +170,7 @@ class _Checker:
             return
         rows = parquet.metadata.num_rows
         self.report.rows += rows
+        self.day_rows[day] += rows
         batches = {b for b in counts if b is not None}
         for detail in schema_problems(parquet.schema_arrow):
             self._add("schema", rel, detail, self._fix(rel, batches), self._names(batches))
@@ -245,6 +283,26 @@ class _Checker:
         self, kind: str, rel: str | None, detail: str, fix: str, names: list[str] | None = None
     ) -> None:
         self.report.problems.append(Problem(kind, rel, detail, fix, names or []))
+
+
+def _rollup_problem(con: duckdb.DuckDBPyConnection, folder: Path, packets: int) -> str | None:
+    """What is wrong with the rollups in ``folder`` of a day of ``packets`` packets."""
+    import duckdb
+
+    for table in ("keys", "sources"):
+        counted = 0
+        for path in sorted(folder.glob(f"*.{table}.parquet")):
+            name = str(path).replace("'", "''")
+            try:
+                sql = f"SELECT coalesce(sum(packets), 0) FROM read_parquet('{name}')"
+                counted += int((con.execute(sql).fetchone() or (0,))[0])
+            except duckdb.Error as exc:
+                return f"{path.name} cannot be read ({str(exc).splitlines()[0]})"
+        if counted != packets:
+            return (
+                f"the {table} rollup counts {counted:,} packets, the packet files hold {packets:,}"
+            )
+    return None
 
 
 def _days(batch: BatchRecord) -> set[str]:
