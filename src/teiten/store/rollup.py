@@ -39,6 +39,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -156,11 +157,18 @@ def views(relation: str) -> dict[str, str]:
 
 
 class Rollups:
-    """The rollups of one write batch, built as its rows are written (any thread)."""
+    """The rollups of written rows, built as they are written (from any thread).
+
+    The same rows as :func:`keys_sql` / :func:`sources_sql` / :func:`dsts_sql` give (the
+    tests hold them to it), computed faster: categorical columns are grouped by integer
+    codes (one dictionary per column for all the rows added) and addresses as two
+    64-bit halves, and only the aggregated rows are turned back into strings and bytes.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._local = threading.local()
+        self._names: dict[str, dict[str, int]] = {c: {} for c in _CODED}
         self._keys: dict[str, list[pa.Table]] = {}
         self._dsts: dict[str, list[pa.Table]] = {}
 
@@ -173,36 +181,136 @@ class Rollups:
             self._local.con = con
         return con
 
-    def add(self, day: str, rows: pa.Table) -> None:
+    def add(self, day: str, rows: pa.Table | pa.RecordBatch) -> None:
         """Roll up ``rows`` (store rows of ``day``, ``day=YYYY-MM-DD``)."""
+        import pyarrow.compute as pc
+
+        coded = {name: self._coded(name, rows.column(name)) for name in _CODED}
+        proto = _array(rows.column("proto"))
+        icmp = pc.is_in(proto, pa.array([1, 58], pa.uint8()))
+        no_port, no_type = pa.scalar(None, pa.uint16()), pa.scalar(None, pa.uint8())
+        src_hi, src_lo = _halves(rows.column("src"))
+        dst_hi, dst_lo = _halves(rows.column("dst"))
+        t_ns = pc.add(
+            pc.multiply(_array(rows.column("ts")).cast(pa.int64()), 1000),
+            _array(rows.column("ts_ns")).cast(pa.int64()),
+        )
+        table = pa.table(
+            {
+                **coded,
+                "proto": proto,
+                "port": pc.if_else(icmp, no_port, _array(rows.column("dport"))),
+                "icmp_type": pc.if_else(icmp, _array(rows.column("icmp_type")), no_type),
+                "asn": _array(rows.column("asn")),
+                "tags": _array(rows.column("tags")),
+                "src_hi": src_hi,
+                "src_lo": src_lo,
+                "t_ns": t_ns,
+                "ipv4": pc.equal(_array(rows.column("ip_version")), 4),
+                "dst_hi": dst_hi,
+                "dst_lo": dst_lo,
+            }
+        )
         con = self._con()
-        con.register("_rows", rows)
-        try:
-            keys = con.sql(keys_sql("_rows")).to_arrow_table()
-            dsts = con.sql(dsts_sql("_rows")).to_arrow_table()
-        finally:
-            con.unregister("_rows")
+        keys = _query(con, f"SELECT {_CODED_KEYS}, {_FIRST_SUMS} FROM _t GROUP BY ALL", table)
+        dsts = _query(con, "SELECT DISTINCT sensor, dst_hi, dst_lo FROM _t WHERE ipv4", table)
         with self._lock:
             self._keys.setdefault(day, []).append(keys)
             self._dsts.setdefault(day, []).append(dsts)
 
+    def _coded(self, name: str, column: pa.ChunkedArray | pa.Array) -> pa.Array:
+        """``column``'s values as this object's int32 codes of them (nulls stay null)."""
+        import pyarrow.compute as pc
+
+        chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+        out = []
+        for chunk in chunks:
+            if not pa.types.is_dictionary(chunk.type):
+                chunk = chunk.dictionary_encode()
+            with self._lock:
+                known = self._names[name]
+                mapping = [known.setdefault(v, len(known)) for v in chunk.dictionary.to_pylist()]
+            out.append(pc.take(pa.array(mapping, pa.int32()), chunk.indices))
+        return pa.concat_arrays(out) if out else pa.array([], pa.int32())
+
     def days(self) -> list[str]:
         return sorted(self._keys)
 
-    def write(self, day: str, folder: Path) -> dict[str, Path]:
-        """Write ``day``'s rollup files into ``folder``: ``{table name: path}``."""
+    def write(self, day: str, folder: Path, name: str | None = None) -> dict[str, Path]:
+        """Write ``day``'s rollup files into ``folder`` (``<name>.<table>.parquet``):
+        ``{table name: path}``."""
         con = self._con()
-        parts = self._keys.pop(day)
-        keys = pa.concat_tables(parts, promote_options="permissive")
-        if len(parts) > 1:
-            keys = _query(con, summed_sql(KEY_COLUMNS, "_t"), keys)
-        dsts = _query(con, "SELECT DISTINCT * FROM _t", pa.concat_tables(self._dsts.pop(day)))
-        return _write_day(con, folder, f"rollup-{day}", keys, dsts)
+        keys = _merge(con, self._keys.pop(day), f"{_CODED_KEYS}, {_SUMS}")
+        dsts = _merge(con, self._dsts.pop(day), "DISTINCT *")
+        sources = _query(
+            con, f"SELECT {_CODED_SOURCES}, {_SUMS} FROM _t GROUP BY ALL ORDER BY ALL", keys
+        )
+        keys = _query(con, f"SELECT * FROM _t ORDER BY {_CODED_ORDER}", keys)
+        tables = {
+            "keys": self._decoded(keys, KEYS_SCHEMA),
+            "sources": self._decoded(sources, SOURCES_SCHEMA),
+            "dsts": self._decoded(dsts, DSTS_SCHEMA),
+        }
+        stem = name or f"rollup-{day}"
+        return {t: _write(table, folder / f"{stem}.{t}.parquet") for t, table in tables.items()}
+
+    def _decoded(self, table: pa.Table, schema: pa.Schema) -> pa.Table:
+        """Coded rows back as ``schema``'s columns: strings, addresses."""
+        columns = []
+        for f in schema:
+            if f.name in _CODED:
+                names = sorted(self._names[f.name], key=self._names[f.name].__getitem__)
+                codes = _array(table.column(f.name)).cast(pa.int32())
+                columns.append(pa.DictionaryArray.from_arrays(codes, pa.array(names, pa.string())))
+            elif f.name in ("src", "dst"):
+                columns.append(_joined(table.column(f.name + "_hi"), table.column(f.name + "_lo")))
+            else:
+                columns.append(_array(table.column(f.name)).cast(f.type))
+        return pa.Table.from_arrays(columns, schema=schema)
 
     def close(self) -> None:
         con = getattr(self._local, "con", None)
         if con is not None:
             con.close()
+
+
+_CODED = ("sensor", "kind", "country")
+_CODED_KEYS = "sensor, kind, proto, port, icmp_type, country, asn, tags, src_hi, src_lo"
+_CODED_SOURCES = "sensor, kind, country, asn, tags, src_hi, src_lo"
+_CODED_ORDER = "kind, proto, port, icmp_type, src_hi, src_lo"
+_FIRST_SUMS = "count(*) AS packets, min(t_ns) AS first_ns, max(t_ns) AS last_ns"
+_SUMS = "sum(packets)::BIGINT AS packets, min(first_ns) AS first_ns, max(last_ns) AS last_ns"
+
+
+def _merge(con: duckdb.DuckDBPyConnection, parts: list[pa.Table], select: str) -> pa.Table:
+    """Partial rollups as one: ``select`` over them (grouped when it sums)."""
+    table = pa.concat_tables(parts)
+    if len(parts) == 1:
+        return table
+    group = " GROUP BY ALL" if "sum(" in select else ""
+    return _query(con, f"SELECT {select} FROM _t{group}", table)
+
+
+def _array(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+
+
+def _halves(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """16-byte addresses as their high and low 64 bits (big-endian, so order is kept)."""
+    array = _array(column)
+    words = np.frombuffer(array.buffers()[1], dtype=">u8")
+    words = words[2 * array.offset : 2 * (array.offset + len(array))]
+    return words[0::2].astype(np.uint64), words[1::2].astype(np.uint64)
+
+
+def _joined(hi: pa.ChunkedArray, lo: pa.ChunkedArray) -> pa.Array:
+    """:func:`_halves` back as 16-byte addresses."""
+    words = np.empty((len(hi), 2), dtype=">u8")
+    words[:, 0] = _array(hi).to_numpy()
+    words[:, 1] = _array(lo).to_numpy()
+    return pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(16), len(hi), [None, pa.py_buffer(words.tobytes())]
+    )
 
 
 def _query(con: duckdb.DuckDBPyConnection, sql: str, table: pa.Table) -> pa.Table:
@@ -274,7 +382,6 @@ def rebuild(store: Store, *, days: Iterable[str] | None = None) -> list[RolledDa
 def roll_up(store: Store, *, days: Iterable[str] | None, mark_complete: bool) -> list[RolledDay]:
     """:func:`rebuild` for a caller that holds the writer lock; the rollup of a day
     without packets is dropped. ``mark_complete``: mark the rollup complete when done."""
-    import duckdb
 
     store.manifest.set(META_KEY, None)
     packets = store.root / "packets"
@@ -283,42 +390,50 @@ def roll_up(store: Store, *, days: Iterable[str] | None, mark_complete: bool) ->
     wanted = live | rolled if days is None else {f"day={d}" for d in days}
     staging = store.root / "staging" / f"rollup-{uuid.uuid4().hex[:12]}"
     out: list[RolledDay] = []
-    con = duckdb.connect(":memory:")
     try:
         for day in sorted(wanted):
             if day in live:
-                out.append(_rebuild_day(store, con, day, staging))
+                out.append(_rebuild_day(store, day, staging))
             elif day in rolled:
                 shutil.rmtree(store.root / "rollups" / day)
     finally:
-        con.close()
         shutil.rmtree(staging, ignore_errors=True)
     if mark_complete:
         store.manifest.set(META_KEY, COMPLETE)
     return out
 
 
-def _rebuild_day(
-    store: Store, con: duckdb.DuckDBPyConnection, day: str, staging: Path
-) -> RolledDay:
-    files = sorted((store.root / "packets" / day).glob("*.parquet"))
-    con.execute(f"CREATE OR REPLACE VIEW _day AS SELECT * FROM {_files(files)}")
-    folder = staging / day
-    folder.mkdir(parents=True)
-    name = f"rollup-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:8]}"
-    keys = con.sql(keys_sql("_day") + _ORDER["keys"]).to_arrow_table()
-    dsts = con.sql(dsts_sql("_day")).to_arrow_table()
-    written = _write_day(con, folder, name, keys, dsts).values()
-    for path in written:
+def _rebuild_day(store: Store, day: str, staging: Path) -> RolledDay:
+    rollups = Rollups()
+    try:
+        for path in sorted((store.root / "packets" / day).glob("*.parquet")):
+            for rows in pq.ParquetFile(path).iter_batches(1 << 19, columns=_READ):
+                rollups.add(day, rows)
+        folder = staging / day
+        folder.mkdir(parents=True)
+        name = f"rollup-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:8]}"
+        written = rollups.write(day, folder, name) if rollups.days() else {}
+    finally:
+        rollups.close()
+    for path in written.values():
         fsync_path(path)
     fsync_path(folder)
+    keys = pq.read_table(written["keys"], columns=["packets", "src"]) if written else None
     _replace_folder(folder, store.root / "rollups" / day)
     import pyarrow.compute as pc
 
+    size = sum(p.stat().st_size for p in (store.root / "rollups" / day).iterdir())
+    if keys is None:
+        return RolledDay(day.removeprefix("day="), 0, 0, 0, size)
     packets = int(pc.sum(keys.column("packets")).as_py() or 0)
     sources = len(pc.unique(keys.column("src")))
-    size = sum(p.stat().st_size for p in (store.root / "rollups" / day).iterdir())
     return RolledDay(day.removeprefix("day="), packets, keys.num_rows, sources, size)
+
+
+_READ = [
+    "ts", "ts_ns", "sensor", "ip_version", "src", "dst", "proto", "dport", "icmp_type",
+    "kind", "country", "asn", "tags",
+]  # fmt: skip
 
 
 def merge_days(store: Store, *, days: Iterable[str] | None, min_files: int) -> list[str]:
