@@ -190,8 +190,8 @@ def test_ingest_writes_the_rollup_of_each_batch_with_it(tmp_path):
         finals = [final for _, final in batch.parts]
         days = {f.split("/")[1] for f in finals if f.startswith("packets/")}
         for day in days:
-            assert f"rollups/{day}/{batch.batch_id}.keys.parquet" in finals
-            assert f"rollups/{day}/{batch.batch_id}.dsts.parquet" in finals
+            for table in ("keys", "sources", "dsts"):
+                assert f"rollups/{day}/{batch.batch_id}-0.{table}.parquet" in finals
     with Engine(store) as engine:
         (n,) = engine.rows("SELECT count(*) AS n FROM packets")
         (k,) = engine.rows("SELECT sum(packets) AS n FROM keys")

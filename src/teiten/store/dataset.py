@@ -230,9 +230,9 @@ class BatchWriter:
         self._pending: dict[tuple[int, int], list[pa.Table]] = {}
         self._count_lock = threading.Lock()
         self._batch_value = pa.array([self.batch_id], pa.string())
-        self._rollups = Rollups()
         self._lock = store.lock()
         self._staging = store.root / "staging" / self.batch_id
+        self._rollups = Rollups(self._staging)
         try:
             self._staging.mkdir(parents=True)
         except BaseException:
@@ -313,11 +313,12 @@ class BatchWriter:
             final = f"packets/{name}/{self.batch_id}-{lane}.parquet"
             parts.append((str(staged.relative_to(self.store.root)), final))
             files.append(file_record(staged, final))
-        for name in self._rollups.days():
-            for table, staged in self._rollups.write(name, self._staging).items():
-                fsync_path(staged)
-                final = f"rollups/{name}/{self.batch_id}.{table}.parquet"
-                parts.append((str(staged.relative_to(self.store.root)), final))
+        for name, written in self._rollups.finish().items():
+            for n, tables in enumerate(written):
+                for table, staged in tables.items():
+                    fsync_path(staged)
+                    final = f"rollups/{name}/{self.batch_id}-{n}.{table}.parquet"
+                    parts.append((str(staged.relative_to(self.store.root)), final))
         self._rollups.close()
         self.days = sorted({day_name(day).removeprefix("day=") for day, _ in self._writers})
         self._writers.clear()

@@ -29,6 +29,7 @@ SQL over a view that rolls them up on the fly) until ``teiten store rollup`` has
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import threading
@@ -165,12 +166,16 @@ class Rollups:
     64-bit halves, and only the aggregated rows are turned back into strings and bytes.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, folder: Path) -> None:
+        """Files are written into ``folder`` as ``day=…-<n>.<table>.parquet``."""
+        self._folder = folder
         self._lock = threading.Lock()
         self._local = threading.local()
         self._names: dict[str, dict[str, int]] = {c: {} for c in _CODED}
         self._keys: dict[str, list[pa.Table]] = {}
         self._dsts: dict[str, list[pa.Table]] = {}
+        self._written: dict[str, list[dict[str, Path]]] = {}
+        self._parts = itertools.count()
 
     def _con(self) -> duckdb.DuckDBPyConnection:
         con = getattr(self._local, "con", None)
@@ -215,8 +220,16 @@ class Rollups:
         keys = _query(con, f"SELECT {_CODED_KEYS}, {_FIRST_SUMS} FROM _t GROUP BY ALL", table)
         dsts = _query(con, "SELECT DISTINCT sensor, dst_hi, dst_lo FROM _t WHERE ipv4", table)
         with self._lock:
-            self._keys.setdefault(day, []).append(keys)
+            parts = self._keys.setdefault(day, [])
+            parts.append(keys)
             self._dsts.setdefault(day, []).append(dsts)
+            # Written out once they add up, so memory stays bounded however many
+            # packets a batch holds (queries sum a day's files; compaction merges them).
+            full = sum(p.num_rows for p in parts) > _FLUSH_ROWS
+            if full:
+                key_parts, dst_parts = self._keys.pop(day), self._dsts.pop(day)
+        if full:
+            self._write(day, key_parts, dst_parts)
 
     def _coded(self, name: str, column: pa.ChunkedArray | pa.Array) -> pa.Array:
         """``column``'s values as this object's int32 codes of them (nulls stay null)."""
@@ -233,26 +246,30 @@ class Rollups:
             out.append(pc.take(pa.array(mapping, pa.int32()), chunk.indices))
         return pa.concat_arrays(out) if out else pa.array([], pa.int32())
 
-    def days(self) -> list[str]:
-        return sorted(self._keys)
+    def finish(self) -> dict[str, list[dict[str, Path]]]:
+        """Write what is held; every file written, per day: ``[{table name: path}]``."""
+        with self._lock:
+            held = [(day, self._keys.pop(day), self._dsts.pop(day)) for day in list(self._keys)]
+        for day, key_parts, dst_parts in held:
+            self._write(day, key_parts, dst_parts)
+        return dict(sorted(self._written.items()))
 
-    def write(self, day: str, folder: Path, name: str | None = None) -> dict[str, Path]:
-        """Write ``day``'s rollup files into ``folder`` (``<name>.<table>.parquet``):
-        ``{table name: path}``."""
+    def _write(self, day: str, key_parts: list[pa.Table], dst_parts: list[pa.Table]) -> None:
         con = self._con()
-        keys = _merge(con, self._keys.pop(day), f"{_CODED_KEYS}, {_SUMS}")
-        dsts = _merge(con, self._dsts.pop(day), "DISTINCT *")
-        sources = _query(
-            con, f"SELECT {_CODED_SOURCES}, {_SUMS} FROM _t GROUP BY ALL ORDER BY ALL", keys
-        )
-        keys = _query(con, f"SELECT * FROM _t ORDER BY {_CODED_ORDER}", keys)
+        keys = _merge(con, key_parts, f"{_CODED_KEYS}, {_SUMS}")
+        dsts = _merge(con, dst_parts, "DISTINCT *")
+        sources = _query(con, f"SELECT {_CODED_SOURCES}, {_SUMS} FROM _t GROUP BY ALL", keys)
         tables = {
             "keys": self._decoded(keys, KEYS_SCHEMA),
             "sources": self._decoded(sources, SOURCES_SCHEMA),
             "dsts": self._decoded(dsts, DSTS_SCHEMA),
         }
-        stem = name or f"rollup-{day}"
-        return {t: _write(table, folder / f"{stem}.{t}.parquet") for t, table in tables.items()}
+        stem = f"{day}-{next(self._parts)}"
+        paths = {
+            t: _write(table, self._folder / f"{stem}.{t}.parquet") for t, table in tables.items()
+        }
+        with self._lock:
+            self._written.setdefault(day, []).append(paths)
 
     def _decoded(self, table: pa.Table, schema: pa.Schema) -> pa.Table:
         """Coded rows back as ``schema``'s columns: strings, addresses."""
@@ -275,9 +292,9 @@ class Rollups:
 
 
 _CODED = ("sensor", "kind", "country")
+_FLUSH_ROWS = 1 << 20  # partial rollup rows of a day held before they are written
 _CODED_KEYS = "sensor, kind, proto, port, icmp_type, country, asn, tags, src_hi, src_lo"
 _CODED_SOURCES = "sensor, kind, country, asn, tags, src_hi, src_lo"
-_CODED_ORDER = "kind, proto, port, icmp_type, src_hi, src_lo"
 _FIRST_SUMS = "count(*) AS packets, min(t_ns) AS first_ns, max(t_ns) AS last_ns"
 _SUMS = "sum(packets)::BIGINT AS packets, min(first_ns) AS first_ns, max(last_ns) AS last_ns"
 
@@ -404,27 +421,24 @@ def roll_up(store: Store, *, days: Iterable[str] | None, mark_complete: bool) ->
 
 
 def _rebuild_day(store: Store, day: str, staging: Path) -> RolledDay:
-    rollups = Rollups()
+    folder = staging / day
+    folder.mkdir(parents=True)
+    rollups = Rollups(folder)
     try:
         for path in sorted((store.root / "packets" / day).glob("*.parquet")):
             for rows in pq.ParquetFile(path).iter_batches(1 << 19, columns=_READ):
                 rollups.add(day, rows)
-        folder = staging / day
-        folder.mkdir(parents=True)
-        name = f"rollup-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:8]}"
-        written = rollups.write(day, folder, name) if rollups.days() else {}
+        written = [p for parts in rollups.finish().values() for p in parts]
     finally:
         rollups.close()
-    for path in written.values():
+    for path in folder.iterdir():
         fsync_path(path)
     fsync_path(folder)
-    keys = pq.read_table(written["keys"], columns=["packets", "src"]) if written else None
+    keys = pq.read_table([p["keys"] for p in written], columns=["packets", "src"])
     _replace_folder(folder, store.root / "rollups" / day)
     import pyarrow.compute as pc
 
     size = sum(p.stat().st_size for p in (store.root / "rollups" / day).iterdir())
-    if keys is None:
-        return RolledDay(day.removeprefix("day="), 0, 0, 0, size)
     packets = int(pc.sum(keys.column("packets")).as_py() or 0)
     sources = len(pc.unique(keys.column("src")))
     return RolledDay(day.removeprefix("day="), packets, keys.num_rows, sources, size)
