@@ -112,6 +112,12 @@ class Store:
             if not upgrading:  # a store of an older schema is only opened to migrate it
                 require_current(self)
             return
+        if manifest.is_file() and not upgrading:
+            # Refuse an older store before opening its manifest for writing (which would
+            # bring its tables up to date: a change to a store this teiten refuses).
+            self.manifest = Manifest(manifest, read_only=True)
+            require_current(self)
+            self.manifest.close()
         try:
             if not self.root.exists():
                 self.root.mkdir(parents=True)

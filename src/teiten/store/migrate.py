@@ -39,7 +39,6 @@ from teiten.store.parts import with_batch
 from teiten.store.schema import SCHEMA, SCHEMA_VERSION
 
 if TYPE_CHECKING:
-    from teiten.store import rollup
     from teiten.store.dataset import Store
 
 __all__ = ["Migration", "migrate", "require_current", "stored_version"]
@@ -98,6 +97,7 @@ def require_current(store: Store) -> None:
 def migrate(root: str | Path | None) -> Migration:
     """Rewrite every packet file of an older store schema into the current one (see the
     module); holds the writer lock, and does nothing on a current store."""
+    from teiten.store import rollup
     from teiten.store.dataset import Store
 
     store = Store(root, create=False, upgrading=True)
