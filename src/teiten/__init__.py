@@ -12,16 +12,20 @@ The pipeline, one subpackage per stage::
 per input. The ``teiten`` command is a thin layer over these.
 """
 
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
-from teiten.analyze.periods import Period, parse_period
-from teiten.analyze.rankings import Filters, Ranking, rank
-from teiten.capture import PacketBatch, open_capture
-from teiten.decode import DecodedPackets, decode_batch
-from teiten.enrich import open_geo
 from teiten.errors import TeitenError
-from teiten.ingest import IngestReport, ingest
-from teiten.store import Store
+
+if TYPE_CHECKING:  # loaded on first use (below), so a command imports only its stages
+    from teiten.analyze.periods import Period, parse_period
+    from teiten.analyze.rankings import Filters, Ranking, rank
+    from teiten.capture import PacketBatch, open_capture
+    from teiten.decode import DecodedPackets, decode_batch
+    from teiten.enrich import open_geo
+    from teiten.ingest import IngestReport, ingest
+    from teiten.store import Store
 
 try:
     __version__ = version("teiten")
@@ -45,3 +49,25 @@ __all__ = [
     "parse_period",
     "rank",
 ]
+
+_LAZY = {
+    "Period": "teiten.analyze.periods",
+    "parse_period": "teiten.analyze.periods",
+    "Filters": "teiten.analyze.rankings",
+    "Ranking": "teiten.analyze.rankings",
+    "rank": "teiten.analyze.rankings",
+    "PacketBatch": "teiten.capture",
+    "open_capture": "teiten.capture",
+    "DecodedPackets": "teiten.decode",
+    "decode_batch": "teiten.decode",
+    "open_geo": "teiten.enrich",
+    "IngestReport": "teiten.ingest",
+    "ingest": "teiten.ingest",
+    "Store": "teiten.store",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'teiten' has no attribute {name!r}")

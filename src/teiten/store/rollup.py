@@ -255,10 +255,16 @@ class Rollups:
         return dict(sorted(self._written.items()))
 
     def _write(self, day: str, key_parts: list[pa.Table], dst_parts: list[pa.Table]) -> None:
+        import pyarrow.compute as pc
+
         con = self._con()
         keys = _merge(con, key_parts, f"{_CODED_KEYS}, {_SUMS}")
         dsts = _merge(con, dst_parts, "DISTINCT *")
         sources = _query(con, f"SELECT {_CODED_SOURCES}, {_SUMS} FROM _t GROUP BY ALL", keys)
+        # Rows of one traffic kind together: a query of probes skips backscatter's row groups.
+        keys, sources = (
+            t.take(pc.sort_indices(t, [("kind", "ascending")])) for t in (keys, sources)
+        )
         tables = {
             "keys": self._decoded(keys, KEYS_SCHEMA),
             "sources": self._decoded(sources, SOURCES_SCHEMA),
