@@ -133,11 +133,11 @@ def small_disk(path: Path, size: str) -> Iterator[Path]:
 def fill_disk(folder: Path) -> None:
     """Write ``folder/filler`` until the disk is full (remove it to free the space)."""
     chunk = bytes(1 << 16)
-    with open(folder / "filler", "wb") as f:
+    # Unbuffered: a buffered file would try the unwritten rest again on close, and fail.
+    with open(folder / "filler", "wb", buffering=0) as f:
         try:
             while True:
                 f.write(chunk)
-                f.flush()
         except OSError as exc:
             assert exc.errno == errno.ENOSPC
 
