@@ -8,7 +8,7 @@ import pytest
 from teiten.enrich import open_geo
 from teiten.ingest import ingest
 from teiten.simulate import SimulationConfig, simulate_to_pcap
-from teiten.store import Engine, Store
+from teiten.store import DuckDBEngine, Store
 from teiten.store import swap as swap_module
 from teiten.store.compact import compact
 from teiten.store.swap import SWAP_MARK
@@ -42,7 +42,7 @@ def _files(store):
 
 def _snapshot(store):
     """Every row, in a canonical order, and the port ranking."""
-    with Engine(store) as engine:
+    with DuckDBEngine(store) as engine:
         rows = engine.rows(
             "SELECT * EXCLUDE (day) FROM packets ORDER BY ts, src, dst, sport, dport, ip_id"
         )

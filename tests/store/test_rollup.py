@@ -16,7 +16,7 @@ from teiten.analyze.phenomena import find_phenomena
 from teiten.analyze.rankings import Filters, rank
 from teiten.report.series import daily_overview, mirai_share, trend
 from teiten.simulate import SimulationConfig, load_scenario, simulate_to_store
-from teiten.store import Engine, Store
+from teiten.store import DuckDBEngine, Store
 from teiten.store import rollup as rollup_module
 from teiten.store.rollup import complete, rebuild
 
@@ -58,7 +58,7 @@ def simulated(tmp_path_factory: pytest.TempPathFactory) -> Store:
 def _answers(store: Store, *, rollups: bool) -> dict[str, object]:
     """Rankings over the grid, the report's series, darknet sizes and the phenomena."""
     out: dict[str, object] = {}
-    with Engine(store, rollups=rollups) as engine:
+    with DuckDBEngine(store, rollups=rollups) as engine:
         assert engine.rolled_up is rollups
         for p, label in enumerate(PERIODS):
             period = parse_period(label)
@@ -113,7 +113,7 @@ def test_the_rollup_written_with_the_data_equals_one_rebuilt_from_the_packets(si
 
 
 def _tables(store: Store) -> tuple[list[dict], list[dict]]:
-    with Engine(store) as engine:
+    with DuckDBEngine(store) as engine:
         assert engine.rolled_up
         keys = engine.rows(
             "SELECT day, sensor, kind, proto, port, icmp_type, country, asn, tags, src, "
@@ -165,7 +165,7 @@ def test_a_rebuild_cut_short_leaves_answers_right(simulated, tmp_path, monkeypat
     monkeypatch.undo()
     store = Store(root, create=False)
     assert not complete(store)  # queries read the packets meanwhile
-    with Engine(store) as engine:
+    with DuckDBEngine(store) as engine:
         assert not engine.rolled_up
         (row,) = engine.rows("SELECT sum(packets) AS n FROM keys")
     assert row["n"] == 300_000
@@ -189,7 +189,7 @@ def test_ingest_writes_the_rollup_of_each_batch_with_it(tmp_path):
         for day in days:
             assert f"rollups/{day}/{batch.batch_id}.keys.parquet" in finals
             assert f"rollups/{day}/{batch.batch_id}.dsts.parquet" in finals
-    with Engine(store) as engine:
+    with DuckDBEngine(store) as engine:
         (n,) = engine.rows("SELECT count(*) AS n FROM packets")
         (k,) = engine.rows("SELECT sum(packets) AS n FROM keys")
     assert n["n"] == k["n"] > 0

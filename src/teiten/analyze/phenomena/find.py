@@ -12,7 +12,7 @@ from teiten.analyze.phenomena.review import review
 from teiten.analyze.phenomena.settings import PhenomenaSettings
 from teiten.analyze.scans import scan_events
 from teiten.knowledge import KnowledgeBase, load_knowledge
-from teiten.store import Engine, Store
+from teiten.store import Store, open_engine
 
 __all__ = ["find_phenomena"]
 
@@ -23,13 +23,14 @@ def find_phenomena(
     *,
     settings: PhenomenaSettings | None = None,
     kb: KnowledgeBase | None = None,
+    engine_name: str | None = None,
 ) -> list[Finding]:
     """The period's findings (``[]`` for an empty period): the detectors' results reviewed
     (:func:`.review.review`: attributed, judged, merged) — headlines first, then the rest,
     each most notable first."""
     settings = settings or PhenomenaSettings()
     kb = kb if kb is not None else load_knowledge(store=store.root)
-    with Engine(store) as engine:
+    with open_engine(store, engine_name) as engine:
         (row,) = engine.rows(
             "SELECT count(*) AS n FROM sources WHERE day >= ? AND day < ?",
             [period.start, period.end],
