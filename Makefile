@@ -5,14 +5,16 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+SPARK_STAMP := $(VENV)/.installed-spark
 # Debian packages: the report's PDF (chromium; Liberation Sans for Latin text, IPAex for
 # Japanese: report.css) for the demo; the tests also cross-check against tshark/tcpdump,
-# read PDFs (poppler-utils) and build netns (iproute2).
+# read PDFs (poppler-utils), build netns (iproute2) and run Spark in local mode (a JRE).
 REPORT_PACKAGES := chromium fonts-liberation2 fonts-ipaexfont-gothic fonts-ipaexfont-mincho
-TEST_PACKAGES   := $(REPORT_PACKAGES) tshark tcpdump poppler-utils iproute2
+TEST_PACKAGES   := $(REPORT_PACKAGES) tshark tcpdump poppler-utils iproute2 \
+                   openjdk-17-jre-headless
 BENCH_PACKAGES  := tcpdump tcpreplay iproute2
 
-.PHONY: setup report-deps system-deps demo test lint format bench clean
+.PHONY: setup spark report-deps system-deps demo test lint format bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +23,13 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# The spark extra (PySpark, ~430 MB) for `--engine spark`: the tests compare both engines.
+$(SPARK_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,spark]'
+	touch $(SPARK_STAMP)
+
+spark: $(SPARK_STAMP)
 
 # Installs the Debian packages named in PACKAGES that are missing (root, or through sudo).
 define apt_install
@@ -41,7 +50,7 @@ system-deps:
 demo: setup report-deps
 	$(BIN)/teiten demo
 
-test: setup system-deps lint
+test: setup spark system-deps lint
 	$(BIN)/pytest
 
 lint: setup

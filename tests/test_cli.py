@@ -41,9 +41,9 @@ def test_ingest_json_shape(store):
 
 
 def _period_of(root):
-    from teiten.store import Engine, Store
+    from teiten.store import DuckDBEngine, Store
 
-    with Engine(Store(root)) as engine:
+    with DuckDBEngine(Store(root)) as engine:
         day = engine.rows("SELECT min(day) AS d FROM packets WHERE kind = 'probe'")[0]["d"]
     return day.isoformat()
 
@@ -134,9 +134,9 @@ def _table_cells(output: str) -> tuple[list[str], list[list[str]]]:
 
 
 def _probe_days(root):
-    from teiten.store import Engine, Store
+    from teiten.store import DuckDBEngine, Store
 
-    with Engine(Store(root)) as engine:
+    with DuckDBEngine(Store(root)) as engine:
         rows = engine.rows("SELECT DISTINCT day FROM packets WHERE kind = 'probe' ORDER BY day")
     return [r["day"].isoformat() for r in rows]
 

@@ -6,7 +6,7 @@ import pytest
 
 from teiten.demo import run_demo
 from teiten.simulate import TRUTH_FILE
-from teiten.store import Engine
+from teiten.store import DuckDBEngine
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +22,7 @@ def test_every_simulated_packet_is_stored_once(demo):
     data = result.report.as_json()
     assert data["errors"] == [] and data["skipped"] == 0
     assert data["packets"] == truth["packets"] == 200_000
-    with Engine(result.store) as engine:
+    with DuckDBEngine(result.store) as engine:
         kinds = engine.rows("SELECT kind, count(*) AS n FROM packets GROUP BY kind")
         sensors = engine.rows("SELECT sensor, count(*) AS n FROM packets GROUP BY sensor")
     assert {r["kind"]: r["n"] for r in kinds} == truth["by_kind"]
@@ -31,7 +31,7 @@ def test_every_simulated_packet_is_stored_once(demo):
 
 def test_ports_and_countries_match_ground_truth(demo):
     _, result, truth = demo
-    with Engine(result.store) as engine:
+    with DuckDBEngine(result.store) as engine:
         ports = engine.rows(
             "SELECT proto, dport, count(*) AS n FROM packets WHERE proto IN (6, 17) GROUP BY ALL"
         )

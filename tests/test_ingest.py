@@ -14,7 +14,7 @@ from conftest import small_disk as mounted_disk
 from teiten.capture.identity import content_key
 from teiten.enrich import open_geo
 from teiten.ingest import ingest
-from teiten.store import Engine, Store
+from teiten.store import DuckDBEngine, Store
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def geo():
 
 
 def _count(store):
-    with Engine(store) as engine:
+    with DuckDBEngine(store) as engine:
         return engine.rows("SELECT count(*) AS n FROM packets")[0]["n"]
 
 
@@ -59,7 +59,7 @@ def test_probe_counts_match_tshark(tmp_path, geo):
     src = capture_path("ppa3e_synscan.pcapng")
     ingest([src], store, geo)
     syn = _tshark_count(src, "tcp.flags.syn == 1 && tcp.flags.ack == 0 && tcp.flags.reset == 0")
-    with Engine(store) as engine:
+    with DuckDBEngine(store) as engine:
         rows = engine.rows("SELECT kind, count(*) AS n FROM packets GROUP BY kind")
     counts = {r["kind"]: r["n"] for r in rows}
     assert counts["probe"] == syn

@@ -37,6 +37,8 @@ Tree::
     │                                ``entry``, ``field``)
     ├── ReportError                  a report cannot be built or rendered (a missing tool, an
     │                                unwritable output …)
+    ├── EngineError                  the query engine cannot start (PySpark not installed, no
+    │                                Java, a Spark master or Connect server unreachable)
     ├── BatchFormatError             an uploaded body is not a wire batch of this version
     └── Refusal                      the collector refuses an upload: HTTP ``status``, metric
                                      ``reason`` (the collector answers it as JSON)
@@ -59,6 +61,7 @@ __all__ = [
     "CollectorConfigError",
     "CorruptCaptureError",
     "DecompressionError",
+    "EngineError",
     "GeoDatabaseError",
     "KnowledgeError",
     "NotACaptureError",
@@ -277,6 +280,10 @@ class ScenarioError(TeitenError):
 
 class ReportError(TeitenError):
     """A report cannot be built or rendered (a missing tool, an unwritable output …)."""
+
+
+class EngineError(TeitenError):
+    """The query engine cannot start (says what is missing and how to get it)."""
 
 
 class BatchFormatError(TeitenError):

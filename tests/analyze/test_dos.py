@@ -12,7 +12,7 @@ from teiten.analyze.periods import parse_period
 from teiten.enrich import open_geo
 from teiten.errors import OptionError
 from teiten.ingest import ingest
-from teiten.store import Engine, Store
+from teiten.store import DuckDBEngine, Store
 from teiten.store.sensors import declare_sensor
 
 from ._events import T0, backscatter, darknet, max_ppm, sessions, store_with
@@ -23,7 +23,7 @@ VICTIM = "203.0.113.80"
 
 
 def _attacks(store, period=DAY, **kw):
-    with Engine(store) as engine:
+    with DuckDBEngine(store) as engine:
         return dos_attacks(engine, parse_period(period), DosParams(**kw))
 
 

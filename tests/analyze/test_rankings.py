@@ -5,7 +5,7 @@ import pytest
 from teiten.analyze.periods import parse_period
 from teiten.analyze.rankings import Filters, rank
 from teiten.errors import OptionError
-from teiten.store import Engine, InputRecord, Store
+from teiten.store import DuckDBEngine, InputRecord, Store
 
 
 def _rows():
@@ -48,7 +48,7 @@ def engine(tmp_path_factory, make_rows_module):
     writer = store.writer("s1", "g", "e")
     writer.write(make_rows_module(_rows()))
     writer.commit([InputRecord("b" * 64, "x", 1, 1, 0)])
-    with Engine(store) as eng:
+    with DuckDBEngine(store) as eng:
         yield eng
 
 

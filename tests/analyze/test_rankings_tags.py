@@ -12,7 +12,7 @@ from teiten.analyze.rankings import Filters, rank
 from teiten.cli import main
 from teiten.errors import OptionError
 from teiten.fingerprint import TAG_BITS
-from teiten.store import Engine, InputRecord, Store
+from teiten.store import DuckDBEngine, InputRecord, Store
 
 Q2 = parse_period("2019Q2")
 
@@ -56,7 +56,7 @@ def store(tmp_path_factory):
 
 @pytest.fixture
 def engine(store):
-    with Engine(Store(store)) as eng:
+    with DuckDBEngine(Store(store)) as eng:
         yield eng
 
 

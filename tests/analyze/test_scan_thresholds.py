@@ -13,7 +13,7 @@ import pytest
 from teiten.analyze.darknet import Darknet
 from teiten.analyze.periods import parse_period
 from teiten.analyze.scans import MIN_DESTINATIONS_FLOOR, ScanParams, scan_events
-from teiten.store import Engine
+from teiten.store import DuckDBEngine
 from teiten.store.sensors import declare_sensor
 
 from ._events import T0, at, darknet, probes, sessions, store_with
@@ -23,7 +23,7 @@ SLASH22 = darknet("198.51.100.0/22")  # 1,024 addresses
 
 
 def _events(store, **kw):
-    with Engine(store) as engine:
+    with DuckDBEngine(store) as engine:
         return scan_events(engine, parse_period(DAY), ScanParams(**kw))
 
 

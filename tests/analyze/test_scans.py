@@ -12,7 +12,7 @@ from teiten.analyze.periods import parse_period
 from teiten.analyze.scans import ScanParams, scan_events
 from teiten.errors import OptionError
 from teiten.fingerprint import TAG_BITS
-from teiten.store import Engine
+from teiten.store import DuckDBEngine
 from teiten.store.sensors import declare_sensor
 
 from ._events import T0, add, darknet, probes, sessions, store_with
@@ -22,7 +22,7 @@ DARK = darknet("198.51.100.0/24")
 
 
 def _events(store, period=DAY, **kw):
-    with Engine(store) as engine:
+    with DuckDBEngine(store) as engine:
         return scan_events(engine, parse_period(period), ScanParams(**kw))
 
 

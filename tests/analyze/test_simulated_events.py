@@ -18,7 +18,7 @@ from teiten.analyze.scans import scaled_min_destinations, scan_events
 from teiten.enrich import open_geo
 from teiten.ingest import ingest
 from teiten.simulate import SimulationConfig, generate_packets, simulate_to_pcap
-from teiten.store import Engine, Store
+from teiten.store import DuckDBEngine, Store
 from teiten.store.sensors import declare_sensor
 
 from ._events import max_ppm, sessions
@@ -70,7 +70,7 @@ def simulated(tmp_path_factory):
                 probes.append(((source, PROTO[proto], port), t, dst))
             else:
                 backscatter.append(((source, PROTO[proto]), t, dst))
-    with Engine(store) as engine:
+    with DuckDBEngine(store) as engine:
         yield engine, probes, backscatter, behaviour_of
 
 

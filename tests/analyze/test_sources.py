@@ -15,7 +15,7 @@ from teiten.analyze.sources import (
 )
 from teiten.errors import OptionError, TeitenError
 from teiten.fingerprint import TAG_BITS
-from teiten.store import Engine
+from teiten.store import DuckDBEngine
 
 from ._events import add, backscatter, darknet, probes, store_with
 
@@ -36,7 +36,7 @@ def engine(tmp_path_factory):
     store = store_with(root, rows)
     # The next day: the bot comes back and scans 23/tcp properly.
     add(store, probes(BOT, [86_400 + i * 0.1 for i in range(150)], DARK, dport=23, tags=MIRAI))
-    with Engine(store) as e:
+    with DuckDBEngine(store) as e:
         yield e
 
 

@@ -11,7 +11,7 @@ import blake3
 import httpx
 import pytest
 
-from teiten.store import Engine, Store
+from teiten.store import DuckDBEngine, Store
 
 from ._batches import V4_PREFIX, capture_packets, headers, into_prefixes, shifted, wire
 from ._server import store_state
@@ -46,7 +46,7 @@ def test_a_batch_is_stored_once_and_a_retry_is_a_duplicate(server, packets):
     assert count == len(v4) + len(v6)
 
     # What is stored is what was sent, tagged: country and the fingerprint bits are filled in.
-    with Engine(Store(server.store, create=False)) as engine:
+    with DuckDBEngine(Store(server.store, create=False)) as engine:
         (row,) = engine.rows(
             "SELECT count(*) AS n, count(DISTINCT sensor) AS sensors, any_value(sensor) AS sensor, "
             "count(country) AS with_country FROM packets"

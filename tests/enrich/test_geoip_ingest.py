@@ -6,7 +6,7 @@ from click.testing import CliRunner
 
 from conftest import capture_path
 from teiten.cli import main
-from teiten.store import Engine, Store
+from teiten.store import DuckDBEngine, Store
 
 
 def test_ingest_with_mmdb_fills_country_and_asn(tmp_path, make_mmdb):
@@ -27,7 +27,7 @@ def test_ingest_with_mmdb_fills_country_and_asn(tmp_path, make_mmdb):
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["packets"] > 2000
     s = Store(store)
-    with Engine(s) as engine:
+    with DuckDBEngine(s) as engine:
         rows = engine.rows(
             "SELECT country, asn, count(*) AS n FROM packets GROUP BY ALL ORDER BY n DESC"
         )

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from conftest import capture_path
 from enrich.conftest import write_mmdb
 from teiten.cli import main
-from teiten.store import Engine, Store
+from teiten.store import DuckDBEngine, Store
 
 SYNSCAN = "ppa3e_synscan.pcapng"  # nmap from 172.16.0.8; answers from 64.13.134.52
 DOMINATE = "stopddos_pkt.TCP.DOMINATE.syn.ecn.cwr.pcapng"  # 9,697 spoofed sources
@@ -23,7 +23,7 @@ def run(*args: str) -> tuple[int, str]:
 
 
 def research_counts(store) -> dict[str, int]:
-    with Engine(Store(store)) as engine:
+    with DuckDBEngine(Store(store)) as engine:
         rows = engine.rows(
             "SELECT src, count(*) AS n FROM packets WHERE has_tag(tags, 'research') GROUP BY ALL"
         )
@@ -116,7 +116,7 @@ def test_as_entries_need_an_as_database(tmp_path, geoip):
         args[1:1] = ["--geoip", str(db)]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    with Engine(Store(store)) as engine:
+    with DuckDBEngine(Store(store)) as engine:
         (r,) = engine.rows(
             "SELECT count(*) FILTER (WHERE has_tag(tags, 'research')) AS tagged, "
             "count(*) FILTER (WHERE asn = 64500) AS in_as FROM packets"

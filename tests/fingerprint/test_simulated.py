@@ -22,7 +22,7 @@ from teiten.enrich import open_geo
 from teiten.fingerprint import TAG_BITS, tag_labels, tag_packets
 from teiten.ingest import ingest
 from teiten.simulate import TRUTH_FILE, simulate_to_pcap
-from teiten.store import Engine, Store
+from teiten.store import DuckDBEngine, Store
 
 CONFIG = small_config(60_000, seed=5)
 TOOLS = ("mirai", "zmap", "masscan")
@@ -101,7 +101,7 @@ def test_stored_counts_equal_truth_json(tagged, tmp_path_factory):
     report = ingest(paths, store, open_geo())
     assert report.ok
     sums = ", ".join(f"count(*) FILTER (WHERE has_tag(tags, '{t}')) AS \"{t}\"" for t in TAG_BITS)
-    with Engine(store) as engine:
+    with DuckDBEngine(store) as engine:
         (stored,) = engine.rows(f"SELECT {sums} FROM packets")
     for tool in TOOLS:
         assert stored[tool] == truth[tool]["packets"] + chance[tool], tool

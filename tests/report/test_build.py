@@ -70,10 +70,10 @@ def test_overview_and_focus(report_store, report_data):
 def test_trend_sums_back_to_the_ranking(report_store, report_data):
     """Daily packets per observing sensor × observing sensors = the period's packets."""
     from teiten.report.series import daily_sensors
-    from teiten.store import Engine
+    from teiten.store import DuckDBEngine
 
     ranking, trend = report_data.ports.ranking, report_data.ports.trend
-    with Engine(report_store) as engine:
+    with DuckDBEngine(report_store) as engine:
         sensors = daily_sensors(engine, ranking.period)
     for row in ranking.rows:
         values = trend.values[f"{row['port']}/{row['proto']}"]

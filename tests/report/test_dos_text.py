@@ -22,7 +22,7 @@ from teiten.enrich import open_geo
 from teiten.ingest import ingest
 from teiten.report import build_report, write_report
 from teiten.report.settings import ReportSettings
-from teiten.store import Engine, Store
+from teiten.store import DuckDBEngine, Store
 from teiten.store.sensors import declare_sensor
 
 from .test_build import cli_json
@@ -94,7 +94,7 @@ def _report(
 
 def test_the_pcap_gives_the_planted_attacks(store):
     declare_sensor(store, "lab", addresses=256)
-    with Engine(store) as engine:
+    with DuckDBEngine(store) as engine:
         report = dos_attacks(engine, parse_period(DAY))
     got = sorted((r["victim"], r["country"], r["packets"]) for r in report.rows)
     assert got == sorted((v, c, n) for v, c, n, _ in ATTACKS)

@@ -133,10 +133,10 @@ def test_the_detected_phenomena_are_reported(report_store):
     from teiten.analyze.phenomena import find_phenomena
     from teiten.analyze.phenomena.review import subject_label
     from teiten.knowledge import load_knowledge
-    from teiten.store import Engine
+    from teiten.store import DuckDBEngine
 
     period = parse_period("2019Q2")
-    with Engine(report_store) as engine:
+    with DuckDBEngine(report_store) as engine:
         detected = find_phenomena(engine, period, kb=load_knowledge(store=report_store.root))
     data = build_report(report_store, period)
     assert data.findings, "the demo's 2019q2 scenario plants phenomena"

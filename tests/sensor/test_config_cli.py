@@ -68,7 +68,7 @@ def test_push_upload_status_end_to_end(tmp_path):
     """The capture's packets reach the collector's store exactly once, through the spool."""
     from teiten.enrich import open_geo
     from teiten.ingest import ingest
-    from teiten.store import Engine, Store
+    from teiten.store import DuckDBEngine, Store
 
     (tmp_path / "collector").mkdir()
     server = CollectorServer(tmp_path / "collector")
@@ -98,7 +98,7 @@ def test_push_upload_status_end_to_end(tmp_path):
     reference = Store(tmp_path / "reference")
     ingest([capture_path(CAPTURE)], reference, open_geo())
     query = "SELECT ts, src, dst, sport, dport, tcp_flags, tcp_seq FROM packets ORDER BY ALL"
-    with Engine(Store(server.store)) as got, Engine(reference) as want:
+    with DuckDBEngine(Store(server.store)) as got, DuckDBEngine(reference) as want:
         expected = want.rows(query)
         assert got.rows(query) == expected
     assert data["packets"] == len(expected)

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from collector._server import CollectorServer
 from teiten.cli import main
-from teiten.store import Engine, Store
+from teiten.store import DuckDBEngine, Store
 
 PREFIXES = ["192.0.2.0/24", "2001:db8:7e1::/48"]
 
@@ -135,7 +135,7 @@ def test_packets_sent_to_the_darknet_are_stored_exactly(tmp_path, veth):
         assert result.exit_code == 0, result.output
     finally:
         server.stop()
-    with Engine(Store(server.store)) as engine:
+    with DuckDBEngine(Store(server.store)) as engine:
         rows = engine.rows(
             "SELECT ip_version, proto, sport, dport, tcp_seq, ttl, kind FROM packets ORDER BY sport"
         )

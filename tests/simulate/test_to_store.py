@@ -12,7 +12,7 @@ from teiten.analyze.rankings import rank
 from teiten.enrich import open_geo
 from teiten.ingest import ingest
 from teiten.simulate import TRUTH_FILE, load_scenario, simulate_to_pcap, simulate_to_store
-from teiten.store import Engine, Store
+from teiten.store import DuckDBEngine, Store
 
 from ._sim import small_config, tshark
 
@@ -45,7 +45,7 @@ def stores(tmp_path_factory):
 
 def test_same_rows_as_ingesting_the_captures(stores):
     _, _, ingested, direct, truth = stores
-    with Engine(ingested) as a, Engine(direct) as b:
+    with DuckDBEngine(ingested) as a, DuckDBEngine(direct) as b:
         rows = a.rows(ROWS)
         assert len(rows) == truth.packets == CONFIG.packets
         assert rows == b.rows(ROWS)
@@ -55,7 +55,7 @@ def test_same_rankings(stores):
     _, _, ingested, direct, _ = stores
     period = parse_period("2019-05-13..2019-05-15")
     for dimension in ("ports", "countries"):
-        with Engine(ingested) as a, Engine(direct) as b:
+        with DuckDBEngine(ingested) as a, DuckDBEngine(direct) as b:
             want = rank(a, dimension, period, limit=20).as_json()  # type: ignore[arg-type]
             got = rank(b, dimension, period, limit=20).as_json()  # type: ignore[arg-type]
         assert got == want and got["rows"]
@@ -69,7 +69,7 @@ def test_one_batch_per_day_and_a_second_run_adds_nothing(stores):
     ]  # fmt: skip
     assert all(n.startswith("simulated:2019q2:seed=4:") for n in names)
     simulate_to_store(CONFIG, direct)
-    with Engine(direct) as engine:
+    with DuckDBEngine(direct) as engine:
         assert engine.rows("SELECT count(*) AS n FROM packets")[0]["n"] == CONFIG.packets
     assert len(direct.manifest.inputs()) == 4
 

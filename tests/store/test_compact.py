@@ -8,7 +8,7 @@ import pytest
 from teiten.enrich import open_geo
 from teiten.ingest import ingest
 from teiten.simulate import SimulationConfig, simulate_to_pcap
-from teiten.store import Engine, Store
+from teiten.store import DuckDBEngine, Store
 from teiten.store import swap as swap_module
 from teiten.store.compact import compact
 from teiten.store.swap import SWAP_MARK
@@ -42,7 +42,7 @@ def _files(store):
 
 def _snapshot(store):
     """Every row, in a canonical order, and the port ranking."""
-    with Engine(store) as engine:
+    with DuckDBEngine(store) as engine:
         rows = engine.rows(
             "SELECT * EXCLUDE (day) FROM packets ORDER BY ts, src, dst, sport, dport, ip_id"
         )
@@ -134,7 +134,7 @@ def test_cli_compacts_and_reports(store):
 
 
 def _rollup(store):
-    with Engine(store) as engine:
+    with DuckDBEngine(store) as engine:
         assert engine.rolled_up
         return [
             engine.rows(f"SELECT * EXCLUDE (day) FROM {table} ORDER BY ALL")
@@ -155,7 +155,7 @@ def test_compaction_merges_the_rollup_files_of_a_day_and_keeps_them_exact(store)
     ]
     merged = _rollup(store)
     # One row per key now, each the sum of the rows it replaces.
-    with Engine(store, rollups=False) as engine:
+    with DuckDBEngine(store, rollups=False) as engine:
         raw = [
             engine.rows(f"SELECT * EXCLUDE (day) FROM {table} ORDER BY ALL")
             for table in ("keys", "sources", "dsts")

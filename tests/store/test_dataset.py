@@ -6,7 +6,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from teiten.errors import StoreError
-from teiten.store import Engine, InputRecord, Store
+from teiten.store import DuckDBEngine, InputRecord, Store
 
 DIGEST = "blake3:" + "a" * 64
 
@@ -36,7 +36,7 @@ def test_rows_land_in_their_utc_day_partition(tmp_path, make_rows):
     assert [p.split("/")[1] for p in parts] == ["day=2019-04-01", "day=2019-04-02"]
     assert pq.read_table(store.root / parts[0]).num_rows == 2
     assert not (store.root / "staging").exists() or not any((store.root / "staging").iterdir())
-    with Engine(store) as engine:
+    with DuckDBEngine(store) as engine:
         rows = engine.rows("SELECT day, count(*) AS n FROM packets GROUP BY day ORDER BY day")
     assert [(str(r["day"]), r["n"]) for r in rows] == [("2019-04-01", 2), ("2019-04-02", 1)]
     (batch,) = store.manifest.batches()
@@ -53,7 +53,7 @@ def test_uncommitted_rows_are_invisible_and_aborted_rows_vanish(tmp_path, make_r
     store = Store(tmp_path / "s")
     writer = store.writer("s1", "g", "e")
     writer.write(make_rows(ROWS))
-    with Engine(store) as engine:
+    with DuckDBEngine(store) as engine:
         assert engine.rows("SELECT count(*) AS n FROM packets")[0]["n"] == 0
     writer.abort()
     assert not list(store.root.glob("packets/*/*.parquet"))
@@ -74,7 +74,7 @@ def test_crash_between_manifest_and_rename_rolls_forward(tmp_path, make_rows, mo
     reopened = Store(tmp_path / "s")
     reopened.writer("s1", "g", "e").abort()  # any writer finishes pending commits first
     assert reopened.manifest.find_inputs(DIGEST)[0].packets == 3
-    with Engine(reopened) as engine:
+    with DuckDBEngine(reopened) as engine:
         assert engine.rows("SELECT count(*) AS n FROM packets")[0]["n"] == 3
 
 
@@ -88,7 +88,7 @@ def test_staging_debris_without_manifest_entry_is_removed(tmp_path):
 
 
 def test_empty_store_answers_queries(tmp_path):
-    with Engine(Store(tmp_path / "s")) as engine:
+    with DuckDBEngine(Store(tmp_path / "s")) as engine:
         assert engine.rows("SELECT count(*) AS n FROM packets")[0]["n"] == 0
 
 

@@ -15,7 +15,7 @@ import pytest
 from _stores import Q2, TEITEN, TWO_DAYS, cli, ingest, listing, rankings
 
 from conftest import capture_path
-from teiten.store import Engine, InputRecord, Store
+from teiten.store import DuckDBEngine, InputRecord, Store
 
 ISAKMP, SNMP = Q2[0], Q2[1]
 
@@ -23,7 +23,7 @@ ISAKMP, SNMP = Q2[0], Q2[1]
 def _snapshot(root: Path) -> tuple[list[dict], list[tuple[str, str | None]]]:
     """Rows per sensor and day, and the inputs recorded (opening the store first)."""
     store = Store(root, create=False)
-    with Engine(store) as engine:
+    with DuckDBEngine(store) as engine:
         rows = engine.rows(
             "SELECT sensor, day, count(*) AS n FROM packets GROUP BY ALL ORDER BY ALL"
         )

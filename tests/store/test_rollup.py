@@ -17,7 +17,7 @@ from teiten.analyze.rankings import Filters, rank
 from teiten.knowledge import load_knowledge
 from teiten.report.series import daily_overview, mirai_share, trend
 from teiten.simulate import SimulationConfig, load_scenario, simulate_to_store
-from teiten.store import Engine, Store
+from teiten.store import DuckDBEngine, Store
 from teiten.store import rollup as rollup_module
 from teiten.store.rollup import complete, rebuild
 
@@ -59,7 +59,7 @@ def simulated(tmp_path_factory: pytest.TempPathFactory) -> Store:
 def _answers(store: Store, *, rollups: bool) -> dict[str, object]:
     """Rankings over the grid, the report's series, darknet sizes and the phenomena."""
     out: dict[str, object] = {}
-    with Engine(store, rollups=rollups) as engine:
+    with DuckDBEngine(store, rollups=rollups) as engine:
         assert engine.rolled_up is rollups
         for p, label in enumerate(PERIODS):
             period = parse_period(label)
@@ -97,9 +97,9 @@ def test_every_answer_from_the_rollup_equals_the_answer_from_the_packets(simulat
 def test_the_phenomena_from_the_rollup_equal_those_from_the_packets(simulated):
     period = parse_period("2019Q2")
     kb = load_knowledge()
-    with Engine(simulated) as engine:
+    with DuckDBEngine(simulated) as engine:
         rolled = [f.as_json() for f in find_phenomena(engine, period, kb=kb)]
-    with Engine(simulated, rollups=False) as engine:
+    with DuckDBEngine(simulated, rollups=False) as engine:
         raw = [f.as_json() for f in find_phenomena(engine, period, kb=kb)]
     assert rolled and rolled == raw
 
@@ -116,7 +116,7 @@ def test_the_rollup_written_with_the_data_equals_one_rebuilt_from_the_packets(si
 
 
 def _tables(store: Store) -> tuple[list[dict], list[dict]]:
-    with Engine(store) as engine:
+    with DuckDBEngine(store) as engine:
         assert engine.rolled_up
         keys = engine.rows(
             "SELECT day, sensor, kind, proto, port, icmp_type, country, asn, tags, src, "
@@ -168,7 +168,7 @@ def test_a_rebuild_cut_short_leaves_answers_right(simulated, tmp_path, monkeypat
     monkeypatch.undo()
     store = Store(root, create=False)
     assert not complete(store)  # queries read the packets meanwhile
-    with Engine(store) as engine:
+    with DuckDBEngine(store) as engine:
         assert not engine.rolled_up
         (row,) = engine.rows("SELECT sum(packets) AS n FROM keys")
     assert row["n"] == 300_000
@@ -192,7 +192,7 @@ def test_ingest_writes_the_rollup_of_each_batch_with_it(tmp_path):
         for day in days:
             for table in ("keys", "sources", "dsts"):
                 assert f"rollups/{day}/{batch.batch_id}-0.{table}.parquet" in finals
-    with Engine(store) as engine:
+    with DuckDBEngine(store) as engine:
         (n,) = engine.rows("SELECT count(*) AS n FROM packets")
         (k,) = engine.rows("SELECT sum(packets) AS n FROM keys")
     assert n["n"] == k["n"] > 0

@@ -20,7 +20,7 @@ from decode.builders import SYN, ether, ipv4, tcp
 from store._stores import cli
 from teiten.store import SCHEMA, Store
 from teiten.store.dataset import ts_ns
-from teiten.store.engine import Engine
+from teiten.store.engine import DuckDBEngine
 from teiten.store.schema import SCHEMA_VERSION
 
 T0 = 1_714_564_800  # 2024-05-01T12:00:00Z
@@ -37,7 +37,7 @@ def stored_ns(root) -> list[int]:
 
 
 def view_ns(root) -> list[int]:
-    with Engine(Store(root, create=False)) as engine:
+    with DuckDBEngine(Store(root, create=False)) as engine:
         return [r["t_ns"] for r in engine.rows("SELECT t_ns FROM packets ORDER BY t_ns")]
 
 
@@ -71,7 +71,7 @@ def test_a_nanosecond_pcapng_round_trips_exactly(tmp_path):
     assert pq.ParquetFile(path).read(columns=["ts_ns"]).column(0).to_pylist() == [
         0, 1, 999, 0, 789, 999,
     ]  # fmt: skip
-    with Engine(Store(root, create=False)) as engine:
+    with DuckDBEngine(Store(root, create=False)) as engine:
         assert engine.rows("SELECT DISTINCT typeof(t_ns) AS t FROM packets") == [{"t": "BIGINT"}]
 
 
@@ -120,5 +120,5 @@ def test_ts_ns_of_a_table():
 
 def test_an_empty_store_has_the_view_too(tmp_path):
     store = Store(tmp_path / "s")
-    with Engine(store) as engine:
+    with DuckDBEngine(store) as engine:
         assert engine.rows("SELECT count(t_ns) AS n FROM packets") == [{"n": 0}]

@@ -43,7 +43,6 @@ from teiten.analyze.events import (
     EventReport,
     Window,
     collect,
-    ipv4_int_sql,
     ipv4_text_sql,
     ns_to_timestamps,
     session_sql,
@@ -52,6 +51,15 @@ from teiten.analyze.events import (
 )
 from teiten.analyze.periods import Period
 from teiten.errors import OptionError
+from teiten.store.dialect import (
+    empty_list,
+    int_div,
+    ipv4_int,
+    materialized,
+    ordered_list,
+    semi_join,
+    unsigned,
+)
 
 if TYPE_CHECKING:
     from teiten.store import Engine
@@ -93,31 +101,35 @@ class DosParams:
         return asdict(self)
 
 
-def _sql(params: DosParams, source_filter: str) -> str:
+def _sql(dialect: str, params: DosParams, source_filter: str) -> str:
     # Sessions are partitioned by one exact integer per (victim, protocol):
     # IPv4 << 8 | protocol; only vectors with enough packets are sessionized.
     steps_back = params.window_s // params.window_step_s - 1
-    key = f"({ipv4_int_sql('src')} << 8) | proto::UBIGINT"
+    key = f"({ipv4_int(dialect, 'src')} << 8) | {unsigned(dialect, 'proto')}"
+    bucket = int_div(
+        dialect, f"{int_div(dialect, 't', '$ns')} - {int_div(dialect, 'started', '$ns')}", "$step_s"
+    )
+    top = str(int(params.top_ports))
+    top_ports = ordered_list(dialect, {"value": "sport"}, ["n DESC", "sport"], top)
     return f"""
     WITH p AS (
         SELECT src, proto, t_ns AS t, dst, sport, tags, country, asn
         FROM packets
         WHERE day >= $first AND day < $end AND kind = 'backscatter'
           AND ip_version = 4{source_filter}
-    ), candidates AS MATERIALIZED (
+    ), candidates {materialized(dialect)} (
         SELECT {key} AS k, src, proto, any_value(country) AS country, any_value(asn) AS asn
         FROM p GROUP BY src, proto HAVING count(*) >= $min_packets
     ), q AS (
-        SELECT {key} AS k, t, {ipv4_int_sql("dst")}::UINTEGER AS d, sport, tags
-        FROM p SEMI JOIN candidates c ON p.src = c.src AND p.proto = c.proto
+        SELECT {key} AS k, t, {ipv4_int(dialect, "dst", bits=32)} AS d, sport, tags
+        FROM p {semi_join(dialect)} candidates c ON p.src = c.src AND p.proto = c.proto
     ), {session_sql("k", "q")},
-    sets AS MATERIALIZED (
-        SELECT k, started, (t // $ns - started // $ns) // $step_s AS b, sport,
-               grouping(b, sport) AS level,
+    sets {materialized(dialect)} (
+        SELECT k, started, b, sport, grouping(b) * 2 + grouping(sport) AS level,
                count(*) AS n, min(t) AS first_ns, max(t) AS last_ns,
                count(DISTINCT d) AS destinations, count(DISTINCT sport) AS port_count,
                bit_or(tags) AS tag_bits
-        FROM sessions
+        FROM (SELECT *, {bucket} AS b FROM sessions)
         GROUP BY GROUPING SETS ((k, started), (k, started, b), (k, started, sport))
     ), vectors AS (
         SELECT k, started, n AS packets, first_ns, last_ns, destinations, port_count, tag_bits
@@ -132,9 +144,9 @@ def _sql(params: DosParams, source_filter: str) -> str:
         GROUP BY ALL
     ), ports AS (
         SELECT k, started,
-               list(sport ORDER BY n DESC, sport)[1:{int(params.top_ports)}] AS ports
+               {top_ports} AS ports
         FROM sets WHERE level = 2 AND sport IS NOT NULL GROUP BY ALL
-    ), attacks AS MATERIALIZED (
+    ), attacks {materialized(dialect)} (
         SELECT v.*, x.max_ppm, c.src, c.proto, c.country, c.asn
         FROM vectors v JOIN peaks x USING (k, started) JOIN candidates c USING (k)
         WHERE x.max_ppm >= $min_ppm
@@ -153,8 +165,8 @@ def _sql(params: DosParams, source_filter: str) -> str:
         WHERE day >= $first AND day < $end AND dst IN (SELECT src FROM attacks)
     )
     SELECT {ipv4_text_sql("a.k >> 8")} AS victim, a.country, a.asn, a.proto,
-           a.first_ns AS start, a.last_ns AS "end", a.packets,
-           coalesce(o.ports, []) AS ports, a.port_count, a.destinations,
+           a.first_ns AS start, a.last_ns AS end_ns, a.packets,
+           coalesce(o.ports, {empty_list(dialect)}) AS ports, a.port_count, a.destinations,
            (a.last_ns - a.first_ns) / 1e9 AS duration_s, a.max_ppm,
            a.packets * {float(IPV4_SPACE)} / $darknet
                / greatest((a.last_ns - a.first_ns) / 1e9, 1.0) AS rate_pps_internet_wide,
@@ -191,7 +203,7 @@ def extract_attacks(
     where = ""
     if source is not None:
         where, args["source"] = " AND src = $source", source
-    table = engine.con.sql(_sql(params, where), params=args).to_arrow_table()
+    table = engine.table(_sql(engine.dialect, params, where), args)
     return _finish(table)
 
 
@@ -201,6 +213,7 @@ def _finish(table: pa.Table) -> tuple[pa.Table, int]:
     sensor = table.column("is_sensor").to_numpy(zero_copy_only=False).astype(bool)
     withheld = int(sensor.sum())
     table = table.filter(pa.array(~sensor)).drop_columns(["is_sensor"])
+    table = table.rename_columns(["end" if n == "end_ns" else n for n in table.column_names])
     protos = [protocol_name(int(p)) for p in table.column("proto").to_pylist()]
     ports = [
         [f"{port}/{proto}" for port in row]

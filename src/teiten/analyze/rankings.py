@@ -223,6 +223,7 @@ def rank(
     top_counts = "".join(
         f", max({_tag_column(t)}) FILTER (WHERE i = 1) AS {_tag_column(t, 'top_')}" for t in present
     )
+    top_columns = "".join(f", t.{_tag_column(t, 'top_')}" for t in present)
     shown_join = " AND ".join(f"s.{k} IS NOT DISTINCT FROM w.{k}" for k in keys)
     limit_sql = "" if limit is None else " LIMIT ?"
     # Rows are ranked from their sums (and distinct sources when ranked by them); only
@@ -258,7 +259,7 @@ def rank(
                    max(src_country) FILTER (WHERE i = 1) AS top_country{top_counts}
             FROM ordered GROUP BY rank
         )
-        SELECT w.*, t.* EXCLUDE (rank)
+        SELECT w.*, t.row_sources, t.top1_packets, t.top3_packets, t.top_country{top_columns}
         FROM shown w LEFT JOIN top_sources t ON t.rank = w.rank
         ORDER BY w.rank
     """

@@ -46,7 +46,6 @@ from teiten.analyze.events import (
     EventReport,
     Window,
     collect,
-    ipv4_int_sql,
     ipv4_text_sql,
     ns_to_timestamps,
     session_sql,
@@ -55,6 +54,7 @@ from teiten.analyze.events import (
 )
 from teiten.analyze.periods import Period
 from teiten.errors import OptionError
+from teiten.store.dialect import ipv4_int, materialized, semi_join, unsigned
 
 if TYPE_CHECKING:
     from teiten.store import Engine
@@ -178,18 +178,18 @@ class ScanThresholds:
         }
 
 
-def _key_sql(src: str, proto: str, dport: str) -> str:
+def _key_sql(dialect: str, src: str, proto: str, dport: str) -> str:
     """One exact integer per (IPv4 source, protocol, port): IPv4 << 25 | proto << 17 | port + 1.
 
     Sorting sessions by it is much faster than by the 16-byte address; ICMP has port 0.
     """
     return (
-        f"({ipv4_int_sql(src)} << 25) | ({proto}::UBIGINT << 17)"
-        f" | coalesce({dport}::UBIGINT + 1, 0)"
+        f"({ipv4_int(dialect, src)} << 25) | ({unsigned(dialect, proto)} << 17)"
+        f" | coalesce({unsigned(dialect, dport)} + 1, 0)"
     )
 
 
-def _sql(source_filter: str) -> str:
+def _sql(dialect: str, source_filter: str) -> str:
     # Only keys with enough packets are sessionized (a scan of N destinations needs N
     # packets), and only the columns the sessions need go through the window sort.
     return f"""
@@ -197,14 +197,14 @@ def _sql(source_filter: str) -> str:
         SELECT src, proto, dport, t_ns AS t, dst, tags, country, asn
         FROM packets
         WHERE day >= $first AND day < $end AND kind = 'probe' AND ip_version = 4{source_filter}
-    ), candidates AS MATERIALIZED (
-        SELECT {_key_sql("src", "proto", "dport")} AS k, src, proto, dport,
+    ), candidates {materialized(dialect)} (
+        SELECT {_key_sql(dialect, "src", "proto", "dport")} AS k, src, proto, dport,
                any_value(country) AS country, any_value(asn) AS asn
         FROM p GROUP BY src, proto, dport HAVING count(*) >= $min_destinations
     ), q AS (
-        SELECT {_key_sql("p.src", "p.proto", "p.dport")} AS k, t,
-               {ipv4_int_sql("dst")}::UINTEGER AS d, tags
-        FROM p SEMI JOIN candidates c
+        SELECT {_key_sql(dialect, "p.src", "p.proto", "p.dport")} AS k, t,
+               {ipv4_int(dialect, "dst", bits=32)} AS d, tags
+        FROM p {semi_join(dialect)} candidates c
             ON p.src = c.src AND p.proto = c.proto AND p.dport IS NOT DISTINCT FROM c.dport
     ), {session_sql("k", "q")},
     grouped AS (
@@ -212,7 +212,7 @@ def _sql(source_filter: str) -> str:
                count(DISTINCT d) AS destinations, bit_or(tags) AS tag_bits
         FROM sessions GROUP BY k, started
         HAVING count(DISTINCT d) >= $min_destinations
-    ), kept AS MATERIALIZED (
+    ), kept {materialized(dialect)} (
         SELECT g.*, c.src, c.country, c.asn, (last_ns - first_ns) / 1e9 AS duration_s,
                packets * {float(IPV4_SPACE)} / $darknet
                    / greatest((last_ns - first_ns) / 1e9, 1.0) AS rate
@@ -220,7 +220,7 @@ def _sql(source_filter: str) -> str:
         WHERE packets * {float(IPV4_SPACE)} / $darknet
                   / greatest((last_ns - first_ns) / 1e9, 1.0) >= $min_rate
     ), edges AS (
-        SELECT {_key_sql("src", "proto", "dport")} AS k,
+        SELECT {_key_sql(dialect, "src", "proto", "dport")} AS k,
                max(t_ns) FILTER (WHERE day < $first) AS before_ns,
                min(t_ns) FILTER (WHERE day >= $end) AS after_ns
         FROM packets
@@ -236,7 +236,7 @@ def _sql(source_filter: str) -> str:
     SELECT {ipv4_text_sql("k.k >> 25")} AS source, k.country, k.asn,
            (k.k >> 17) & 255 AS proto,
            CASE WHEN k.k & 131071 = 0 THEN NULL ELSE (k.k & 131071) - 1 END AS port,
-           k.first_ns AS start, k.last_ns AS "end",
+           k.first_ns AS start, k.last_ns AS end_ns,
            k.packets, k.destinations, k.duration_s, k.rate AS rate_pps_internet_wide,
            k.tag_bits,
            coalesce(k.first_ns - e.before_ns <= $timeout_ns, false) AS continues_before,
@@ -270,7 +270,7 @@ def extract_scans(
     where = ""
     if source is not None:
         where, args["source"] = " AND src = $source", source
-    table = engine.con.sql(_sql(where), params=args).to_arrow_table()
+    table = engine.table(_sql(engine.dialect, where), args)
     return _finish(table)
 
 
@@ -280,6 +280,7 @@ def _finish(table: pa.Table) -> tuple[pa.Table, int]:
     sensor = table.column("is_sensor").to_numpy(zero_copy_only=False).astype(bool)
     withheld = int(sensor.sum())
     table = table.filter(pa.array(~sensor)).drop_columns(["is_sensor"])
+    table = table.rename_columns(["end" if n == "end_ns" else n for n in table.column_names])
     protos = [protocol_name(int(p)) for p in table.column("proto").to_pylist()]
     table = table.set_column(table.schema.get_field_index("proto"), "proto", pa.array(protos))
     table = ns_to_timestamps(table, ["start", "end"])

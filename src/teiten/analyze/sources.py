@@ -27,6 +27,7 @@ from teiten.analyze.rankings import TRAFFIC, proto_number
 from teiten.analyze.scans import ScanParams, extract_scans
 from teiten.enrich import protocol_name
 from teiten.errors import OptionError, TeitenError
+from teiten.store.dialect import ordered_list
 from teiten.store.timestamps import iso_ns
 
 if TYPE_CHECKING:
@@ -158,6 +159,9 @@ def sources(
         args["port"] = port
         if proto is not None:
             args["proto"] = proto
+    ports = ordered_list(
+        engine.dialect, {"proto": "proto", "port": "port"}, ["n DESC", "proto", "port"], "$top"
+    )
     sql = f"""
     WITH per_port AS (
         SELECT src, proto, {_PORT} AS port, count(*) AS n, min(t_ns) AS first_seen,
@@ -168,9 +172,8 @@ def sources(
     ), per_source AS (
         SELECT src, any_value(country) AS country, any_value(asn) AS asn,
                min(first_seen) AS first_seen, max(last_seen) AS last_seen,
-               sum(n)::BIGINT AS packets, bit_or(tag_bits) AS tag_bits,
-               list(struct_pack(proto := proto, port := port) ORDER BY n DESC, proto, port)
-                   [1:$top] AS ports
+               CAST(sum(n) AS BIGINT) AS packets, bit_or(tag_bits) AS tag_bits,
+               {ports} AS ports
         FROM per_port GROUP BY src
         {"HAVING " + " AND ".join(having) if having else ""}
     ), sensor_sources AS (
@@ -179,15 +182,15 @@ def sources(
     ), visible AS (
         SELECT *, src IN (SELECT src FROM sensor_sources) AS is_sensor FROM per_source
     )
-    SELECT *, count(*) FILTER (WHERE NOT is_sensor) OVER () AS total_sources,
-           sum(packets) FILTER (WHERE NOT is_sensor) OVER () AS total_packets,
-           count(*) FILTER (WHERE is_sensor) OVER () AS withheld
+    SELECT *, count(CASE WHEN NOT is_sensor THEN 1 END) OVER () AS total_sources,
+           sum(CASE WHEN NOT is_sensor THEN packets END) OVER () AS total_packets,
+           count(CASE WHEN is_sensor THEN 1 END) OVER () AS withheld
     FROM visible
     ORDER BY is_sensor, packets DESC, src
     LIMIT $limit
     """
     args["limit"] = limit
-    found = engine.con.sql(sql, params=args).to_arrow_table().to_pylist()
+    found = engine.table(sql, args).to_pylist()
     rows = [_source_row(r) for r in found if not r["is_sensor"]][:limit]
     total = {
         "sources": int(found[0]["total_sources"]) if found else 0,
@@ -235,9 +238,11 @@ def source_history(
         raise TeitenError(
             f"{text} is one of the sensors' monitored addresses; teiten does not report on them"
         )
-    days = (
-        engine.con.sql(
-            f"""
+    ports = ordered_list(
+        engine.dialect, {"proto": "proto", "port": "port"}, ["n DESC", "proto", "port"], "$top"
+    )
+    days = engine.table(
+        f"""
         WITH per_port AS (
             SELECT day, proto, {_PORT} AS port, count(*) AS n, bit_or(tags) AS tag_bits,
                    count(*) FILTER (WHERE kind = 'probe') AS probe,
@@ -246,19 +251,15 @@ def source_history(
                    any_value(country) AS country, any_value(asn) AS asn
             FROM packets WHERE src = $src GROUP BY ALL
         )
-        SELECT day, sum(n)::BIGINT AS packets, sum(probe)::BIGINT AS probe,
-               sum(backscatter)::BIGINT AS backscatter, bit_or(tag_bits) AS tag_bits,
+        SELECT day, CAST(sum(n) AS BIGINT) AS packets, CAST(sum(probe) AS BIGINT) AS probe,
+               CAST(sum(backscatter) AS BIGINT) AS backscatter, bit_or(tag_bits) AS tag_bits,
                min(first_seen) AS first_seen, max(last_seen) AS last_seen,
                any_value(country) AS country, any_value(asn) AS asn,
-               list(struct_pack(proto := proto, port := port) ORDER BY n DESC, proto, port)
-                   [1:$top] AS ports
+               {ports} AS ports
         FROM per_port GROUP BY day ORDER BY day
         """,
-            params={"src": src, "top": TOP_PORTS},
-        )
-        .to_arrow_table()
-        .to_pylist()
-    )
+        {"src": src, "top": TOP_PORTS},
+    ).to_pylist()
     history: dict[str, Any] = {
         "source": text,
         "country": None,

@@ -71,6 +71,18 @@ def store_option(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
+def engine_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--engine duckdb|spark``: which engine runs the command's queries."""
+    return click.option(
+        "--engine",
+        "engine_name",
+        type=click.Choice(["duckdb", "spark"]),
+        default=None,
+        help="Query engine: duckdb (local) or spark (PySpark; $TEITEN_SPARK_MASTER picks a "
+        "cluster or an sc:// Spark Connect server) [default: $TEITEN_ENGINE or duckdb].",
+    )(func)
+
+
 def lang_option(default: str, help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """``--lang ja|en``: the language of what a command writes for people."""
     return click.option(

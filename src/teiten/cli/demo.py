@@ -30,7 +30,7 @@ def demo(out: Path, packets: int, seed: int) -> None:
     from teiten.cli.output import out as console
     from teiten.cli.output import print_ranking
     from teiten.demo import DEMO_PERIOD, demo_reports, run_demo
-    from teiten.store import Engine
+    from teiten.store import open_engine
 
     started = time.monotonic()
     console.print(f"simulating {packets:,} packets of darknet traffic into {out}/captures ...")
@@ -43,7 +43,7 @@ def demo(out: Path, packets: int, seed: int) -> None:
         highlight=False,
     )
     period = parse_period(DEMO_PERIOD)
-    with Engine(result.store) as engine:
+    with open_engine(result.store) as engine:
         for dimension in ("ports", "countries"):
             console.print()
             ranking = rank(engine, dimension, period, metric="per-sensor", limit=5)

@@ -13,7 +13,7 @@ from teiten.analyze.scans import (
     REFERENCE_MIN_RATE,
     ScanParams,
 )
-from teiten.cli.common import emit_json, fail_cleanly, main, store_option
+from teiten.cli.common import emit_json, engine_option, fail_cleanly, main, store_option
 from teiten.cli.tables import emit_csv, output_options
 
 
@@ -36,6 +36,7 @@ def events_group() -> None:
 
 @events_group.command("scans")
 @store_option
+@engine_option
 @_period_option
 @click.option(
     "--min-destinations",
@@ -66,6 +67,7 @@ def events_group() -> None:
 @fail_cleanly
 def events_scans(
     store_dir: Path | None,
+    engine_name: str | None,
     period: str,
     min_destinations: int | None,
     min_rate: float | None,
@@ -81,21 +83,24 @@ def events_scans(
     """
     from teiten.analyze.periods import parse_period
     from teiten.analyze.scans import ScanParams, scan_events
-    from teiten.store import Engine, Store
+    from teiten.store import Store, open_engine
 
     params = ScanParams(min_destinations=min_destinations, min_rate=min_rate, timeout_s=timeout)
-    with Engine(Store(store_dir, create=False)) as engine:
+    with open_engine(Store(store_dir, create=False), engine_name) as engine:
         report = scan_events(engine, parse_period(period), params, limit=limit)
     _emit(report, output)
 
 
 @events_group.command("dos")
 @store_option
+@engine_option
 @_period_option
 @_limit_option
 @output_options
 @fail_cleanly
-def events_dos(store_dir: Path | None, period: str, limit: int, output: str) -> None:
+def events_dos(
+    store_dir: Path | None, engine_name: str | None, period: str, limit: int, output: str
+) -> None:
     """DoS attacks inferred from backscatter: victims, ports, duration, attack rate.
 
     Moore et al.'s rules as CAIDA's corsaro implements them: ≥ 25 packets, ≥ 60 s,
@@ -103,9 +108,9 @@ def events_dos(store_dir: Path | None, period: str, limit: int, output: str) -> 
     """
     from teiten.analyze.dos import dos_attacks
     from teiten.analyze.periods import parse_period
-    from teiten.store import Engine, Store
+    from teiten.store import Store, open_engine
 
-    with Engine(Store(store_dir, create=False)) as engine:
+    with open_engine(Store(store_dir, create=False), engine_name) as engine:
         report = dos_attacks(engine, parse_period(period), limit=limit)
     _emit(report, output)
 

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 
-from teiten.cli.common import emit_json, fail_cleanly, lang_option, main, store_option
+from teiten.cli.common import (
+    emit_json,
+    engine_option,
+    fail_cleanly,
+    lang_option,
+    main,
+    store_option,
+)
 from teiten.cli.filters import country_option
 from teiten.cli.tables import emit_csv, output_options
 
@@ -30,6 +37,7 @@ FINDING_COLUMNS = (
 
 @main.command()
 @store_option
+@engine_option
 @click.option("--period", required=True, help="Period, e.g. 2019Q2, 2019-04, 2019-W15.")
 @country_option(
     "--focus-country",
@@ -42,6 +50,7 @@ FINDING_COLUMNS = (
 @fail_cleanly
 def phenomena(
     store_dir: Path | None,
+    engine_name: str | None,
     period: str,
     focus_country: str,
     lang: str,
@@ -62,13 +71,13 @@ def phenomena(
     from teiten.analyze.phenomena import PhenomenaSettings, find_phenomena, previous_observed
     from teiten.analyze.phenomena.texts import no_previous
     from teiten.knowledge import load_knowledge
-    from teiten.store import Engine, Store
+    from teiten.store import Store, open_engine
 
     parsed = parse_period(period)
     settings = PhenomenaSettings(focus_country=focus_country)
     opened = Store(store_dir, create=False)
     kb = load_knowledge(store=opened.root)
-    with Engine(opened) as engine:
+    with open_engine(opened, engine_name) as engine:
         findings = find_phenomena(engine, parsed, settings=settings, kb=kb)
         compared = previous_observed(engine, parsed)
     findings = findings[:limit] if limit else findings

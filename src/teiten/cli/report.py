@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from teiten.cli.common import fail_cleanly, lang_option, main, store_option
+from teiten.cli.common import engine_option, fail_cleanly, lang_option, main, store_option
 from teiten.cli.filters import country_option
 
 # File extensions of each --format; --out must carry one of its format's.
@@ -25,6 +25,7 @@ def _help_period() -> str:
 
 @main.command("report")
 @store_option
+@engine_option
 @click.option("--period", required=True, help=_help_period())
 @lang_option("ja", "Language of the report.")
 @click.option(
@@ -89,7 +90,7 @@ def _help_period() -> str:
     help="Which page --page-png renders.",
 )
 @fail_cleanly
-def report(store_dir: Path | None, period: str, **kw: Any) -> None:
+def report(store_dir: Path | None, engine_name: str | None, period: str, **kw: Any) -> None:
     """Write the observation report of a period, as JPCERT/CC's quarterly one.
 
     Overview, top destination ports and source regions with their previous-period ranks
@@ -116,7 +117,7 @@ def report(store_dir: Path | None, period: str, **kw: Any) -> None:
     settings = _settings(kw["config"])
     parsed = parse_period(period)
     store = Store(store_dir, create=False)
-    _require_packets(store, parsed)
+    _require_packets(store, parsed, engine_name)
     data = build_report(
         store,
         parsed,
@@ -125,6 +126,7 @@ def report(store_dir: Path | None, period: str, **kw: Any) -> None:
         top=kw["top"],
         settings=settings,
         generated=_generated(kw["generated"]),
+        engine_name=engine_name,
     )
     written = write_report(data, out, lang=kw["lang"], fmt=fmt)
     if kw["page_png"] is not None:
@@ -186,11 +188,11 @@ def _format(out: Path, fmt: str | None) -> str:
     return fmt
 
 
-def _require_packets(store: Any, period: Any) -> None:
+def _require_packets(store: Any, period: Any, engine_name: str | None) -> None:
     """An error (exit 1) when the period holds no packets: an empty report helps no one."""
-    from teiten.store import Engine
+    from teiten.store import open_engine
 
-    with Engine(store) as engine:
+    with open_engine(store, engine_name) as engine:
         (found,) = engine.rows(
             "SELECT count(*) AS n FROM packets WHERE day >= ? AND day < ?",
             [period.start, period.end],

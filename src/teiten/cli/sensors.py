@@ -87,12 +87,12 @@ def sensors_declare(
 @fail_cleanly
 def sensors_list(store_dir: Path | None, output: str) -> None:
     """Declared sensors, and sensors with packets but no declaration."""
-    from teiten.store import Engine, Store
+    from teiten.store import Store, open_engine
     from teiten.store.sensors import declared_sensors
 
     store = Store(store_dir, create=False)
     declared = declared_sensors(store)
-    with Engine(store) as engine:
+    with open_engine(store) as engine:
         seen = {r["sensor"] for r in engine.rows("SELECT DISTINCT sensor FROM sources")}
     rows = []
     for name in sorted(set(declared) | seen):

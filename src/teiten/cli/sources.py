@@ -7,7 +7,14 @@ from typing import Any
 
 import click
 
-from teiten.cli.common import emit_json, fail_cleanly, json_option, main, store_option
+from teiten.cli.common import (
+    emit_json,
+    engine_option,
+    fail_cleanly,
+    json_option,
+    main,
+    store_option,
+)
 from teiten.cli.filters import country_option
 from teiten.cli.tables import emit_csv, output_options
 
@@ -25,6 +32,7 @@ def _period_option(func: Any) -> Any:
 
 @main.command("sources")
 @store_option
+@engine_option
 @_period_option
 @click.option(
     "--tag", help="Only sources with a packet carrying this fingerprint tag (mirai, zmap, …)."
@@ -43,6 +51,7 @@ def _period_option(func: Any) -> Any:
 @fail_cleanly
 def sources_command(
     store_dir: Path | None,
+    engine_name: str | None,
     period: str,
     tag: str | None,
     country: str | None,
@@ -54,10 +63,10 @@ def sources_command(
     """Sources of a period, most packets first: where, when, ports hit, tags."""
     from teiten.analyze.periods import parse_period
     from teiten.analyze.sources import SourceFilters, sources
-    from teiten.store import Engine, Store
+    from teiten.store import Store, open_engine
 
     filters = SourceFilters(tag=tag, country=country, port=port, traffic=traffic)
-    with Engine(Store(store_dir, create=False)) as engine:
+    with open_engine(Store(store_dir, create=False), engine_name) as engine:
         report = sources(engine, parse_period(period), filters, limit=limit)
     if output == "json":
         emit_json(report.as_json())
@@ -69,15 +78,16 @@ def sources_command(
 
 @main.command("source")
 @store_option
+@engine_option
 @click.argument("ip")
 @json_option
 @fail_cleanly
-def source_command(store_dir: Path | None, ip: str, as_json: bool) -> None:
+def source_command(store_dir: Path | None, engine_name: str | None, ip: str, as_json: bool) -> None:
     """One source's whole history: per day, its scan events and the DoS attacks on it."""
     from teiten.analyze.sources import source_history
-    from teiten.store import Engine, Store
+    from teiten.store import Store, open_engine
 
-    with Engine(Store(store_dir, create=False)) as engine:
+    with open_engine(Store(store_dir, create=False), engine_name) as engine:
         history = source_history(engine, ip)
     if as_json:
         emit_json(history)

@@ -9,7 +9,14 @@ from typing import Any
 
 import click
 
-from teiten.cli.common import emit_json, fail_cleanly, json_option, main, store_option
+from teiten.cli.common import (
+    emit_json,
+    engine_option,
+    fail_cleanly,
+    json_option,
+    main,
+    store_option,
+)
 
 
 @main.group("store")
@@ -91,6 +98,7 @@ def store_compact(
 
 @store_group.command("rollup")
 @store_option
+@engine_option
 @click.option(
     "--day",
     "days",
@@ -100,21 +108,31 @@ def store_compact(
 )
 @json_option
 @fail_cleanly
-def store_rollup(store_dir: Path | None, days: tuple[str, ...], as_json: bool) -> None:
+def store_rollup(
+    store_dir: Path | None, engine_name: str | None, days: tuple[str, ...], as_json: bool
+) -> None:
     """Rebuild the rollups (per-day counts by port, country, sensor, tags and source)
     from the stored packets.
 
     Ingest, the collector and `simulate --store` keep them up to date; run this once
     for a store written by an earlier teiten, whose queries read every packet until
-    then. Answers are the same either way, only faster from the rollups.
+    then. Answers are the same either way, only faster from the rollups. With --engine
+    spark, Spark reads the packets (the files written are the same).
     """
     import time
 
     from teiten.store import Store
+    from teiten.store.engine import engine_name as chosen
     from teiten.store.rollup import rebuild
 
+    store = Store(store_dir, create=False)
     started = time.monotonic()
-    done = rebuild(Store(store_dir, create=False), days=days or None)
+    if chosen(engine_name) == "spark":
+        from teiten.store.spark import rebuild_rollups
+
+        done = rebuild_rollups(store, days=days or None)
+    else:
+        done = rebuild(store, days=days or None)
     seconds = round(time.monotonic() - started, 3)
     packets = sum(d.packets for d in done)
     rows = sum(d.rows for d in done)

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from teiten.cli.common import emit_json, fail_cleanly, main, store_option
+from teiten.cli.common import emit_json, engine_option, fail_cleanly, main, store_option
 from teiten.cli.filters import country_option
 from teiten.cli.tables import emit_csv, output_options
 
@@ -18,6 +18,7 @@ def ranking_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
     options = [
         store_option,
+        engine_option,
         click.option("--period", required=True, help=f"Period: {HELP}."),
         click.option("--limit", default=10, show_default=True, type=click.IntRange(1)),
         click.option("--metric", type=click.Choice(METRICS), default="packets", show_default=True),
@@ -82,7 +83,7 @@ def _top(dimension: str, **kw: Any) -> None:
     from teiten.cli.filters import check_sensor
     from teiten.cli.output import print_ranking
     from teiten.fingerprint import tag_mask
-    from teiten.store import Engine, Store
+    from teiten.store import Store, open_engine
 
     period = parse_period(kw["period"])
     tag_mask(kw["show_tags"], "--show-tag")  # an unknown label is a usage error
@@ -99,7 +100,7 @@ def _top(dimension: str, **kw: Any) -> None:
         from teiten.knowledge import load_knowledge
 
         knowledge = load_knowledge(store=store.root)  # with the CVE links imported there
-    with Engine(store) as engine:
+    with open_engine(store, kw["engine_name"]) as engine:
         check_sensor(engine, filters.sensor)
         ranking = rank(
             engine,

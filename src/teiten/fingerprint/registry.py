@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from teiten.errors import OptionError
 
-__all__ = ["TAG_BITS", "tag_labels", "tag_mask", "tag_sql_macro"]
+__all__ = ["TAG_BITS", "has_tag_sql", "tag_labels", "tag_mask", "tag_sql_macro"]
 
 TAG_BITS: dict[str, int] = {
     # scanner tools
@@ -57,6 +57,13 @@ def tag_mask(labels: Iterable[str], option: str = "--tag") -> int:
 def tag_labels(mask: int) -> list[str]:
     """Labels whose bits are set in ``mask``, in registry order."""
     return [label for label, bit in TAG_BITS.items() if mask >> bit & 1]
+
+
+def has_tag_sql(label: str, column: str = "tags") -> str:
+    """SQL (any engine): whether ``column``'s bits include ``label``'s tag."""
+    if label not in TAG_BITS:
+        raise ValueError(f"unknown tag label {label!r}")
+    return f"({column} >> {TAG_BITS[label]}) & 1 = 1"
 
 
 def tag_sql_macro() -> str:

@@ -55,6 +55,7 @@ def build_report(
     findings: list[Finding] | None = None,
     settings: ReportSettings | None = None,
     generated: date | None = None,
+    engine_name: str | None = None,
 ) -> ReportData:
     """Everything the report of ``period`` says, read from ``store``.
 
@@ -62,10 +63,11 @@ def build_report(
     ``focus_country``), reviewed: the headlines lead the report, the others are listed in
     its appendix. ``settings`` are ``report.toml``'s (default: none set);
     ``generated`` is the date the report says it was made on (default: none, so that
-    the same data always gives the same report).
+    the same data always gives the same report); ``engine_name`` the query engine
+    (:func:`teiten.store.open_engine`).
     """
     from teiten import __version__
-    from teiten.store import Engine
+    from teiten.store import open_engine
 
     if metric not in METRICS:
         raise OptionError(f"unknown metric {metric!r}: use one of {', '.join(METRICS)}")
@@ -84,7 +86,7 @@ def build_report(
             f"--focus-country wants an ISO 3166 alpha-2 code such as JP, not {focus_country!r}"
         )
     kb = load_knowledge(store=store.root)  # once: findings, actions and method cite it
-    with Engine(store) as engine:
+    with open_engine(store, engine_name) as engine:
         if findings is None:
             detect = PhenomenaSettings(focus_country=country, metric=metric, top_n=top)
             findings = find_phenomena(engine, period, settings=detect, kb=kb)

@@ -21,11 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 from teiten.analyze.rankings import Filters, Ranking
 from teiten.enrich import protocol_name
+from teiten.fingerprint.registry import has_tag_sql
 from teiten.report.model import Series
 
 if TYPE_CHECKING:
     from teiten.analyze.periods import Period
     from teiten.store import Engine
+
+MIRAI = has_tag_sql("mirai")
 
 __all__ = [
     "CONTEXT_DAYS",
@@ -158,7 +161,7 @@ def trend(
             " AND icmp_type IS NOT DISTINCT FROM k_icmp"
         )
     else:
-        values = ", ".join("(?::INTEGER, ?::VARCHAR)" for _ in rows)
+        values = ", ".join("(?::INTEGER, ?::STRING)" for _ in rows)
         key_params = [x for i, r in enumerate(rows) for x in (i, r["country"])]
         keys = f"SELECT * FROM (VALUES {values}) k(k_i, k_country)"
         join = "country IS NOT DISTINCT FROM k_country"
@@ -216,9 +219,9 @@ def mirai_share(
     first = period.start - timedelta(days=context)
     rows = engine.rows(
         "SELECT day, sum(packets) AS n, "
-        "coalesce(sum(packets) FILTER (WHERE has_tag(tags, 'mirai')), 0) AS m, "
+        f"coalesce(sum(packets) FILTER (WHERE {MIRAI}), 0) AS m, "
         "coalesce(sum(packets) FILTER (WHERE country = ?), 0) AS n_c, "
-        "coalesce(sum(packets) FILTER (WHERE country = ? AND has_tag(tags, 'mirai')), 0) AS m_c "
+        f"coalesce(sum(packets) FILTER (WHERE country = ? AND {MIRAI}), 0) AS m_c "
         "FROM sources WHERE day >= ? AND day < ? AND kind = 'probe' GROUP BY day",
         [country, country, first, period.end],
     )

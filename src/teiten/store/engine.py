@@ -1,19 +1,29 @@
-"""The query engine seam: analyses are SQL over the ``packets``, ``keys`` and ``dsts`` views.
+"""The query engine seam: analyses are SQL over the ``packets``, ``keys``, ``sources`` and
+``dsts`` views, run by DuckDB (local, the default) or Apache Spark (:mod:`teiten.store.spark`).
 
 Locally the views are DuckDB over the day-partitioned Parquet dataset (partition
-pruning on ``day``). ``keys`` and ``dsts`` are the rollups (:mod:`teiten.store.rollup`):
-their files when the store's rollup is complete, else the same aggregation computed from
-the packets on the fly — the same rows either way, only slower.
+pruning on ``day``). ``keys``, ``sources`` and ``dsts`` are the rollups
+(:mod:`teiten.store.rollup`): their files when the store's rollup is complete, else the
+same aggregation computed from the packets on the fly — the same rows either way, only
+slower.
+
+Every analysis statement is written once, in SQL both engines run with the same answer
+(``?`` positional parameters); what must differ between them is in
+:mod:`teiten.store.dialect`. :func:`open_engine` picks the engine: the ``engine``
+argument, else ``$TEITEN_ENGINE``, else DuckDB.
 """
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
-from typing import Any
+from types import TracebackType
+from typing import Any, Protocol, Self
 
 import duckdb
 import pyarrow as pa
 
+from teiten.errors import OptionError
 from teiten.store import rollup
 from teiten.store.dataset import Store
 from teiten.store.events import EventStore
@@ -21,11 +31,89 @@ from teiten.store.manifest import SensorRecord
 from teiten.store.schema import SCHEMA, T_NS_SQL
 from teiten.store.sensors import declared_sensors
 
-__all__ = ["Engine"]
+__all__ = ["ENGINES", "DuckDBEngine", "Engine", "StoreSide", "engine_name", "open_engine"]
+
+ENGINES = ("duckdb", "spark")
+ENV_ENGINE = "TEITEN_ENGINE"
+Params = list[Any] | dict[str, Any] | None  # ``?`` markers' values, or ``$name`` ones'
 
 
-class Engine:
-    """An embedded DuckDB connection with the store's ``packets`` view."""
+class Engine(Protocol):
+    """What an analysis may use of an engine: SQL over the store's views."""
+
+    store: Store
+    rolled_up: bool  # the rollup views read the rollup files (else the packets)
+    dialect: str  # "duckdb" or "spark" (see teiten.store.dialect)
+
+    def rows(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+        """Run a query; rows as dicts of Python values (int, str, bytes, date …)."""
+        ...
+
+    def table(self, sql: str, params: Params = None) -> pa.Table:
+        """Run a query (``?`` markers and a list, or ``$name`` ones and a dict); the result
+        as an Arrow table."""
+        ...
+
+    @property
+    def events(self) -> EventStore:
+        """The store's cache of computed scan events and DoS attacks."""
+        ...
+
+    def declared_sensors(self) -> dict[str, SensorRecord]:
+        """The sizes declared for the store's sensors."""
+        ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+def engine_name(engine: str | None = None) -> str:
+    """``engine`` (``duckdb`` or ``spark``), else ``$TEITEN_ENGINE``, else ``duckdb``."""
+    name = (engine or os.environ.get(ENV_ENGINE) or "duckdb").strip().lower()
+    if name not in ENGINES:
+        where = "--engine" if engine else f"${ENV_ENGINE}"
+        raise OptionError(f"unknown engine {name!r} ({where}): use one of {', '.join(ENGINES)}")
+    return name
+
+
+def open_engine(store: Store, engine: str | None = None, *, rollups: bool | None = None) -> Engine:
+    """The engine named ``engine`` (:func:`engine_name`) over ``store``. ``rollups`` as for
+    :class:`DuckDBEngine`."""
+    if engine_name(engine) == "spark":
+        from teiten.store.spark import SparkEngine
+
+        return SparkEngine(store, rollups=rollups)
+    return DuckDBEngine(store, rollups=rollups)
+
+
+class StoreSide:
+    """What every engine gives an analysis of the store besides SQL: the cache of computed
+    events and the declared sensor sizes (analyses touch no files themselves)."""
+
+    store: Store
+
+    @cached_property
+    def events(self) -> EventStore:
+        """The store's cache of computed scan events and DoS attacks."""
+        return EventStore(self.store)
+
+    def declared_sensors(self) -> dict[str, SensorRecord]:
+        """The sizes declared for the store's sensors (``teiten sensors declare``)."""
+        return declared_sensors(self.store)
+
+
+class DuckDBEngine(StoreSide):
+    """An embedded DuckDB connection with the store's views."""
+
+    dialect = "duckdb"
 
     def __init__(
         self, store: Store, *, threads: int | None = None, rollups: bool | None = None
@@ -69,25 +157,20 @@ class Engine:
                 self.con.register(f"_empty_{name}", empty)
                 self.con.execute(f"CREATE VIEW {name} AS SELECT * FROM _empty_{name}")
 
-    @cached_property
-    def events(self) -> EventStore:
-        """The store's cache of computed scan events and DoS attacks."""
-        return EventStore(self.store)
-
-    def declared_sensors(self) -> dict[str, SensorRecord]:
-        """The sizes declared for the store's sensors (``teiten sensors declare``)."""
-        return declared_sensors(self.store)
-
     def rows(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
         """Run a query; rows as dicts."""
         cur = self.con.execute(sql, params or [])
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
+    def table(self, sql: str, params: Params = None) -> pa.Table:
+        """Run a query; the result as an Arrow table."""
+        return self.con.sql(sql, params=params or None).to_arrow_table()
+
     def close(self) -> None:
         self.con.close()
 
-    def __enter__(self) -> Engine:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *_: object) -> None:

@@ -6,7 +6,7 @@ from collections import Counter
 from typing import Any
 
 from teiten.store.dataset import Store
-from teiten.store.engine import Engine
+from teiten.store.engine import open_engine
 from teiten.store.timestamps import iso_ns
 
 __all__ = ["summarize"]
@@ -14,7 +14,7 @@ __all__ = ["summarize"]
 
 def summarize(store: Store) -> dict[str, Any]:
     """A JSON-ready description of ``store`` (sensor labels only, never addresses)."""
-    with Engine(store) as engine:
+    with open_engine(store) as engine:
         (totals,) = engine.rows(
             "SELECT count(*) AS packets, min(day) AS first_day, max(day) AS last_day, "
             "count(DISTINCT day) AS days FROM packets"

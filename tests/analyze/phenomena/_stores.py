@@ -10,7 +10,7 @@ from teiten.analyze.periods import Period
 from teiten.analyze.phenomena import Finding, find_phenomena
 from teiten.knowledge import load_knowledge
 from teiten.simulate import SimulationConfig, load_scenario, simulate_to_store
-from teiten.store import Engine, Store
+from teiten.store import DuckDBEngine, Store
 
 __all__ = ["phenomena_of", "simulated_store"]
 
@@ -34,5 +34,5 @@ def simulated_store(
 
 def phenomena_of(store: Store, period: Period, **settings: Any) -> list[Finding]:
     """:func:`find_phenomena` of ``store`` (its own engine, the bundled knowledge base)."""
-    with Engine(store) as engine:
+    with DuckDBEngine(store) as engine:
         return find_phenomena(engine, period, kb=load_knowledge(store=store.root), **settings)

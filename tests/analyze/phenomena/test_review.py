@@ -21,7 +21,7 @@ from teiten.analyze.phenomena.attribution import Contributors, contributors
 from teiten.analyze.phenomena.model import Finding
 from teiten.analyze.phenomena.review import _groups, _half_mass_days, _Judged, _merge
 from teiten.cli import main
-from teiten.store import Engine, Store
+from teiten.store import DuckDBEngine, Store
 
 from ._stores import simulated_store
 
@@ -44,7 +44,7 @@ def _entrant(port: int) -> Finding:
 
 
 def _who(store, port):
-    with Engine(store) as engine:
+    with DuckDBEngine(store) as engine:
         return contributors(engine, _entrant(port), Q2.start, Q2.end, threshold=0.5)
 
 

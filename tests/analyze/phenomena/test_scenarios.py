@@ -216,11 +216,11 @@ def test_a_change_begun_before_a_monthly_period_keeps_its_own_date(story):
 def test_a_stores_first_period_has_no_new_entrants(story):
     """The store starts on 2019-01-01: January has no previous month to compare with."""
     from teiten.analyze.phenomena import previous_observed
-    from teiten.store import Engine
+    from teiten.store import DuckDBEngine
 
     store, _, _ = story
     january = parse_period("2019-01")
-    with Engine(store) as engine:
+    with DuckDBEngine(store) as engine:
         assert not previous_observed(engine, january)
         assert previous_observed(engine, parse_period("2019-02"))
     assert not [f for f in phenomena_of(store, january) if f.kind == "new_entrant"]

@@ -1,6 +1,6 @@
 """Notable phenomena of a period, found in the store with the evidence behind each.
 
-    with Engine(store) as engine:
+    with open_engine(store) as engine:
         findings = find_phenomena(engine, parse_period("2019Q2"), kb=load_knowledge())
     for f in findings: print(f.kind, f.text["ja"])
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from teiten.analyze.periods import Period
 from teiten.analyze.rankings import attribution, proto_number
 from teiten.fingerprint.registry import TAG_BITS
+from teiten.store.dialect import materialized, ordered_list
 
 if TYPE_CHECKING:
     from teiten.analyze.phenomena.model import Finding
@@ -135,15 +136,19 @@ def contributors_of(
         f"SELECT {i} AS f, src, day, tags, country, n{i} AS n FROM grouped WHERE n{i} > 0"
         for i in range(len(windows))
     )
+
+    def by_tags(value: str) -> str:
+        return ordered_list(engine.dialect, {"value": value}, ["u.tags"])
+
     low = min(first for _, first, _ in windows)
     high = max(end for _, _, end in windows)
     sql = f"""
-        WITH grouped AS MATERIALIZED (
+        WITH grouped {materialized(engine.dialect)} (
             SELECT src, day, tags, min(country) AS country, {", ".join(marks)}
             FROM keys
             WHERE day >= ? AND day < ? AND kind = 'probe' AND ({" OR ".join(conditions)})
             GROUP BY src, day, tags
-        ), u AS MATERIALIZED ({unpivot}
+        ), u {materialized(engine.dialect)} ({unpivot}
         ), s AS (
             SELECT f, src, sum(n) AS n, min(day) AS first, max(day) AS last,
                    min(country) AS country
@@ -155,14 +160,13 @@ def contributors_of(
                    max(last) AS last_day
             FROM s GROUP BY f
         ), daily AS (
-            SELECT f, list(m ORDER BY day) AS daily
+            SELECT f, {ordered_list(engine.dialect, {"value": "m"}, ["day"])} AS daily
             FROM (SELECT f, day, sum(n) AS m FROM u GROUP BY f, day) GROUP BY f
         ), networks AS (
             SELECT f, max(m) AS top_network
             FROM (SELECT f, sum(n) AS m FROM s GROUP BY f, {_NETWORK_SQL}) GROUP BY f
         ), top_tags AS (
-            SELECT u.f, list(u.tags ORDER BY u.tags) AS tag_values,
-                   list(u.n ORDER BY u.tags) AS tag_counts
+            SELECT u.f, {by_tags("u.tags")} AS tag_values, {by_tags("u.n")} AS tag_counts
             FROM (SELECT u.f, u.tags, sum(u.n) AS n
                   FROM u JOIN ranked r ON r.f = u.f AND r.src = u.src AND r.i = 1
                   GROUP BY u.f, u.tags) u

@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from teiten.fingerprint.registry import has_tag_sql
+from teiten.store.dialect import semi_join
+
 if TYPE_CHECKING:
     from teiten.store import Engine
 
@@ -93,7 +96,7 @@ def daily_series(
                      DESC NULLS LAST, {key_list}
             LIMIT ?
         )
-        SELECT d.* FROM daily d SEMI JOIN top t ON {join}
+        SELECT d.* FROM daily d {semi_join(engine.dialect)} top t ON {join}
         """,
         [first, end, *params, split, split, limit],
     )
@@ -119,7 +122,7 @@ def mirai_daily(
     """Daily probe packets from ``country``, and those tagged ``mirai``, per day."""
     rows = engine.rows(
         "SELECT day, sum(packets) AS n, "
-        "coalesce(sum(packets) FILTER (WHERE has_tag(tags, 'mirai')), 0) AS mirai "
+        f"coalesce(sum(packets) FILTER (WHERE {has_tag_sql('mirai')}), 0) AS mirai "
         "FROM sources WHERE day >= ? AND day < ? AND kind = 'probe' AND country = ? "
         "GROUP BY day",
         [first, end, country],
