@@ -68,6 +68,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_events.py || status=1; \
 	$(BIN)/python benchmarks/bench_collector.py || status=1; \
 	$(BIN)/python benchmarks/bench_simulate.py || status=1; \
+	$(BIN)/python benchmarks/bench_scale.py || status=1; \
 	$(BIN)/python benchmarks/bench_capture.py || status=1; exit $$status
 
 clean:
