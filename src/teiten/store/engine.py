@@ -94,6 +94,20 @@ def open_engine(store: Store, engine: str | None = None, *, rollups: bool | None
     return DuckDBEngine(store, rollups=rollups)
 
 
+ENV_MEMORY = "TEITEN_MEMORY_LIMIT"
+DEFAULT_MEMORY = "1GB"
+
+
+def duckdb_config() -> dict[str, str | bool | int | float | list[str]]:
+    """DuckDB's settings: memory bounded (``$TEITEN_MEMORY_LIMIT``, default 1 GB — DuckDB
+    would take 80 % of the machine) and spilled to a private temporary folder, never to
+    the working directory."""
+    import tempfile
+
+    spill = os.path.join(tempfile.gettempdir(), f"teiten-duckdb-{os.getpid()}")
+    return {"memory_limit": os.environ.get(ENV_MEMORY) or DEFAULT_MEMORY, "temp_directory": spill}
+
+
 class StoreSide:
     """What every engine gives an analysis of the store besides SQL: the cache of computed
     events and the declared sensor sizes (analyses touch no files themselves)."""
@@ -121,7 +135,7 @@ class DuckDBEngine(StoreSide):
         """``rollups``: read the rollup files (None: when the store's rollup is complete;
         False: always aggregate the packets, as the tests' reference answers do)."""
         self.store = store
-        self.con = duckdb.connect(":memory:")
+        self.con = duckdb.connect(":memory:", config=duckdb_config())
         from teiten.fingerprint.registry import tag_sql_macro
 
         self.con.execute(tag_sql_macro())
