@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -96,3 +97,19 @@ def read_only_view(source: Path, at: Path) -> Iterator[Path]:
         yield at
     finally:
         subprocess.run(["umount", "-l", str(at)], check=False)  # lazy: files may be open
+
+
+def kill_at_step(args: list[str], steps: int, pause: float, what: str) -> None:
+    """Run ``teiten ARGS`` pausing ``pause`` s at each step of its rewrite
+    (``TEITEN_TEST_STEP_SECONDS``, :func:`teiten.store.rewrite.step`) and ``kill -9`` it
+    once it reached step ``steps``; ``what`` names the command in a failure."""
+    env = {**os.environ, "TEITEN_TEST_STEP_SECONDS": str(pause)}
+    child = subprocess.Popen([*TEITEN, *args], stderr=subprocess.PIPE, text=True, env=env)
+    seen = 0
+    assert child.stderr is not None
+    while seen < steps:
+        line = child.stderr.readline()
+        assert line, f"the {what} ended after {seen} steps"
+        seen += line.strip() == "teiten: test step"
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()

@@ -9,11 +9,8 @@ and two simulated days, and what the queries answered on it then (``expected/``)
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
 import sqlite3
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +20,7 @@ import pytest
 
 import teiten.store.rewrite as rewrite_module
 from conftest import DATA, capture_path
-from store._stores import TEITEN, cli, listing, run
+from store._stores import cli, kill_at_step, listing, run
 from teiten.store import Store
 from teiten.store.migrate import migrate
 
@@ -193,21 +190,7 @@ def test_a_migration_that_failed_mid_way_is_finished_by_the_next(old, monkeypatc
 @pytest.mark.parametrize("steps", [1, 2, 7])
 def test_a_migration_killed_at_any_step_loses_and_doubles_nothing(old, steps):
     """kill -9 after a day's rewrite is recorded (odd steps) or swapped (even ones)."""
-    env = {**os.environ, "TEITEN_TEST_STEP_SECONDS": "0.3"}
-    child = subprocess.Popen(
-        [*TEITEN, "store", "migrate", "--store", str(old)],
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    seen = 0
-    assert child.stderr is not None
-    while seen < steps:
-        line = child.stderr.readline()
-        assert line, f"the migration ended after {seen} steps"
-        seen += line.strip() == "teiten: test step"
-    os.kill(child.pid, signal.SIGKILL)
-    child.wait()
+    kill_at_step(["store", "migrate", "--store", str(old)], steps, 0.3, "migration")
     assert_never_both(old)
     assert REFUSAL in cli("top", "ports", "--store", old, "--period", "2019-04", ok=False).output
     again = json.loads(cli("store", "migrate", "--store", old, "--json").output)

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
 import sqlite3
-import subprocess
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from _stores import Q2, TEITEN, TWO_DAYS, cli, ingest, listing, rankings
+from _stores import Q2, TWO_DAYS, cli, ingest, kill_at_step, listing, rankings
 
 from conftest import capture_path
 from teiten.store import DuckDBEngine, InputRecord, Store
@@ -183,18 +180,7 @@ def test_a_removal_killed_at_any_step_is_all_or_nothing(twice, tmp_path, steps):
     cli(*args[:2], "--store", after, *args[2:])
     root = tmp_path / "store"
     shutil.copytree(twice, root)
-    env = {**os.environ, "TEITEN_TEST_STEP_SECONDS": "0.5"}
-    child = subprocess.Popen(
-        [*TEITEN, *args, "--store", str(root)], stderr=subprocess.PIPE, text=True, env=env
-    )
-    seen = 0
-    assert child.stderr is not None
-    while seen < steps:
-        line = child.stderr.readline()
-        assert line, f"the removal ended after {seen} steps"
-        seen += line.strip() == "teiten: test step"
-    os.kill(child.pid, signal.SIGKILL)
-    child.wait()
+    kill_at_step([*args, "--store", str(root)], steps, 0.5, "removal")
     expected = _snapshot(before) if steps <= 2 else _snapshot(after)
     assert _snapshot(root) == expected  # opening it finished what was recorded
     _clean(root)
