@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -212,3 +213,25 @@ def test_store_check_finds_a_rollup_that_does_not_count_its_day(simulated, tmp_p
     assert "--day 2019-05-15" in problem["fix"]
     cli("store", "rollup", "--store", root, "--day", "2019-05-15")
     assert json.loads(cli("store", "check", "--store", root, "--json").output)["ok"]
+
+
+def test_a_killed_query_s_spill_folder_is_removed_by_the_next_engine(
+    simulated, tmp_path, monkeypatch
+):
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], text=True,
+                          capture_output=True, check=True).stdout.strip()  # fmt: skip
+    orphan = tmp_path / f"teiten-duckdb-{gone}"
+    (orphan / "duckdb_temp_storage.tmp").parent.mkdir()
+    (orphan / "duckdb_temp_storage.tmp").write_bytes(b"x" * 1000)
+    live = tmp_path / f"teiten-duckdb-{os.getppid()}"  # a live process's: kept
+    live.mkdir()
+    with DuckDBEngine(simulated) as engine:
+        assert engine.rows("SELECT 1 AS one") == [{"one": 1}]
+    assert not orphan.exists() and live.exists()

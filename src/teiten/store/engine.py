@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from functools import cached_property
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, Self
 
@@ -104,8 +105,30 @@ def duckdb_config() -> dict[str, str | bool | int | float | list[str]]:
     the working directory."""
     import tempfile
 
-    spill = os.path.join(tempfile.gettempdir(), f"teiten-duckdb-{os.getpid()}")
+    base = Path(tempfile.gettempdir())
+    _remove_orphan_spills(base)
+    spill = str(base / f"{SPILL_PREFIX}{os.getpid()}")
     return {"memory_limit": os.environ.get(ENV_MEMORY) or DEFAULT_MEMORY, "temp_directory": spill}
+
+
+SPILL_PREFIX = "teiten-duckdb-"
+
+
+def _remove_orphan_spills(base: Path) -> None:
+    """Delete the spill folders of teiten processes that are gone (killed mid-query: DuckDB
+    removes its folder only on a clean exit), so they do not fill the disk."""
+    import shutil
+
+    for folder in base.glob(f"{SPILL_PREFIX}*"):
+        pid = folder.name.removeprefix(SPILL_PREFIX)
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:
+            pass  # another user's live process
 
 
 class StoreSide:
