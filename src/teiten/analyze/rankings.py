@@ -209,25 +209,19 @@ def rank(
     where, params = filters.sql()
     kind = "" if traffic == "all" else " AND kind = ?"
     kind_params = [] if traffic == "all" else [traffic]
+    where, params = where + kind, [*params, *kind_params]
     keys = _KEYS[dimension]
     key_names = ", ".join(keys)
-    join = " AND ".join(f"c.{k} IS NOT DISTINCT FROM p.{k}" for k in keys)
+    join = _same(keys, "c", "p")
     order = {"packets": "packets", "sources": "sources", "per-sensor": "packets"}[metric]
-    total, tagged = _totals(engine, period, where, params, kind, kind_params, filters)
+    total, tagged = _totals(engine, period, where, params, filters)
     shares = [label for label in TAG_BITS if label in SHARE_TAGS or tagged[label]]
     present = [label for label in TAG_BITS if tagged[label]]  # tags a top source may carry
     table = filters.table(dimension == "ports")
     counts = "".join(f", {_tag_count(t)} AS {_tag_column(t)}" for t in shares)
     distinct = ", count(DISTINCT src) AS sources" if metric == "sources" else ""
-    source_counts = "".join(f", {_tag_count(t)} AS {_tag_column(t)}" for t in present)
-    top_counts = "".join(
-        f", max({_tag_column(t)}) FILTER (WHERE i = 1) AS {_tag_column(t, 'top_')}" for t in present
-    )
-    top_columns = "".join(f", t.{_tag_column(t, 'top_')}" for t in present)
-    shown_join = " AND ".join(f"s.{k} IS NOT DISTINCT FROM w.{k}" for k in keys)
     limit_sql = "" if limit is None else " LIMIT ?"
-    # Rows are ranked from their sums (and distinct sources when ranked by them); only
-    # the shown rows are then grouped by source, for their sources and busiest sources.
+    # Rows are ranked from their sums (and distinct sources when ranked by them) ...
     sql = f"""
         WITH agg AS (
             SELECT CASE WHEN day >= ? THEN 'cur' ELSE 'prev' END AS period, {key_names},
@@ -240,37 +234,25 @@ def rank(
                 PARTITION BY period ORDER BY {order} DESC, packets DESC, {key_names} NULLS LAST
             ) AS rank
             FROM agg
-        ), shown AS (
-            SELECT c.*, p.rank AS previous_rank
-            FROM (SELECT * FROM ranked WHERE period = 'cur') c
-            LEFT JOIN (SELECT * FROM ranked WHERE period = 'prev') p ON {join}
-            ORDER BY c.rank{limit_sql}
-        ), by_source AS (
-            SELECT w.rank, s.src, sum(s.packets) AS n, min(s.country) AS src_country{source_counts}
-            FROM (SELECT * FROM {table} WHERE day >= ? AND day < ?{where}{kind}) s
-            JOIN (SELECT rank, {key_names} FROM shown) w ON {shown_join}
-            GROUP BY w.rank, s.src
-        ), ordered AS (
-            SELECT *, row_number() OVER (PARTITION BY rank ORDER BY n DESC, src) AS i
-            FROM by_source
-        ), top_sources AS (
-            SELECT rank, count(*) AS row_sources, max(n) FILTER (WHERE i = 1) AS top1_packets,
-                   sum(n) FILTER (WHERE i <= {TOP_SOURCES}) AS top3_packets,
-                   max(src_country) FILTER (WHERE i = 1) AS top_country{top_counts}
-            FROM ordered GROUP BY rank
         )
-        SELECT w.*, t.row_sources, t.top1_packets, t.top3_packets, t.top_country{top_columns}
-        FROM shown w LEFT JOIN top_sources t ON t.rank = w.rank
-        ORDER BY w.rank
+        SELECT c.*, p.rank AS previous_rank
+        FROM (SELECT * FROM ranked WHERE period = 'cur') c
+        LEFT JOIN (SELECT * FROM ranked WHERE period = 'prev') p ON {join}
+        ORDER BY c.rank{limit_sql}
     """
     args = [period.start, previous.start, period.end, *params, *kind_params]
     if limit is not None:
         args.append(limit)
-    args += [period.start, period.end, *params, *kind_params]
-    rows = [
-        _row(dimension, r, total, metric, shares) | _attributed(r, present, attribution_threshold)
-        for r in engine.rows(sql, args)
-    ]
+    shown = engine.rows(sql, args)
+    # ... and only the shown rows are then grouped by source (a second statement: as
+    # one, DuckDB computed the sums twice), for their sources and busiest sources.
+    sources = _row_sources(engine, table, keys, shown, present, period, where, params)
+    by_key = {tuple(r[k] for k in keys): r for r in sources}
+    rows = []
+    for r in shown:
+        r |= by_key.get(tuple(r[k] for k in keys), {})
+        row = _row(dimension, r, total, metric, shares)
+        rows.append(row | _attributed(r, present, attribution_threshold))
     if knowledge is not None and dimension == "ports":
         for row in rows:
             row["knowledge"] = knowledge.items(row["proto"], row["port"], as_of=period.last_day)
@@ -295,6 +277,53 @@ def attribution(top_sources_share: list[float], threshold: float = ATTRIBUTION_T
     if top1 >= threshold:
         return "one-host"
     return "few-hosts" if top3 >= threshold else "broad"
+
+
+def _same(keys: tuple[str, ...], a: str, b: str) -> str:
+    """SQL: the rows ``a`` and ``b`` have the same ``keys`` (NULL equal to NULL)."""
+    return " AND ".join(f"{a}.{k} IS NOT DISTINCT FROM {b}.{k}" for k in keys)
+
+
+def _row_sources(
+    engine: Engine,
+    table: str,
+    keys: tuple[str, ...],
+    shown: list[dict[str, Any]],
+    present: list[str],
+    period: Period,
+    where: str,
+    params: list[Any],
+) -> list[dict[str, Any]]:
+    """Per shown row (by its ``keys``): its distinct sources, its busiest source's and
+    3 busiest sources' packets, and the busiest one's country and tag counts."""
+    if not shown:
+        return []
+    key_names = ", ".join(keys)
+    wanted = " OR ".join(
+        "(" + " AND ".join(f"s.{k} IS NOT DISTINCT FROM ?" for k in keys) + ")" for _ in shown
+    )
+    source_counts = "".join(f", {_tag_count(t)} AS {_tag_column(t)}" for t in present)
+    top_counts = "".join(
+        f", max({_tag_column(t)}) FILTER (WHERE i = 1) AS {_tag_column(t, 'top_')}" for t in present
+    )
+    sql = f"""
+        WITH by_source AS (
+            SELECT {key_names}, src, sum(packets) AS n, min(country) AS src_country{source_counts}
+            FROM {table} s
+            WHERE day >= ? AND day < ?{where} AND ({wanted})
+            GROUP BY {key_names}, src
+        ), ordered AS (
+            SELECT *, row_number() OVER (PARTITION BY {key_names} ORDER BY n DESC, src) AS i
+            FROM by_source
+        )
+        SELECT {key_names}, count(*) AS row_sources,
+               max(n) FILTER (WHERE i = 1) AS top1_packets,
+               sum(n) FILTER (WHERE i <= {TOP_SOURCES}) AS top3_packets,
+               max(src_country) FILTER (WHERE i = 1) AS top_country{top_counts}
+        FROM ordered GROUP BY {key_names}
+    """
+    args = [period.start, period.end, *params, *(r[k] for r in shown for k in keys)]
+    return engine.rows(sql, args)
 
 
 def _attributed(r: dict[str, Any], present: list[str], threshold: float) -> dict[str, Any]:
@@ -328,8 +357,6 @@ def _totals(
     period: Period,
     where: str,
     params: list[Any],
-    kind: str,
-    kind_params: list[Any],
     filters: Filters,
 ) -> tuple[dict[str, int], dict[str, int]]:
     """Totals of the period (packets, sources, sensors), and packets per tag.
@@ -337,15 +364,15 @@ def _totals(
     Packets per tag come from the packets per ``tags`` value (a few dozen distinct
     combinations), which costs the scan less than a count per tag.
     """
-    args = [period.start, period.end, *params, *kind_params]
+    args = [period.start, period.end, *params]
     table = filters.table(port=False)
     (t,) = engine.rows(
         "SELECT coalesce(sum(packets), 0) AS packets, count(DISTINCT src) AS sources "
-        f"FROM {table} WHERE day >= ? AND day < ?{where}{kind}",
+        f"FROM {table} WHERE day >= ? AND day < ?{where}",
         args,
     )
     histogram = engine.rows(
-        f"SELECT tags, sum(packets) AS n FROM {table} WHERE day >= ? AND day < ?{where}{kind} "
+        f"SELECT tags, sum(packets) AS n FROM {table} WHERE day >= ? AND day < ?{where} "
         "GROUP BY tags",
         args,
     )
