@@ -207,9 +207,8 @@ def rank(
     filters = filters or Filters()
     previous = period.previous()
     where, params = filters.sql()
-    kind = "" if traffic == "all" else " AND kind = ?"
-    kind_params = [] if traffic == "all" else [traffic]
-    where, params = where + kind, [*params, *kind_params]
+    if traffic != "all":
+        where, params = f"{where} AND kind = ?", [*params, traffic]
     keys = _KEYS[dimension]
     key_names = ", ".join(keys)
     join = _same(keys, "c", "p")
@@ -221,13 +220,14 @@ def rank(
     counts = "".join(f", {_tag_count(t)} AS {_tag_column(t)}" for t in shares)
     distinct = ", count(DISTINCT src) AS sources" if metric == "sources" else ""
     limit_sql = "" if limit is None else " LIMIT ?"
+    both = engine.relation(table, (previous.start, previous.end), (period.start, period.end))
     # Rows are ranked from their sums (and distinct sources when ranked by them) ...
     sql = f"""
         WITH agg AS (
             SELECT CASE WHEN day >= ? THEN 'cur' ELSE 'prev' END AS period, {key_names},
                    sum(packets) AS packets{distinct}{counts}
-            FROM {table}
-            WHERE day >= ? AND day < ?{where}{kind}
+            FROM {both}
+            WHERE day >= ? AND day < ?{where}
             GROUP BY 1, {key_names}
         ), ranked AS (
             SELECT *, row_number() OVER (
@@ -240,7 +240,7 @@ def rank(
         LEFT JOIN (SELECT * FROM ranked WHERE period = 'prev') p ON {join}
         ORDER BY c.rank{limit_sql}
     """
-    args = [period.start, previous.start, period.end, *params, *kind_params]
+    args = [period.start, previous.start, period.end, *params]
     if limit is not None:
         args.append(limit)
     shown = engine.rows(sql, args)
@@ -309,7 +309,7 @@ def _row_sources(
     sql = f"""
         WITH by_source AS (
             SELECT {key_names}, src, sum(packets) AS n, min(country) AS src_country{source_counts}
-            FROM {table} s
+            FROM {engine.relation(table, (period.start, period.end))} s
             WHERE day >= ? AND day < ?{where} AND ({wanted})
             GROUP BY {key_names}, src
         ), ordered AS (
@@ -365,7 +365,7 @@ def _totals(
     combinations), which costs the scan less than a count per tag.
     """
     args = [period.start, period.end, *params]
-    table = filters.table(port=False)
+    table = engine.relation(filters.table(port=False), (period.start, period.end))
     (t,) = engine.rows(
         "SELECT coalesce(sum(packets), 0) AS packets, count(DISTINCT src) AS sources "
         f"FROM {table} WHERE day >= ? AND day < ?{where}",
@@ -378,7 +378,7 @@ def _totals(
     )
     sensor_where, sensor_params = Filters(sensor=filters.sensor).sql()
     (s,) = engine.rows(
-        f"SELECT count(DISTINCT sensor) AS sensors FROM sources "
+        f"SELECT count(DISTINCT sensor) AS sensors FROM {table} "
         f"WHERE day >= ? AND day < ?{sensor_where}",
         [period.start, period.end, *sensor_params],
     )

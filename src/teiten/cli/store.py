@@ -106,34 +106,51 @@ def store_compact(
     metavar="YYYY-MM-DD",
     help="Only this UTC day (repeatable) [default: every day].",
 )
+@click.option(
+    "--periods",
+    "periods_only",
+    is_flag=True,
+    help="Only sum the day rollups into those of ended months and quarters (what "
+    "compaction also does), without rereading the packets.",
+)
 @json_option
 @fail_cleanly
 def store_rollup(
-    store_dir: Path | None, engine_name: str | None, days: tuple[str, ...], as_json: bool
+    store_dir: Path | None,
+    engine_name: str | None,
+    days: tuple[str, ...],
+    periods_only: bool,
+    as_json: bool,
 ) -> None:
     """Rebuild the rollups (per-day counts by port, country, sensor, tags and source)
-    from the stored packets.
+    from the stored packets, then their sums over ended months and quarters.
 
-    Ingest, the collector and `simulate --store` keep them up to date; run this once
-    for a store written by an earlier teiten, whose queries read every packet until
-    then. Answers are the same either way, only faster from the rollups. With --engine
-    spark, Spark reads the packets (the files written are the same).
+    Ingest, the collector and `simulate --store` keep the day rollups up to date; run
+    this once for a store written by an earlier teiten, whose queries read every packet
+    until then. Answers are the same either way, only faster from the rollups. With
+    --engine spark, Spark reads the packets (the files written are the same).
     """
     import time
+    from datetime import date
 
-    from teiten.store import Store
+    from teiten.store import Store, period_rollups
     from teiten.store.engine import engine_name as chosen
     from teiten.store.rollup import rebuild
 
     store = Store(store_dir, create=False)
     started = time.monotonic()
-    if chosen(engine_name) == "spark":
+    if periods_only:
+        done = []
+    elif chosen(engine_name) == "spark":
         from teiten.store.spark import rebuild_rollups
 
         done = rebuild_rollups(store, days=days or None)
     else:
         done = rebuild(store, days=days or None)
     seconds = round(time.monotonic() - started, 3)
+    with store.lock():
+        summed = period_rollups.build(store, days=[date.fromisoformat(d) for d in days] or None)
+    period_seconds = round(time.monotonic() - started - seconds, 3)
     packets = sum(d.packets for d in done)
     rows = sum(d.rows for d in done)
     size = sum(d.bytes for d in done)
@@ -145,12 +162,19 @@ def store_rollup(
                 "rows": rows,
                 "bytes": size,
                 "seconds": seconds,
+                "periods": {"summed": summed, "seconds": period_seconds},
             }
         )
         return
+    if not periods_only:
+        click.echo(
+            f"rolled up {packets:,} packets on {len(done)} day(s) into {rows:,} rows "
+            f"({size / 1e6:,.1f} MB, {size / max(packets, 1):.1f} bytes per packet) "
+            f"in {seconds:.1f} s"
+        )
     click.echo(
-        f"rolled up {packets:,} packets on {len(done)} day(s) into {rows:,} rows "
-        f"({size / 1e6:,.1f} MB, {size / max(packets, 1):.1f} bytes per packet) in {seconds:.1f} s"
+        f"summed {len(summed)} month/quarter rollup(s) in {period_seconds:.1f} s"
+        + (f": {', '.join(summed)}" if summed else " (all current)")
     )
 
 

@@ -25,10 +25,11 @@ import duckdb
 import pyarrow as pa
 
 from teiten.errors import OptionError
-from teiten.store import rollup
+from teiten.store import period_rollups, rollup
 from teiten.store.dataset import Store
 from teiten.store.events import EventStore
 from teiten.store.manifest import SensorRecord
+from teiten.store.period_rollups import Span
 from teiten.store.schema import SCHEMA, T_NS_SQL
 from teiten.store.sensors import declared_sensors
 
@@ -58,6 +59,15 @@ class Engine(Protocol):
     @property
     def events(self) -> EventStore:
         """The store's cache of computed scan events and DoS attacks."""
+        ...
+
+    def relation(self, name: str, *spans: Span) -> str:
+        """What to read rollup ``name``'s rows of the days of ``spans`` (each a start and
+        an exclusive end) from, for a FROM clause: the view, or its period rollups where
+        they cover whole months or quarters of a span (one never reaches across two
+        spans: a query telling a period from its previous one by ``day`` passes both),
+        with the view's rows of the other days (:mod:`teiten.store.period_rollups`).
+        Either way the rows sum to the same answers."""
         ...
 
     def declared_sensors(self) -> dict[str, SensorRecord]:
@@ -93,6 +103,11 @@ def open_engine(store: Store, engine: str | None = None, *, rollups: bool | None
 
         return SparkEngine(store, rollups=rollups)
     return DuckDBEngine(store, rollups=rollups)
+
+
+def _quoted(path: Path | str) -> str:
+    """``path`` inside a single-quoted SQL string."""
+    return str(path).replace("'", "''")
 
 
 ENV_MEMORY = "TEITEN_MEMORY_LIMIT"
@@ -146,6 +161,10 @@ class StoreSide:
         """The sizes declared for the store's sensors (``teiten sensors declare``)."""
         return declared_sensors(self.store)
 
+    def relation(self, name: str, *spans: Span) -> str:
+        """The view ``name`` (an engine that reads period rollups overrides this)."""
+        return name
+
 
 class DuckDBEngine(StoreSide):
     """An embedded DuckDB connection with the store's views."""
@@ -165,7 +184,7 @@ class DuckDBEngine(StoreSide):
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")
         if store.has_packets():
-            glob = store.packets_glob.replace("'", "''")
+            glob = _quoted(store.packets_glob)
             self.con.execute(
                 f"CREATE VIEW packets AS SELECT *, {T_NS_SQL} AS t_ns FROM read_parquet("
                 f"'{glob}', hive_partitioning = true, hive_types = {{'day': DATE}}, "
@@ -183,7 +202,7 @@ class DuckDBEngine(StoreSide):
                 self.con.execute(f"CREATE VIEW {name} AS {sql}")
             elif any((store.root / "rollups").glob(f"*/*.{name}.parquet")):
                 files = store.root / "rollups" / "*" / f"*.{name}.parquet"
-                glob = str(files).replace("'", "''")
+                glob = _quoted(files)
                 self.con.execute(
                     f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{glob}', "
                     "hive_partitioning = true, hive_types = {'day': DATE})"
@@ -193,6 +212,28 @@ class DuckDBEngine(StoreSide):
                 empty = schema.empty_table().append_column("day", pa.array([], pa.date32()))
                 self.con.register(f"_empty_{name}", empty)
                 self.con.execute(f"CREATE VIEW {name} AS SELECT * FROM _empty_{name}")
+
+    def relation(self, name: str, *spans: Span) -> str:
+        """The period rollup files covering whole months or quarters of ``spans`` and the
+        view's rows of the other days (see :class:`Engine`)."""
+        if not self.rolled_up or name not in period_rollups.TABLES:
+            return name
+        used: list[period_rollups.CalendarPeriod] = []
+        left: list[Span] = []
+        for start, end in spans:
+            files, days = period_rollups.cover(self.store, start, end)
+            used += files
+            left += days
+        if not used:
+            return name
+        parts = [
+            f"SELECT * FROM read_parquet('{_quoted(period_rollups.path(self.store, p, name))}')"
+            for p in used
+        ]
+        parts += [
+            f"SELECT * FROM {name} WHERE day >= DATE '{a}' AND day < DATE '{b}'" for a, b in left
+        ]
+        return "(" + " UNION ALL BY NAME ".join(parts) + ")"
 
     def rows(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
         """Run a query; rows as dicts."""
