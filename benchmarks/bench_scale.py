@@ -304,6 +304,9 @@ def rebuild_rollups(store: str) -> dict[str, Any]:
         "process_seconds": run["seconds"],
         "peak_rss_mb": run["peak_rss_mb"],
         "seconds_per_100m": answer["seconds"] / answer["packets"] * 1e8,
+        "periods": answer["periods"]["summed"],
+        "periods_seconds": answer["periods"]["seconds"],
+        "periods_bytes": _bytes(Path(store) / "period_rollups"),
     }
 
 
@@ -471,7 +474,9 @@ def print_table(d: dict[str, Any], sizes: list[int]) -> None:
                 f"  teiten store rollup: {r['seconds']:.1f} s ({r['process_seconds']:.1f} s whole "
                 f"process, peak RSS {r['peak_rss_mb']:.0f} MB) = "
                 f"{r['seconds_per_100m']:.1f} s per 100 M packets; "
-                f"{r['rows']:,} rows, {r['bytes'] / 1e6:.1f} MB over {r['days']} days"
+                f"{r['rows']:,} rows, {r['bytes'] / 1e6:.1f} MB over {r['days']} days; "
+                f"then {len(r['periods'])} month/quarter rollups summed in "
+                f"{r['periods_seconds']:.1f} s ({r['periods_bytes'] / 1e6:.1f} MB)"
             )
     print()
     stopped = [
