@@ -5,7 +5,8 @@ Locally the views are DuckDB over the day-partitioned Parquet dataset (partition
 pruning on ``day``). ``keys``, ``sources`` and ``dsts`` are the rollups
 (:mod:`teiten.store.rollup`): their files when the store's rollup is complete, else the
 same aggregation computed from the packets on the fly — the same rows either way, only
-slower.
+slower — together with the rollup files of the days whose raw packets raw retention
+dropped (:mod:`teiten.store.retention`), which nothing else holds.
 
 Every analysis statement is written once, in SQL both engines run with the same answer
 (``?`` positional parameters); what must differ between them is in
@@ -30,6 +31,7 @@ from teiten.store.dataset import Store
 from teiten.store.events import EventStore
 from teiten.store.manifest import SensorRecord
 from teiten.store.period_rollups import Span
+from teiten.store.retention import RawCheckedEvents, rolled_up_only
 from teiten.store.schema import SCHEMA, T_NS_SQL
 from teiten.store.sensors import declared_sensors
 
@@ -146,6 +148,18 @@ def _remove_orphan_spills(base: Path) -> None:
             pass  # another user's live process
 
 
+def rolled_up_only_files(store: Store, table: str) -> list[Path]:
+    """The rollup files of ``table`` (``keys``, ``dsts``) on days held as rollups only,
+    which a view aggregating the packets must add (``sources`` is derived from ``keys``)."""
+    if table == "sources":
+        return []
+    return [
+        path
+        for day in rolled_up_only(store)
+        for path in sorted((store.root / "rollups" / day).glob(f"*.{table}.parquet"))
+    ]
+
+
 class StoreSide:
     """What every engine gives an analysis of the store besides SQL: the cache of computed
     events and the declared sensor sizes (analyses touch no files themselves)."""
@@ -154,8 +168,9 @@ class StoreSide:
 
     @cached_property
     def events(self) -> EventStore:
-        """The store's cache of computed scan events and DoS attacks."""
-        return EventStore(self.store)
+        """The store's cache of computed scan events and DoS attacks (which refuses to
+        have events computed over days without raw packets)."""
+        return RawCheckedEvents(self.store)
 
     def declared_sensors(self) -> dict[str, SensorRecord]:
         """The sizes declared for the store's sensors (``teiten sensors declare``)."""
@@ -199,6 +214,13 @@ class DuckDBEngine(StoreSide):
         self.rolled_up = rollup.complete(store) if rollups is None else rollups
         for name, sql in rollup.views("packets").items():
             if not self.rolled_up:
+                only = rolled_up_only_files(store, name)
+                if only:  # days held as rollups only join the packets' aggregation
+                    listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in only)
+                    sql = (
+                        f"SELECT * FROM ({sql}) UNION ALL BY NAME SELECT * FROM read_parquet("
+                        f"[{listed}], hive_partitioning = true, hive_types = {{'day': DATE}})"
+                    )
                 self.con.execute(f"CREATE VIEW {name} AS {sql}")
             elif any((store.root / "rollups").glob(f"*/*.{name}.parquet")):
                 files = store.root / "rollups" / "*" / f"*.{name}.parquet"

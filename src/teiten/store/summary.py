@@ -7,14 +7,33 @@ from typing import Any
 
 from teiten.store.dataset import Store
 from teiten.store.engine import open_engine
+from teiten.store.retention import raw_since, retention_days
 from teiten.store.timestamps import iso_ns
 
 __all__ = ["summarize"]
 
 
 def summarize(store: Store) -> dict[str, Any]:
-    """A JSON-ready description of ``store`` (sensor labels only, never addresses)."""
+    """A JSON-ready description of ``store`` (sensor labels only, never addresses).
+
+    ``packets``, ``days`` and the sensors count the raw packets held. A store with raw
+    retention (:mod:`teiten.store.retention`) also has ``retention``: the setting, the
+    raw horizon, and the days held as rollups only (``rolled_up_only``)."""
+    since, keep = raw_since(store), retention_days(store)
+    rolled_only = None
     with open_engine(store) as engine:
+        if since is not None:
+            (old,) = engine.rows(
+                "SELECT count(DISTINCT day) AS days, min(day) AS first_day, "
+                "CAST(coalesce(sum(packets), 0) AS BIGINT) AS packets FROM sources "
+                "WHERE day < ? AND day NOT IN (SELECT DISTINCT day FROM packets WHERE day < ?)",
+                [since, since],
+            )
+            rolled_only = {
+                "days": int(old["days"]),
+                "first_day": old["first_day"].isoformat() if old["first_day"] else None,
+                "packets": int(old["packets"]),
+            }
         (totals,) = engine.rows(
             "SELECT count(*) AS packets, min(day) AS first_day, max(day) AS last_day, "
             "count(DISTINCT day) AS days FROM packets"
@@ -48,4 +67,14 @@ def summarize(store: Store) -> dict[str, Any]:
             {"database": db, "edition": edition, "batches": n}
             for (db, edition), n in sorted(editions.items())
         ],
-    }
+    } | (
+        {}
+        if keep is None and since is None
+        else {
+            "retention": {
+                "raw_retention_days": keep,
+                "raw_since": since.isoformat() if since else None,
+                "rolled_up_only": rolled_only,
+            }
+        }
+    )
