@@ -8,6 +8,7 @@ import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from _stores import cli
 
@@ -296,3 +297,18 @@ def test_a_damaged_period_rollup_is_not_read(simulated, tmp_path):
     assert cli("top", "ports", "--period", "2019Q2", "--json", "--store", root).output == (
         expected.output
     )
+
+
+def test_store_check_finds_a_period_rollup_that_does_not_count_its_days(simulated, tmp_path):
+    root = tmp_path / "store"
+    shutil.copytree(simulated.root, root)
+    cli("store", "rollup", "--periods", "--store", root)
+    assert json.loads(cli("store", "check", "--store", root, "--json").output)["problems"] == []
+    # A file that reads but counts what its days do not (state kept: queries would use it).
+    path = root / "period_rollups" / "2019-05" / "keys.parquet"
+    table = pq.read_table(path)
+    pq.write_table(table.slice(1).replace_schema_metadata(table.schema.metadata), path)
+    result = cli("store", "check", "--store", root, "--json", ok=False)
+    (problem,) = json.loads(result.output)["problems"]
+    assert problem["kind"] == "period-rollup" and problem["file"] == "period_rollups/2019-05"
+    assert "teiten store rollup --periods" in problem["fix"]

@@ -16,6 +16,9 @@ Each problem found has a ``kind``:
   day whose raw packets raw retention dropped (:mod:`teiten.store.retention`) that lost
   its rollups, all that was left of it. The rollups of such days have no packets to be
   compared with;
+* ``period-rollup`` — a month's or quarter's rollup (:mod:`teiten.store.period_rollups`)
+  that queries would read (its recorded state is the store's) but that cannot be read or
+  does not count the packets of its days' rollups;
 * ``pending`` — an interrupted write the next writer finishes (opening a store one
   may write finishes it at once, so this is seen only on a read-only store).
 
@@ -86,6 +89,7 @@ class CheckReport:
 class _Checker:
     def __init__(self, store: Store) -> None:
         manifest = store.manifest
+        self.store = store
         self.root = store.root
         self.recorded = manifest.files()
         self.committed = {b.batch_id: b for b in manifest.batches(state="committed")}
@@ -139,6 +143,7 @@ class _Checker:
         self._batches()
         if self.rolled_up:
             self._rollups()
+            self._period_rollups()
         self._dropped_days()
         return self.report
 
@@ -180,6 +185,25 @@ class _Checker:
                         f"--day {day.removeprefix('day=')}`: it rebuilds that day's rollups "
                         "from its packets",
                     )
+        finally:
+            con.close()
+
+    def _period_rollups(self) -> None:
+        """Each month and quarter rollup queries would read, against its days' rollups."""
+        import duckdb
+
+        from teiten.store import period_rollups
+
+        con = duckdb.connect(":memory:")
+        try:
+            for label, problem in period_rollups.problems(self.store, con):
+                self._add(
+                    "period-rollup",
+                    f"{period_rollups.FOLDER}/{label}",
+                    f"{label}: {problem}",
+                    f"delete {shlex.quote(str(self.root / period_rollups.FOLDER / label))} and "
+                    f"run `teiten store rollup --periods --store {shlex.quote(str(self.root))}`",
+                )
         finally:
             con.close()
 

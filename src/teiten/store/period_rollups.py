@@ -38,6 +38,8 @@ from teiten.store import rollup
 from teiten.store.swap import fsync_path
 
 if TYPE_CHECKING:
+    import duckdb
+
     from teiten.store.dataset import Store
 
 __all__ = [
@@ -160,6 +162,55 @@ def _inside(start: date, end: date) -> list[CalendarPeriod]:
 
 def _overlaps(a: CalendarPeriod, b: CalendarPeriod) -> bool:
     return a.start < b.end and b.start < a.end
+
+
+def problems(store: Store, con: duckdb.DuckDBPyConnection) -> Iterator[tuple[str, str]]:
+    """``(label, what is wrong)`` of each current period rollup whose files cannot be read
+    or do not count the packets of its days' rollup files (``teiten store check``)."""
+    import duckdb
+
+    for folder in sorted((store.root / FOLDER).glob("*")):
+        period = _parse(folder.name)
+        if period is None or not current(store, period):
+            continue  # not read by queries: summed anew by the next build
+        for table in TABLES:
+            days = [
+                p
+                for day in period.days()
+                for p in (store.root / "rollups" / f"day={day}").glob(f"*.{table}.parquet")
+            ]
+            total = "SELECT coalesce(sum(packets), 0) FROM "
+            try:
+                summed = _one(con, total + rollup._files([path(store, period, table)]))
+                counted = _one(con, total + rollup._files(days)) if days else 0
+            except duckdb.Error as exc:
+                yield period.label, f"{table}.parquet cannot be read ({str(exc).splitlines()[0]})"
+                break
+            if summed != counted:
+                yield (
+                    period.label,
+                    (
+                        f"its {table} rollup counts {summed:,} packets, "
+                        f"its days' rollups {counted:,}"
+                    ),
+                )
+                break
+
+
+def _one(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    return int((con.execute(sql).fetchone() or (0,))[0])
+
+
+def _parse(label: str) -> CalendarPeriod | None:
+    """The month (``2019-04``) or quarter (``2019Q2``) named ``label``, else None."""
+    try:
+        if "Q" in label:
+            year, q = label.split("Q")
+            return _quarter(int(year), int(q))
+        year, month = label.split("-")
+        return _month(int(year), int(month))
+    except ValueError:
+        return None
 
 
 def build(store: Store, *, days: Iterable[date] | None = None) -> list[str]:
