@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -312,3 +312,13 @@ def test_store_check_finds_a_period_rollup_that_does_not_count_its_days(simulate
     (problem,) = json.loads(result.output)["problems"]
     assert problem["kind"] == "period-rollup" and problem["file"] == "period_rollups/2019-05"
     assert "teiten store rollup --periods" in problem["fix"]
+
+
+def test_calendar_periods_of_any_month_are_summed(tmp_path):
+    from teiten.store.period_rollups import periods_of
+
+    days = [date(2018, m, 3) for m in (1, 6, 11, 12)]
+    labels = [p.label for p in periods_of(days)]
+    assert labels == ["2018-01", "2018-06", "2018-11", "2018-12", "2018Q1", "2018Q2", "2018Q4"]
+    december = periods_of([date(2018, 12, 31)])[0]
+    assert (december.start, december.end) == (date(2018, 12, 1), date(2019, 1, 1))

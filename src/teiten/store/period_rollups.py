@@ -236,9 +236,10 @@ def build(store: Store, *, days: Iterable[date] | None = None) -> list[str]:
 def _inputs(store: Store, period: CalendarPeriod, table: str) -> list[Path]:
     """The files to sum ``period``'s ``table`` from: a quarter's three months when they
     are current (the same rows, fewer of them), else its days' rollup files."""
-    months = [_month(period.start.year, period.start.month + i) for i in range(3)]
-    if "Q" in period.label and all(current(store, m) for m in months):
-        return [path(store, m, table) for m in months]
+    if "Q" in period.label:
+        months = [_month(period.start.year, period.start.month + i) for i in range(3)]
+        if all(current(store, m) for m in months):
+            return [path(store, m, table) for m in months]
     return [
         p
         for day in period.days()
