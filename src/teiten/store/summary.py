@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from teiten.store import queries
 from teiten.store.dataset import Store
 from teiten.store.engine import open_engine
 from teiten.store.timestamps import iso_ns
@@ -15,14 +16,8 @@ __all__ = ["summarize"]
 def summarize(store: Store) -> dict[str, Any]:
     """A JSON-ready description of ``store`` (sensor labels only, never addresses)."""
     with open_engine(store) as engine:
-        (totals,) = engine.rows(
-            "SELECT count(*) AS packets, min(day) AS first_day, max(day) AS last_day, "
-            "count(DISTINCT day) AS days FROM packets"
-        )
-        sensors = engine.rows(
-            "SELECT sensor, count(*) AS packets, min(t_ns) AS first_seen, max(t_ns) AS last_seen "
-            "FROM packets GROUP BY sensor ORDER BY sensor"
-        )
+        (totals,) = engine.rows(*queries.holdings.store_totals())
+        sensors = engine.rows(*queries.holdings.sensor_totals())
     batches = store.manifest.batches(state="committed")
     editions = Counter((b.geo_database, b.geo_edition) for b in batches)
     inputs = store.manifest.inputs()
