@@ -8,10 +8,11 @@ same aggregation computed from the packets on the fly — the same rows either w
 slower — together with the rollup files of the days whose raw packets raw retention
 dropped (:mod:`teiten.store.retention`), which nothing else holds.
 
-Every analysis statement is written once, in SQL both engines run with the same answer
-(``?`` positional parameters); what must differ between them is in
-:mod:`teiten.store.dialect`. :func:`open_engine` picks the engine: the ``engine``
-argument, else ``$TEITEN_ENGINE``, else DuckDB.
+Every analysis statement is written once, in :mod:`teiten.store.queries`, in SQL both
+engines run with the same answer (``$name`` parameters and a dict, the one parameter
+style); what must differ between them is in :mod:`teiten.store.dialect`.
+:func:`open_engine` picks the engine: the ``engine`` argument, else ``$TEITEN_ENGINE``,
+else DuckDB.
 """
 
 from __future__ import annotations
@@ -39,7 +40,10 @@ __all__ = ["ENGINES", "DuckDBEngine", "Engine", "StoreSide", "engine_name", "ope
 
 ENGINES = ("duckdb", "spark")
 ENV_ENGINE = "TEITEN_ENGINE"
-Params = list[Any] | dict[str, Any] | None  # ``?`` markers' values, or ``$name`` ones'
+Params = dict[str, Any]  # the values of a statement's ``$name`` markers
+# ``?`` markers and a list: only analyze/sources.py's source_history still passes one; it
+# goes when that module's SQL moves to teiten.store.queries (then ``rows`` takes Params only).
+Positional = list[Any]
 
 
 class Engine(Protocol):
@@ -49,13 +53,14 @@ class Engine(Protocol):
     rolled_up: bool  # the rollup views read the rollup files (else the packets)
     dialect: str  # "duckdb" or "spark" (see teiten.store.dialect)
 
-    def rows(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
-        """Run a query; rows as dicts of Python values (int, str, bytes, date …)."""
+    def rows(self, sql: str, params: Params | Positional | None = None) -> list[dict[str, Any]]:
+        """Run a query (``$name`` markers, their values in ``params``); rows as dicts of
+        Python values (int, str, bytes, date …)."""
         ...
 
-    def table(self, sql: str, params: Params = None) -> pa.Table:
-        """Run a query (``?`` markers and a list, or ``$name`` ones and a dict); the result
-        as an Arrow table."""
+    def table(self, sql: str, params: Params | None = None) -> pa.Table:
+        """Run a query (``$name`` markers, their values in ``params``); the result as an
+        Arrow table."""
         ...
 
     @property
@@ -257,13 +262,13 @@ class DuckDBEngine(StoreSide):
         ]
         return "(" + " UNION ALL BY NAME ".join(parts) + ")"
 
-    def rows(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    def rows(self, sql: str, params: Params | Positional | None = None) -> list[dict[str, Any]]:
         """Run a query; rows as dicts."""
-        cur = self.con.execute(sql, params or [])
+        cur = self.con.execute(sql, params or None)
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
-    def table(self, sql: str, params: Params = None) -> pa.Table:
+    def table(self, sql: str, params: Params | None = None) -> pa.Table:
         """Run a query; the result as an Arrow table."""
         return self.con.sql(sql, params=params or None).to_arrow_table()
 

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     import duckdb
     from pyspark.sql import SparkSession
 
-    from teiten.store.engine import Params
+    from teiten.store.engine import Params, Positional
 
 __all__ = [
     "ENV_MASTER",
@@ -234,16 +234,16 @@ class SparkEngine(StoreSide):
         )
         frame.createOrReplaceTempView(view)
 
-    def table(self, sql: str, params: Params = None) -> pa.Table:
-        """Run a query (``?`` markers and a list, or ``$name`` ones and a dict); the result
-        as an Arrow table."""
-        if isinstance(params, dict):
-            return self.spark.sql(named_params(self.dialect, sql), args=params).toArrow()
-        return self.spark.sql(sql, args=list(params) if params else None).toArrow()
+    def table(self, sql: str, params: Params | None = None) -> pa.Table:
+        """Run a query (``$name`` markers, read by Spark as ``:name``); the result as an
+        Arrow table."""
+        return self.spark.sql(named_params(self.dialect, sql), args=params or None).toArrow()
 
-    def rows(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    def rows(self, sql: str, params: Params | Positional | None = None) -> list[dict[str, Any]]:
         """Run a query; rows as dicts of the Python values DuckDB gives (via Arrow:
         ``bytes``, ``date``, UTC ``datetime``, ``list``)."""
+        if isinstance(params, list):  # ``?`` markers (see Positional)
+            return self.spark.sql(sql, args=params).toArrow().to_pylist()
         return self.table(sql, params).to_pylist()
 
     def close(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from teiten.store import queries
 from teiten.store.dataset import Store
 from teiten.store.engine import open_engine
 from teiten.store.retention import raw_since, retention_days
@@ -23,25 +24,14 @@ def summarize(store: Store) -> dict[str, Any]:
     rolled_only = None
     with open_engine(store) as engine:
         if since is not None:
-            (old,) = engine.rows(
-                "SELECT count(DISTINCT day) AS days, min(day) AS first_day, "
-                "CAST(coalesce(sum(packets), 0) AS BIGINT) AS packets FROM sources "
-                "WHERE day < ? AND day NOT IN (SELECT DISTINCT day FROM packets WHERE day < ?)",
-                [since, since],
-            )
+            (old,) = engine.rows(*queries.holdings.rolled_up_only(since))
             rolled_only = {
                 "days": int(old["days"]),
                 "first_day": old["first_day"].isoformat() if old["first_day"] else None,
                 "packets": int(old["packets"]),
             }
-        (totals,) = engine.rows(
-            "SELECT count(*) AS packets, min(day) AS first_day, max(day) AS last_day, "
-            "count(DISTINCT day) AS days FROM packets"
-        )
-        sensors = engine.rows(
-            "SELECT sensor, count(*) AS packets, min(t_ns) AS first_seen, max(t_ns) AS last_seen "
-            "FROM packets GROUP BY sensor ORDER BY sensor"
-        )
+        (totals,) = engine.rows(*queries.holdings.store_totals())
+        sensors = engine.rows(*queries.holdings.sensor_totals())
     batches = store.manifest.batches(state="committed")
     editions = Counter((b.geo_database, b.geo_edition) for b in batches)
     inputs = store.manifest.inputs()
