@@ -112,16 +112,20 @@ def store_rollup(
     store_dir: Path | None, engine_name: str | None, days: tuple[str, ...], as_json: bool
 ) -> None:
     """Rebuild the rollups (per-day counts by port, country, sensor, tags and source)
-    from the stored packets.
+    from the stored packets, and the per-day session fragments that scan events and
+    DoS attacks are merged from (those missing or stale).
 
-    Ingest, the collector and `simulate --store` keep them up to date; run this once
-    for a store written by an earlier teiten, whose queries read every packet until
-    then. Answers are the same either way, only faster from the rollups. With --engine
-    spark, Spark reads the packets (the files written are the same).
+    Ingest, the collector and `simulate --store` keep the rollups up to date; run this
+    once for a store written by an earlier teiten, whose queries read every packet
+    until then. Answers are the same either way, only faster from the rollups.
+    Fragments a query needs and does not find are computed by that query. With
+    --engine spark, Spark reads the packets for the rollups (the files written are the
+    same).
     """
     import time
 
-    from teiten.store import Store
+    from teiten.analyze.sessions import prepare_all
+    from teiten.store import DuckDBEngine, Store
     from teiten.store.engine import engine_name as chosen
     from teiten.store.rollup import rebuild
 
@@ -134,6 +138,10 @@ def store_rollup(
     else:
         done = rebuild(store, days=days or None)
     seconds = round(time.monotonic() - started, 3)
+    started = time.monotonic()
+    with DuckDBEngine(store) as engine:
+        sessions = prepare_all(engine, [date.fromisoformat(d.day) for d in done])
+    session_seconds = round(time.monotonic() - started, 3)
     packets = sum(d.packets for d in done)
     rows = sum(d.rows for d in done)
     size = sum(d.bytes for d in done)
@@ -145,6 +153,10 @@ def store_rollup(
                 "rows": rows,
                 "bytes": size,
                 "seconds": seconds,
+                "sessions": {
+                    "computed": {f: [d.isoformat() for d in ds] for f, ds in sessions.items()},
+                    "seconds": session_seconds,
+                },
             }
         )
         return
@@ -152,6 +164,8 @@ def store_rollup(
         f"rolled up {packets:,} packets on {len(done)} day(s) into {rows:,} rows "
         f"({size / 1e6:,.1f} MB, {size / max(packets, 1):.1f} bytes per packet) in {seconds:.1f} s"
     )
+    computed = max((len(ds) for ds in sessions.values()), default=0)
+    click.echo(f"session fragments computed for {computed} day(s) in {session_seconds:.1f} s")
 
 
 @store_group.command("check")

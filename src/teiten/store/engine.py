@@ -31,6 +31,7 @@ from teiten.store.events import EventStore
 from teiten.store.manifest import SensorRecord
 from teiten.store.schema import SCHEMA, T_NS_SQL
 from teiten.store.sensors import declared_sensors
+from teiten.store.sessions import SessionStore
 
 __all__ = ["ENGINES", "DuckDBEngine", "Engine", "StoreSide", "engine_name", "open_engine"]
 
@@ -50,14 +51,22 @@ class Engine(Protocol):
         """Run a query; rows as dicts of Python values (int, str, bytes, date …)."""
         ...
 
-    def table(self, sql: str, params: Params = None) -> pa.Table:
+    def table(
+        self, sql: str, params: Params = None, *, tables: dict[str, pa.Table] | None = None
+    ) -> pa.Table:
         """Run a query (``?`` markers and a list, or ``$name`` ones and a dict); the result
-        as an Arrow table."""
+        as an Arrow table. ``tables``: Arrow tables the query reads by name besides the
+        store's views."""
         ...
 
     @property
     def events(self) -> EventStore:
         """The store's cache of computed scan events and DoS attacks."""
+        ...
+
+    @property
+    def sessions(self) -> SessionStore:
+        """The store's per-day session fragments (scans, DoS)."""
         ...
 
     def declared_sensors(self) -> dict[str, SensorRecord]:
@@ -142,6 +151,11 @@ class StoreSide:
         """The store's cache of computed scan events and DoS attacks."""
         return EventStore(self.store)
 
+    @cached_property
+    def sessions(self) -> SessionStore:
+        """The store's per-day session fragments (scans, DoS)."""
+        return SessionStore(self.store)
+
     def declared_sensors(self) -> dict[str, SensorRecord]:
         """The sizes declared for the store's sensors (``teiten sensors declare``)."""
         return declared_sensors(self.store)
@@ -200,9 +214,17 @@ class DuckDBEngine(StoreSide):
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
-    def table(self, sql: str, params: Params = None) -> pa.Table:
-        """Run a query; the result as an Arrow table."""
-        return self.con.sql(sql, params=params or None).to_arrow_table()
+    def table(
+        self, sql: str, params: Params = None, *, tables: dict[str, pa.Table] | None = None
+    ) -> pa.Table:
+        """Run a query; the result as an Arrow table (``tables``: Arrow tables it reads)."""
+        for name, table in (tables or {}).items():
+            self.con.register(name, table)
+        try:
+            return self.con.sql(sql, params=params or None).to_arrow_table()
+        finally:
+            for name in tables or {}:
+                self.con.unregister(name)
 
     def close(self) -> None:
         self.con.close()

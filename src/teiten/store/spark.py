@@ -222,9 +222,20 @@ class SparkEngine(StoreSide):
         )
         frame.createOrReplaceTempView(view)
 
-    def table(self, sql: str, params: Params = None) -> pa.Table:
+    def table(
+        self, sql: str, params: Params = None, *, tables: dict[str, pa.Table] | None = None
+    ) -> pa.Table:
         """Run a query (``?`` markers and a list, or ``$name`` ones and a dict); the result
-        as an Arrow table."""
+        as an Arrow table (``tables``: Arrow tables it reads, as temporary views)."""
+        for name, table in (tables or {}).items():
+            self.spark.createDataFrame(table).createOrReplaceTempView(name)
+        try:
+            return self._run(sql, params)
+        finally:
+            for name in tables or {}:
+                self.spark.catalog.dropTempView(name)
+
+    def _run(self, sql: str, params: Params) -> pa.Table:
         if isinstance(params, dict):
             return self.spark.sql(named_params(self.dialect, sql), args=params).toArrow()
         return self.spark.sql(sql, args=list(params) if params else None).toArrow()
