@@ -77,7 +77,8 @@ def test_a_read_only_mount_answers_top_report_and_events(q2_store, tmp_path, mon
         dos = ["events", "dos", "--store", ro, "--period", "2021Q2", "--json"]
         events, again = (json.loads(cli(*dos).output) for _ in range(2))
         assert events["rows"] == again["rows"]
-        assert list((tmp_path / "cache" / "teiten").rglob("*.parquet"))  # cached aside
+        assert list((tmp_path / "cache" / "teiten").rglob("events/*/*/*.parquet"))  # aside
+        assert list((tmp_path / "cache" / "teiten").rglob("sessions/dos/*.parquet"))
         assert json.loads(cli("store", "info", "--store", ro, "--json").output)["packets"] > 0
         assert cli("store", "check", "--store", ro).exit_code == 0
         for write in (

@@ -212,10 +212,45 @@ def test_a_source_answers_from_the_rollups_and_says_where_raw_packets_begin(base
     }
 
 
+EVENT_QUERIES = (
+    ["events", "scans", "--period", "2021-05"],
+    ["events", "dos", "--period", "2021-04-01..2021-06-30"],
+    ["events", "dos", "--period", "2021-05-15"],
+)
+
+
+def test_events_of_dropped_days_come_from_the_fragments_kept_before_the_drop(store, tmp_path):
+    """The drop computes the days' session fragments first: events never computed
+    before it are answered after it, the same as from the raw packets."""
+    ingest(store, _capture(tmp_path / "scan.pcap", {"2021-05-15": 60}))  # a scan there
+    for cache in ("sessions", "events"):  # no fragment or event computed yet
+        shutil.rmtree(store / cache, ignore_errors=True)
+    before = tmp_path / "before"
+    shutil.copytree(store, before)
+    cli("store", "retention", "--store", store, "--days", "30")
+    assert _json("store", "retain", "--store", store)["dropped_days"] == DROPPED
+    for family in ("scans", "dos"):
+        kept = sorted(p.stem for p in (store / "sessions" / family).glob("*.parquet"))
+        assert kept == DROPPED, family
+    for args in EVENT_QUERIES:
+        after = _json(*args, "--store", store)
+        assert after == _json(*args, "--store", before), args
+    (scan,) = _json(*EVENT_QUERIES[0], "--store", store)["rows"]
+    assert scan["source"] == "203.0.113.7" and scan["start"].startswith("2021-05-15")
+    texts = []
+    for root in (store, before):
+        out = root.parent / f"{root.name}-report" / "r.md"
+        cli("report", "--period", "2021-05", "--store", root, "--out", out)
+        texts.append(out.read_text())
+    assert texts[0] == texts[1] and "203.0.113.7" not in texts[0]
+
+
 def test_events_and_sources_that_need_dropped_packets_fail_with_one_line(dropped):
+    for sessions in (dropped / "sessions").glob("*/2021-05-15.parquet"):
+        sessions.unlink()  # fragments lost: events of that day need its raw packets
     for args in (
-        ["events", "scans", "--period", "2021-05"],
-        ["events", "dos", "--period", "2021-04-01..2021-06-30"],
+        *EVENT_QUERIES[:2],
+        ["events", "scans", "--period", "2021-05", "--timeout", "600"],  # not the fragments'
         ["sources", "--period", "2021-05-15"],
         ["report", "--period", "2021-05", "--out", dropped.parent / "r.md"],
     ):

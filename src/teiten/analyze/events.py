@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -49,9 +49,14 @@ __all__ = [
     "EventReport",
     "Window",
     "collect",
+    "finish",
+    "ipv4_blob_sql",
     "ipv4_int_sql",
     "ipv4_text_sql",
     "ns_to_timestamps",
+    "protocol_names",
+    "require_raw",
+    "sensor_sources_sql",
     "session_sql",
     "sort_rows",
     "tag_lists",
@@ -75,6 +80,20 @@ def ipv4_text_sql(value: str) -> str:
     return f"concat_ws('.', {v} >> 24, ({v} >> 16) & 255, ({v} >> 8) & 255, {v} & 255)"
 
 
+def ipv4_blob_sql(value: str) -> str:
+    """SQL (DuckDB) for the 16-byte IPv4-mapped address of an integer expression."""
+    return f"unhex('00000000000000000000ffff' || printf('%08x', {value}))"
+
+
+def sensor_sources_sql(events: str) -> str:
+    """CTE ``sensor_sources``: the sources of ``events`` (16-byte ``src``) that are also
+    destinations in the period (read from the ``dsts`` rollup)."""
+    return f"""sensor_sources AS (
+        SELECT DISTINCT dst AS src FROM dsts
+        WHERE day >= $first AND day < $end AND dst IN (SELECT src FROM {events})
+    )"""
+
+
 def session_sql(keys: str, source: str) -> str:
     """CTEs ``marked`` and ``sessions`` over ``source`` (which has ``keys`` and ``t``)."""
     return f"""
@@ -93,6 +112,7 @@ class Window:
     first: date
     end: date
     timeout_s: float
+    what: str = "these events"  # for an error naming what needed dropped raw packets
 
     @property
     def margin(self) -> timedelta:
@@ -119,6 +139,13 @@ class Window:
         }
 
 
+def require_raw(engine: Engine, window: Window) -> None:
+    """Fail with one line when the period's raw packets (which events computed from the
+    packets read) were dropped by raw retention; its edge days only mark
+    ``continues_before`` / ``continues_after``, so they may be gone."""
+    engine.require_raw(window.first, window.end - timedelta(days=1), window.what)
+
+
 def _ns(day: date) -> int:
     return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()) * NS
 
@@ -137,6 +164,7 @@ class EventReport:
     stored: str | None = None  # the Parquet file holding them
     reused: bool = False  # read back from the store rather than computed now
     seconds: float = 0.0  # time to compute (0 when reused)
+    table: pa.Table | None = field(default=None, repr=False)  # every event (rows: ≤ limit)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -166,7 +194,10 @@ def collect(
 
     ``extract(darknet, window)`` returns the events (sorted) and how many were withheld.
     """
-    window = Window(period.start, period.end, float(parameters["timeout_s"]))
+    noun = {"scans": "scan events", "dos": "DoS attacks"}.get(family, family)
+    window = Window(
+        period.start, period.end, float(parameters["timeout_s"]), f"{noun} of {period.label}"
+    )
     events = engine.events
     declared = {
         n: [s.ipv4_addresses, s.ipv6_prefixes] for n, s in engine.declared_sensors().items()
@@ -212,7 +243,34 @@ def collect(
         stored=None if path is None else str(path),
         reused=found is not None,
         seconds=seconds,
+        table=table,
     )
+
+
+def finish(table: pa.Table, schema: pa.Schema) -> tuple[pa.Table, int]:
+    """Events as the SQL gives them (``proto`` numbers, ns ``start`` / ``end_ns``,
+    ``tag_bits``, ``is_sensor``, the key ``k``) as rows of ``schema``, largest first
+    (ties: earliest first, then by key: one order, however the rows came); and how many
+    were withheld as sensor sources."""
+    sensor = table.column("is_sensor").to_numpy(zero_copy_only=False).astype(bool)
+    withheld = int(sensor.sum())
+    order = np.lexsort(
+        (
+            table.column("k").to_numpy(zero_copy_only=False),
+            table.column("start").to_numpy(zero_copy_only=False),
+            -table.column("packets").to_numpy(zero_copy_only=False).astype(np.int64),
+        )
+    )
+    order = order[~sensor[order]]
+    table = table.drop_columns(["is_sensor", "k"]).take(pa.array(order, pa.int64()))
+    table = table.rename_columns(["end" if n == "end_ns" else n for n in table.column_names])
+    protos = protocol_names(table.column("proto"))
+    table = table.set_column(table.schema.get_field_index("proto"), "proto", protos)
+    table = ns_to_timestamps(table, ["start", "end"])
+    tags = tag_lists(table.column("tag_bits"))
+    table = table.drop_columns(["tag_bits"])
+    table = table.add_column(table.schema.get_field_index("continues_before"), "tags", tags)
+    return table.cast(schema), withheld
 
 
 def tag_lists(bits: pa.Array) -> pa.Array:
@@ -221,8 +279,19 @@ def tag_lists(bits: pa.Array) -> pa.Array:
 
     values = np.asarray(bits.to_numpy(zero_copy_only=False), dtype=np.uint64)
     masks, inverse = np.unique(values, return_inverse=True)
-    labels = [tag_labels(int(m)) for m in masks]
-    return pa.array([labels[i] for i in inverse], type=pa.list_(pa.string()))
+    labels = pa.array([tag_labels(int(m)) for m in masks], type=pa.list_(pa.string()))
+    return labels.take(pa.array(inverse.reshape(-1), pa.int64()))
+
+
+def protocol_names(protos: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """Protocol names (``tcp``, ``udp``, …) for a column of protocol numbers (once per
+    distinct number)."""
+    from teiten.enrich import protocol_name
+
+    values = np.asarray(protos.to_numpy(zero_copy_only=False), dtype=np.int64)
+    numbers, inverse = np.unique(values, return_inverse=True)
+    names = pa.array([protocol_name(int(p)) for p in numbers], pa.string())
+    return names.take(pa.array(inverse.reshape(-1), pa.int64()))
 
 
 def to_rows(table: pa.Table, limit: int | None = None) -> list[dict[str, Any]]:

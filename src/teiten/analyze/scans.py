@@ -38,7 +38,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from teiten.analyze.darknet import Darknet, estimate_supported
 from teiten.analyze.events import (
@@ -46,13 +48,15 @@ from teiten.analyze.events import (
     EventReport,
     Window,
     collect,
+    finish,
+    ipv4_blob_sql,
     ipv4_text_sql,
-    ns_to_timestamps,
+    require_raw,
+    sensor_sources_sql,
     session_sql,
-    sort_rows,
-    tag_lists,
 )
 from teiten.analyze.periods import Period
+from teiten.analyze.sessions import Fragments, fragments, ipv4, merge, pieces_sql, usable
 from teiten.errors import OptionError
 from teiten.store.dialect import ipv4_int, materialized, semi_join, unsigned
 
@@ -60,6 +64,7 @@ if TYPE_CHECKING:
     from teiten.store import Engine
 
 __all__ = [
+    "FRAGMENTS",
     "MIN_DESTINATIONS_FLOOR",
     "SCAN_COLUMNS",
     "ScanParams",
@@ -198,27 +203,23 @@ def _sql(dialect: str, source_filter: str) -> str:
         FROM packets
         WHERE day >= $first AND day < $end AND kind = 'probe' AND ip_version = 4{source_filter}
     ), candidates {materialized(dialect)} (
-        SELECT {_key_sql(dialect, "src", "proto", "dport")} AS k, src, proto, dport,
-               any_value(country) AS country, any_value(asn) AS asn
+        SELECT {_key_sql(dialect, "src", "proto", "dport")} AS k, src, proto, dport
         FROM p GROUP BY src, proto, dport HAVING count(*) >= $min_destinations
     ), q AS (
         SELECT {_key_sql(dialect, "p.src", "p.proto", "p.dport")} AS k, t,
-               {ipv4_int(dialect, "dst", bits=32)} AS d, tags
+               {ipv4_int(dialect, "dst", bits=32)} AS d, tags, country, asn
         FROM p {semi_join(dialect)} candidates c
             ON p.src = c.src AND p.proto = c.proto AND p.dport IS NOT DISTINCT FROM c.dport
     ), {session_sql("k", "q")},
     grouped AS (
         SELECT k, min(t) AS first_ns, max(t) AS last_ns, count(*) AS packets,
-               count(DISTINCT d) AS destinations, bit_or(tags) AS tag_bits
+               count(DISTINCT d) AS destinations, {_SESSION_TAGS}
         FROM sessions GROUP BY k, started
         HAVING count(DISTINCT d) >= $min_destinations
     ), kept {materialized(dialect)} (
-        SELECT g.*, c.src, c.country, c.asn, (last_ns - first_ns) / 1e9 AS duration_s,
-               packets * {float(IPV4_SPACE)} / $darknet
-                   / greatest((last_ns - first_ns) / 1e9, 1.0) AS rate
-        FROM grouped g JOIN candidates c USING (k)
-        WHERE packets * {float(IPV4_SPACE)} / $darknet
-                  / greatest((last_ns - first_ns) / 1e9, 1.0) >= $min_rate
+        SELECT g.*, c.src, {_RATE}
+        FROM grouped g JOIN (SELECT k, src FROM candidates) c USING (k)
+        WHERE {_RATE_OK}
     ), edges AS (
         SELECT {_key_sql(dialect, "src", "proto", "dport")} AS k,
                max(t_ns) FILTER (WHERE day < $first) AS before_ns,
@@ -229,10 +230,20 @@ def _sql(dialect: str, source_filter: str) -> str:
           AND t_ns >= $first_ns - $timeout_ns AND t_ns < $end_ns + $timeout_ns
           AND src IN (SELECT src FROM kept)
         GROUP BY ALL
-    ), sensor_sources AS (
-        SELECT DISTINCT dst AS src FROM packets
-        WHERE day >= $first AND day < $end AND dst IN (SELECT src FROM kept)
-    )
+    ), {sensor_sources_sql("kept")}
+    {_OUTPUT}"""
+
+
+# What a session carries besides its times and counts (merged alike from fragments).
+_SESSION_TAGS = "bit_or(tags) AS tag_bits, min(country) AS country, min(asn) AS asn"
+_DURATION = "(last_ns - first_ns) / 1e9"
+_RATE_SQL = f"packets * {float(IPV4_SPACE)} / $darknet / greatest({_DURATION}, 1.0)"
+_RATE = f"{_DURATION} AS duration_s, {_RATE_SQL} AS rate"
+_RATE_OK = f"{_RATE_SQL} >= $min_rate"
+# The events, from ``kept`` (a session per row, its key ``k`` and 16-byte ``src``),
+# ``edges`` (per key, the last packet before the period and the first after) and
+# ``sensor_sources``.
+_OUTPUT = f"""
     SELECT {ipv4_text_sql("k.k >> 25")} AS source, k.country, k.asn,
            (k.k >> 17) & 255 AS proto,
            CASE WHEN k.k & 131071 = 0 THEN NULL ELSE (k.k & 131071) - 1 END AS port,
@@ -241,9 +252,120 @@ def _sql(dialect: str, source_filter: str) -> str:
            k.tag_bits,
            coalesce(k.first_ns - e.before_ns <= $timeout_ns, false) AS continues_before,
            coalesce(e.after_ns - k.last_ns <= $timeout_ns, false) AS continues_after,
-           k.src IN (SELECT src FROM sensor_sources) AS is_sensor
-    FROM kept k LEFT JOIN edges e USING (k)
-    """
+           k.src IN (SELECT src FROM sensor_sources) AS is_sensor, k.k
+    FROM kept k LEFT JOIN edges e USING (k)"""
+
+
+# The probes of days ``$first`` … ``$end``, for :func:`teiten.analyze.sessions.sessionize`.
+_DAY_READ = """
+    SELECT src, proto, dport, t_ns AS t, dst, tags, country, asn
+    FROM packets WHERE day >= $first AND day < $end AND kind = 'probe' AND ip_version = 4"""
+
+
+def _day_key(rows: pa.Table) -> np.ndarray:
+    """:func:`_key_sql` of ``rows`` (``src``, ``proto``, ``dport``), in numpy."""
+    proto = rows.column("proto").to_numpy(zero_copy_only=False).astype(np.uint64)
+    port = pc.add(rows.column("dport").cast(pa.uint64()), 1).fill_null(0)
+    return (
+        (ipv4(rows.column("src")).astype(np.uint64) << np.uint64(25))
+        | (proto << np.uint64(17))
+        | port.to_numpy(zero_copy_only=False).astype(np.uint64)
+    )
+
+
+# The fragments of a day from its sessionized probes (``sessions``): each session with
+# its distinct destinations counted (per session and destination first: cheaper than
+# ``count(DISTINCT)``) and, for an edge fragment, listed; one that is not edge only if
+# it reaches the floor.
+_DAY_SQL = f"""
+    WITH per_d AS MATERIALIZED (
+        SELECT k, started, d, count(*) AS n, max(t) AS last_ns, {_SESSION_TAGS}
+        FROM sessions GROUP BY k, started, d
+    ), grouped AS MATERIALIZED (
+        SELECT k, started AS first_ns, max(last_ns) AS last_ns, sum(n) AS packets,
+               count(*) AS destinations, bit_or(tag_bits) AS tag_bits,
+               min(country) AS country, min(asn) AS asn,
+               started % $day_len <= $timeout_ns
+                   OR $day_len - started % $day_len - (max(last_ns) - started) <= $timeout_ns
+                   AS edge
+        FROM per_d GROUP BY k, started
+    ), lists AS (
+        SELECT k, started AS first_ns, list(d ORDER BY d) AS dsts
+        FROM per_d SEMI JOIN (SELECT k, first_ns FROM grouped WHERE edge) e
+            ON per_d.k = e.k AND per_d.started = e.first_ns
+        GROUP BY k, started
+    )
+    SELECT g.*, l.dsts FROM grouped g LEFT JOIN lists l USING (k, first_ns)
+    WHERE g.edge OR g.destinations >= $min_destinations
+    ORDER BY first_ns // $day_len, k, first_ns"""
+
+
+# The events of the period from its fragments and its margin days' (``frags``, and the
+# joins across midnight, ``chained``: :func:`teiten.analyze.sessions.pieces_sql`; a
+# session of several fragments has their destination sets' union, ``united``).
+_MERGE_SQL = f"""
+    WITH {pieces_sql("destinations >= $min_destinations")},
+    merged AS (
+        SELECT k, first_ns, last_ns, packets, destinations, tag_bits, country, asn
+        FROM singles
+        UNION ALL
+        SELECT k, min(first_ns), max(last_ns), sum(packets), any_value(united),
+               bit_or(tag_bits), min(country), min(asn)
+        FROM joined GROUP BY k, started
+    ), kept AS MATERIALIZED (
+        SELECT *, {ipv4_blob_sql("k >> 25")} AS src, {_RATE}
+        FROM merged WHERE destinations >= $min_destinations AND {_RATE_OK}
+    ), edges AS (
+        SELECT k, max(last_ns) FILTER (WHERE day < $first) AS before_ns,
+               min(first_ns) FILTER (WHERE day >= $end) AS after_ns
+        FROM margin WHERE k IN (SELECT k FROM kept) GROUP BY k
+    ), {sensor_sources_sql("kept")}
+    {_OUTPUT}"""
+
+
+_FRAGMENT_SCHEMA = pa.schema(
+    [
+        ("k", pa.uint64()),
+        ("first_ns", pa.int64()),
+        ("last_ns", pa.int64()),
+        ("packets", pa.int64()),
+        ("destinations", pa.int64()),
+        ("tag_bits", pa.uint32()),
+        ("country", pa.string()),
+        ("asn", pa.uint32()),
+        ("edge", pa.bool_()),
+        ("dsts", pa.list_(pa.uint32())),
+    ]
+)
+FRAGMENTS = Fragments(
+    family="scans",
+    kind="probe",
+    version=1,
+    timeout_s=ScanParams().timeout_s,
+    floor={"min_destinations": MIN_DESTINATIONS_FLOOR},
+    params={},
+    schema=_FRAGMENT_SCHEMA,
+    read=_DAY_READ,
+    key_of=_day_key,
+    sql=_DAY_SQL,
+)
+
+
+def _from_fragments(
+    engine: Engine, window: Window, thresholds: ScanThresholds, darknet: Darknet
+) -> tuple[pa.Table, int]:
+    """:func:`extract_scans` from the stored fragments (computing the days missing)."""
+    frags, _ = fragments(
+        engine, FRAGMENTS, window.lo, window.hi, inner=(window.first, window.end), what=window.what
+    )
+    args = {
+        **window.params(),
+        "timeout_s": window.timeout_s,
+        "min_destinations": thresholds.min_destinations,
+        "min_rate": thresholds.min_rate,
+        "darknet": float(darknet.size),
+    }
+    return _finish(merge(engine, _MERGE_SQL, args, frags))
 
 
 def extract_scans(
@@ -260,6 +382,7 @@ def extract_scans(
     """
     if darknet.size <= 0:
         return _empty(), 0
+    require_raw(engine, window)
     thresholds = params.for_darknet(darknet)
     args = {
         **window.params(),
@@ -274,21 +397,15 @@ def extract_scans(
     return _finish(table)
 
 
-def _finish(table: pa.Table) -> tuple[pa.Table, int]:
-    from teiten.enrich import protocol_name
+def _covered(engine: Engine, params: ScanParams) -> bool:
+    """Whether the stored fragments answer ``params`` (else the packets do)."""
+    return usable(engine, FRAGMENTS, params.timeout_s) and (
+        params.min_destinations is None or params.min_destinations >= MIN_DESTINATIONS_FLOOR
+    )
 
-    sensor = table.column("is_sensor").to_numpy(zero_copy_only=False).astype(bool)
-    withheld = int(sensor.sum())
-    table = table.filter(pa.array(~sensor)).drop_columns(["is_sensor"])
-    table = table.rename_columns(["end" if n == "end_ns" else n for n in table.column_names])
-    protos = [protocol_name(int(p)) for p in table.column("proto").to_pylist()]
-    table = table.set_column(table.schema.get_field_index("proto"), "proto", pa.array(protos))
-    table = ns_to_timestamps(table, ["start", "end"])
-    tags = tag_lists(table.column("tag_bits"))
-    table = table.drop_columns(["tag_bits"])
-    table = table.add_column(table.schema.get_field_index("continues_before"), "tags", tags)
-    table = table.cast(_schema())
-    return sort_rows(table, [("packets", "descending"), ("start", "ascending")]), withheld
+
+def _finish(table: pa.Table) -> tuple[pa.Table, int]:
+    return finish(table, _schema())
 
 
 def _schema() -> pa.Schema:
@@ -336,7 +453,11 @@ def scan_events(
         "scans",
         period,
         params.as_json(),
-        lambda darknet, window: extract_scans(engine, window, params, darknet),
+        lambda darknet, window: (
+            _from_fragments(engine, window, params.for_darknet(darknet), darknet)
+            if _covered(engine, params) and darknet.size > 0
+            else extract_scans(engine, window, params, darknet)
+        ),
         limit=limit,
         refresh=refresh,
     )

@@ -238,17 +238,22 @@ def store_rollup(
     as_json: bool,
 ) -> None:
     """Rebuild the rollups (per-day counts by port, country, sensor, tags and source)
-    from the stored packets, then their sums over ended months and quarters.
+    from the stored packets, then their sums over ended months and quarters, and the
+    per-day session fragments that scan events and DoS attacks are merged from (those
+    missing or stale).
 
     Ingest, the collector and `simulate --store` keep the day rollups up to date; run
     this once for a store written by an earlier teiten, whose queries read every packet
-    until then. Answers are the same either way, only faster from the rollups. With
-    --engine spark, Spark reads the packets (the files written are the same).
+    until then. Answers are the same either way, only faster from the rollups.
+    Fragments a query needs and does not find are computed by that query. With
+    --engine spark, Spark reads the packets for the rollups (the files written are the
+    same).
     """
     import time
     from datetime import date
 
-    from teiten.store import Store, period_rollups
+    from teiten.analyze.sessions import prepare_all
+    from teiten.store import DuckDBEngine, Store, period_rollups
     from teiten.store.engine import engine_name as chosen
     from teiten.store.rollup import rebuild
 
@@ -266,6 +271,10 @@ def store_rollup(
     with store.lock():
         summed = period_rollups.build(store, days=[date.fromisoformat(d) for d in days] or None)
     period_seconds = round(time.monotonic() - started - seconds, 3)
+    started = time.monotonic()
+    with DuckDBEngine(store) as engine:
+        sessions = prepare_all(engine, [date.fromisoformat(d.day) for d in done])
+    session_seconds = round(time.monotonic() - started, 3)
     packets = sum(d.packets for d in done)
     rows = sum(d.rows for d in done)
     size = sum(d.bytes for d in done)
@@ -278,6 +287,10 @@ def store_rollup(
                 "bytes": size,
                 "seconds": seconds,
                 "periods": {"summed": summed, "seconds": period_seconds},
+                "sessions": {
+                    "computed": {f: [d.isoformat() for d in ds] for f, ds in sessions.items()},
+                    "seconds": session_seconds,
+                },
             }
         )
         return
@@ -291,6 +304,8 @@ def store_rollup(
         f"summed {len(summed)} month/quarter rollup(s) in {period_seconds:.1f} s"
         + (f": {', '.join(summed)}" if summed else " (all current)")
     )
+    computed = max((len(ds) for ds in sessions.values()), default=0)
+    click.echo(f"session fragments computed for {computed} day(s) in {session_seconds:.1f} s")
 
 
 @store_group.command("check")

@@ -18,9 +18,10 @@ without their value at the darknet, which would give away the darknet's size.
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
-from datetime import date
 from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from teiten.analyze.darknet import estimate_supported
 from teiten.analyze.events import IPV4_SPACE
@@ -43,46 +44,64 @@ def _key(row: dict[str, Any], family: str) -> str:
     return str(row["proto"]) if row["port"] is None else f"{row['port']}/{row['proto']}"
 
 
+def _keys(table: pa.Table, family: str) -> pa.ChunkedArray:
+    """:func:`_key` of every row."""
+    proto = table.column("proto")
+    if family == "dos":
+        return proto
+    port = pc.cast(table.column("port"), pa.string())
+    return pc.if_else(pc.is_null(port), proto, pc.binary_join_element_wise(port, proto, "/"))
+
+
+def _groups(table: pa.Table, by: pa.ChunkedArray, actor: str, name: str) -> list[dict[str, Any]]:
+    """Events, distinct actors and packets per value of ``by`` (``name``), most events
+    first (then actors, packets, name)."""
+    grouped = (
+        pa.table({"g": by, "a": table.column(actor), "p": table.column("packets")})
+        .group_by("g")
+        .aggregate([("p", "count"), ("a", "count_distinct"), ("p", "sum")])
+    )
+    items = [
+        {name: r["g"], "events": r["p_count"], "actors": r["a_count_distinct"],
+         "packets": int(r["p_sum"])}
+        for r in grouped.to_pylist()
+    ]  # fmt: skip
+    items.sort(key=lambda x: (-x["events"], -x["actors"], -x["packets"], str(x[name])))
+    return items
+
+
 def summarize_events(report: EventReport, top: int, focus_country: str = "JP") -> EventSummary:
-    """Aggregate every event of ``report`` (read with no row limit)."""
+    """Aggregate every event of ``report`` (its table: every row, whatever its limit)."""
+    from teiten.analyze.events import to_rows
+
     family = report.family
     actor = "source" if family == "scans" else "victim"
-    rows = report.rows
-    keys: dict[str, dict[str, Any]] = defaultdict(
-        lambda: {"events": 0, "packets": 0, "actors": set()}
-    )
-    countries: dict[str | None, dict[str, Any]] = defaultdict(
-        lambda: {"events": 0, "packets": 0, "actors": set()}
-    )
-    starts: Counter[date] = Counter()
-    tags: Counter[str] = Counter()
-    for r in rows:
-        for group in (keys[_key(r, family)], countries[r["country"]]):
-            group["events"] += 1
-            group["packets"] += int(r["packets"])
-            group["actors"].add(r[actor])
-        starts[date.fromisoformat(r["start"][:10])] += 1
-        tags.update(t for t in r["tags"] if t in TOOL_TAGS)
-
-    def ordered(groups: dict[Any, dict[str, Any]], name: str) -> list[dict[str, Any]]:
-        items = [
-            {name: k, "events": g["events"], "actors": len(g["actors"]), "packets": g["packets"]}
-            for k, g in groups.items()
-        ]
-        items.sort(key=lambda x: (-x["events"], -x["actors"], -x["packets"], str(x[name])))
-        return items
-
-    by_country = ordered(countries, "country")
-    focus = countries.get(focus_country)
-
+    table = report.table
+    if table is None:
+        raise ValueError("summarize_events needs the report's table of every event")
+    by_key = _groups(table, _keys(table, family), actor, "key")
+    by_country = _groups(table, table.column("country"), actor, "country")
+    focus = next((c for c in by_country if c["country"] == focus_country), None)
+    starts = {
+        r["values"]: r["counts"]
+        for r in pc.value_counts(pc.cast(table.column("start"), pa.date32())).to_pylist()
+    }
+    tags = {
+        r["values"]: r["counts"]
+        for r in pc.value_counts(pc.list_flatten(table.column("tags"))).to_pylist()
+        if r["values"] in TOOL_TAGS
+    }
     days = period_days(report.period)
     daily = Series(days, {family: [float(starts.get(d, 0)) for d in days]}, "count")
     supported = estimate_supported(report.darknet)
     scale = IPV4_SPACE / report.darknet.size if report.darknet.size > 0 else None
     largest = [
-        _anonymous(r, family, scale, supported) for r in rows[:_LARGEST]
+        _anonymous(r, family, scale, supported) for r in to_rows(table, _LARGEST)
     ]  # rows: most packets first
-    fastest = max(rows, key=lambda r: float(r["rate_pps_internet_wide"]), default=None)
+    fastest = None
+    if table.num_rows:  # the first of the fastest, their rates as rows give them
+        rates = [round(v, 6) for v in table.column("rate_pps_internet_wide").to_pylist()]
+        (fastest,) = to_rows(table.slice(rates.index(max(rates)), 1))
     max_rate = bounds = max_rate_darknet = None
     if fastest is not None and scale is not None:
         max_rate_darknet = float(fastest["rate_pps_internet_wide"]) / scale
@@ -93,20 +112,20 @@ def summarize_events(report: EventReport, top: int, focus_country: str = "JP") -
     return EventSummary(
         family=family,
         events=report.total,
-        actors=len({r[actor] for r in rows}),
+        actors=pc.count_distinct(table.column(actor)).as_py(),
         withheld=report.withheld,
         parameters=_public(report.parameters),
-        by_key=ordered(keys, "key")[:top],
+        by_key=by_key[:top],
         by_country=by_country[:top],
         largest=largest,
         daily=daily,
         max_rate=max_rate,
-        tags={t: tags[t] for t in TOOL_TAGS if tags[t]},
+        tags={t: tags[t] for t in TOOL_TAGS if tags.get(t)},
         country_groups=_tied(by_country, top),
         focus={
             "country": focus_country,
             "events": focus["events"] if focus else 0,
-            "actors": len(focus["actors"]) if focus else 0,
+            "actors": focus["actors"] if focus else 0,
         },
         estimate_supported=supported,
         estimate_scale=scale,

@@ -18,6 +18,7 @@ else DuckDB.
 from __future__ import annotations
 
 import os
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
@@ -32,9 +33,10 @@ from teiten.store.dataset import Store
 from teiten.store.events import EventStore
 from teiten.store.manifest import SensorRecord
 from teiten.store.period_rollups import Span
-from teiten.store.retention import RawCheckedEvents, rolled_up_only
+from teiten.store.retention import dropped_days, require_raw, rolled_up_only
 from teiten.store.schema import SCHEMA, T_NS_SQL
 from teiten.store.sensors import declared_sensors
+from teiten.store.sessions import SessionStore
 
 __all__ = ["ENGINES", "DuckDBEngine", "Engine", "StoreSide", "engine_name", "open_engine"]
 
@@ -58,9 +60,12 @@ class Engine(Protocol):
         Python values (int, str, bytes, date …)."""
         ...
 
-    def table(self, sql: str, params: Params | None = None) -> pa.Table:
+    def table(
+        self, sql: str, params: Params | None = None, *, tables: dict[str, pa.Table] | None = None
+    ) -> pa.Table:
         """Run a query (``$name`` markers, their values in ``params``); the result as an
-        Arrow table."""
+        Arrow table. ``tables``: Arrow tables the query reads by name besides the store's
+        views."""
         ...
 
     @property
@@ -77,8 +82,23 @@ class Engine(Protocol):
         Either way the rows sum to the same answers."""
         ...
 
+    @property
+    def sessions(self) -> SessionStore:
+        """The store's per-day session fragments (scans, DoS)."""
+        ...
+
     def declared_sensors(self) -> dict[str, SensorRecord]:
         """The sizes declared for the store's sensors."""
+        ...
+
+    def dropped_days(self, first: date, last: date) -> list[date]:
+        """The days of ``first`` … ``last`` whose raw packets retention dropped (rollups
+        and any stored fragments still hold them)."""
+        ...
+
+    def require_raw(self, first: date, last: date, what: str) -> None:
+        """Fail with one line when ``what`` needs raw packets of a day ``first`` …
+        ``last`` that retention dropped."""
         ...
 
     def close(self) -> None: ...
@@ -173,13 +193,26 @@ class StoreSide:
 
     @cached_property
     def events(self) -> EventStore:
-        """The store's cache of computed scan events and DoS attacks (which refuses to
-        have events computed over days without raw packets)."""
-        return RawCheckedEvents(self.store)
+        """The store's cache of computed scan events and DoS attacks."""
+        return EventStore(self.store)
+
+    @cached_property
+    def sessions(self) -> SessionStore:
+        """The store's per-day session fragments (scans, DoS)."""
+        return SessionStore(self.store)
 
     def declared_sensors(self) -> dict[str, SensorRecord]:
         """The sizes declared for the store's sensors (``teiten sensors declare``)."""
         return declared_sensors(self.store)
+
+    def dropped_days(self, first: date, last: date) -> list[date]:
+        """The days of ``first`` … ``last`` whose raw packets retention dropped."""
+        return dropped_days(self.store, first, last)
+
+    def require_raw(self, first: date, last: date, what: str) -> None:
+        """Fail (:class:`~teiten.errors.RawPacketsDroppedError`) when ``what`` needs raw
+        packets of a day ``first`` … ``last`` that retention dropped."""
+        require_raw(self.store, first, last, what)
 
     def relation(self, name: str, *spans: Span) -> str:
         """The view ``name`` (an engine that reads period rollups overrides this)."""
@@ -268,9 +301,17 @@ class DuckDBEngine(StoreSide):
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
-    def table(self, sql: str, params: Params | None = None) -> pa.Table:
-        """Run a query; the result as an Arrow table."""
-        return self.con.sql(sql, params=params or None).to_arrow_table()
+    def table(
+        self, sql: str, params: Params | None = None, *, tables: dict[str, pa.Table] | None = None
+    ) -> pa.Table:
+        """Run a query; the result as an Arrow table (``tables``: Arrow tables it reads)."""
+        for name, table in (tables or {}).items():
+            self.con.register(name, table)
+        try:
+            return self.con.sql(sql, params=params or None).to_arrow_table()
+        finally:
+            for name in tables or {}:
+                self.con.unregister(name)
 
     def close(self) -> None:
         self.con.close()

@@ -28,6 +28,7 @@ import json
 import os
 import re
 import uuid
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,7 +39,16 @@ import pyarrow.parquet as pq
 if TYPE_CHECKING:
     from teiten.store.dataset import Store
 
-__all__ = ["EVENT_FAMILIES", "EventFile", "EventStore", "cache_folder"]
+__all__ = [
+    "EVENT_FAMILIES",
+    "EventFile",
+    "EventStore",
+    "cache_folder",
+    "day_batches",
+    "digest",
+    "read_with_meta",
+    "write_first",
+]
 
 EVENT_FAMILIES = ("scans", "dos")
 _META = b"teiten.events"
@@ -54,11 +64,66 @@ class EventFile:
         self.path = path  # where it was read from
 
 
-def cache_folder(store: Store) -> Path:
-    """Where events of ``store`` go when the store itself cannot be written."""
+def cache_folder(store: Store, part: str = "events") -> Path:
+    """Where ``part`` (``events``, ``sessions``) of ``store`` goes when the store itself
+    cannot be written."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     key = hashlib.blake2b(os.fsencode(store.root.resolve()), digest_size=8).hexdigest()
-    return Path(base) / "teiten" / "stores" / key / "events"
+    return Path(base) / "teiten" / "stores" / key / part
+
+
+def day_batches(store: Store, first: date, last: date) -> dict[date, list[str]]:
+    """The committed batches holding rows of each day ``first`` … ``last`` that has any
+    (sorted ids)."""
+    lo, hi = first.isoformat(), last.isoformat()
+    found: dict[date, set[str]] = {}
+    for b in store.manifest.batches(state="committed"):
+        for _, final in b.parts:
+            m = _DAY.search(final)
+            if m and lo <= m[1] <= hi:
+                found.setdefault(date.fromisoformat(m[1]), set()).add(b.batch_id)
+    return {day: sorted(ids) for day, ids in sorted(found.items())}
+
+
+def digest(ids: Iterable[str]) -> str:
+    """A state: the digest of batch ids."""
+    return hashlib.blake2b("\n".join(sorted(ids)).encode(), digest_size=16).hexdigest()
+
+
+def read_with_meta(path: Path, key: bytes) -> tuple[pa.Table, dict[str, Any]] | None:
+    """A Parquet file's rows and the JSON kept under ``key`` in its metadata; None when
+    it is missing, unreadable or cut short (a full disk): the caller recomputes it."""
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowException):
+        return None
+    raw = (table.schema.metadata or {}).get(key)
+    try:
+        meta = json.loads(raw) if raw else {}
+    except ValueError:
+        meta = {}
+    return table.replace_schema_metadata(None), meta
+
+
+def write_first(
+    table: pa.Table, paths: list[Path], key: bytes, meta: dict[str, Any]
+) -> Path | None:
+    """Write ``table`` with ``meta`` (JSON under ``key``) atomically (a temporary file,
+    then a rename) to the first of ``paths`` that can be written; None when none can."""
+    metadata = {**(table.schema.metadata or {}), key: json.dumps(meta, default=str)}
+    table = table.replace_schema_metadata(metadata)
+    for path in paths:
+        tmp = path.with_name(f".{path.stem}-{uuid.uuid4().hex[:8]}.tmp")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(table, tmp, compression="zstd")
+            os.replace(tmp, path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            continue
+        return path
+    return None
 
 
 class EventStore:
@@ -77,13 +142,9 @@ class EventStore:
 
     def state(self, first: date, last: date) -> str:
         """Digest of the committed batches holding rows of days ``first`` … ``last``."""
-        lo, hi = first.isoformat(), last.isoformat()
-        ids = sorted(
-            b.batch_id
-            for b in self.store.manifest.batches(state="committed")
-            if any(lo <= m[1] <= hi for _, final in b.parts if (m := _DAY.search(final)))
+        return digest(
+            sorted({i for ids in day_batches(self.store, first, last).values() for i in ids})
         )
-        return hashlib.blake2b("\n".join(ids).encode(), digest_size=16).hexdigest()
 
     def path(self, family: str, period_label: str, key: str, root: Path | None = None) -> Path:
         if family not in EVENT_FAMILIES:
@@ -96,14 +157,9 @@ class EventStore:
         is none or it is stale."""
         for root in self.roots:
             path = self.path(family, period_label, key, root)
-            try:
-                table = pq.read_table(path)
-            except (OSError, pa.ArrowException):
-                continue  # none, unreadable, or cut short by a full disk: recompute it
-            raw = (table.schema.metadata or {}).get(_META)
-            meta = json.loads(raw) if raw else {}
-            if meta.get("state") == state:
-                return EventFile(table.replace_schema_metadata(None), meta, path)
+            found = read_with_meta(path, _META)
+            if found is not None and found[1].get("state") == state:
+                return EventFile(found[0], found[1], path)
         return None
 
     def save(
@@ -112,18 +168,5 @@ class EventStore:
         """Write ``table`` with ``meta`` atomically (temporary file, then rename) into the
         store, else the cache folder; None when neither can be written (a full disk, a
         read-only store of another user with no home): the caller keeps its result."""
-        metadata = {**(table.schema.metadata or {}), _META: json.dumps(meta, default=str)}
-        table = table.replace_schema_metadata(metadata)
-        for root in self.roots:
-            path = self.path(family, period_label, key, root)
-            tmp = path.with_name(f".{path.stem}-{uuid.uuid4().hex[:8]}.tmp")
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                pq.write_table(table, tmp, compression="zstd")
-                os.replace(tmp, path)
-            except OSError:
-                with contextlib.suppress(OSError):
-                    tmp.unlink(missing_ok=True)
-                continue
-            return path
-        return None
+        paths = [self.path(family, period_label, key, root) for root in self.roots]
+        return write_first(table, paths, _META, meta)

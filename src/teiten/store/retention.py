@@ -28,11 +28,13 @@ never moves back. It runs after each write batch commits (:func:`after_write`) a
 
 **After a drop.** Writers refuse packets of days before ``raw_since`` (:class:`OldPackets`):
 they could not be checked against the packets already counted there. Rankings, series,
-phenomena and reports read the rollups, which still hold those days. What needs raw
-packets — scan and DoS events, ``teiten sources``, a source's events — calls
-:func:`require_raw`, which fails with one line naming the days and the horizon;
-:class:`RawCheckedEvents` does it for events only when no stored result answers them
-(stored events stay valid: their state digests the batches, which the drop keeps).
+phenomena and reports read the rollups, which still hold those days. Before a drop,
+the days' scan and DoS session fragments are computed (:func:`_keep_fragments`), so
+events with the default timeout and thresholds at or above the fragments' floor are
+still answered. What needs raw packets — ``teiten sources``, a source's events, events
+with other parameters or on Spark — calls :func:`require_raw`, which fails with one line
+naming the days and the horizon. Stored events and fragments stay valid: their state
+digests the batches, which the drop keeps.
 """
 
 from __future__ import annotations
@@ -48,7 +50,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from teiten.errors import OptionError, RawPacketsDroppedError
-from teiten.store.events import EventFile, EventStore
 
 if TYPE_CHECKING:
     from teiten.store.dataset import Store
@@ -59,10 +60,10 @@ __all__ = [
     "RETENTION_KEY",
     "SKIP_REASON",
     "OldPackets",
-    "RawCheckedEvents",
     "Retention",
     "after_write",
     "check_days",
+    "dropped_days",
     "horizon",
     "raw_since",
     "require_raw",
@@ -77,7 +78,6 @@ HORIZON_KEY = "raw_since"  # meta: the first day (YYYY-MM-DD) whose raw packets 
 MAX_DAYS = 36_500
 SKIP_REASON = "older than the store's raw horizon"
 _NS_PER_DAY = 86_400 * 1_000_000_000
-_ONE_DAY = timedelta(days=1)
 _TABLES = ("keys", "sources", "dsts")
 
 
@@ -161,39 +161,20 @@ def require_raw(store: Store, first: date, last: date, what: str = "this answer"
 
     The one place to teach that some of those days are answered otherwise (e.g. by
     stored per-day event fragments)."""
+    gone = dropped_days(store, first, last)
+    if gone:
+        since = raw_since(store)
+        assert since is not None  # days were dropped, so the horizon is recorded
+        raise RawPacketsDroppedError(what, since, (gone[0], gone[-1]))
+
+
+def dropped_days(store: Store, first: date, last: date) -> list[date]:
+    """The days of ``first`` … ``last`` (inclusive) whose raw packets retention dropped."""
     since = raw_since(store)
     if since is None or first >= since or last < first:
-        return
+        return []
     lo, hi = f"day={first.isoformat()}", f"day={last.isoformat()}"
-    gone = [d for d in rolled_up_only(store) if lo <= d <= hi]
-    if gone:
-        raise RawPacketsDroppedError(what, since, (_day(gone[0]), _day(gone[-1])))
-
-
-class RawCheckedEvents(EventStore):
-    """The store's event cache, refusing to let events be computed without raw packets.
-
-    :func:`teiten.analyze.events.collect` asks for the ``state`` of the days it reads,
-    then ``load``-s a stored result, and computes one only when none is stored. A stored
-    result stays exact after a drop (its state digests the batches, which are kept); one
-    computed now would miss the dropped days. So a ``load`` that finds nothing calls
-    :func:`require_raw` for those days, less the one edge day on each side that events
-    read only to mark ``continues_before`` / ``continues_after``.
-    """
-
-    _days: tuple[date, date] | None = None
-
-    def state(self, first: date, last: date) -> str:
-        self._days = (first, last)
-        return super().state(first, last)
-
-    def load(self, family: str, period_label: str, key: str, state: str) -> EventFile | None:
-        found = super().load(family, period_label, key, state)
-        if found is None and self._days is not None:
-            first, last = self._days
-            what = {"scans": "scan events", "dos": "DoS attacks"}.get(family, family)
-            require_raw(self.store, first + _ONE_DAY, last - _ONE_DAY, f"{what} of {period_label}")
-        return found
+    return [_day(d) for d in rolled_up_only(store) if lo <= d <= hi]
 
 
 # --- what writers refuse -----------------------------------------------------------------
@@ -331,6 +312,8 @@ def _retain(store: Store, dry_run: bool, today: date | None) -> Retention:
     if not rolled:
         return done
     new_since = max(bound, since) if since else bound  # never moves back
+    if not dry_run:
+        _keep_fragments(store, [_day(d) for d in rolled])
     removal = drop_raw_days(
         store,
         [d.removeprefix("day=") for d in rolled],
@@ -344,6 +327,18 @@ def _retain(store: Store, dry_run: bool, today: date | None) -> Retention:
     done.warnings += removal.warnings
     done.removal_id = removal.removal_id
     return done
+
+
+def _keep_fragments(store: Store, days: list[date]) -> None:
+    """Compute the scan and DoS session fragments of ``days`` that are missing or stale
+    (what events are merged from) while their raw packets are still there, so the events
+    of those days are still answered once they are dropped. The fragments' specification
+    is the event analyses' (imported here, at the one place the store needs it)."""
+    from teiten.analyze.sessions import prepare_all
+    from teiten.store.engine import DuckDBEngine
+
+    with DuckDBEngine(store) as engine:
+        prepare_all(engine, days)
 
 
 def _rolled(store: Store, day: str, table: str) -> bool:

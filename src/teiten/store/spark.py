@@ -234,10 +234,18 @@ class SparkEngine(StoreSide):
         )
         frame.createOrReplaceTempView(view)
 
-    def table(self, sql: str, params: Params | None = None) -> pa.Table:
+    def table(
+        self, sql: str, params: Params | None = None, *, tables: dict[str, pa.Table] | None = None
+    ) -> pa.Table:
         """Run a query (``$name`` markers, read by Spark as ``:name``); the result as an
-        Arrow table."""
-        return self.spark.sql(named_params(self.dialect, sql), args=params or None).toArrow()
+        Arrow table (``tables``: Arrow tables it reads, as temporary views)."""
+        for name, table in (tables or {}).items():
+            self.spark.createDataFrame(table).createOrReplaceTempView(name)
+        try:
+            return self.spark.sql(named_params(self.dialect, sql), args=params or None).toArrow()
+        finally:
+            for name in tables or {}:
+                self.spark.catalog.dropTempView(name)
 
     def rows(self, sql: str, params: Params | Positional | None = None) -> list[dict[str, Any]]:
         """Run a query; rows as dicts of the Python values DuckDB gives (via Arrow:

@@ -41,5 +41,5 @@ def find_phenomena(
         *crossovers(engine, period, settings),
         *mirai_share_trend(engine, period, settings),
     ]
-    scans = scan_events(engine, period).rows if found else []
+    scans = scan_events(engine, period, limit=0).table if found else None
     return review(engine, period, found, settings, kb, scans=scans)

@@ -34,6 +34,8 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from teiten.analyze.periods import Period
 from teiten.analyze.phenomena import texts
@@ -86,7 +88,7 @@ def review(
     settings: PhenomenaSettings,
     kb: KnowledgeBase,
     *,
-    scans: list[dict[str, Any]] | None = None,
+    scans: pa.Table | None = None,
 ) -> list[Finding]:
     """``found``'s detections as findings: attributed, judged, merged and ranked —
     headlines first, then the rest, each by score."""
@@ -109,7 +111,7 @@ def review(
         threshold=settings.attribution_threshold,
     )
     overtaken = dict(zip(leaders, everyone[len(found) :], strict=True))
-    behind = _ScanIndex(scans or [])
+    behind = _ScanIndex(scans)
     judged = []
     for i, (finding, (first, end)) in enumerate(zip(found, windows, strict=True)):
         who = _of_change(finding, everyone[i], settings.attribution_threshold)
@@ -137,15 +139,13 @@ def review(
 
 
 class _ScanIndex:
-    """The period's scan events (:mod:`teiten.analyze.scans`), indexed once by port and by
-    country, so each finding reads only its own."""
+    """The period's scan events (:mod:`teiten.analyze.scans`, as a table), so each finding
+    selects its own."""
 
-    def __init__(self, scans: list[dict[str, Any]]) -> None:
-        self.by_port: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
-        self.by_country: dict[Any, list[dict[str, Any]]] = {}
-        for e in scans:
-            self.by_port.setdefault((e.get("proto"), e.get("port")), []).append(e)
-            self.by_country.setdefault(e.get("country"), []).append(e)
+    def __init__(self, scans: pa.Table | None) -> None:
+        self.scans = scans
+        if scans is not None:
+            self.day = pc.cast(scans.column("start"), pa.date32())
 
     def of(self, f: Finding, who: Contributors, first: date, end: date) -> dict[str, Any]:
         """The scan events behind ``f``: on its port (from its country, for a focus-country
@@ -153,30 +153,45 @@ class _ScanIndex:
         sources, the share of its packets they hold, and their tools. Events of the period
         only: a window reaching before it counts none of those days' events."""
         at, country = f.port(), f.subject.get("country")
-        if f.kind == "mirai_share":
-            candidates: list[dict[str, Any]] = []
-        elif at is not None:
-            candidates = self.by_port.get(at, [])
-            if f.kind == "crossover":
-                candidates = [e for e in candidates if e.get("country") == country]
-        else:
-            candidates = self.by_country.get(country, [])
-        behind = [e for e in candidates if first <= _day(e["start"]) < end]
+        behind = self._select(f.kind, at, country, first, end)
         tools: dict[str, int] = {}
-        for e in behind:
-            for tag in e.get("tags") or []:
-                tools[tag] = tools.get(tag, 0) + 1
-        packets = sum(int(e["packets"]) for e in behind)
+        if behind is not None:
+            for item in pc.value_counts(pc.list_flatten(behind.column("tags"))).to_pylist():
+                tools[item["values"]] = int(item["counts"])
+        packets = int(pc.sum(behind.column("packets")).as_py() or 0) if behind else 0
         return {
-            "events": len(behind),
-            "sources": len({e["source"] for e in behind}),
+            "events": behind.num_rows if behind else 0,
+            "sources": pc.count_distinct(behind.column("source")).as_py() if behind else 0,
             "share": round(min(1.0, packets / who.packets), 6) if who.packets else 0.0,
             "tools": dict(sorted(tools.items())),
         }
 
+    def _select(
+        self, kind: str, at: tuple[str, int] | None, country: Any, first: date, end: date
+    ) -> pa.Table | None:
+        """The events of ``at`` (and ``country``, for a crossover) or of ``country``,
+        starting in ``first`` … ``end``; None for a share or when there are none."""
+        scans = self.scans
+        if scans is None or kind == "mirai_share" or not scans.num_rows:
+            return None
+        if at is not None:
+            mask = pc.and_(
+                _equal(scans.column("proto"), at[0]), _equal(scans.column("port"), at[1])
+            )
+            if kind == "crossover":
+                mask = pc.and_(mask, _equal(scans.column("country"), country))
+        else:
+            mask = _equal(scans.column("country"), country)
+        inside = pc.and_(pc.greater_equal(self.day, first), pc.less(self.day, end))
+        selected = scans.filter(pc.and_(mask, inside))
+        return selected if selected.num_rows else None
 
-def _day(value: date | str) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+def _equal(column: pa.ChunkedArray, value: Any) -> pa.ChunkedArray:
+    """Where ``column`` is ``value`` (null where ``value`` is None), never null."""
+    if value is None:
+        return pc.is_null(column)
+    return pc.fill_null(pc.equal(column, pa.scalar(value, column.type)), False)
 
 
 def _overtaken(f: Finding) -> Finding:
