@@ -315,6 +315,9 @@ def rebuild_rollups(store: str) -> dict[str, Any]:
         "periods": answer["periods"]["summed"],
         "periods_seconds": answer["periods"]["seconds"],
         "periods_bytes": _bytes(Path(store) / "period_rollups"),
+        "sessions_days": max((len(d) for d in answer["sessions"]["computed"].values()), default=0),
+        "sessions_seconds": answer["sessions"]["seconds"],
+        "sessions_bytes": _bytes(Path(store) / "sessions"),
     }
 
 
@@ -504,7 +507,10 @@ def print_table(d: dict[str, Any], sizes: list[int]) -> None:
                 f"{r['seconds_per_100m']:.1f} s per 100 M packets; "
                 f"{r['rows']:,} rows, {r['bytes'] / 1e6:.1f} MB over {r['days']} days; "
                 f"then {len(r['periods'])} month/quarter rollups summed in "
-                f"{r['periods_seconds']:.1f} s ({r['periods_bytes'] / 1e6:.1f} MB)"
+                f"{r['periods_seconds']:.1f} s ({r['periods_bytes'] / 1e6:.1f} MB); "
+                f"scan/DoS session fragments of {r.get('sessions_days', 0)} days computed "
+                f"in {r.get('sessions_seconds', 0.0):.1f} s "
+                f"({r.get('sessions_bytes', 0) / 1e6:.1f} MB)"
             )
     print()
     stopped = [
