@@ -200,6 +200,34 @@ def test_a_new_day_computes_that_day_s_fragments_only(tmp_path, monkeypatch):
         assert merged == raw, label
 
 
+def test_a_month_keeps_its_joined_pieces_while_its_days_are_unchanged(tmp_path, monkeypatch):
+    """An ended month's (or quarter's) fragments and joins are stored once merged: the
+    next query reads them instead of joining the days again, until a day changes."""
+    from teiten.analyze import sessions
+
+    store = Store(tmp_path / "s")
+    add(store, _scans())
+    periods = store.root / "sessions" / "scans" / "periods"
+    merged, raw = _both(store, "scans", "2024-W18", None, monkeypatch)
+    assert merged == raw and not periods.exists()  # a week: joined at each query
+    merged, raw = _both(store, "scans", "2024-05", None, monkeypatch)
+    assert merged == raw
+    assert sorted(p.name for p in periods.iterdir()) == [
+        "2024-05.chained.parquet",
+        "2024-05.fragments.parquet",
+    ]
+    joins = []
+    real_chain = sessions.chain
+    monkeypatch.setattr(sessions, "chain", lambda *a: joins.append(a) or real_chain(*a))
+    again, _ = _both(store, "scans", "2024-05", None, monkeypatch)
+    assert again == merged and joins == []  # read back, not joined again
+    add(store, _rows("203.0.113.9", [2 * 86_400 + 60 + i for i in range(50)], DARK, dport=23))
+    changed, raw = _both(store, "scans", "2024-05", None, monkeypatch)
+    assert changed == raw and len(joins) == 1 and changed != merged
+    (periods / "2024-05.chained.parquet").write_bytes(b"cut short")  # damaged: joined anew
+    assert _both(store, "scans", "2024-05", None, monkeypatch)[0] == changed and len(joins) == 2
+
+
 def test_stale_and_damaged_fragments_are_computed_anew(tmp_path, monkeypatch):
     from teiten.store.compact import compact
     from teiten.store.remove import remove

@@ -54,7 +54,7 @@ from teiten.analyze.events import (
     session_sql,
 )
 from teiten.analyze.periods import Period
-from teiten.analyze.sessions import Fragments, fragments, ipv4, merge, pieces_sql, usable
+from teiten.analyze.sessions import Fragments, ipv4, merge, pieces, pieces_sql, usable
 from teiten.errors import OptionError
 from teiten.store.dialect import (
     empty_list,
@@ -382,16 +382,13 @@ def _from_fragments(
     engine: Engine, window: Window, params: DosParams, darknet: Darknet
 ) -> tuple[pa.Table, int]:
     """:func:`extract_attacks` from the stored fragments (computing the days missing)."""
-    frags, _ = fragments(
-        engine, FRAGMENTS, window.lo, window.hi, inner=(window.first, window.end), what=window.what
-    )
     args = {
         **window.params(),
         **_args(params),
         "timeout_s": window.timeout_s,
         "darknet": float(darknet.size),
     }
-    return _finish(merge(engine, _merge_sql(params), args, frags))
+    return _finish(merge(engine, _merge_sql(params), args, pieces(engine, FRAGMENTS, window)))
 
 
 def _args(params: DosParams) -> dict[str, Any]:

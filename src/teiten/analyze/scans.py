@@ -56,7 +56,7 @@ from teiten.analyze.events import (
     session_sql,
 )
 from teiten.analyze.periods import Period
-from teiten.analyze.sessions import Fragments, fragments, ipv4, merge, pieces_sql, usable
+from teiten.analyze.sessions import Fragments, ipv4, merge, pieces, pieces_sql, usable
 from teiten.errors import OptionError
 from teiten.store.dialect import ipv4_int, materialized, semi_join, unsigned
 
@@ -355,9 +355,6 @@ def _from_fragments(
     engine: Engine, window: Window, thresholds: ScanThresholds, darknet: Darknet
 ) -> tuple[pa.Table, int]:
     """:func:`extract_scans` from the stored fragments (computing the days missing)."""
-    frags, _ = fragments(
-        engine, FRAGMENTS, window.lo, window.hi, inner=(window.first, window.end), what=window.what
-    )
     args = {
         **window.params(),
         "timeout_s": window.timeout_s,
@@ -365,7 +362,7 @@ def _from_fragments(
         "min_rate": thresholds.min_rate,
         "darknet": float(darknet.size),
     }
-    return _finish(merge(engine, _MERGE_SQL, args, frags))
+    return _finish(merge(engine, _MERGE_SQL, args, pieces(engine, FRAGMENTS, window)))
 
 
 def extract_scans(

@@ -26,6 +26,7 @@ floor, one source, the Spark engine) compute from the packets.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -36,7 +37,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from teiten.analyze.events import NS
+from teiten.analyze.events import NS, Window
+from teiten.errors import RawPacketsDroppedError
+from teiten.store.events import digest
+from teiten.store.period_rollups import periods_of
 
 if TYPE_CHECKING:
     from teiten.store import Engine
@@ -47,13 +51,16 @@ __all__ = [
     "SLICE_ROWS",
     "UNITED_BATCH",
     "Fragments",
+    "Pieces",
     "chain",
     "fragments",
     "ipv4",
     "merge",
+    "pieces",
     "pieces_sql",
     "prepare",
     "prepare_all",
+    "prepare_periods",
     "sessionize",
     "usable",
     "used",
@@ -210,11 +217,83 @@ def pieces_sql(keep: str) -> str:
 SLICE_ROWS = 400_000  # fragments merged by one query: DuckDB's memory stays bounded
 
 
-def merge(engine: Engine, sql: str, args: dict[str, Any], frags: pa.Table) -> pa.Table:
-    """``sql`` (over :func:`pieces_sql`) run on ``frags`` joined across midnights
-    (:func:`chain`), a slice of the keys at a time (by a hash of ``k``) so that no query
+@dataclass(frozen=True)
+class Pieces:
+    """What a period's events are merged from: the fragments of its days and its margin
+    days (``frags``, with their ``day``) and the period's sessions of several fragments
+    (``chained``, :func:`chain`)."""
+
+    frags: pa.Table
+    chained: pa.Table
+
+
+def pieces(engine: Engine, spec: Fragments, window: Window) -> Pieces:
+    """The :class:`Pieces` of ``window``'s period.
+
+    A whole calendar month or quarter that has ended keeps its pieces once merged
+    (``sessions/<family>/periods/<label>.{fragments,chained}.parquet``), valid while its
+    days' states are unchanged: its events then read two files and the margin days'
+    fragments instead of every day's and joining them again. Other periods (weeks,
+    ranges, the current month) are joined from the day fragments at each query."""
+    kept = _kept(engine, spec, window)
+    if kept is None:
+        frags = _window_fragments(engine, spec, window)
+        return Pieces(frags, chain(frags, window.first, window.end, window.timeout_s))
+    names, expected = kept
+    store = engine.sessions
+    stored = {part: store.load(spec.family, name, expected) for part, name in names.items()}
+    if stored["fragments"] is not None and stored["chained"] is not None:
+        margins = [
+            fragments(engine, spec, lo, hi, inner=(lo, lo), what=window.what)[0]
+            for lo, hi in ((window.lo, window.first), (window.end, window.hi))
+        ]
+        frags = pa.concat_tables([margins[0], stored["fragments"], margins[1]])
+        return Pieces(frags, stored["chained"])
+    frags = _window_fragments(engine, spec, window)
+    chained = chain(frags, window.first, window.end, window.timeout_s)
+    day = frags.column("day")
+    inside = pc.and_(
+        pc.greater_equal(day, pa.scalar(window.first)), pc.less(day, pa.scalar(window.end))
+    )
+    for part, table in (("fragments", frags.filter(inside)), ("chained", chained)):
+        store.save(spec.family, names[part], table, {**expected, "computed_at": _now()})
+    return Pieces(frags, chained)
+
+
+def _kept(
+    engine: Engine, spec: Fragments, window: Window
+) -> tuple[dict[str, str], dict[str, Any]] | None:
+    """Where ``window``'s pieces are kept (a name per part) and the metadata they must
+    have; None unless its period is a whole calendar month or quarter that has ended."""
+    calendar = next(
+        (p for p in periods_of([window.first]) if (p.start, p.end) == (window.first, window.end)),
+        None,
+    )
+    if calendar is None:
+        return None
+    states = engine.sessions.states(window.first, window.end - timedelta(days=1))
+    expected = {
+        "state": digest(f"{d}:{s}" for d, s in sorted(states.items())),
+        "period": calendar.label,
+        **spec.key(),
+    }
+    parts = ("fragments", "chained")
+    return {p: engine.sessions.period_part(calendar.label, p) for p in parts}, expected
+
+
+def _window_fragments(engine: Engine, spec: Fragments, window: Window) -> pa.Table:
+    """The fragments of ``window``'s days and margin days (see :func:`fragments`)."""
+    frags, _ = fragments(
+        engine, spec, window.lo, window.hi, inner=(window.first, window.end), what=window.what
+    )
+    return frags
+
+
+def merge(engine: Engine, sql: str, args: dict[str, Any], found: Pieces) -> pa.Table:
+    """``sql`` (over :func:`pieces_sql`) run on the fragments joined across midnights
+    (``found``), a slice of the keys at a time (by a hash of ``k``) so that no query
     holds more than :data:`SLICE_ROWS` fragments; the slices' rows together."""
-    chained = chain(frags, args["first"], args["end"], args["timeout_s"])
+    frags, chained = found.frags, found.chained
     slices = max(1, -(-frags.num_rows // SLICE_ROWS))
     mixed = frags.column("k").to_numpy() * np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing
     which = (mixed >> np.uint64(40)) % np.uint64(slices)
@@ -348,7 +427,30 @@ def prepare_all(engine: Engine, days: Iterable[date]) -> dict[str, list[date]]:
     from teiten.analyze.dos import FRAGMENTS as DOS
     from teiten.analyze.scans import FRAGMENTS as SCANS
 
-    return prepare(engine, [SCANS, DOS], days)
+    days = list(days)
+    done = prepare(engine, [SCANS, DOS], days)
+    prepare_periods(engine, [SCANS, DOS], days)
+    return done
+
+
+def prepare_periods(engine: Engine, specs: Iterable[Fragments], days: Iterable[date]) -> list[str]:
+    """Join and keep the :class:`Pieces` of the ended months and quarters holding any of
+    ``days`` whose kept ones are missing or stale (:func:`pieces`); which ones. A period
+    with a day whose fragments are missing and whose raw packets retention dropped is
+    left as it is (its events would fail the same way)."""
+    done = []
+    for calendar in periods_of(days):
+        for spec in specs:
+            window = Window(calendar.start, calendar.end, spec.timeout_s)
+            kept = _kept(engine, spec, window)
+            assert kept is not None  # an ended calendar period
+            names, expected = kept
+            if all(engine.sessions.current(spec.family, n, expected) for n in names.values()):
+                continue
+            with contextlib.suppress(RawPacketsDroppedError):
+                pieces(engine, spec, window)
+                done.append(f"{spec.family} {calendar.label}")
+    return done
 
 
 def prepare(

@@ -57,12 +57,20 @@ class SessionStore:
         """The state of each day ``first`` … ``last`` that holds committed rows."""
         return {day: digest(ids) for day, ids in day_batches(self.store, first, last).items()}
 
-    def path(self, family: str, day: date, root: Path | None = None) -> Path:
+    def path(self, family: str, day: date | str, root: Path | None = None) -> Path:
+        """A day's file, or (``day`` a name: :meth:`period_part`) a period's."""
         if family not in EVENT_FAMILIES:
             raise ValueError(f"unknown event family {family!r}")
-        return (root or self.root) / family / f"{day.isoformat()}.parquet"
+        name = day.isoformat() if isinstance(day, date) else day
+        return (root or self.root) / family / f"{name}.parquet"
 
-    def load(self, family: str, day: date, expected: dict[str, Any]) -> pa.Table | None:
+    @staticmethod
+    def period_part(label: str, part: str) -> str:
+        """The name of one part (``fragments``, ``chained``) of a calendar period's
+        pieces, for :meth:`load` and :meth:`save`: ``periods/<label>.<part>``."""
+        return f"periods/{label}.{part}"
+
+    def load(self, family: str, day: date | str, expected: dict[str, Any]) -> pa.Table | None:
         """The day's stored fragments whose metadata has every item of ``expected``
         (state, parameters), from the store or else the cache folder; None when there
         are none, they are stale, or the file is damaged."""
@@ -72,7 +80,7 @@ class SessionStore:
                 return found[0]
         return None
 
-    def current(self, family: str, day: date, expected: dict[str, Any]) -> bool:
+    def current(self, family: str, day: date | str, expected: dict[str, Any]) -> bool:
         """Whether the day's stored fragments have every item of ``expected`` (read from
         the file's metadata alone, not its rows)."""
         for root in self.roots:
@@ -85,7 +93,9 @@ class SessionStore:
                 return True
         return False
 
-    def save(self, family: str, day: date, table: pa.Table, meta: dict[str, Any]) -> Path | None:
+    def save(
+        self, family: str, day: date | str, table: pa.Table, meta: dict[str, Any]
+    ) -> Path | None:
         """Write the day's fragments with ``meta``, atomically, into the store, else the
         cache folder; None when neither can be written (the caller keeps its table)."""
         return write_first(table, [self.path(family, day, r) for r in self.roots], _META, meta)
