@@ -20,17 +20,9 @@ from teiten.store.dialect import (
     semi_join,
     unsigned,
 )
-from teiten.store.queries.events import (
-    IPV4_SPACE,
-    SESSION_TAGS,
-    Bounds,
-    ipv4_blob,
-    ipv4_text,
-    pieces,
-    sensor_sources,
-    sessions,
-)
+from teiten.store.queries import events as shared
 from teiten.store.queries.statement import Statement
+from teiten.store.queries.statement import merged as merged_params
 
 __all__ = ["Thresholds", "attacks", "day_backscatter", "day_fragments", "merged"]
 
@@ -49,11 +41,11 @@ def _output(dialect: str, port_count: str) -> str:
     """The attacks, from ``attacks`` (a session per row: its key ``k``, ``started``, 16-byte
     ``src``), ``ports`` (its top ports), ``edges`` and ``sensor_sources``."""
     return f"""
-    SELECT {ipv4_text("a.k >> 8")} AS victim, a.country, a.asn, a.k & 255 AS proto,
+    SELECT {shared.ipv4_text("a.k >> 8")} AS victim, a.country, a.asn, a.k & 255 AS proto,
            a.first_ns AS start, a.last_ns AS end_ns, a.packets,
            coalesce(o.ports, {empty_list(dialect)}) AS ports, {port_count} AS port_count,
            a.destinations, (a.last_ns - a.first_ns) / 1e9 AS duration_s, a.max_ppm,
-           a.packets * {float(IPV4_SPACE)} / $darknet
+           a.packets * {float(shared.IPV4_SPACE)} / $darknet
                / greatest((a.last_ns - a.first_ns) / 1e9, 1.0) AS rate_pps_internet_wide,
            a.tag_bits,
            coalesce(a.first_ns - e.before_ns <= $timeout_ns, false) AS continues_before,
@@ -78,7 +70,7 @@ class Thresholds(NamedTuple):
 
 def attacks(
     dialect: str,
-    bounds: Bounds,
+    bounds: shared.Bounds,
     thresholds: Thresholds,
     *,
     window_s: int,
@@ -93,7 +85,7 @@ def attacks(
     ``is_sensor``."""
     # Sessions are partitioned by their key (_key); only vectors with enough packets are
     # sessionized.
-    source_filter = "" if source is None else " AND src = $source"
+    where = shared.of_source(source)
     steps_back = _steps_back(window_s, thresholds.step_s)
     key = _key(dialect)
     bucket = int_div(
@@ -106,7 +98,7 @@ def attacks(
         SELECT src, proto, t_ns AS t, dst, sport, tags, country, asn
         FROM packets
         WHERE day >= $first AND day < $end AND kind = 'backscatter'
-          AND ip_version = 4{source_filter}
+          AND ip_version = 4{where.sql}
     ), candidates {materialized(dialect)} (
         SELECT {key} AS k, src, proto
         FROM p GROUP BY src, proto HAVING count(*) >= $min_packets
@@ -114,12 +106,12 @@ def attacks(
         SELECT {key} AS k, t, {ipv4_int(dialect, "dst", bits=32)} AS d, sport, tags,
                country, asn
         FROM p {semi_join(dialect)} candidates c ON p.src = c.src AND p.proto = c.proto
-    ), {sessions("k", "q")},
+    ), {shared.sessions("k", "q")},
     sets {materialized(dialect)} (
         SELECT k, started, b, sport, grouping(b) * 2 + grouping(sport) AS level,
                count(*) AS n, min(t) AS first_ns, max(t) AS last_ns,
                count(DISTINCT d) AS destinations, count(DISTINCT sport) AS port_count,
-               {SESSION_TAGS}
+               {shared.SESSION_TAGS}
         FROM (SELECT *, {bucket} AS b FROM sessions)
         GROUP BY GROUPING SETS ((k, started), (k, started, b), (k, started, sport))
     ), vectors AS (
@@ -142,31 +134,17 @@ def attacks(
         SELECT v.*, x.max_ppm, c.src
         FROM vectors v JOIN peaks x USING (k, started) JOIN candidates c USING (k)
         WHERE x.max_ppm >= $min_ppm
-    ), edges AS (
-        SELECT {key} AS k,
-               max(t_ns) FILTER (WHERE day < $first) AS before_ns,
-               min(t_ns) FILTER (WHERE day >= $end) AS after_ns
-        FROM packets
-        WHERE ((day >= $lo AND day < $first) OR (day >= $end AND day < $hi))
-          AND kind = 'backscatter' AND ip_version = 4
-          AND t_ns >= $first_ns - $timeout_ns AND t_ns < $end_ns + $timeout_ns
-          AND src IN (SELECT src FROM attacks)
-        GROUP BY ALL
-    ), {sensor_sources("attacks")}
+    ), {shared.edges(key, "backscatter", "attacks")}, {shared.sensor_sources("attacks")}
     {_output(dialect, "a.port_count")}"""
-    params = bounds.params() | thresholds._asdict() | {"darknet": darknet}
-    if source is not None:
-        params["source"] = source
-    return Statement(sql, params)
+    values = thresholds._asdict() | {"darknet": darknet}
+    return Statement(sql, merged_params(bounds.params(), values, where.params))
 
 
 def day_backscatter(first: date, end: date) -> Statement:
     """The backscatter of days ``first`` … ``end`` (exclusive), for
     :func:`teiten.analyze.sessions.sessionize`."""
-    sql = """
-    SELECT src, proto, t_ns AS t, dst, sport, tags, country, asn
-    FROM packets WHERE day >= $first AND day < $end AND kind = 'backscatter' AND ip_version = 4"""
-    return Statement(sql, {"first": first, "end": end})
+    columns = "src, proto, t_ns AS t, dst, sport, tags, country, asn"
+    return shared.day_packets("backscatter", columns, first, end)
 
 
 def day_fragments(
@@ -194,7 +172,7 @@ def day_fragments(
     sql = f"""
     WITH grouped AS MATERIALIZED (
         SELECT k, started AS first_ns, max(t) AS last_ns, count(*) AS packets,
-               count(DISTINCT d) AS destinations, {SESSION_TAGS},
+               count(DISTINCT d) AS destinations, {shared.SESSION_TAGS},
                started % $day_len <= $timeout_ns
                    OR $day_len - started % $day_len - (max(t) - started) <= $timeout_ns AS edge
         FROM sessions GROUP BY k, started
@@ -257,7 +235,7 @@ def day_fragments(
 
 
 def merged(
-    bounds: Bounds, thresholds: Thresholds, *, window_s: int, top_ports: int, darknet: float
+    bounds: shared.Bounds, thresholds: Thresholds, *, window_s: int, top_ports: int, darknet: float
 ) -> Statement:
     """:func:`attacks`, rows alike, from the fragments ``frags`` and their joins
     ``chained`` (:func:`teiten.store.queries.events.pieces`; DuckDB). A joined session's
@@ -269,7 +247,7 @@ def merged(
         "packets >= $min_packets AND last_ns - first_ns >= $min_duration_ns AND max_ppm >= $min_ppm"
     )
     sql = f"""
-    WITH {pieces(whole)},
+    WITH {shared.pieces(whole)},
     merged AS (
         SELECT k, started, first_ns, last_ns, packets, destinations, max_ppm AS ppm,
                tag_bits, country, asn
@@ -290,7 +268,7 @@ def merged(
         GROUP BY ALL
     ), attacks AS MATERIALIZED (
         SELECT m.*, greatest(m.ppm, coalesce(x.ppm, 0)) AS max_ppm,
-               {ipv4_blob("k >> 8")} AS src
+               {shared.ipv4_blob("k >> 8")} AS src
         FROM merged m LEFT JOIN crossing x USING (k, started)
         WHERE packets >= $min_packets AND last_ns - first_ns >= $min_duration_ns
           AND greatest(m.ppm, coalesce(x.ppm, 0)) >= $min_ppm
@@ -304,11 +282,7 @@ def merged(
                     SEMI JOIN attacks USING (k, started))
               GROUP BY ALL)
         GROUP BY ALL
-    ), edges AS (
-        SELECT k, max(last_ns) FILTER (WHERE day < $first) AS before_ns,
-               min(first_ns) FILTER (WHERE day >= $end) AS after_ns
-        FROM margin WHERE k IN (SELECT k FROM attacks) GROUP BY k
-    ), {sensor_sources("attacks")}
+    ), {shared.margin_edges("attacks")}, {shared.sensor_sources("attacks")}
     {_output("duckdb", "coalesce(o.port_count, 0)")}"""
     params = bounds.period() | thresholds._asdict() | {"darknet": darknet}
     return Statement(sql, params)

@@ -11,12 +11,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, NamedTuple
 
+from teiten.store.queries.statement import NO_CONDITION, Condition, Statement
+
 __all__ = [
     "IPV4_SPACE",
     "SESSION_TAGS",
     "Bounds",
+    "day_packets",
+    "edges",
     "ipv4_blob",
     "ipv4_text",
+    "margin_edges",
+    "of_source",
     "pieces",
     "sensor_sources",
     "sessions",
@@ -50,6 +56,20 @@ class Bounds(NamedTuple):
 SESSION_TAGS = "bit_or(tags) AS tag_bits, min(country) AS country, min(asn) AS asn"
 
 
+def of_source(source: bytes | None) -> Condition:
+    """The packets of ``source`` (a 16-byte address) alone, when given."""
+    return NO_CONDITION if source is None else Condition(" AND src = $source", {"source": source})
+
+
+def day_packets(kind: str, columns: str, first: date, end: date) -> Statement:
+    """``columns`` of the IPv4 packets of ``kind`` of days ``first`` … ``end`` (exclusive),
+    for :func:`teiten.analyze.sessions.sessionize`."""
+    sql = f"""
+    SELECT {columns}
+    FROM packets WHERE day >= $first AND day < $end AND kind = '{kind}' AND ip_version = 4"""
+    return Statement(sql, {"first": first, "end": end})
+
+
 def ipv4_text(value: str) -> str:
     """SQL for the dotted quad of an IPv4 address given as an integer expression."""
     v = f"({value})"
@@ -67,6 +87,33 @@ def sensor_sources(events: str) -> str:
     return f"""sensor_sources AS (
         SELECT DISTINCT dst AS src FROM dsts
         WHERE day >= $first AND day < $end AND dst IN (SELECT src FROM {events})
+    )"""
+
+
+def edges(key: str, kind: str, events: str) -> str:
+    """CTE ``edges``: per key ``k`` (``key`` of a packet) of the sources of ``events``, the
+    time of its last packet of ``kind`` before the period and of its first after, within
+    the timeout (read from the edge days)."""
+    return f"""edges AS (
+        SELECT {key} AS k,
+               max(t_ns) FILTER (WHERE day < $first) AS before_ns,
+               min(t_ns) FILTER (WHERE day >= $end) AS after_ns
+        FROM packets
+        WHERE ((day >= $lo AND day < $first) OR (day >= $end AND day < $hi))
+          AND kind = '{kind}' AND ip_version = 4
+          AND t_ns >= $first_ns - $timeout_ns AND t_ns < $end_ns + $timeout_ns
+          AND src IN (SELECT src FROM {events})
+        GROUP BY ALL
+    )"""
+
+
+def margin_edges(events: str) -> str:
+    """CTE ``edges`` of the keys of ``events`` from the fragments of the margin days
+    (``margin``, :func:`pieces`)."""
+    return f"""edges AS (
+        SELECT k, max(last_ns) FILTER (WHERE day < $first) AS before_ns,
+               min(first_ns) FILTER (WHERE day >= $end) AS after_ns
+        FROM margin WHERE k IN (SELECT k FROM {events}) GROUP BY k
     )"""
 
 

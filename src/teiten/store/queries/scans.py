@@ -10,17 +10,9 @@ from __future__ import annotations
 from datetime import date
 
 from teiten.store.dialect import ipv4_int, materialized, semi_join, unsigned
-from teiten.store.queries.events import (
-    IPV4_SPACE,
-    SESSION_TAGS,
-    Bounds,
-    ipv4_blob,
-    ipv4_text,
-    pieces,
-    sensor_sources,
-    sessions,
-)
+from teiten.store.queries import events as shared
 from teiten.store.queries.statement import Statement
+from teiten.store.queries.statement import merged as merged_params
 
 __all__ = ["day_fragments", "day_probes", "events", "merged"]
 
@@ -35,14 +27,14 @@ def _key(dialect: str, src: str, proto: str, dport: str) -> str:
 
 
 _DURATION = "(last_ns - first_ns) / 1e9"
-_RATE_SQL = f"packets * {float(IPV4_SPACE)} / $darknet / greatest({_DURATION}, 1.0)"
+_RATE_SQL = f"packets * {float(shared.IPV4_SPACE)} / $darknet / greatest({_DURATION}, 1.0)"
 _RATE = f"{_DURATION} AS duration_s, {_RATE_SQL} AS rate"
 _RATE_OK = f"{_RATE_SQL} >= $min_rate"
 # The events, from ``kept`` (a session per row, its key ``k`` and 16-byte ``src``),
 # ``edges`` (per key, the last packet before the period and the first after) and
 # ``sensor_sources``.
 _OUTPUT = f"""
-    SELECT {ipv4_text("k.k >> 25")} AS source, k.country, k.asn,
+    SELECT {shared.ipv4_text("k.k >> 25")} AS source, k.country, k.asn,
            (k.k >> 17) & 255 AS proto,
            CASE WHEN k.k & 131071 = 0 THEN NULL ELSE (k.k & 131071) - 1 END AS port,
            k.first_ns AS start, k.last_ns AS end_ns,
@@ -56,7 +48,7 @@ _OUTPUT = f"""
 
 def events(
     dialect: str,
-    bounds: Bounds,
+    bounds: shared.Bounds,
     *,
     min_destinations: int,
     min_rate: float,
@@ -69,12 +61,12 @@ def events(
     before or after the period (read from the edge days) and ``is_sensor``."""
     # Only keys with enough packets are sessionized (a scan of N destinations needs N
     # packets), and only the columns the sessions need go through the window sort.
-    source_filter = "" if source is None else " AND src = $source"
+    where = shared.of_source(source)
     sql = f"""
     WITH p AS (
         SELECT src, proto, dport, t_ns AS t, dst, tags, country, asn
         FROM packets
-        WHERE day >= $first AND day < $end AND kind = 'probe' AND ip_version = 4{source_filter}
+        WHERE day >= $first AND day < $end AND kind = 'probe' AND ip_version = 4{where.sql}
     ), candidates {materialized(dialect)} (
         SELECT {_key(dialect, "src", "proto", "dport")} AS k, src, proto, dport
         FROM p GROUP BY src, proto, dport HAVING count(*) >= $min_destinations
@@ -83,45 +75,28 @@ def events(
                {ipv4_int(dialect, "dst", bits=32)} AS d, tags, country, asn
         FROM p {semi_join(dialect)} candidates c
             ON p.src = c.src AND p.proto = c.proto AND p.dport IS NOT DISTINCT FROM c.dport
-    ), {sessions("k", "q")},
+    ), {shared.sessions("k", "q")},
     grouped AS (
         SELECT k, min(t) AS first_ns, max(t) AS last_ns, count(*) AS packets,
-               count(DISTINCT d) AS destinations, {SESSION_TAGS}
+               count(DISTINCT d) AS destinations, {shared.SESSION_TAGS}
         FROM sessions GROUP BY k, started
         HAVING count(DISTINCT d) >= $min_destinations
     ), kept {materialized(dialect)} (
         SELECT g.*, c.src, {_RATE}
         FROM grouped g JOIN (SELECT k, src FROM candidates) c USING (k)
         WHERE {_RATE_OK}
-    ), edges AS (
-        SELECT {_key(dialect, "src", "proto", "dport")} AS k,
-               max(t_ns) FILTER (WHERE day < $first) AS before_ns,
-               min(t_ns) FILTER (WHERE day >= $end) AS after_ns
-        FROM packets
-        WHERE ((day >= $lo AND day < $first) OR (day >= $end AND day < $hi))
-          AND kind = 'probe' AND ip_version = 4
-          AND t_ns >= $first_ns - $timeout_ns AND t_ns < $end_ns + $timeout_ns
-          AND src IN (SELECT src FROM kept)
-        GROUP BY ALL
-    ), {sensor_sources("kept")}
+    ), {shared.edges(_key(dialect, "src", "proto", "dport"), "probe", "kept")},
+    {shared.sensor_sources("kept")}
     {_OUTPUT}"""
-    params = bounds.params() | {
-        "min_destinations": min_destinations,
-        "min_rate": min_rate,
-        "darknet": darknet,
-    }
-    if source is not None:
-        params["source"] = source
-    return Statement(sql, params)
+    values = {"min_destinations": min_destinations, "min_rate": min_rate, "darknet": darknet}
+    return Statement(sql, merged_params(bounds.params(), values, where.params))
 
 
 def day_probes(first: date, end: date) -> Statement:
     """The probes of days ``first`` … ``end`` (exclusive), for
     :func:`teiten.analyze.sessions.sessionize`."""
-    sql = """
-    SELECT src, proto, dport, t_ns AS t, dst, tags, country, asn
-    FROM packets WHERE day >= $first AND day < $end AND kind = 'probe' AND ip_version = 4"""
-    return Statement(sql, {"first": first, "end": end})
+    columns = "src, proto, dport, t_ns AS t, dst, tags, country, asn"
+    return shared.day_packets("probe", columns, first, end)
 
 
 # The fragments of a day from its sessionized probes (``sessions``): each session with
@@ -130,7 +105,7 @@ def day_probes(first: date, end: date) -> Statement:
 # it reaches the floor.
 _DAY_SQL = f"""
     WITH per_d AS MATERIALIZED (
-        SELECT k, started, d, count(*) AS n, max(t) AS last_ns, {SESSION_TAGS}
+        SELECT k, started, d, count(*) AS n, max(t) AS last_ns, {shared.SESSION_TAGS}
         FROM sessions GROUP BY k, started, d
     ), grouped AS MATERIALIZED (
         SELECT k, started AS first_ns, max(last_ns) AS last_ns, sum(n) AS packets,
@@ -162,7 +137,7 @@ def day_fragments(*, timeout_ns: int, day_len: int, min_destinations: int) -> St
 # joins across midnight, ``chained``: :func:`teiten.store.queries.events.pieces`; a
 # session of several fragments has their destination sets' union, ``united``).
 _MERGE_SQL = f"""
-    WITH {pieces("destinations >= $min_destinations")},
+    WITH {shared.pieces("destinations >= $min_destinations")},
     merged AS (
         SELECT k, first_ns, last_ns, packets, destinations, tag_bits, country, asn
         FROM singles
@@ -171,17 +146,15 @@ _MERGE_SQL = f"""
                bit_or(tag_bits), min(country), min(asn)
         FROM joined GROUP BY k, started
     ), kept AS MATERIALIZED (
-        SELECT *, {ipv4_blob("k >> 25")} AS src, {_RATE}
+        SELECT *, {shared.ipv4_blob("k >> 25")} AS src, {_RATE}
         FROM merged WHERE destinations >= $min_destinations AND {_RATE_OK}
-    ), edges AS (
-        SELECT k, max(last_ns) FILTER (WHERE day < $first) AS before_ns,
-               min(first_ns) FILTER (WHERE day >= $end) AS after_ns
-        FROM margin WHERE k IN (SELECT k FROM kept) GROUP BY k
-    ), {sensor_sources("kept")}
+    ), {shared.margin_edges("kept")}, {shared.sensor_sources("kept")}
     {_OUTPUT}"""
 
 
-def merged(bounds: Bounds, *, min_destinations: int, min_rate: float, darknet: float) -> Statement:
+def merged(
+    bounds: shared.Bounds, *, min_destinations: int, min_rate: float, darknet: float
+) -> Statement:
     """:func:`events`, rows alike, from the fragments ``frags`` and their joins ``chained``
     (DuckDB)."""
     params = bounds.period() | {
