@@ -2,17 +2,24 @@
 
 Every statement is built over a grid of its structural choices, its ``$name`` markers
 compared with its values, and run by DuckDB over an empty store (which binds every
-marker and checks the SQL). Their answers are tested by the analyses' tests; the Spark
-spelling by tests/test_cli_spark.py.
+marker and checks the SQL; the statements over session fragments read empty fragment
+tables). Their answers are tested by the analyses' tests; the Spark spelling by
+tests/test_cli_spark.py.
 """
 
 from __future__ import annotations
 
+import inspect
 import re
-from datetime import date
+from datetime import date, timedelta
 
+import pyarrow as pa
 import pytest
 
+from teiten.analyze import dos as dos_module
+from teiten.analyze import scans as scans_module
+from teiten.analyze.events import Window
+from teiten.analyze.sessions import DAY_NS, Fragments, chain, sessionize
 from teiten.store import DuckDBEngine, Store, queries
 from teiten.store.dialect import named_params
 from teiten.store.queries.attribution import Probes
@@ -38,6 +45,8 @@ def _statements(dialect: str) -> list[queries.Statement]:
         queries.holdings.held_days("packets"),
         queries.holdings.held_days("sources"),
         queries.holdings.sensor_labels(),
+        queries.holdings.rolled_up_only(SPLIT),
+        queries.holdings.kind_per_day("probe", FIRST, SPLIT),
         queries.holdings.store_totals(),
         queries.holdings.sensor_totals(),
         s.period_totals(FIRST, END),
@@ -97,12 +106,72 @@ def _statements(dialect: str) -> list[queries.Statement]:
             out.append(
                 s.top_keys_per_day(dialect, dimension, FIRST, SPLIT, END, limit=5, country=country)
             )
+    return out + _event_statements(dialect) + _source_statements(dialect)
+
+
+ADDRESS = bytes(10) + b"\xff\xff" + bytes([192, 0, 2, 1])  # ::ffff:192.0.2.1
+BOUNDS = Window(FIRST, END, 480.0).bounds()
+DOS = queries.dos.Thresholds(
+    min_packets=25, min_duration_ns=60 * 10**9, min_ppm=30, step_s=10, ns=10**9
+)
+
+
+def _event_statements(dialect: str) -> list[queries.Statement]:
+    """Scan events and DoS attacks from the packets (of every source, and of one)."""
+    out = []
+    for source in (None, ADDRESS):
+        out.append(
+            queries.scans.events(
+                dialect, BOUNDS, min_destinations=10, min_rate=10.0, darknet=256.0, source=source
+            )
+        )
+        out.append(
+            queries.dos.attacks(
+                dialect, BOUNDS, DOS, window_s=60, top_ports=5, darknet=256.0, source=source
+            )
+        )
     return out
+
+
+def _source_statements(dialect: str) -> list[queries.Statement]:
+    """A period's sources under every filter, one source's history and sensor checks."""
+    out = [
+        queries.sources.history(dialect, ADDRESS, top=10),
+        queries.sources.seen_as_destination(ADDRESS),
+        queries.sources.dropped_destination(ADDRESS, SPLIT),
+    ]
+    given = {"kind": "probe", "country": "JP", "tag_mask": 6, "port": 23, "proto": 6}
+    for left_out in [(), ("proto",), ("port", "proto"), tuple(given)]:
+        filters = {k: None if k in left_out else v for k, v in given.items()}
+        out.append(queries.sources.period_sources(dialect, FIRST, END, **filters, top=10, limit=20))
+    return out
+
+
+def _fragment_statements() -> list[tuple[Fragments, queries.Statement]]:
+    """The statements over session fragments (DuckDB only), with the family whose
+    fragments they read: a day's packets and fragments as the families' specs give them,
+    and the merge per period."""
+    scans, dos = scans_module.FRAGMENTS, dos_module.FRAGMENTS
+    timeout = {"timeout_ns": 480 * 10**9, "day_len": DAY_NS}
+    return [
+        (scans, queries.scans.day_probes(FIRST, SPLIT)),
+        (scans, queries.scans.day_fragments(**timeout, **scans.floor, **scans.params)),
+        (scans, queries.scans.merged(BOUNDS, min_destinations=10, min_rate=10.0, darknet=256.0)),
+        (dos, queries.dos.day_backscatter(FIRST, SPLIT)),
+        (dos, queries.dos.day_fragments(**timeout, **dos.floor, **dos.params)),
+        (dos, queries.dos.merged(BOUNDS, DOS, window_s=60, top_ports=5, darknet=256.0)),
+    ]
+
+
+def test_the_fragment_specs_run_these_statements():
+    scans, dos = scans_module.FRAGMENTS, dos_module.FRAGMENTS
+    assert (scans.read, scans.aggregate) == (queries.scans.day_probes, queries.scans.day_fragments)
+    assert (dos.read, dos.aggregate) == (queries.dos.day_backscatter, queries.dos.day_fragments)
 
 
 @pytest.mark.parametrize("dialect", ["duckdb", "spark"])
 def test_every_marker_has_its_value_and_every_value_its_marker(dialect):
-    for statement in _statements(dialect):
+    for statement in _statements(dialect) + [s for _, s in _fragment_statements()]:
         assert "?" not in statement.sql, statement.sql
         markers = set(re.findall(r"\$([A-Za-z_]\w*)", statement.sql))
         assert markers == set(statement.params), statement.sql
@@ -114,6 +183,52 @@ def test_every_statement_runs_on_duckdb(tmp_path):
     with DuckDBEngine(Store(tmp_path / "empty")) as engine:
         for statement in _statements(engine.dialect):
             engine.rows(*statement)
+
+
+def test_the_statements_over_fragments_run_on_duckdb(tmp_path):
+    with DuckDBEngine(Store(tmp_path / "empty")) as engine:
+        for spec, statement in _fragment_statements():
+            rows = engine.table(*spec.read(FIRST, SPLIT))
+            sessions = sessionize(rows, spec.key_of(rows), 480 * 10**9)
+            frags = spec.schema.append(pa.field("day", pa.date32())).empty_table()
+            chained = chain(frags, FIRST, END, 480.0)
+            tables = {"sessions": sessions, "frags": frags, "chained": chained}
+            engine.table(*statement, tables=tables)
+
+
+def test_every_statement_function_is_exercised(monkeypatch):
+    """Every public function of a queries module that returns a Statement is among the
+    statements above (so its markers are checked)."""
+    called, wanted = set(), set()
+    for name in queries.__all__:
+        module = getattr(queries, name)
+        for fn_name in getattr(module, "__all__", []):
+            fn = getattr(module, fn_name)
+            if inspect.isfunction(fn) and inspect.signature(fn).return_annotation == "Statement":
+                wanted.add(f"{name}.{fn_name}")
+
+                def spy(*args, _fn=fn, _key=f"{name}.{fn_name}", **kwargs):
+                    called.add(_key)
+                    return _fn(*args, **kwargs)
+
+                monkeypatch.setattr(module, fn_name, spy)
+    assert {"scans.events", "dos.merged", "sources.history", "holdings.kind_per_day"} <= wanted
+    _statements("duckdb")
+    _fragment_statements()
+    assert wanted - called == set()
+
+
+def test_event_bounds_are_days_and_nanoseconds():
+    assert BOUNDS.params() == {
+        "first": FIRST,
+        "end": END,
+        "lo": FIRST - timedelta(days=1),
+        "hi": END + timedelta(days=1),
+        "first_ns": 1554076800 * 10**9,
+        "end_ns": 1559347200 * 10**9,
+        "timeout_ns": 480 * 10**9,
+    }
+    assert BOUNDS.period() == {"first": FIRST, "end": END, "timeout_ns": 480 * 10**9}
 
 
 def test_filters_name_only_what_is_given():

@@ -2,7 +2,8 @@
 
 Both are *sessions*: packets of one key (a scanner's source, protocol and port;
 a victim's address and protocol) ordered by time, where a silence longer than
-a timeout ends one session and the next packet opens another. In SQL::
+a timeout ends one session and the next packet opens another. In SQL
+(:func:`teiten.store.queries.events.sessions`)::
 
     opens   = ts unless ts − lag(ts) ≤ timeout          (one window pass)
     started = max(opens) over the key's packets so far   (a second one)
@@ -39,6 +40,7 @@ import pyarrow.compute as pc
 
 from teiten.analyze.darknet import Darknet, darknet_size, estimate_supported
 from teiten.analyze.periods import Period
+from teiten.store.queries.events import IPV4_SPACE, Bounds
 from teiten.store.timestamps import iso_timestamps
 
 if TYPE_CHECKING:
@@ -46,18 +48,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EVENTS_VERSION",
+    "IPV4_SPACE",
+    "NS",
     "EventReport",
     "Window",
     "collect",
     "finish",
-    "ipv4_blob_sql",
-    "ipv4_int_sql",
-    "ipv4_text_sql",
     "ns_to_timestamps",
     "protocol_names",
     "require_raw",
-    "sensor_sources_sql",
-    "session_sql",
     "sort_rows",
     "tag_lists",
     "to_rows",
@@ -66,43 +65,6 @@ __all__ = [
 # Bump when stored event files would differ for the same inputs (they are then recomputed).
 EVENTS_VERSION = 2  # 2: start and end keep nanoseconds (were cut to µs)
 NS = 1_000_000_000
-IPV4_SPACE = 1 << 32
-
-
-def ipv4_int_sql(column: str) -> str:
-    """SQL for the IPv4 address (UBIGINT) of an IPv4-mapped 16-byte address column."""
-    return f"('0x' || right(hex({column}), 8))::UBIGINT"
-
-
-def ipv4_text_sql(value: str) -> str:
-    """SQL for the dotted quad of an IPv4 address given as an integer expression."""
-    v = f"({value})"
-    return f"concat_ws('.', {v} >> 24, ({v} >> 16) & 255, ({v} >> 8) & 255, {v} & 255)"
-
-
-def ipv4_blob_sql(value: str) -> str:
-    """SQL (DuckDB) for the 16-byte IPv4-mapped address of an integer expression."""
-    return f"unhex('00000000000000000000ffff' || printf('%08x', {value}))"
-
-
-def sensor_sources_sql(events: str) -> str:
-    """CTE ``sensor_sources``: the sources of ``events`` (16-byte ``src``) that are also
-    destinations in the period (read from the ``dsts`` rollup)."""
-    return f"""sensor_sources AS (
-        SELECT DISTINCT dst AS src FROM dsts
-        WHERE day >= $first AND day < $end AND dst IN (SELECT src FROM {events})
-    )"""
-
-
-def session_sql(keys: str, source: str) -> str:
-    """CTEs ``marked`` and ``sessions`` over ``source`` (which has ``keys`` and ``t``)."""
-    return f"""
-    marked AS (
-        SELECT *, CASE WHEN t - lag(t) OVER w <= $timeout_ns THEN NULL ELSE t END AS opens
-        FROM {source} WINDOW w AS (PARTITION BY {keys} ORDER BY t)
-    ), sessions AS (
-        SELECT *, max(opens) OVER (PARTITION BY {keys} ORDER BY t) AS started FROM marked
-    )"""
 
 
 @dataclass(frozen=True)
@@ -126,17 +88,17 @@ class Window:
     def hi(self) -> date:
         return self.end + self.margin
 
-    def params(self) -> dict[str, Any]:
-        """Named SQL parameters for the bounds (days, and ns since the epoch)."""
-        return {
-            "first": self.first,
-            "end": self.end,
-            "lo": self.lo,
-            "hi": self.hi,
-            "first_ns": _ns(self.first),
-            "end_ns": _ns(self.end),
-            "timeout_ns": int(self.timeout_s * NS),
-        }
+    def bounds(self) -> Bounds:
+        """The bounds as an event statement takes them (days, and ns since the epoch)."""
+        return Bounds(
+            first=self.first,
+            end=self.end,
+            lo=self.lo,
+            hi=self.hi,
+            first_ns=_ns(self.first),
+            end_ns=_ns(self.end),
+            timeout_ns=int(self.timeout_s * NS),
+        )
 
 
 def require_raw(engine: Engine, window: Window) -> None:

@@ -29,7 +29,8 @@ override the derived ones.
 
 Probes only (``kind = 'probe'``: TCP SYN, UDP, ICMP requests), IPv4 only (the
 2^32 scaling has no IPv6 counterpart). ICMP events have no port. Computed in
-one DuckDB query over the period's partitions; see :mod:`teiten.analyze.events`
+one query over the period's partitions (:mod:`teiten.store.queries.scans`), or merged
+from per-day fragments (:mod:`teiten.analyze.sessions`); see :mod:`teiten.analyze.events`
 for sessions, period edges and withheld sensor addresses.
 """
 
@@ -43,22 +44,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from teiten.analyze.darknet import Darknet, estimate_supported
-from teiten.analyze.events import (
-    IPV4_SPACE,
-    EventReport,
-    Window,
-    collect,
-    finish,
-    ipv4_blob_sql,
-    ipv4_text_sql,
-    require_raw,
-    sensor_sources_sql,
-    session_sql,
-)
+from teiten.analyze.events import IPV4_SPACE, EventReport, Window, collect, finish, require_raw
 from teiten.analyze.periods import Period
-from teiten.analyze.sessions import Fragments, ipv4, merge, pieces, pieces_sql, usable
+from teiten.analyze.sessions import Fragments, ipv4, merge, pieces, usable
 from teiten.errors import OptionError
-from teiten.store.dialect import ipv4_int, materialized, semi_join, unsigned
+from teiten.store import queries
 
 if TYPE_CHECKING:
     from teiten.store import Engine
@@ -183,87 +173,9 @@ class ScanThresholds:
         }
 
 
-def _key_sql(dialect: str, src: str, proto: str, dport: str) -> str:
-    """One exact integer per (IPv4 source, protocol, port): IPv4 << 25 | proto << 17 | port + 1.
-
-    Sorting sessions by it is much faster than by the 16-byte address; ICMP has port 0.
-    """
-    return (
-        f"({ipv4_int(dialect, src)} << 25) | ({unsigned(dialect, proto)} << 17)"
-        f" | coalesce({unsigned(dialect, dport)} + 1, 0)"
-    )
-
-
-def _sql(dialect: str, source_filter: str) -> str:
-    # Only keys with enough packets are sessionized (a scan of N destinations needs N
-    # packets), and only the columns the sessions need go through the window sort.
-    return f"""
-    WITH p AS (
-        SELECT src, proto, dport, t_ns AS t, dst, tags, country, asn
-        FROM packets
-        WHERE day >= $first AND day < $end AND kind = 'probe' AND ip_version = 4{source_filter}
-    ), candidates {materialized(dialect)} (
-        SELECT {_key_sql(dialect, "src", "proto", "dport")} AS k, src, proto, dport
-        FROM p GROUP BY src, proto, dport HAVING count(*) >= $min_destinations
-    ), q AS (
-        SELECT {_key_sql(dialect, "p.src", "p.proto", "p.dport")} AS k, t,
-               {ipv4_int(dialect, "dst", bits=32)} AS d, tags, country, asn
-        FROM p {semi_join(dialect)} candidates c
-            ON p.src = c.src AND p.proto = c.proto AND p.dport IS NOT DISTINCT FROM c.dport
-    ), {session_sql("k", "q")},
-    grouped AS (
-        SELECT k, min(t) AS first_ns, max(t) AS last_ns, count(*) AS packets,
-               count(DISTINCT d) AS destinations, {_SESSION_TAGS}
-        FROM sessions GROUP BY k, started
-        HAVING count(DISTINCT d) >= $min_destinations
-    ), kept {materialized(dialect)} (
-        SELECT g.*, c.src, {_RATE}
-        FROM grouped g JOIN (SELECT k, src FROM candidates) c USING (k)
-        WHERE {_RATE_OK}
-    ), edges AS (
-        SELECT {_key_sql(dialect, "src", "proto", "dport")} AS k,
-               max(t_ns) FILTER (WHERE day < $first) AS before_ns,
-               min(t_ns) FILTER (WHERE day >= $end) AS after_ns
-        FROM packets
-        WHERE ((day >= $lo AND day < $first) OR (day >= $end AND day < $hi))
-          AND kind = 'probe' AND ip_version = 4
-          AND t_ns >= $first_ns - $timeout_ns AND t_ns < $end_ns + $timeout_ns
-          AND src IN (SELECT src FROM kept)
-        GROUP BY ALL
-    ), {sensor_sources_sql("kept")}
-    {_OUTPUT}"""
-
-
-# What a session carries besides its times and counts (merged alike from fragments).
-_SESSION_TAGS = "bit_or(tags) AS tag_bits, min(country) AS country, min(asn) AS asn"
-_DURATION = "(last_ns - first_ns) / 1e9"
-_RATE_SQL = f"packets * {float(IPV4_SPACE)} / $darknet / greatest({_DURATION}, 1.0)"
-_RATE = f"{_DURATION} AS duration_s, {_RATE_SQL} AS rate"
-_RATE_OK = f"{_RATE_SQL} >= $min_rate"
-# The events, from ``kept`` (a session per row, its key ``k`` and 16-byte ``src``),
-# ``edges`` (per key, the last packet before the period and the first after) and
-# ``sensor_sources``.
-_OUTPUT = f"""
-    SELECT {ipv4_text_sql("k.k >> 25")} AS source, k.country, k.asn,
-           (k.k >> 17) & 255 AS proto,
-           CASE WHEN k.k & 131071 = 0 THEN NULL ELSE (k.k & 131071) - 1 END AS port,
-           k.first_ns AS start, k.last_ns AS end_ns,
-           k.packets, k.destinations, k.duration_s, k.rate AS rate_pps_internet_wide,
-           k.tag_bits,
-           coalesce(k.first_ns - e.before_ns <= $timeout_ns, false) AS continues_before,
-           coalesce(e.after_ns - k.last_ns <= $timeout_ns, false) AS continues_after,
-           k.src IN (SELECT src FROM sensor_sources) AS is_sensor, k.k
-    FROM kept k LEFT JOIN edges e USING (k)"""
-
-
-# The probes of days ``$first`` … ``$end``, for :func:`teiten.analyze.sessions.sessionize`.
-_DAY_READ = """
-    SELECT src, proto, dport, t_ns AS t, dst, tags, country, asn
-    FROM packets WHERE day >= $first AND day < $end AND kind = 'probe' AND ip_version = 4"""
-
-
 def _day_key(rows: pa.Table) -> np.ndarray:
-    """:func:`_key_sql` of ``rows`` (``src``, ``proto``, ``dport``), in numpy."""
+    """The session key of ``rows`` (``src``, ``proto``, ``dport``) as
+    :mod:`teiten.store.queries.scans` computes it, in numpy."""
     proto = rows.column("proto").to_numpy(zero_copy_only=False).astype(np.uint64)
     port = pc.add(rows.column("dport").cast(pa.uint64()), 1).fill_null(0)
     return (
@@ -271,56 +183,6 @@ def _day_key(rows: pa.Table) -> np.ndarray:
         | (proto << np.uint64(17))
         | port.to_numpy(zero_copy_only=False).astype(np.uint64)
     )
-
-
-# The fragments of a day from its sessionized probes (``sessions``): each session with
-# its distinct destinations counted (per session and destination first: cheaper than
-# ``count(DISTINCT)``) and, for an edge fragment, listed; one that is not edge only if
-# it reaches the floor.
-_DAY_SQL = f"""
-    WITH per_d AS MATERIALIZED (
-        SELECT k, started, d, count(*) AS n, max(t) AS last_ns, {_SESSION_TAGS}
-        FROM sessions GROUP BY k, started, d
-    ), grouped AS MATERIALIZED (
-        SELECT k, started AS first_ns, max(last_ns) AS last_ns, sum(n) AS packets,
-               count(*) AS destinations, bit_or(tag_bits) AS tag_bits,
-               min(country) AS country, min(asn) AS asn,
-               started % $day_len <= $timeout_ns
-                   OR $day_len - started % $day_len - (max(last_ns) - started) <= $timeout_ns
-                   AS edge
-        FROM per_d GROUP BY k, started
-    ), lists AS (
-        SELECT k, started AS first_ns, list(d ORDER BY d) AS dsts
-        FROM per_d SEMI JOIN (SELECT k, first_ns FROM grouped WHERE edge) e
-            ON per_d.k = e.k AND per_d.started = e.first_ns
-        GROUP BY k, started
-    )
-    SELECT g.*, l.dsts FROM grouped g LEFT JOIN lists l USING (k, first_ns)
-    WHERE g.edge OR g.destinations >= $min_destinations
-    ORDER BY first_ns // $day_len, k, first_ns"""
-
-
-# The events of the period from its fragments and its margin days' (``frags``, and the
-# joins across midnight, ``chained``: :func:`teiten.analyze.sessions.pieces_sql`; a
-# session of several fragments has their destination sets' union, ``united``).
-_MERGE_SQL = f"""
-    WITH {pieces_sql("destinations >= $min_destinations")},
-    merged AS (
-        SELECT k, first_ns, last_ns, packets, destinations, tag_bits, country, asn
-        FROM singles
-        UNION ALL
-        SELECT k, min(first_ns), max(last_ns), sum(packets), any_value(united),
-               bit_or(tag_bits), min(country), min(asn)
-        FROM joined GROUP BY k, started
-    ), kept AS MATERIALIZED (
-        SELECT *, {ipv4_blob_sql("k >> 25")} AS src, {_RATE}
-        FROM merged WHERE destinations >= $min_destinations AND {_RATE_OK}
-    ), edges AS (
-        SELECT k, max(last_ns) FILTER (WHERE day < $first) AS before_ns,
-               min(first_ns) FILTER (WHERE day >= $end) AS after_ns
-        FROM margin WHERE k IN (SELECT k FROM kept) GROUP BY k
-    ), {sensor_sources_sql("kept")}
-    {_OUTPUT}"""
 
 
 _FRAGMENT_SCHEMA = pa.schema(
@@ -345,9 +207,9 @@ FRAGMENTS = Fragments(
     floor={"min_destinations": MIN_DESTINATIONS_FLOOR},
     params={},
     schema=_FRAGMENT_SCHEMA,
-    read=_DAY_READ,
+    read=queries.scans.day_probes,
     key_of=_day_key,
-    sql=_DAY_SQL,
+    aggregate=queries.scans.day_fragments,
 )
 
 
@@ -355,14 +217,13 @@ def _from_fragments(
     engine: Engine, window: Window, thresholds: ScanThresholds, darknet: Darknet
 ) -> tuple[pa.Table, int]:
     """:func:`extract_scans` from the stored fragments (computing the days missing)."""
-    args = {
-        **window.params(),
-        "timeout_s": window.timeout_s,
-        "min_destinations": thresholds.min_destinations,
-        "min_rate": thresholds.min_rate,
-        "darknet": float(darknet.size),
-    }
-    return _finish(merge(engine, _MERGE_SQL, args, pieces(engine, FRAGMENTS, window)))
+    statement = queries.scans.merged(
+        window.bounds(),
+        min_destinations=thresholds.min_destinations,
+        min_rate=thresholds.min_rate,
+        darknet=float(darknet.size),
+    )
+    return _finish(merge(engine, statement, pieces(engine, FRAGMENTS, window)))
 
 
 def extract_scans(
@@ -381,17 +242,15 @@ def extract_scans(
         return _empty(), 0
     require_raw(engine, window)
     thresholds = params.for_darknet(darknet)
-    args = {
-        **window.params(),
-        "min_destinations": thresholds.min_destinations,
-        "min_rate": thresholds.min_rate,
-        "darknet": float(darknet.size),
-    }
-    where = ""
-    if source is not None:
-        where, args["source"] = " AND src = $source", source
-    table = engine.table(_sql(engine.dialect, where), args)
-    return _finish(table)
+    statement = queries.scans.events(
+        engine.dialect,
+        window.bounds(),
+        min_destinations=thresholds.min_destinations,
+        min_rate=thresholds.min_rate,
+        darknet=float(darknet.size),
+        source=source,
+    )
+    return _finish(engine.table(*statement))
 
 
 def _covered(engine: Engine, params: ScanParams) -> bool:

@@ -27,7 +27,6 @@ floor, one source, the Spark engine) compute from the packets.
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -39,11 +38,13 @@ import pyarrow.compute as pc
 
 from teiten.analyze.events import NS, Window
 from teiten.errors import RawPacketsDroppedError
+from teiten.store import queries
 from teiten.store.events import digest
 from teiten.store.period_rollups import periods_of
 
 if TYPE_CHECKING:
     from teiten.store import Engine
+    from teiten.store.queries import Statement
 
 __all__ = [
     "CHUNK_PACKETS",
@@ -57,13 +58,11 @@ __all__ = [
     "ipv4",
     "merge",
     "pieces",
-    "pieces_sql",
     "prepare",
     "prepare_all",
     "prepare_periods",
     "sessionize",
     "usable",
-    "used",
 ]
 
 DAY_NS = 86_400 * NS
@@ -71,23 +70,25 @@ DAY_NS = 86_400 * NS
 
 @dataclass(frozen=True)
 class Fragments:
-    """How one family's day fragments are made: ``read`` selects the packets of days
-    ``$first`` … ``$end`` of ``kind`` (``src``, ``dst``, a time ``t`` and what the
-    sessions need); ``key_of`` gives each its session key, the exact integer the
-    family's SQL uses; :func:`sessionize` adds their ``started``; ``sql`` aggregates those
-    rows (``sessions``, with ``k`` and the IPv4 destination ``d``) into the fragments,
-    rows of ``schema``, with ``$timeout_ns``, ``$day_len``, ``floor`` and ``params``."""
+    """How one family's day fragments are made: ``read(first, end)`` is the statement
+    selecting the packets of days ``first`` … ``end`` of ``kind`` (``src``, ``dst``, a
+    time ``t`` and what the sessions need); ``key_of`` gives each its session key, the
+    exact integer the family's SQL uses; :func:`sessionize` adds their ``started``;
+    ``aggregate`` (given ``timeout_ns``, ``day_len``, ``floor`` and ``params`` by name)
+    is the statement turning those rows (``sessions``, with ``k`` and the IPv4
+    destination ``d``) into the fragments, rows of ``schema``. Both are in
+    :mod:`teiten.store.queries` (``scans``, ``dos``)."""
 
     family: str
     kind: str  # the packets' kind (probe, backscatter)
     version: int  # bump when stored fragments would differ for the same packets
     timeout_s: float
     floor: dict[str, Any]  # what a fragment that is not edge must reach to be stored
-    params: dict[str, Any]  # the SQL's other parameters
+    params: dict[str, Any]  # the aggregate's other parameters
     schema: pa.Schema
-    read: str
+    read: Callable[[date, date], Statement]
     key_of: Callable[[pa.Table], np.ndarray]
-    sql: str
+    aggregate: Callable[..., Statement]
 
     def key(self) -> dict[str, Any]:
         """What stored fragments depend on besides the packets."""
@@ -114,7 +115,7 @@ def ipv4(column: pa.ChunkedArray) -> np.ndarray:
 def sessionize(rows: pa.Table, k: np.ndarray, timeout_ns: int) -> pa.Table:
     """``rows`` with their key ``k``, their IPv4 destination ``d`` (for ``dst``, dropped
     with ``src``) and ``started``: the time of the first row of the session, as
-    :func:`teiten.analyze.events.session_sql` computes it (a silence longer than
+    :func:`teiten.store.queries.events.sessions` computes it (a silence longer than
     ``timeout_ns`` opens a session) but cut at midnight (a day's own sessions) — one sort
     of two integer columns, several times faster than SQL's two window passes."""
     d = ipv4(rows.column("dst"))
@@ -198,22 +199,6 @@ def _united(session: np.ndarray, dsts: pa.ChunkedArray) -> np.ndarray:
     return counts[session]
 
 
-def pieces_sql(keep: str) -> str:
-    """CTEs over ``frags`` (fragments of the period and its margin days, of some keys)
-    and ``chained`` (:func:`chain`): ``joined``, the fragments of sessions of several,
-    with ``started`` and ``united`` (the session's distinct destinations); ``singles``,
-    the period's sessions of one fragment — edge ones, and the others that ``keep`` (an
-    SQL condition) selects; ``margin``, the margin days'."""
-    return f"""joined AS (
-        SELECT f.*, c.started, c.united FROM frags f JOIN chained c USING (k, first_ns)
-    ), singles AS (
-        SELECT f.*, f.first_ns AS started FROM frags f ANTI JOIN chained c USING (k, first_ns)
-        WHERE day >= $first AND day < $end AND (edge OR ({keep}))
-    ), margin AS (
-        SELECT k, first_ns, last_ns, day FROM frags WHERE day < $first OR day >= $end
-    )"""
-
-
 SLICE_ROWS = 400_000  # fragments merged by one query: DuckDB's memory stays bounded
 
 
@@ -289,17 +274,17 @@ def _window_fragments(engine: Engine, spec: Fragments, window: Window) -> pa.Tab
     return frags
 
 
-def merge(engine: Engine, sql: str, args: dict[str, Any], found: Pieces) -> pa.Table:
-    """``sql`` (over :func:`pieces_sql`) run on the fragments joined across midnights
-    (``found``), a slice of the keys at a time (by a hash of ``k``) so that no query
-    holds more than :data:`SLICE_ROWS` fragments; the slices' rows together."""
+def merge(engine: Engine, statement: Statement, found: Pieces) -> pa.Table:
+    """``statement`` (over :func:`teiten.store.queries.events.pieces`) run on the
+    fragments joined across midnights (``found``), a slice of the keys at a time (by a
+    hash of ``k``) so that no query holds more than :data:`SLICE_ROWS` fragments; the
+    slices' rows together."""
     frags, chained = found.frags, found.chained
     slices = max(1, -(-frags.num_rows // SLICE_ROWS))
     mixed = frags.column("k").to_numpy() * np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing
     which = (mixed >> np.uint64(40)) % np.uint64(slices)
-    bound = used(sql, args)
     parts = [
-        engine.table(sql, bound, tables={"frags": frags.filter(which == i), "chained": chained})
+        engine.table(*statement, tables={"frags": frags.filter(which == i), "chained": chained})
         for i in range(slices)
     ]
     return pa.concat_tables(parts)
@@ -370,11 +355,7 @@ def _chunks(engine: Engine, spec: Fragments, days: list[date]) -> list[list[date
         return []
     counts: dict[date, int] = {}
     if engine.rolled_up:
-        rows = engine.rows(
-            "SELECT day, sum(packets) AS n FROM sources WHERE day >= ? AND day <= ? "
-            "AND kind = ? GROUP BY day",
-            [days[0], days[-1], spec.kind],
-        )
+        rows = engine.rows(*queries.holdings.kind_per_day(spec.kind, days[0], days[-1]))
         counts = {r["day"]: int(r["n"]) for r in rows}
     runs: list[list[date]] = []
     total = 0
@@ -391,11 +372,11 @@ def _chunks(engine: Engine, spec: Fragments, days: list[date]) -> list[list[date
 def _compute(engine: Engine, spec: Fragments, days: list[date]) -> dict[date, pa.Table]:
     """The fragments of ``days`` (consecutive), from their packets: one table per day."""
     timeout_ns = int(spec.timeout_s * NS)
-    rows = engine.table(spec.read, {"first": days[0], "end": days[-1] + timedelta(days=1)})
+    rows = engine.table(*spec.read(days[0], days[-1] + timedelta(days=1)))
     sessions = sessionize(rows, spec.key_of(rows), timeout_ns)
     del rows
-    args = {"timeout_ns": timeout_ns, "day_len": DAY_NS, **spec.floor, **spec.params}
-    out = engine.table(spec.sql, used(spec.sql, args), tables={"sessions": sessions})
+    aggregate = spec.aggregate(timeout_ns=timeout_ns, day_len=DAY_NS, **spec.floor, **spec.params)
+    out = engine.table(*aggregate, tables={"sessions": sessions})
     out = out.cast(spec.schema)
     ordinal = pc.divide(out.column("first_ns"), DAY_NS).to_numpy()  # days since the epoch
     epoch = date(1970, 1, 1)
@@ -409,11 +390,6 @@ def _compute(engine: Engine, spec: Fragments, days: list[date]) -> dict[date, pa
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def used(sql: str, args: dict[str, Any]) -> dict[str, Any]:
-    """The items of ``args`` that ``sql`` names (``$name``): DuckDB refuses others."""
-    return {k: v for k, v in args.items() if re.search(rf"\${k}\b", sql)}
 
 
 def usable(engine: Engine, spec: Fragments, timeout_s: float) -> bool:

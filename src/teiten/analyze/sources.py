@@ -32,7 +32,7 @@ from teiten.analyze.rankings import TRAFFIC, proto_number
 from teiten.analyze.scans import ScanParams, extract_scans
 from teiten.enrich import protocol_name
 from teiten.errors import OptionError, TeitenError
-from teiten.store.dialect import ordered_list
+from teiten.store import queries
 from teiten.store.timestamps import iso_ns
 
 if TYPE_CHECKING:
@@ -131,10 +131,6 @@ class SourcesReport:
         }
 
 
-_PORT = f"CASE WHEN proto IN {_ICMP} THEN icmp_type ELSE dport END"
-_KEY_PORT = f"CASE WHEN proto IN {_ICMP} THEN icmp_type ELSE port END"  # of a keys row
-
-
 def sources(
     engine: Engine, period: Period, filters: SourceFilters | None = None, *, limit: int = 20
 ) -> SourcesReport:
@@ -144,59 +140,21 @@ def sources(
     filters = filters or SourceFilters()
     if filters.traffic not in TRAFFIC:
         raise OptionError(f"unknown traffic kind {filters.traffic!r}: use {', '.join(TRAFFIC)}")
-    args: dict[str, Any] = {"first": period.start, "end": period.end, "top": TOP_PORTS}
-    where, having = "", []
-    if filters.traffic != "all":
-        where += " AND kind = $kind"
-        args["kind"] = filters.traffic
-    if filters.country:
-        where += " AND country = $country"
-        args["country"] = filters.country.strip().upper()
-    if filters.tag:
-        having.append("bit_or(tag_bits) & $tag_mask <> 0")
-        args["tag_mask"] = tag_mask([filters.tag], "--tag")
-    if filters.port:
-        proto, port = parse_port(filters.port)
-        having.append(
-            "bool_or(port = $port AND proto IN (6, 17))"
-            if proto is None
-            else "bool_or(port = $port AND proto = $proto)"
-        )
-        args["port"] = port
-        if proto is not None:
-            args["proto"] = proto
-    ports = ordered_list(
-        engine.dialect, {"proto": "proto", "port": "port"}, ["n DESC", "proto", "port"], "$top"
+    mask = tag_mask([filters.tag], "--tag") if filters.tag else None
+    proto, port = parse_port(filters.port) if filters.port else (None, None)
+    statement = queries.sources.period_sources(
+        engine.dialect,
+        period.start,
+        period.end,
+        kind=None if filters.traffic == "all" else filters.traffic,
+        country=filters.country.strip().upper() if filters.country else None,
+        tag_mask=mask,
+        port=port,
+        proto=proto,
+        top=TOP_PORTS,
+        limit=limit,
     )
-    sql = f"""
-    WITH per_port AS (
-        SELECT src, proto, {_PORT} AS port, count(*) AS n, min(t_ns) AS first_seen,
-               max(t_ns) AS last_seen, bit_or(tags) AS tag_bits,
-               any_value(country) AS country, any_value(asn) AS asn
-        FROM packets WHERE day >= $first AND day < $end{where}
-        GROUP BY ALL
-    ), per_source AS (
-        SELECT src, any_value(country) AS country, any_value(asn) AS asn,
-               min(first_seen) AS first_seen, max(last_seen) AS last_seen,
-               CAST(sum(n) AS BIGINT) AS packets, bit_or(tag_bits) AS tag_bits,
-               {ports} AS ports
-        FROM per_port GROUP BY src
-        {"HAVING " + " AND ".join(having) if having else ""}
-    ), sensor_sources AS (
-        SELECT DISTINCT dst AS src FROM packets
-        WHERE day >= $first AND day < $end AND dst IN (SELECT src FROM per_source)
-    ), visible AS (
-        SELECT *, src IN (SELECT src FROM sensor_sources) AS is_sensor FROM per_source
-    )
-    SELECT *, count(CASE WHEN NOT is_sensor THEN 1 END) OVER () AS total_sources,
-           sum(CASE WHEN NOT is_sensor THEN packets END) OVER () AS total_packets,
-           count(CASE WHEN is_sensor THEN 1 END) OVER () AS withheld
-    FROM visible
-    ORDER BY is_sensor, packets DESC, src
-    LIMIT $limit
-    """
-    args["limit"] = limit
-    found = engine.table(sql, args).to_pylist()
+    found = engine.table(*statement).to_pylist()
     rows = [_source_row(r) for r in found if not r["is_sensor"]][:limit]
     total = {
         "sources": int(found[0]["total_sources"]) if found else 0,
@@ -242,44 +200,14 @@ def source_history(
     src = address_bytes(address)
     text = address_text(src)
     since = raw_horizon(engine.store)
-    (seen_as_destination,) = engine.rows(
-        "SELECT count(*) > 0 AS hit FROM (SELECT 1 FROM packets WHERE dst = ? LIMIT 1)", [src]
-    )
+    (seen_as_destination,) = engine.rows(*queries.sources.seen_as_destination(src))
     if not seen_as_destination["hit"] and since is not None:  # dropped days: IPv4 only
-        (seen_as_destination,) = engine.rows(
-            "SELECT count(*) > 0 AS hit FROM (SELECT 1 FROM dsts WHERE day < ? AND dst = ? "
-            "LIMIT 1)",
-            [since, src],
-        )
+        (seen_as_destination,) = engine.rows(*queries.sources.dropped_destination(src, since))
     if seen_as_destination["hit"]:
         raise TeitenError(
             f"{text} is one of the sensors' monitored addresses; teiten does not report on them"
         )
-    ports = ordered_list(
-        engine.dialect, {"proto": "proto", "port": "port"}, ["n DESC", "proto", "port"], "$top"
-    )
-    days = engine.table(
-        f"""
-        WITH per_port AS (
-            SELECT day, proto, {_KEY_PORT} AS port, sum(packets) AS n,
-                   bit_or(tags) AS tag_bits,
-                   sum(packets) FILTER (WHERE kind = 'probe') AS probe,
-                   sum(packets) FILTER (WHERE kind = 'backscatter') AS backscatter,
-                   min(first_ns) AS first_seen, max(last_ns) AS last_seen,
-                   any_value(country) AS country, any_value(asn) AS asn
-            FROM keys WHERE src = $src GROUP BY ALL
-        )
-        SELECT day, CAST(sum(n) AS BIGINT) AS packets,
-               CAST(coalesce(sum(probe), 0) AS BIGINT) AS probe,
-               CAST(coalesce(sum(backscatter), 0) AS BIGINT) AS backscatter,
-               bit_or(tag_bits) AS tag_bits,
-               min(first_seen) AS first_seen, max(last_seen) AS last_seen,
-               any_value(country) AS country, any_value(asn) AS asn,
-               {ports} AS ports
-        FROM per_port GROUP BY day ORDER BY day
-        """,
-        {"src": src, "top": TOP_PORTS},
-    ).to_pylist()
+    days = engine.table(*queries.sources.history(engine.dialect, src, top=TOP_PORTS)).to_pylist()
     history: dict[str, Any] = {
         "source": text,
         "country": None,

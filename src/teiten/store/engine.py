@@ -43,9 +43,6 @@ __all__ = ["ENGINES", "DuckDBEngine", "Engine", "StoreSide", "engine_name", "ope
 ENGINES = ("duckdb", "spark")
 ENV_ENGINE = "TEITEN_ENGINE"
 Params = dict[str, Any]  # the values of a statement's ``$name`` markers
-# ``?`` markers and a list: only analyze/sources.py's source_history still passes one; it
-# goes when that module's SQL moves to teiten.store.queries (then ``rows`` takes Params only).
-Positional = list[Any]
 
 
 class Engine(Protocol):
@@ -55,7 +52,7 @@ class Engine(Protocol):
     rolled_up: bool  # the rollup views read the rollup files (else the packets)
     dialect: str  # "duckdb" or "spark" (see teiten.store.dialect)
 
-    def rows(self, sql: str, params: Params | Positional | None = None) -> list[dict[str, Any]]:
+    def rows(self, sql: str, params: Params | None = None) -> list[dict[str, Any]]:
         """Run a query (``$name`` markers, their values in ``params``); rows as dicts of
         Python values (int, str, bytes, date …)."""
         ...
@@ -295,7 +292,7 @@ class DuckDBEngine(StoreSide):
         ]
         return "(" + " UNION ALL BY NAME ".join(parts) + ")"
 
-    def rows(self, sql: str, params: Params | Positional | None = None) -> list[dict[str, Any]]:
+    def rows(self, sql: str, params: Params | None = None) -> list[dict[str, Any]]:
         """Run a query; rows as dicts."""
         cur = self.con.execute(sql, params or None)
         names = [d[0] for d in cur.description]

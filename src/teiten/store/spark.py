@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     import duckdb
     from pyspark.sql import SparkSession
 
-    from teiten.store.engine import Params, Positional
+    from teiten.store.engine import Params
 
 __all__ = [
     "ENV_MASTER",
@@ -247,11 +247,9 @@ class SparkEngine(StoreSide):
             for name in tables or {}:
                 self.spark.catalog.dropTempView(name)
 
-    def rows(self, sql: str, params: Params | Positional | None = None) -> list[dict[str, Any]]:
+    def rows(self, sql: str, params: Params | None = None) -> list[dict[str, Any]]:
         """Run a query; rows as dicts of the Python values DuckDB gives (via Arrow:
         ``bytes``, ``date``, UTC ``datetime``, ``list``)."""
-        if isinstance(params, list):  # ``?`` markers (see Positional)
-            return self.spark.sql(sql, args=params).toArrow().to_pylist()
         return self.table(sql, params).to_pylist()
 
     def close(self) -> None:

@@ -19,20 +19,31 @@ module          statements
 ``series``      per-day values: sensors, a ranking's rows, probes and Mirai's, top keys
 ``attribution`` who sent a finding's probes: its sources, busiest /24, busiest's tags
 ``darknet``     the sensors of a period and the destinations each observed
-``holdings``    what the store holds: days, sensors, whether a period has packets
+``holdings``    what the store holds: days, sensors, whether a period has packets, the
+                packets of a kind per day
+``events``      what scans and DoS attacks share: the days read, sessions, sensor
+                sources, IPv4 addresses, the CTEs merging per-day session fragments
+``scans``       scan events: from the packets, from fragments, a day's fragments
+``dos``         DoS attacks: from the backscatter, from fragments, a day's fragments
+``sources``     a period's sources, one source's history, whether an address is a
+                sensor's
 =============== ==========================================================================
 
-Event detection (scans, DoS attacks) and the per-source queries are to join them as
-``events`` and ``sources``.
+Not here: the rollups' own SQL and the engines' views (:mod:`teiten.store.rollup`, the
+engines).
 """
 
 from teiten.store.queries import (
     attribution,
     darknet,
+    dos,
+    events,
     filters,
     holdings,
     rankings,
+    scans,
     series,
+    sources,
 )
 from teiten.store.queries.statement import NO_CONDITION, Condition, Statement
 
@@ -42,8 +53,12 @@ __all__ = [
     "Statement",
     "attribution",
     "darknet",
+    "dos",
+    "events",
     "filters",
     "holdings",
     "rankings",
+    "scans",
     "series",
+    "sources",
 ]

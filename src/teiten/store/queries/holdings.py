@@ -1,5 +1,6 @@
 """What the store holds: its days, its sensors, whether a period has packets (``store
-info``, ``sensors list``, the sensor options, the report's and phenomena's checks)."""
+info``, ``sensors list``, the sensor options, the report's and phenomena's checks), the
+packets of a kind per day (how many days session fragments read at once)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from teiten.store.queries.statement import Statement
 __all__ = [
     "has_rows",
     "held_days",
+    "kind_per_day",
     "rolled_up_only",
     "sensor_labels",
     "sensor_totals",
@@ -28,6 +30,16 @@ def has_rows(view: Literal["packets", "sources"], first: date, end: date) -> Sta
 def held_days(view: Literal["packets", "sources"]) -> Statement:
     """The first and last day ``view`` has rows of (``first``, ``last``: NULL when none)."""
     return Statement(f"SELECT min(day) AS first, max(day) AS last FROM {view}", {})
+
+
+def kind_per_day(kind: str, first: date, last: date) -> Statement:
+    """Per day of ``first`` … ``last`` (inclusive) with packets of ``kind`` (``day``), how
+    many (``n``, from the rollup)."""
+    sql = (
+        "SELECT day, sum(packets) AS n FROM sources WHERE day >= $first AND day <= $last "
+        "AND kind = $kind GROUP BY day"
+    )
+    return Statement(sql, {"first": first, "last": last, "kind": kind})
 
 
 def sensor_labels() -> Statement:
