@@ -33,21 +33,40 @@ class Probes:
     proto: int | None = None
     port: int | None = None
 
-    def condition(self, i: int) -> tuple[str, dict[str, Any]]:
-        """The condition selecting them, its markers suffixed with ``i``."""
-        params: dict[str, Any] = {f"first{i}": self.first, f"end{i}": self.end}
-        sql = f"day >= $first{i} AND day < $end{i}"
-        if self.country is not None:
-            sql += f" AND country = $country{i}"
-            params[f"country{i}"] = self.country
-        if self.mirai:
-            sql += f" AND {has_tag_sql('mirai')}"
-        for name in ("proto", "port"):
-            value = getattr(self, name)
-            if value is not None:
-                sql += f" AND {name} = ${name}{i}"
-                params[f"{name}{i}"] = value
-        return f"({sql})", params
+
+_COLUMNS = {"country": "STRING", "proto": "INTEGER", "port": "INTEGER"}
+
+
+def _matched(probes: Sequence[Probes]) -> tuple[str, dict[str, Any]]:
+    """The ``keys`` rows of each finding ``f`` (an index of ``probes``): ``f``, ``src``,
+    ``day``, ``tags``, ``country``, ``packets``. Findings whose conditions name the same
+    columns (a port, a country, a port from a country, Mirai-type from a country) share
+    one join with a table of their values."""
+    shapes: dict[tuple[tuple[str, ...], bool], list[int]] = {}
+    for i, p in enumerate(probes):
+        named = tuple(c for c in _COLUMNS if getattr(p, c) is not None)
+        shapes.setdefault((named, p.mirai), []).append(i)
+    parts, params = [], dict[str, Any]()
+    for (named, mirai), members in shapes.items():
+        rows = []
+        for i in members:
+            p = probes[i]
+            params |= {f"first{i}": p.first, f"end{i}": p.end}
+            params |= {f"{c}{i}": getattr(p, c) for c in named}
+            values = [f"${c}{i}::{_COLUMNS[c]}" for c in named]
+            rows.append(
+                f"({', '.join([f'{i}::INTEGER', f'$first{i}::DATE', f'$end{i}::DATE', *values])})"
+            )
+        names = ", ".join(["c_f", "c_first", "c_end", *(f"c_{c}" for c in named)])
+        on = " AND ".join(f"{c} = c_{c}" for c in named) or "true"
+        tagged = f" AND {has_tag_sql('mirai')}" if mirai else ""
+        parts.append(
+            "SELECT c_f AS f, src, day, tags, country, packets FROM keys "
+            f"JOIN (SELECT * FROM (VALUES {', '.join(rows)}) c({names})) c ON {on} "
+            "WHERE day >= $low AND day < $high AND kind = 'probe' "
+            f"AND day >= c_first AND day < c_end{tagged}"
+        )
+    return " UNION ALL ".join(parts), params
 
 
 def contributors(dialect: str, probes: Sequence[Probes], *, max_sources: int) -> Statement:
@@ -58,30 +77,20 @@ def contributors(dialect: str, probes: Sequence[Probes], *, max_sources: int) ->
     (``top_network``) and its busiest source's packets per ``tags`` value
     (``tag_values``, ``tag_counts``).
 
-    Each packet row is marked with the findings it belongs to; the marks are counted per
-    (source, day, tags), then per finding.
+    The rows of each finding are found by joining the ``keys`` rollup with the findings'
+    conditions on their equal columns (:func:`_matched`), then counted per (finding,
+    source, day, tags): one hash join per shape of condition, not a filter per finding
+    evaluated on every row.
     """
-    marks, conditions, params = [], [], dict[str, Any]()
-    for i, p in enumerate(probes):
-        condition, values = p.condition(i)
-        marks.append(f"coalesce(sum(packets) FILTER (WHERE {condition}), 0) AS n{i}")
-        conditions.append(condition)
-        params |= values
-    unpivot = " UNION ALL ".join(
-        f"SELECT {i} AS f, src, day, tags, country, n{i} AS n FROM grouped WHERE n{i} > 0"
-        for i in range(len(probes))
-    )
+    matched, params = _matched(probes)
 
     def by_tags(value: str) -> str:
         return ordered_list(dialect, {"value": value}, ["u.tags"])
 
     sql = f"""
-        WITH grouped {materialized(dialect)} (
-            SELECT src, day, tags, min(country) AS country, {", ".join(marks)}
-            FROM keys
-            WHERE day >= $low AND day < $high AND kind = 'probe' AND ({" OR ".join(conditions)})
-            GROUP BY src, day, tags
-        ), u {materialized(dialect)} ({unpivot}
+        WITH u {materialized(dialect)} (
+            SELECT f, src, day, tags, min(country) AS country, sum(packets) AS n
+            FROM ({matched}) GROUP BY f, src, day, tags
         ), s AS (
             SELECT f, src, sum(n) AS n, min(day) AS first, max(day) AS last,
                    min(country) AS country
