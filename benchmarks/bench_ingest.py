@@ -6,10 +6,15 @@ Run with ``make bench`` (or ``.venv/bin/python benchmarks/bench_ingest.py``). It
    darknet-like packets and one 4× larger, with :mod:`teiten.simulate`;
 2. times whole-process ``teiten ingest --json`` on each (wall clock from
    process start to exit), with and without ``--dry-run``, and records the
-   child's peak RSS. The 50× dpkt target is checked on the larger capture with
-   ``--dry-run``: whole process excluding Parquet writing, the re-scoping that
-   issue 2 allows (Parquet encoding alone costs more than the target's whole
-   budget on this 2-vCPU machine; the full figure is printed beside it);
+   child's peak RSS and the bytes stored per packet (packet files, rollup files).
+   The 50× dpkt target is checked on the larger capture with ``--dry-run``: whole
+   process excluding Parquet writing, the re-scoping that issue 2 allows (Parquet
+   encoding alone costs more than the target's whole budget on this 2-vCPU
+   machine; the full figure is printed beside it, with issue 12's aim of 40×).
+   What the rollups cost (issue 12: at most 15 % of full ingest) is measured on
+   the larger capture by alternating full ingests with and without them; without
+   is ``TEITEN_BENCH_NO_ROLLUPS=1``, a switch for this benchmark only (the batch
+   is written without rollups and the store's rollup marked incomplete);
 3. times a plain dpkt loop doing the same counting (per (proto, dport) and
    per traffic kind) on the first packets of the smaller capture, and checks
    that teiten's decoder counts the same slice identically;
@@ -54,6 +59,9 @@ TEITEN = Path(sys.executable).with_name("teiten")
 TARGET_DECODE_PPS = 10_000_000
 TARGET_RATIO = 50.0
 TARGET_RSS_GROWTH = 1.25  # peak RSS on the 4× capture over the 1× one: "does not grow"
+TARGET_ROLLUP_SHARE = 0.15  # ingest time the rollups may add (issue 12)
+AIM_FULL_RATIO = 40.0  # full ingest against dpkt: issue 12's aim, printed, not checked
+NO_ROLLUPS = {"TEITEN_BENCH_NO_ROLLUPS": "1"}  # teiten.store.dataset.NO_ROLLUPS_ENV
 
 # Runs one command as this wrapper's only child, so RUSAGE_CHILDREN is that run alone.
 _WRAPPER = r"""
@@ -136,30 +144,52 @@ def capture(packets: int) -> dict[str, Any]:
 # --- whole-process ingest -----------------------------------------------------------------
 
 
-def ingest(path: str, expected: int, *, dry_run: bool = False, rounds: int = 1) -> dict[str, Any]:
+def ingest(
+    path: str,
+    expected: int,
+    *,
+    dry_run: bool = False,
+    rounds: int = 1,
+    env: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """``teiten ingest --json`` into a fresh store, timed and measured as a whole process.
 
     ``dry_run`` adds ``--dry-run``: everything up to the store rows (start-up,
     hashing, reading, decoding, country and fingerprint tagging, Arrow tables),
     but no Parquet encoding and no commit; the store must stay uncreated. The
     median of ``rounds`` runs is kept; each starts after ``sync`` so that no run
-    pays for the previous one's write-back.
+    pays for the previous one's write-back. ``env``: more environment variables.
     """
-    if not TEITEN.exists():
-        raise RuntimeError(f"{TEITEN} not found: the teiten CLI is not installed (make setup)")
-    runs = sorted(
-        (_ingest_once(path, expected, dry_run) for _ in range(rounds)),
-        key=lambda run: run["seconds"],
-    )
+    return _median([_ingest_once(path, expected, dry_run, env) for _ in range(rounds)], dry_run)
+
+
+def with_and_without_rollups(path: str, expected: int, rounds: int) -> dict[str, Any]:
+    """Full ingests with and without the rollups, in turn (the same machine state for
+    both), and what the rollups add to the median time."""
+    runs: dict[str, list[dict[str, Any]]] = {"with": [], "without": []}
+    for _ in range(rounds):
+        runs["with"].append(_ingest_once(path, expected, False, None))
+        runs["without"].append(_ingest_once(path, expected, False, NO_ROLLUPS))
+    out = {key: _median(value, False) for key, value in runs.items()}
+    out["share"] = out["with"]["seconds"] / out["without"]["seconds"] - 1
+    return out
+
+
+def _median(runs: list[dict[str, Any]], dry_run: bool) -> dict[str, Any]:
+    runs = sorted(runs, key=lambda run: run["seconds"])
     return {
         **runs[len(runs) // 2],
-        "rounds": rounds,
+        "rounds": len(runs),
         "dry_run": dry_run,
         "all_seconds": [run["seconds"] for run in runs],
     }
 
 
-def _ingest_once(path: str, expected: int, dry_run: bool) -> dict[str, Any]:
+def _ingest_once(
+    path: str, expected: int, dry_run: bool, env: dict[str, str] | None
+) -> dict[str, Any]:
+    if not TEITEN.exists():
+        raise RuntimeError(f"{TEITEN} not found: the teiten CLI is not installed (make setup)")
     parent = Path(tempfile.mkdtemp(prefix="teiten-bench-"))
     store = parent / "store"
     try:
@@ -168,11 +198,16 @@ def _ingest_once(path: str, expected: int, dry_run: bool) -> dict[str, Any]:
             cmd.insert(2, "--dry-run")
         os.sync()
         run = subprocess.run(
-            [sys.executable, "-c", _WRAPPER, *cmd], capture_output=True, text=True, check=True
+            [sys.executable, "-c", _WRAPPER, *cmd],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, **(env or {})},
         )
         child = json.loads(run.stdout)
         if dry_run and store.exists():
             raise RuntimeError(f"teiten ingest --dry-run created the store {store}")
+        stored = {part: _bytes(store / part) for part in ("packets", "rollups")}
     finally:
         shutil.rmtree(parent, ignore_errors=True)
     if child["rc"] != 0:
@@ -193,7 +228,13 @@ def _ingest_once(path: str, expected: int, dry_run: bool) -> dict[str, Any]:
         "cpu_seconds": child["cpu_s"],
         "packets_per_s": answer["packets"] / child["wall_s"],
         "peak_rss_mb": child["max_rss_kb"] / 1024,
+        "bytes_per_packet": {part: n / answer["packets"] for part, n in stored.items()},
     }
+
+
+def _bytes(folder: Path) -> int:
+    """Bytes of the Parquet files under ``folder``."""
+    return sum(p.stat().st_size for p in folder.rglob("*.parquet"))
 
 
 # --- the dpkt peer ------------------------------------------------------------------------
@@ -321,6 +362,12 @@ def verdicts(r: Results) -> dict[str, dict[str, Any]]:
                 "value": growth,
                 "pass": growth <= TARGET_RSS_GROWTH,
             }
+    if "rollups" in d:
+        share = d["rollups"]["share"]
+        out["rollups add ≤ 15 % to full ingest (4× capture)"] = {
+            "value": share,
+            "pass": share <= TARGET_ROLLUP_SHARE,
+        }
     if "fingerprints" in d:
         import bench_fingerprint
 
@@ -360,12 +407,27 @@ def print_table(r: Results, n: int, big: int) -> None:
         (f"ingest --dry-run, whole process {_short(big)}", "dry_4x"),
         (f"ingest, whole process {_short(n)}", "ingest_1x"),
         (f"ingest, whole process {_short(big)}", "ingest_4x"),
+        (f"ingest without rollups {_short(big)}", "no_rollups_4x"),
         ("decode_batch, steady state", "decode"),
     ):
         print(_row(label, d.get(key), dpkt_pps if key != "dpkt" else None))
     if "ingest_4x" in d and dpkt_pps:
         ratio = d["ingest_4x"]["packets_per_s"] / dpkt_pps
-        print(f"(with Parquet writing, whole process: {ratio:.1f}× dpkt; not a target, see README)")
+        print(
+            f"(with Parquet writing, whole process: {ratio:.1f}× dpkt; issue 12 aims at "
+            f"{AIM_FULL_RATIO:.0f}×, not a target, see README)"
+        )
+    for label, key in (("full ingest", "ingest_4x"), ("without rollups", "no_rollups_4x")):
+        if key in d:
+            stored = d[key]["bytes_per_packet"]
+            runs = ", ".join(f"{s:.2f}" for s in d[key]["all_seconds"])
+            print(
+                f"({label} {_short(big)}: {d[key]['seconds']:.2f} s of [{runs}]; stored "
+                f"{stored['packets'] + stored['rollups']:.1f} bytes a packet: "
+                f"{stored['packets']:.1f} packet files + {stored['rollups']:.1f} rollups)"
+            )
+    if "rollups" in d:
+        print(f"(the rollups add {100 * d['rollups']['share']:+.1f} % to full ingest time)")
     for key in ("capture_1x", "capture_4x"):
         gen = (d.get(key) or {}).get("generated_now")
         if gen:
@@ -413,13 +475,16 @@ def main(argv: list[str] | None = None) -> int:
                 ),
             )
     if large:
-        for key, dry in (("dry_4x", True), ("ingest_4x", False)):
-            r.part(
-                key,
-                lambda dry=dry: ingest(
-                    large["path"], large["packets"], dry_run=dry, rounds=args.rounds
-                ),
-            )
+        r.part(
+            "dry_4x",
+            lambda: ingest(large["path"], large["packets"], dry_run=True, rounds=args.rounds),
+        )
+        pair = r.part(
+            "rollups",
+            lambda: with_and_without_rollups(large["path"], large["packets"], args.rounds),
+        )
+        if pair:
+            r.data["ingest_4x"], r.data["no_rollups_4x"] = pair.pop("with"), pair.pop("without")
     if small:
         print(f"timing the dpkt loop on the first {args.dpkt_packets:,} packets …")
         peer = r.part("dpkt", lambda: dpkt_loop(small["path"], args.dpkt_packets))
