@@ -287,15 +287,16 @@ class Rollups:
         names = {name: sorted(known, key=known.__getitem__) for name, known in self._names.items()}
         parts = []
         if counts.sources_full:
-            parts.append(_Part(day, {"sources": counts.sources.take()}, names))
+            parts.append(_Part(day, {"sources": _rows(counts.sources.take())}, names))
         counts.fold()
-        tables = {"keys": counts.keys.take()}
+        keys, n = counts.keys.take()
+        tables = {"keys": keys[:n]}
         if final:
-            tables["sources"] = counts.sources.take()
+            tables["sources"] = _rows(counts.sources.take())
         if final or counts.dsts_full:
             tables["dsts"] = counts.dsts.rows()
             counts.dsts.clear()
-        parts.append(_Part(day, tables, names))
+        parts.append(_Part(day, tables, names, None if final else (counts, keys)))
         return parts
 
     def _write(self, part: _Part) -> None:
@@ -313,6 +314,9 @@ class Rollups:
                 _write_counted(rows, SCHEMAS[table], part.names, path)
         with self._lock:
             self._written.setdefault(part.day, []).append(paths)
+            if part.recycle is not None:
+                counts, rows = part.recycle
+                counts.keys.recycle(rows)
 
     def close(self) -> None:
         """Drop what is held (an aborted batch)."""
@@ -328,6 +332,12 @@ class _Part:
     day: str
     tables: dict[str, np.ndarray]
     names: dict[str, list[str]]
+    recycle: tuple[DayCounts, np.ndarray] | None = None  # whose keys memory, once written
+
+
+def _rows(taken: tuple[np.ndarray, int]) -> np.ndarray:
+    rows, n = taken
+    return rows[:n]
 
 
 def _write_counted(

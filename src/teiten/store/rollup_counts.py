@@ -53,6 +53,7 @@ class Table:
     def __init__(self, capacity: int) -> None:
         self.n = 0
         self.rows = _rows(capacity)
+        self._spare: np.ndarray | None = None
         self.index = np.full(1 << (2 * capacity - 1).bit_length(), EMPTY, np.int32)
 
     @property
@@ -73,13 +74,20 @@ class Table:
             self.grow(2 * self.capacity)
             start, self.n = add_rows(self.index, self.rows, self.n, rows, start, mask)
 
-    def take(self) -> np.ndarray:
-        """Hand the rows over (to be read while the table, empty, counts on in new
-        memory)."""
-        rows = self.rows[: self.n]
-        self.rows = _rows(self.capacity)
+    def take(self) -> tuple[np.ndarray, int]:
+        """Hand the rows over, ``rows[:n]`` of the array returned, to be read while the
+        table, empty, counts on in other memory (that of the last :meth:`recycle`)."""
+        taken = self.rows, self.n
+        self.rows = self._spare if self._spare is not None else _rows(self.capacity)
+        self._spare = None
         self.clear()
-        return rows
+        return taken
+
+    def recycle(self, rows: np.ndarray) -> None:
+        """Keep ``rows``, handed over by :meth:`take` and read, for the next take: memory
+        already in use is not faulted in again (which costs as much as the counting)."""
+        if rows.shape == self.rows.shape:
+            self._spare = rows
 
     def clear(self) -> None:
         """Forget every row (the memory stays, for the next rows)."""
