@@ -313,17 +313,27 @@ def kind_order(rows: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True)
-def unpack(rows: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, ...]:
-    """The columns of the rows ``order`` (in the order of
-    :class:`teiten.store.rollup_counts.Columns`)."""
-    n = order.shape[0]
-    sensor, kind, country = np.empty(n, np.int32), np.empty(n, np.int32), np.empty(n, np.int32)
-    proto, value = np.empty(n, np.uint8), np.empty(n, np.uint16)
-    has_port, has_icmp_type = np.empty(n, np.bool_), np.empty(n, np.bool_)
-    asn, has_asn, tags = np.empty(n, np.uint32), np.empty(n, np.bool_), np.empty(n, np.uint32)
-    src = np.empty((n, 2), np.int64)
-    packets, first, last = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
-    for j in range(n):
+def unpack(
+    rows: np.ndarray,
+    order: np.ndarray,
+    sensor: np.ndarray,
+    kind: np.ndarray,
+    country: np.ndarray,
+    proto: np.ndarray,
+    value: np.ndarray,
+    has_port: np.ndarray,
+    has_icmp_type: np.ndarray,
+    asn: np.ndarray,
+    has_asn: np.ndarray,
+    tags: np.ndarray,
+    src: np.ndarray,
+    packets: np.ndarray,
+    first: np.ndarray,
+    last: np.ndarray,
+) -> None:
+    """The rows ``order`` as columns, into the first ``len(order)`` values of the arrays
+    given (:class:`teiten.store.rollup_counts.Columns`; ``country`` -1: NULL)."""
+    for j in range(order.shape[0]):
         i = order[j]
         a, b = numba.uint64(rows[i, 0]), numba.uint64(rows[i, 1])
         kind[j] = a >> np.uint64(KIND_SHIFT)
@@ -341,7 +351,3 @@ def unpack(rows: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, ...]:
         tags[j] = b >> np.uint64(32)
         src[j, 0], src[j, 1] = rows[i, 2], rows[i, 3]
         packets[j], first[j], last[j] = rows[i, PACKETS], rows[i, FIRST], rows[i, LAST]
-    return (
-        sensor, kind, country, proto, value, has_port, has_icmp_type, asn, has_asn, tags, src,
-        packets, first, last,
-    )  # fmt: skip

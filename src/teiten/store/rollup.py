@@ -47,7 +47,13 @@ import pyarrow.parquet as pq
 
 from teiten.errors import StoreError
 from teiten.store._rollup_kernel import MAX_CODE
-from teiten.store.rollup_counts import DayCounts, PacketColumns, columns, kind_order
+from teiten.store.rollup_counts import (
+    DayCounts,
+    PacketColumns,
+    columns,
+    empty_columns,
+    kind_order,
+)
 from teiten.store.schema import T_NS_SQL, address_array, dictionary_array, masked_array
 from teiten.store.swap import fsync_path
 
@@ -211,7 +217,7 @@ class Rollups:
                     if counts is None:
                         counts = self._days[day] = DayCounts(_FLUSH_ROWS, len(rows))
                     start = counts.add(columns, start)
-                    parts = self._drain(day, counts, final=False) if counts.full else []
+                    parts = [self._drain(day, counts, final=False)] if counts.full else []
                     parts += self._other_days(day)
                 for part in parts:
                     self._write(part)
@@ -222,11 +228,7 @@ class Rollups:
         if sum(c.keys.n + c.sources.n for c in self._days.values()) <= _FLUSH_ROWS:
             return []
         others = [other for other in self._days if other != day]
-        return [
-            part
-            for other in others
-            for part in self._drain(other, self._days.pop(other), final=True)
-        ]
+        return [self._drain(other, self._days.pop(other), final=True) for other in others]
 
     def _columns(self, batch: pa.RecordBatch) -> PacketColumns:
         """What the kernel reads of ``batch``: its buffers as numpy arrays, no copies."""
@@ -273,31 +275,26 @@ class Rollups:
     def finish(self) -> dict[str, list[dict[str, Path]]]:
         """Write what is held; every file written, per day: ``[{table name: path}]``."""
         with self._lock:
-            parts = [p for day, c in self._days.items() for p in self._drain(day, c, final=True)]
+            parts = [self._drain(day, c, final=True) for day, c in self._days.items()]
             self._days.clear()
         for part in parts:
             self._write(part)
         return dict(sorted(self._written.items()))
 
-    def _drain(self, day: str, counts: DayCounts, *, final: bool) -> list[_Part]:
+    def _drain(self, day: str, counts: DayCounts, *, final: bool) -> _Part:
         """The files to write of what ``counts`` holds, which it hands over: its ``keys``
         rows, and its ``sources`` and ``dsts`` when ``final`` or full. (Sources and
         destinations repeat from one keys part to the next: held until the end, they
         are written once.) Called with the lock held; the rows are written without it."""
         names = {name: sorted(known, key=known.__getitem__) for name, known in self._names.items()}
-        parts = []
-        if counts.sources_full:
-            parts.append(_Part(day, {"sources": _rows(counts.sources.take())}, names))
         counts.fold()
-        keys, n = counts.keys.take()
-        tables = {"keys": keys[:n]}
-        if final:
-            tables["sources"] = _rows(counts.sources.take())
+        tables = {"keys": counts.keys.take()}
+        if final or counts.sources_full:
+            tables["sources"] = counts.sources.take()
         if final or counts.dsts_full:
             tables["dsts"] = counts.dsts.rows()
             counts.dsts.clear()
-        parts.append(_Part(day, tables, names, None if final else (counts, keys)))
-        return parts
+        return _Part(day, tables, names)
 
     def _write(self, part: _Part) -> None:
         stem = f"{part.day}-{next(self._parts)}"
@@ -314,9 +311,6 @@ class Rollups:
                 _write_counted(rows, SCHEMAS[table], part.names, path)
         with self._lock:
             self._written.setdefault(part.day, []).append(paths)
-            if part.recycle is not None:
-                counts, rows = part.recycle
-                counts.keys.recycle(rows)
 
     def close(self) -> None:
         """Drop what is held (an aborted batch)."""
@@ -332,12 +326,6 @@ class _Part:
     day: str
     tables: dict[str, np.ndarray]
     names: dict[str, list[str]]
-    recycle: tuple[DayCounts, np.ndarray] | None = None  # whose keys memory, once written
-
-
-def _rows(taken: tuple[np.ndarray, int]) -> np.ndarray:
-    rows, n = taken
-    return rows[:n]
 
 
 def _write_counted(
@@ -346,9 +334,10 @@ def _write_counted(
     """Counted ``keys`` or ``sources`` rows as ``schema``'s file, a row group at a time, one
     traffic kind's rows together (a query of probes skips backscatter's row groups)."""
     order = kind_order(rows)
+    into = empty_columns(min(len(order), _ROW_GROUP))
     with pq.ParquetWriter(path, schema, **_PARQUET) as writer:
         for start in range(0, len(order), _ROW_GROUP):
-            c = columns(rows, order[start : start + _ROW_GROUP])
+            c = columns(rows, order[start : start + _ROW_GROUP], into)
             arrays = {
                 "sensor": dictionary_array(c.sensor, names["sensor"]),
                 "kind": dictionary_array(c.kind, names["kind"]),

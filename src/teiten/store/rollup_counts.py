@@ -22,7 +22,16 @@ from teiten.store._rollup_kernel import (
     unpack,
 )
 
-__all__ = ["AddressSet", "Columns", "DayCounts", "PacketColumns", "Table", "columns", "kind_order"]
+__all__ = [
+    "AddressSet",
+    "Columns",
+    "DayCounts",
+    "PacketColumns",
+    "Table",
+    "columns",
+    "empty_columns",
+    "kind_order",
+]
 
 _START = 1 << 12  # rows a table has room for at first
 
@@ -53,7 +62,6 @@ class Table:
     def __init__(self, capacity: int) -> None:
         self.n = 0
         self.rows = _rows(capacity)
-        self._spare: np.ndarray | None = None
         self.index = np.full(1 << (2 * capacity - 1).bit_length(), EMPTY, np.int32)
 
     @property
@@ -74,20 +82,13 @@ class Table:
             self.grow(2 * self.capacity)
             start, self.n = add_rows(self.index, self.rows, self.n, rows, start, mask)
 
-    def take(self) -> tuple[np.ndarray, int]:
-        """Hand the rows over, ``rows[:n]`` of the array returned, to be read while the
-        table, empty, counts on in other memory (that of the last :meth:`recycle`)."""
-        taken = self.rows, self.n
-        self.rows = self._spare if self._spare is not None else _rows(self.capacity)
-        self._spare = None
+    def take(self) -> np.ndarray:
+        """Hand the rows over, to be read while the table, empty, counts on in new
+        memory (which the next rows fault in only as they fill it)."""
+        rows = self.rows[: self.n]
+        self.rows = _rows(self.capacity)
         self.clear()
-        return taken
-
-    def recycle(self, rows: np.ndarray) -> None:
-        """Keep ``rows``, handed over by :meth:`take` and read, for the next take: memory
-        already in use is not faulted in again (which costs as much as the counting)."""
-        if rows.shape == self.rows.shape:
-            self._spare = rows
+        return rows
 
     def clear(self) -> None:
         """Forget every row (the memory stays, for the next rows)."""
@@ -102,9 +103,31 @@ def _rows(capacity: int) -> np.ndarray:
     return memory[skip : skip + capacity * WORDS].reshape(capacity, WORDS)
 
 
-def columns(rows: np.ndarray, order: np.ndarray) -> Columns:
-    """The counted ``rows`` ``order`` as columns."""
-    return Columns(*unpack(rows, order))
+def columns(rows: np.ndarray, order: np.ndarray, into: Columns) -> Columns:
+    """The counted ``rows`` ``order`` as columns, written into ``into`` (reused from one
+    call to the next: memory already in use costs no page faults)."""
+    unpack(rows, order, *into)
+    return Columns(*(column[: len(order)] for column in into))
+
+
+def empty_columns(n: int) -> Columns:
+    """Room for ``n`` rows as :class:`Columns`."""
+    return Columns(
+        sensor=np.empty(n, np.int32),
+        kind=np.empty(n, np.int32),
+        country=np.empty(n, np.int32),
+        proto=np.empty(n, np.uint8),
+        value=np.empty(n, np.uint16),
+        has_port=np.empty(n, np.bool_),
+        has_icmp_type=np.empty(n, np.bool_),
+        asn=np.empty(n, np.uint32),
+        has_asn=np.empty(n, np.bool_),
+        tags=np.empty(n, np.uint32),
+        src=np.empty((n, 2), np.int64),
+        packets=np.empty(n, np.int64),
+        first=np.empty(n, np.int64),
+        last=np.empty(n, np.int64),
+    )
 
 
 class AddressSet:
@@ -175,8 +198,8 @@ class DayCounts:
     """One day's rollup rows as they are counted: ``keys``, the ``sources`` summed from
     the keys rows handed over so far (:meth:`fold`), and the set of ``dsts``.
 
-    Not thread-safe (the caller serialises). Each table holds at most ``limit`` rows
-    (or 4,096, if that is more).
+    Not thread-safe (the caller serialises). ``keys`` and ``dsts`` hold at most ``limit``
+    rows (or 4,096, if that is more), ``sources`` twice that.
     """
 
     def __init__(self, limit: int, packets: int = 0) -> None:
@@ -218,8 +241,8 @@ class DayCounts:
 
     @property
     def sources_full(self) -> bool:
-        """Whether ``sources`` may lack room for the sources of ``keys``."""
-        return self.sources.n + self.keys.n > self.limit
+        """Whether ``sources`` holds ``limit`` rows (a fold may take it up to twice that)."""
+        return self.sources.n >= self.limit
 
     def fold(self) -> None:
         """Sum the ``keys`` rows into ``sources`` (over proto, port and ICMP type)."""
