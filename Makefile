@@ -12,7 +12,7 @@ SPARK_STAMP := $(VENV)/.installed-spark
 REPORT_PACKAGES := chromium fonts-liberation2 fonts-ipaexfont-gothic fonts-ipaexfont-mincho
 TEST_PACKAGES   := $(REPORT_PACKAGES) tshark tcpdump poppler-utils iproute2 \
                    openjdk-17-jre-headless
-BENCH_PACKAGES  := tcpdump tcpreplay iproute2
+BENCH_PACKAGES  := tcpdump tcpreplay iproute2 openjdk-17-jre-headless
 
 .PHONY: setup spark report-deps system-deps demo test lint format bench clean
 
@@ -62,7 +62,7 @@ format: setup
 	$(BIN)/ruff format src tests benchmarks
 	$(BIN)/ruff check --fix src tests benchmarks
 
-bench: setup
+bench: setup spark
 	$(call apt_install,$(BENCH_PACKAGES))
 	$(BIN)/python benchmarks/bench_ingest.py; status=$$?; \
 	$(BIN)/python benchmarks/bench_events.py || status=1; \

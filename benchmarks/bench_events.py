@@ -87,16 +87,16 @@ def measure(store_path: Path, repeat: int) -> dict[str, Any]:
     from teiten.analyze.events import Window
     from teiten.analyze.periods import parse_period
     from teiten.analyze.scans import ScanParams, extract_scans, scan_events
-    from teiten.store import Engine, Store
+    from teiten.store import Store, open_engine
 
     period = parse_period(PERIOD)
     results: dict[str, Any] = {}
-    with Engine(Store(store_path, create=False)) as engine:
+    with open_engine(Store(store_path, create=False), "duckdb") as engine:
         (row,) = engine.rows(
             "SELECT count(*) AS n, count(*) FILTER (WHERE kind = 'probe') AS probes, "
             "count(*) FILTER (WHERE kind = 'backscatter') AS backscatter, "
-            "count(DISTINCT day) AS days FROM packets WHERE day >= ? AND day < ?",
-            [period.start, period.end],
+            "count(DISTINCT day) AS days FROM packets WHERE day >= $first AND day < $end",
+            {"first": period.start, "end": period.end},
         )
         packets = int(row["n"])
         results["store"] = {k: int(v) for k, v in row.items()}

@@ -21,7 +21,10 @@ Run with ``.venv/bin/python benchmarks/bench_scale.py [--sizes 30000000,30000000
    takes up to 80 % of the memory of a machine that may be shared;
 4. times the peer, DuckDB alone in its own process, running the raw top-ports query
    over the store's packet Parquet, and checks that ``teiten top ports --json`` gives
-   the same packets and sources for the ports both list.
+   the same packets and sources for the ports both list;
+5. on the smallest store, times each of the four commands once with ``--engine spark``
+   (PySpark in local mode on this machine's JRE, both installed by ``make bench``;
+   ``--no-spark`` skips it), stopping a run after 20 minutes.
 
 Targets (on the largest size): ``top ports`` ≤ 1.5 s, ``report --format md`` ≤ 15 s,
 peak RSS ≤ 1 GB (1,024 MB as printed, MiB) for every teiten command, and each of the
@@ -166,11 +169,14 @@ def _resident_mb(pid: int) -> float:
     return 0.0
 
 
-def run_measured(cmd: list[str], stop_above_mb: float = 0.0) -> dict[str, Any]:
+def run_measured(
+    cmd: list[str], stop_above_mb: float = 0.0, stop_after_s: float = 0.0
+) -> dict[str, Any]:
     """Run ``cmd`` as a child; its wall seconds, its own peak RSS (``wait4``), its output.
 
     With ``stop_above_mb``, a child whose resident memory passes it is killed and the
-    run is marked ``stopped`` (its seconds and peak RSS are then lower bounds). It runs in
+    run is marked ``stopped`` (its seconds and peak RSS are then lower bounds); so is one
+    running past ``stop_after_s`` seconds. It runs in
     a temporary folder, which takes what DuckDB spills to ``.tmp/`` and a killed child leaves.
     """
     with (
@@ -184,12 +190,14 @@ def run_measured(cmd: list[str], stop_above_mb: float = 0.0) -> dict[str, Any]:
 
         def watch() -> None:
             while not done.wait(0.1):
-                if (rss := _resident_mb(proc.pid)) > stop_above_mb:
+                rss = _resident_mb(proc.pid)
+                late = stop_after_s and time.perf_counter() - started > stop_after_s
+                if (stop_above_mb and rss > stop_above_mb) or late:
                     stopped.append(rss)
                     proc.kill()
                     return
 
-        if stop_above_mb:
+        if stop_above_mb or stop_after_s:
             threading.Thread(target=watch, daemon=True).start()
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
@@ -304,6 +312,9 @@ def rebuild_rollups(store: str) -> dict[str, Any]:
         "process_seconds": run["seconds"],
         "peak_rss_mb": run["peak_rss_mb"],
         "seconds_per_100m": answer["seconds"] / answer["packets"] * 1e8,
+        "periods": answer["periods"]["summed"],
+        "periods_seconds": answer["periods"]["seconds"],
+        "periods_bytes": _bytes(Path(store) / "period_rollups"),
     }
 
 
@@ -315,20 +326,32 @@ def clear_events(store: str) -> None:
     shutil.rmtree(Path(store) / "events", ignore_errors=True)
 
 
-def time_command(command: Command, store: str, repeat: int, stop_above_mb: float) -> dict[str, Any]:
-    """Median wall seconds and max peak RSS of ``repeat`` runs, after one untimed run.
+def time_command(
+    command: Command,
+    store: str,
+    repeat: int,
+    stop_above_mb: float,
+    *,
+    engine: str = "duckdb",
+    warm_up: bool = True,
+    stop_after_s: float = 0.0,
+) -> dict[str, Any]:
+    """Median wall seconds and max peak RSS of ``repeat`` runs, after one untimed run
+    (``warm_up``).
 
-    A run stopped for its memory ends the measurement: its figures are lower bounds.
+    A run stopped for its memory (or its time) ends the measurement: its figures are
+    lower bounds.
     """
     runs = []
-    for i in range(repeat + 1):
+    for i in range(repeat + 1 if warm_up else repeat):
         if not command.keep_events:
             clear_events(store)
         with tempfile.TemporaryDirectory(prefix="teiten-bench-scale-") as tmp:
             cmd = [str(TEITEN), *command.args, "--store", store, "--period", PERIOD]
+            cmd += ["--engine", engine]
             if command.writes_out:
                 cmd += ["--out", str(Path(tmp) / f"report-{PERIOD}.{LANG}.md")]
-            run = run_measured(cmd, stop_above_mb)
+            run = run_measured(cmd, stop_above_mb, stop_after_s)
         if run.get("stopped"):
             return {
                 "stopped": True,
@@ -337,7 +360,7 @@ def time_command(command: Command, store: str, repeat: int, stop_above_mb: float
                 "cpu_seconds": run["cpu_seconds"],
                 "all_seconds": [],
             }
-        if i:  # the first run warms the page cache (and, kept, stores the events)
+        if i or not warm_up:  # the first run warms the page cache (and stores the events)
             runs.append(run)
     return median_of(runs)
 
@@ -442,6 +465,14 @@ def print_table(d: dict[str, Any], sizes: list[int]) -> None:
         verdict = ("PASS" if all(mine) else "FAIL") if mine else "—"
         row(c.label, d.get("commands", {}).get(c.key, {}), _target(c, sizes), verdict)
     row("peer: DuckDB raw top-ports query", d.get("peer", {}), "(peer)", "")
+    for c in COMMANDS:
+        spark = d.get("spark", {}).get(c.key)
+        if spark:
+            more = ">" if spark.get("stopped") else ""
+            print(
+                f"{c.label + ' --engine spark':<42} {more}{spark['seconds']:>7.2f} "
+                f"at {spark['packets']} (local mode, one run; DuckDB: see above)"
+            )
     for size in sizes:
         ours = d.get("commands", {}).get("top_ports", {}).get(str(size))
         peer = d.get("peer", {}).get(str(size))
@@ -471,7 +502,9 @@ def print_table(d: dict[str, Any], sizes: list[int]) -> None:
                 f"  teiten store rollup: {r['seconds']:.1f} s ({r['process_seconds']:.1f} s whole "
                 f"process, peak RSS {r['peak_rss_mb']:.0f} MB) = "
                 f"{r['seconds_per_100m']:.1f} s per 100 M packets; "
-                f"{r['rows']:,} rows, {r['bytes'] / 1e6:.1f} MB over {r['days']} days"
+                f"{r['rows']:,} rows, {r['bytes'] / 1e6:.1f} MB over {r['days']} days; "
+                f"then {len(r['periods'])} month/quarter rollups summed in "
+                f"{r['periods_seconds']:.1f} s ({r['periods_bytes'] / 1e6:.1f} MB)"
             )
     print()
     stopped = [
@@ -497,7 +530,7 @@ def print_table(d: dict[str, Any], sizes: list[int]) -> None:
         print(f"MISSING  {what}")
 
 
-def measure(r: Results, sizes: list[int], repeat: int, stop_above_mb: float) -> None:
+def measure(r: Results, sizes: list[int], repeat: int, stop_above_mb: float, spark: bool) -> None:
     d = r.data
     for size in sizes:
         label = _short(size)
@@ -527,6 +560,28 @@ def measure(r: Results, sizes: list[int], repeat: int, stop_above_mb: float) -> 
             check = r.part(f"agreement {label}", lambda p=path, rows=rows: agreement(p, rows))
             if check:
                 d.setdefault("agreement", {})[str(size)] = check
+        if spark and size == sizes[0]:
+            time_spark(r, path, label)
+
+
+SPARK_STOP_AFTER_S = 1200.0
+
+
+def time_spark(r: Results, store: str, label: str) -> None:
+    """Each command once with ``--engine spark`` (local mode: a JVM on this machine, started
+    by every run), stopped after :data:`SPARK_STOP_AFTER_S`."""
+    for c in COMMANDS:
+        if c.keep_events:
+            continue
+        print(f"{label}: timing {c.label} --engine spark (once) …", flush=True)
+        got = r.part(
+            f"spark {c.label} {label}",
+            lambda c=c: time_command(
+                c, store, 1, 0.0, engine="spark", warm_up=False, stop_after_s=SPARK_STOP_AFTER_S
+            ),
+        )
+        if got:
+            r.data.setdefault("spark", {})[c.key] = {**got, "packets": label}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -538,6 +593,11 @@ def main(argv: list[str] | None = None) -> int:
         "the last is judged against the absolute targets [default: %(default)s]",
     )
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of each command")
+    parser.add_argument(
+        "--no-spark",
+        action="store_true",
+        help="skip the commands' --engine spark figures on the smallest store",
+    )
     parser.add_argument(
         "--keep-going",
         action="store_true",
@@ -576,7 +636,7 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     try:
-        measure(r, sizes, args.repeat, args.stop_above_mb)
+        measure(r, sizes, args.repeat, args.stop_above_mb, not args.no_spark)
     except Stop:
         print("stopped (--keep-going goes on with the other parts)")
     r.data["machine"]["load_after"] = os.getloadavg()

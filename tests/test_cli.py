@@ -196,6 +196,31 @@ def test_help_documents_every_command():
         assert result.exit_code == 0 and "Usage" in result.output
 
 
+def test_every_command_module_is_listed():
+    """Commands are registered when first asked for: the list must name every one."""
+    import importlib
+    import pkgutil
+
+    import teiten.cli
+    from teiten.cli.common import COMMANDS
+
+    for info in pkgutil.iter_modules(teiten.cli.__path__):
+        if info.name != "__main__":
+            importlib.import_module(f"teiten.cli.{info.name}")
+    assert sorted(main.commands) == sorted(COMMANDS)
+    assert (
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys, teiten.cli; sys.exit('teiten.analyze.scans' in sys.modules)",
+            ],
+            check=False,
+        ).returncode
+        == 0
+    )  # a command does not import every other command's analyses
+
+
 def test_store_info(store):
     root, ingested = store
     result = CliRunner().invoke(main, ["store", "info", "--store", str(root), "--json"])

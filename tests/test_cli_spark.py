@@ -135,6 +135,32 @@ def test_packets_read_without_rollups_give_the_same_rows(spark, captured):
         assert isinstance(want[0]["day"], date)
 
 
+def test_days_held_as_rollups_only_join_the_packets_aggregation(spark, captured, tmp_path):
+    """Raw retention dropped the old days' packets: views that aggregate the packets (a
+    rollup being rebuilt) read those days' rollup files too, on either engine."""
+    root = tmp_path / "dropped"
+    shutil.copytree(captured, root)
+    for args in (["retention", "--days", "30"], ["retain"]):
+        result = CliRunner().invoke(main, ["store", *args, "--store", str(root)])
+        assert result.exit_code == 0, result.output
+    sql = (
+        "SELECT k.day, k.proto, k.port, k.n, k.sources, d.dsts FROM (SELECT day, proto, "
+        "port, sum(packets) AS n, count(DISTINCT src) AS sources FROM keys GROUP BY ALL) k "
+        "JOIN (SELECT day, count(*) AS dsts FROM dsts GROUP BY day) d ON k.day = d.day "
+        "ORDER BY k.day, k.proto, k.port NULLS LAST"
+    )
+    store = Store(root, create=False)
+    with (
+        DuckDBEngine(store) as rolled,
+        DuckDBEngine(store, rollups=False) as duck,
+        open_engine(store, "spark", rollups=False) as spark_engine,
+    ):
+        want = rolled.rows(sql)
+        assert date(2021, 4, 1) in {r["day"] for r in want}
+        assert duck.rows(sql) == want
+        assert spark_engine.rows(sql) == want
+
+
 def test_rows_carry_the_python_types_duckdb_gives(spark, captured):
     sql = (
         "SELECT day, src, sensor, count(*) AS n, min(t_ns) AS first_ns, "

@@ -21,6 +21,8 @@ Tree::
     │   │                            (names the file; `teiten store check` lists them all)
     │   └── StoreVersionError        the store was written by an older teiten (an older store
     │                                schema); `teiten store migrate` upgrades it
+    ├── RawPacketsDroppedError       an answer needs raw packets of days whose packets raw
+    │                                retention dropped (names the days and the horizon)
     ├── OptionError                  a value given to an option is invalid (usage error)
     │   └── PeriodError              a period string cannot be parsed
     ├── KnowledgeError               the knowledge base, a feed or a stored import is malformed
@@ -52,6 +54,7 @@ Internal, never shown as such::
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +71,7 @@ __all__ = [
     "NotAStoreError",
     "OptionError",
     "PeriodError",
+    "RawPacketsDroppedError",
     "ReferenceDataError",
     "Refusal",
     "ReportError",
@@ -187,6 +191,26 @@ class StoreVersionError(StoreError):
             f"{self.path}: written by an older teiten (store schema {version}); run "
             f"`teiten store migrate --store {self.path}` to upgrade it (rewrites its packet "
             "files, keeps every packet)"
+        )
+
+
+class RawPacketsDroppedError(TeitenError):
+    """What was asked needs the raw packets of days that raw retention dropped (their
+    rollups answer rankings and series, not this).
+
+    Carries ``raw_since`` (the first day whose raw packets are kept) and ``days`` (the
+    first and last day asked for that lack them).
+    """
+
+    def __init__(self, what: str, raw_since: date, days: tuple[date, date]) -> None:
+        self.raw_since = raw_since
+        self.days = days
+        first, last = days
+        span = str(first) if first == last else f"{first}..{last}"
+        super().__init__(
+            f"{what}: the raw packets of {span} are needed, and raw retention dropped them "
+            f"(this store keeps raw packets from {raw_since} on, older days as rollups only; "
+            f"see `teiten store info`); ask for days from {raw_since} on"
         )
 
 

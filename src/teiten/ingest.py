@@ -41,6 +41,7 @@ from teiten.store import InputRecord, Store, packets_table
 from teiten.store.compact import CompactedDay, compact
 from teiten.store.dataset import NS_PER_DAY, day_name, ts_ns
 from teiten.store.overlap import Overlap
+from teiten.store.retention import SKIP_REASON, OldPackets, Retention, after_write
 
 __all__ = ["FileResult", "IngestReport", "ingest", "packet_rows"]
 
@@ -75,6 +76,8 @@ class IngestReport:
     dry_run: bool = False  # nothing was stored: ``packets`` counts what would have been
     compacted: list[CompactedDay] = field(default_factory=list)  # days merged afterwards
     compact_error: str | None = None  # why that merge failed (the ingest itself stands)
+    retained: list[Retention] = field(default_factory=list)  # raw retention's drops
+    retention_error: str | None = None  # why one failed (the ingest itself stands)
 
     @property
     def ok(self) -> bool:
@@ -93,10 +96,16 @@ class IngestReport:
             "errors": [{"file": r.file, "error": r.error} for r in self.results if r.error],
             "skipped_reasons": dict(reasons.most_common()),
             "warnings": [f"{r.file}: {w}" for r in self.results for w in r.warnings]
-            + ([self.compact_error] if self.compact_error else []),
+            + list(dict.fromkeys(w for r in self.retained for w in r.warnings))
+            + [e for e in (self.compact_error, self.retention_error) if e],
             "inputs": [asdict(r) for r in self.results],
             "dry_run": self.dry_run,
             "compacted": [c.as_json() for c in self.compacted],
+            "raw_dropped": {
+                "days": sorted(d for r in self.retained for d in r.days),
+                "packets": sum(r.packets for r in self.retained),
+                "raw_since": next((r.raw_since for r in reversed(self.retained)), None),
+            },
         }
 
 
@@ -139,13 +148,20 @@ def ingest(
     more is compacted (0: never), so that a store fed file by file (hourly
     captures) keeps few files a day; a failed compaction changes nothing and is
     reported as a warning.
+
+    A store with raw retention (:mod:`teiten.store.retention`) drops its old raw packets
+    after each file stored, and packets of days it dropped are refused (counted as
+    skipped, with a warning naming the days and the horizon).
     """
     files = [Path(p) for p in paths]
     run = _Run(store, geo, sensor, progress, context or TagContext(), dry_run, force)
     report = IngestReport(dry_run=dry_run)
     try:
         for i, path in enumerate(files):
-            report.results.append(run.file(path, more=i + 1 < len(files)))
+            result = run.file(path, more=i + 1 < len(files))
+            report.results.append(result)
+            if result.packets and not dry_run and report.retention_error is None:
+                _retain(store, report)
     finally:
         run.close()
     days = sorted({day for r in report.results for day in r.days})
@@ -158,6 +174,20 @@ def ingest(
                 "run `teiten store compact` later"
             )
     return report
+
+
+def _retain(store: Store, report: IngestReport) -> None:
+    """Raw retention after a file was stored; a failure is a warning (nothing changed)."""
+    try:
+        done = after_write(store)
+    except (OSError, sqlite3.Error, pa.ArrowException, StoreError) as exc:
+        report.retention_error = (
+            f"the ingested packets are stored, but dropping the raw packets older than the "
+            f"store's raw retention failed: {exc}; run `teiten store retain` later"
+        )
+        return
+    if done is not None and (done.days or done.warnings):
+        report.retained.append(done)
 
 
 class _Run:
@@ -263,7 +293,8 @@ class _Run:
             reader.close()
             return FileResult(name, "failed", error=_write_error(name, self.store, exc))
         self.overlap.refresh()  # the writer lock is held: no other ingest commits meanwhile
-        rows = _BatchRows(self.sensor, self.geo, self.context, self.overlap)
+        old = OldPackets.of(self.store)  # likewise the raw horizon
+        rows = _BatchRows(self.sensor, self.geo, self.context, self.overlap, old)
         workers = _Workers(writer, rows)
         content = ContentDigest()
         consumed = 0
@@ -297,6 +328,8 @@ class _Run:
             skipped = rows.skipped + read_skips
             result.packets = writer.packets
             result.overlapping = self.overlap.overlapping
+            if old is not None and (refused := old.warning()):
+                result.warnings.append(refused)
             if result.overlapping:
                 result.warnings.append(
                     f"{result.overlapping:,} packets were already in the store (the capture "
@@ -397,12 +430,18 @@ class _BatchRows:
     """
 
     def __init__(
-        self, sensor: str, geo: GeoTagger, context: TagContext, overlap: Overlap | None = None
+        self,
+        sensor: str,
+        geo: GeoTagger,
+        context: TagContext,
+        overlap: Overlap | None = None,
+        old: OldPackets | None = None,
     ) -> None:
         self._sensor = sensor
         self._geo = geo
         self._context = context
         self._overlap = overlap
+        self._old = old  # packets before the raw horizon, refused
         self._lock = threading.Lock()
         self.skipped: Counter[str] = Counter()
 
@@ -414,6 +453,10 @@ class _BatchRows:
             with self._lock:
                 self.skipped.update(counts)
             decoded = decoded.select(ok)
+        if self._old is not None and (kept := self._old.kept(decoded.ts_ns)) is not None:
+            with self._lock:
+                self.skipped[SKIP_REASON] += int(len(kept) - kept.sum())
+            decoded = decoded.select(kept)
         if not len(decoded.ts_ns):
             return None
         table = packet_rows(decoded, self._sensor, self._geo, self._context)

@@ -17,6 +17,7 @@ def test_the_example_file_loads_and_sets_every_default_explicitly(tmp_path):
     assert config.store.is_absolute()
     assert config.certfile is None and not config.tls
     assert config.compact_interval_seconds == 3600 and config.compact_min_files == 4
+    assert config.raw_retention_days is None  # shown commented: the store's own setting
     from teiten.collector.config import _KEYS
 
     text = EXAMPLE.read_text()
@@ -64,6 +65,11 @@ def test_relative_paths_are_relative_to_the_file(tmp_path):
         ('[store]\npath = "s"\n[log]\nlevel = "loud"\n', "one of debug, info"),
         ('[store]\npath = "s"\ncompact_interval_seconds = -1\n', "0 (never) or more"),
         ('[store]\npath = "s"\ncompact_min_files = 1\n', "at least 2"),
+        ('[store]\npath = "s"\nraw_retention_days = 0\n', "from 1 to 36,500"),
+        ('[store]\npath = "s"\nraw_retention_days = -7\n', "from 1 to 36,500"),
+        ('[store]\npath = "s"\nraw_retention_days = "90"\n', "must be an integer"),
+        ('[store]\npath = "s"\nraw_retention_days = 1.5\n', "must be an integer"),
+        ('[store]\npath = "s"\nraw_retention_days = true\n', "must be an integer"),
         ("[store\n", "not valid TOML"),
     ],
 )

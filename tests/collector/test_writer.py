@@ -164,3 +164,30 @@ def test_a_compaction_on_a_full_disk_changes_nothing_and_is_tried_again(tmp_path
         assert len(list((store.root / "packets").glob("*/*.parquet"))) < len(files)
         assert ds.dataset(str(store.root / "packets")).count_rows() == len(packets)
         store.close()
+
+
+def test_the_store_keeps_the_raw_retention_the_config_sets(tmp_path, packets):
+    """raw_retention_days is set in the store at start; a batch days later drops the older
+    raw packets (their rollups stay), and a batch of a dropped day is refused, counted."""
+    from teiten.store.retention import SKIP_REASON, raw_since
+
+    day = 86_400 * 10**9
+    first = str(np.datetime64(int(packets.ts_ns.min()) // day, "D"))
+    writer = _writer(tmp_path / "s", raw_retention_days=1)
+    writer.start()
+    assert writer.submit(_job(packets, "tokyo-1", 0)).result(timeout=60).packets == len(packets)
+    later = shifted(packets, 3 * day)
+    assert writer.submit(_job(later, "tokyo-1", 1)).result(timeout=60).packets == len(packets)
+    late = shifted(packets, 1000)  # the first day again, another batch: after the drop
+    refused = writer.submit(_job(late, "tokyo-1", 2)).result(timeout=60)
+    writer.stop()
+    assert refused.status == "stored" and refused.packets == 0
+    store = Store(tmp_path / "s", create=False)
+    assert store.manifest.get("raw_retention_days") == "1"
+    since = str(raw_since(store))
+    assert since > first
+    days = sorted(p.name.removeprefix("day=") for p in (store.root / "packets").glob("day=*"))
+    assert days and all(d >= since for d in days)
+    assert (store.root / "rollups" / f"day={first}").is_dir()
+    (record,) = [i for i in store.manifest.inputs() if i.name == "tokyo-1/batch-2"]
+    assert record.packets == 0 and record.skip_reasons == {SKIP_REASON: len(packets)}

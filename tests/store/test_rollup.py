@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from _stores import cli
 
@@ -57,12 +58,12 @@ def simulated(tmp_path_factory: pytest.TempPathFactory) -> Store:
     return Store(root, create=False)
 
 
-def _answers(store: Store, *, rollups: bool) -> dict[str, object]:
+def _answers(store: Store, *, rollups: bool, periods: list[str] = PERIODS) -> dict[str, object]:
     """Rankings over the grid, the report's series, darknet sizes and the phenomena."""
     out: dict[str, object] = {}
     with DuckDBEngine(store, rollups=rollups) as engine:
         assert engine.rolled_up is rollups
-        for p, label in enumerate(PERIODS):
+        for p, label in enumerate(periods):
             period = parse_period(label)
             for f, filters in enumerate(FILTERS):
                 # Every combination on the first period unfiltered; one each elsewhere.
@@ -235,3 +236,89 @@ def test_a_killed_query_s_spill_folder_is_removed_by_the_next_engine(
     with DuckDBEngine(simulated) as engine:
         assert engine.rows("SELECT 1 AS one") == [{"one": 1}]
     assert not orphan.exists() and live.exists()
+
+
+# Quarters and months read from their period rollups (Q2 and its previous, Q1; May and
+# April), a range with a whole month inside (April from its file, the rest from days).
+PERIOD_GRID = ["2019Q2", "2019-05", "2019-03-20..2019-05-10"]
+
+
+def test_month_and_quarter_rollups_give_the_answers_of_the_packets(simulated, tmp_path):
+    root = tmp_path / "store"
+    shutil.copytree(simulated.root, root)
+    data = json.loads(cli("store", "rollup", "--periods", "--store", root, "--json").output)
+    months = [f"2019-{m:02d}" for m in range(1, 7)]
+    assert data["days"] == [] and data["periods"]["summed"] == [*months, "2019Q1", "2019Q2"]
+    store = Store(root, create=False)
+    with DuckDBEngine(store) as engine:
+        q2 = parse_period("2019Q2")
+        assert "2019Q2/keys.parquet" in engine.relation("keys", (q2.start, q2.end))
+        mixed = engine.relation(
+            "sources", (q2.start - timedelta(days=12), q2.start + timedelta(days=40))
+        )
+        assert "2019-04/sources.parquet" in mixed and "day >= DATE '2019-05-01'" in mixed
+        week = parse_period("2019-W20")
+        assert engine.relation("keys", (week.start, week.end)) == "keys"
+    expected = _answers(simulated, rollups=False, periods=PERIOD_GRID)
+    assert _answers(store, rollups=True, periods=PERIOD_GRID) == expected
+    # Summed again: nothing to do, all current.
+    data = json.loads(cli("store", "rollup", "--periods", "--store", root, "--json").output)
+    assert data["periods"]["summed"] == []
+
+
+def test_a_changed_day_makes_its_month_and_quarter_stale_until_summed_again(simulated, tmp_path):
+    root = tmp_path / "store"
+    shutil.copytree(simulated.root, root)
+    cli("store", "rollup", "--periods", "--store", root)
+    cli("store", "remove", "--days", "2019-05-15", "--store", root, "--yes")
+    store = Store(root, create=False)
+    q2 = parse_period("2019Q2")
+    with DuckDBEngine(store) as engine:
+        used = engine.relation("keys", (q2.start, q2.end))
+    assert "2019Q2/" not in used and "2019-05/" not in used and "2019-04/keys" in used
+    expected = _answers(store, rollups=False, periods=PERIOD_GRID[:2])
+    assert _answers(store, rollups=True, periods=PERIOD_GRID[:2]) == expected
+    data = json.loads(cli("store", "rollup", "--periods", "--store", root, "--json").output)
+    assert data["periods"]["summed"] == ["2019-05", "2019Q2"]
+    with DuckDBEngine(Store(root, create=False)) as engine:
+        assert "2019Q2/keys.parquet" in engine.relation("keys", (q2.start, q2.end))
+    assert _answers(Store(root, create=False), rollups=True, periods=PERIOD_GRID[:2]) == expected
+
+
+def test_a_damaged_period_rollup_is_not_read(simulated, tmp_path):
+    root = tmp_path / "store"
+    shutil.copytree(simulated.root, root)
+    cli("store", "rollup", "--periods", "--store", root)
+    (root / "period_rollups" / "2019Q2" / "keys.parquet").write_bytes(b"not parquet")
+    q2 = parse_period("2019Q2")
+    with DuckDBEngine(Store(root, create=False)) as engine:
+        assert "2019Q2" not in engine.relation("keys", (q2.start, q2.end))
+    expected = cli("top", "ports", "--period", "2019Q2", "--json", "--store", simulated.root)
+    assert cli("top", "ports", "--period", "2019Q2", "--json", "--store", root).output == (
+        expected.output
+    )
+
+
+def test_store_check_finds_a_period_rollup_that_does_not_count_its_days(simulated, tmp_path):
+    root = tmp_path / "store"
+    shutil.copytree(simulated.root, root)
+    cli("store", "rollup", "--periods", "--store", root)
+    assert json.loads(cli("store", "check", "--store", root, "--json").output)["problems"] == []
+    # A file that reads but counts what its days do not (state kept: queries would use it).
+    path = root / "period_rollups" / "2019-05" / "keys.parquet"
+    table = pq.read_table(path)
+    pq.write_table(table.slice(1).replace_schema_metadata(table.schema.metadata), path)
+    result = cli("store", "check", "--store", root, "--json", ok=False)
+    (problem,) = json.loads(result.output)["problems"]
+    assert problem["kind"] == "period-rollup" and problem["file"] == "period_rollups/2019-05"
+    assert "teiten store rollup --periods" in problem["fix"]
+
+
+def test_calendar_periods_of_any_month_are_summed(tmp_path):
+    from teiten.store.period_rollups import periods_of
+
+    days = [date(2018, m, 3) for m in (1, 6, 11, 12)]
+    labels = [p.label for p in periods_of(days)]
+    assert labels == ["2018-01", "2018-06", "2018-11", "2018-12", "2018Q1", "2018Q2", "2018Q4"]
+    december = periods_of([date(2018, 12, 31)])[0]
+    assert (december.start, december.end) == (date(2018, 12, 1), date(2019, 1, 1))

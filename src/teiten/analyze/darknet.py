@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from teiten.store import queries
+
 if TYPE_CHECKING:
     from teiten.store import Engine
 
@@ -53,14 +55,7 @@ class Darknet:
 def darknet_size(engine: Engine, first: date, end: date) -> Darknet:
     """The darknet of the sensors with packets in days ``first`` … ``end`` (exclusive)."""
     declared = engine.declared_sensors()
-    rows = engine.rows(
-        "SELECT k.sensor, coalesce(d.observed, 0) AS observed "
-        "FROM (SELECT DISTINCT sensor FROM sources WHERE day >= ? AND day < ?) k "
-        "LEFT JOIN (SELECT sensor, count(DISTINCT dst) AS observed FROM dsts "
-        "WHERE day >= ? AND day < ? GROUP BY sensor) d ON d.sensor = k.sensor "
-        "ORDER BY k.sensor",
-        [first, end, first, end],
-    )
+    rows = engine.rows(*queries.darknet.observed_sensors(first, end))
     sensors = []
     for r in rows:
         record = declared.get(r["sensor"])

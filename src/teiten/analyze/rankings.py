@@ -36,10 +36,12 @@ from teiten.enrich import country_name, protocol_name, service_name
 from teiten.enrich.countries import country_code
 from teiten.errors import OptionError
 from teiten.fingerprint.registry import TAG_BITS, tag_mask
+from teiten.store import queries
 
 if TYPE_CHECKING:
     from teiten.knowledge import KnowledgeBase
     from teiten.store import Engine
+    from teiten.store.queries import Condition
 
 __all__ = [
     "ATTRIBUTIONS",
@@ -71,7 +73,6 @@ TOP_SOURCES = 3  # the "few" of few-hosts
 _PROTO_NUMBERS = {"icmp": 1, "tcp": 6, "udp": 17, "icmpv6": 58, "sctp": 132, "gre": 47}
 _ICMP = (1, 58)
 
-# Grouping keys per dimension: SQL expression per output column.
 # Grouping keys per dimension: the ``keys`` rollup's columns (teiten.store.rollup).
 _KEYS: dict[str, tuple[str, ...]] = {
     "ports": ("proto", "port", "icmp_type"),
@@ -113,25 +114,17 @@ class Filters:
         these filters need the port or protocol, else the smaller ``sources``."""
         return "keys" if port or self.proto else "sources"
 
-    def sql(self) -> tuple[str, list[Any]]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        if self.tags:
-            clauses.append("(tags & ?) <> 0")
-            params.append(tag_mask(self.tags, "--tag"))
-        if self.exclude_tags:
-            clauses.append("(tags & ?) = 0")
-            params.append(tag_mask(self.exclude_tags, "--exclude-tag"))
-        if self.country:
-            clauses.append("country = ?")
-            params.append(self.country)
-        if self.sensor:
-            clauses.append("sensor = ?")
-            params.append(self.sensor)
-        if self.proto:
-            clauses.append("proto = ?")
-            params.append(proto_number(self.proto))
-        return "".join(f" AND {c}" for c in clauses), params
+    def condition(self, traffic: str = "all") -> Condition:
+        """The rows these filters (and the traffic kind, unless ``all``) select."""
+        exclude = tag_mask(self.exclude_tags, "--exclude-tag") if self.exclude_tags else None
+        return queries.filters.where(
+            tags=tag_mask(self.tags, "--tag") if self.tags else None,
+            exclude_tags=exclude,
+            country=self.country or None,
+            sensor=self.sensor or None,
+            proto=proto_number(self.proto) if self.proto else None,
+            kind=None if traffic == "all" else traffic,
+        )
 
 
 def proto_number(name: str) -> int:
@@ -206,71 +199,36 @@ def rank(
         raise OptionError(f"unknown traffic kind {traffic!r}: use one of {', '.join(TRAFFIC)}")
     filters = filters or Filters()
     previous = period.previous()
-    where, params = filters.sql()
-    kind = "" if traffic == "all" else " AND kind = ?"
-    kind_params = [] if traffic == "all" else [traffic]
+    where = filters.condition(traffic)
     keys = _KEYS[dimension]
-    key_names = ", ".join(keys)
-    join = " AND ".join(f"c.{k} IS NOT DISTINCT FROM p.{k}" for k in keys)
-    order = {"packets": "packets", "sources": "sources", "per-sensor": "packets"}[metric]
-    total, tagged = _totals(engine, period, where, params, kind, kind_params, filters)
+    total, tagged = _totals(engine, period, where, filters)
     shares = [label for label in TAG_BITS if label in SHARE_TAGS or tagged[label]]
     present = [label for label in TAG_BITS if tagged[label]]  # tags a top source may carry
     table = filters.table(dimension == "ports")
-    counts = "".join(f", {_tag_count(t)} AS {_tag_column(t)}" for t in shares)
-    distinct = ", count(DISTINCT src) AS sources" if metric == "sources" else ""
-    source_counts = "".join(f", {_tag_count(t)} AS {_tag_column(t)}" for t in present)
-    top_counts = "".join(
-        f", max({_tag_column(t)}) FILTER (WHERE i = 1) AS {_tag_column(t, 'top_')}" for t in present
-    )
-    top_columns = "".join(f", t.{_tag_column(t, 'top_')}" for t in present)
-    shown_join = " AND ".join(f"s.{k} IS NOT DISTINCT FROM w.{k}" for k in keys)
-    limit_sql = "" if limit is None else " LIMIT ?"
-    # Rows are ranked from their sums (and distinct sources when ranked by them); only
-    # the shown rows are then grouped by source, for their sources and busiest sources.
-    sql = f"""
-        WITH agg AS (
-            SELECT CASE WHEN day >= ? THEN 'cur' ELSE 'prev' END AS period, {key_names},
-                   sum(packets) AS packets{distinct}{counts}
-            FROM {table}
-            WHERE day >= ? AND day < ?{where}{kind}
-            GROUP BY 1, {key_names}
-        ), ranked AS (
-            SELECT *, row_number() OVER (
-                PARTITION BY period ORDER BY {order} DESC, packets DESC, {key_names} NULLS LAST
-            ) AS rank
-            FROM agg
-        ), shown AS (
-            SELECT c.*, p.rank AS previous_rank
-            FROM (SELECT * FROM ranked WHERE period = 'cur') c
-            LEFT JOIN (SELECT * FROM ranked WHERE period = 'prev') p ON {join}
-            ORDER BY c.rank{limit_sql}
-        ), by_source AS (
-            SELECT w.rank, s.src, sum(s.packets) AS n, min(s.country) AS src_country{source_counts}
-            FROM (SELECT * FROM {table} WHERE day >= ? AND day < ?{where}{kind}) s
-            JOIN (SELECT rank, {key_names} FROM shown) w ON {shown_join}
-            GROUP BY w.rank, s.src
-        ), ordered AS (
-            SELECT *, row_number() OVER (PARTITION BY rank ORDER BY n DESC, src) AS i
-            FROM by_source
-        ), top_sources AS (
-            SELECT rank, count(*) AS row_sources, max(n) FILTER (WHERE i = 1) AS top1_packets,
-                   sum(n) FILTER (WHERE i <= {TOP_SOURCES}) AS top3_packets,
-                   max(src_country) FILTER (WHERE i = 1) AS top_country{top_counts}
-            FROM ordered GROUP BY rank
+    both = engine.relation(table, (previous.start, previous.end), (period.start, period.end))
+    # Rows are ranked from their sums (and distinct sources when ranked by them) ...
+    shown = engine.rows(
+        *queries.rankings.ranked(
+            both,
+            keys,
+            previous=previous.start,
+            first=period.start,
+            end=period.end,
+            by_sources=metric == "sources",
+            tags=shares,
+            limit=limit,
+            where=where,
         )
-        SELECT w.*, t.row_sources, t.top1_packets, t.top3_packets, t.top_country{top_columns}
-        FROM shown w LEFT JOIN top_sources t ON t.rank = w.rank
-        ORDER BY w.rank
-    """
-    args = [period.start, previous.start, period.end, *params, *kind_params]
-    if limit is not None:
-        args.append(limit)
-    args += [period.start, period.end, *params, *kind_params]
-    rows = [
-        _row(dimension, r, total, metric, shares) | _attributed(r, present, attribution_threshold)
-        for r in engine.rows(sql, args)
-    ]
+    )
+    # ... and only the shown rows are then grouped by source (a second statement: as
+    # one, DuckDB computed the sums twice), for their sources and busiest sources.
+    sources = _row_sources(engine, table, keys, shown, present, period, where)
+    by_key = {tuple(r[k] for k in keys): r for r in sources}
+    rows = []
+    for r in shown:
+        r |= by_key.get(tuple(r[k] for k in keys), {})
+        row = _row(dimension, r, total, metric, shares)
+        rows.append(row | _attributed(r, present, attribution_threshold))
     if knowledge is not None and dimension == "ports":
         for row in rows:
             row["knowledge"] = knowledge.items(row["proto"], row["port"], as_of=period.last_day)
@@ -297,12 +255,40 @@ def attribution(top_sources_share: list[float], threshold: float = ATTRIBUTION_T
     return "few-hosts" if top3 >= threshold else "broad"
 
 
+def _row_sources(
+    engine: Engine,
+    table: str,
+    keys: tuple[str, ...],
+    shown: list[dict[str, Any]],
+    present: list[str],
+    period: Period,
+    where: Condition,
+) -> list[dict[str, Any]]:
+    """Per shown row (by its ``keys``): its distinct sources, its busiest source's and
+    3 busiest sources' packets, and the busiest one's country and tag counts."""
+    if not shown:
+        return []
+    return engine.rows(
+        *queries.rankings.row_sources(
+            engine.relation(table, (period.start, period.end)),
+            keys,
+            [[r[k] for k in keys] for r in shown],
+            present,
+            first=period.start,
+            end=period.end,
+            where=where,
+            top=TOP_SOURCES,
+        )
+    )
+
+
 def _attributed(r: dict[str, Any], present: list[str], threshold: float) -> dict[str, Any]:
     """A row's ``top_sources_share``, ``top_source`` and ``attribution`` (no address)."""
     packets = int(r["packets"])
-    top1, top3 = int(r["top1_packets"] or 0), int(r["top3_packets"] or 0)
+    top1, top3 = int(r["top1_packets"] or 0), int(r["top_n_packets"] or 0)
     shares = [round(top1 / packets, 6), round(top3 / packets, 6)] if packets else [0.0, 0.0]
-    tags = [t for t in present if 2 * int(r[_tag_column(t, "top_")] or 0) > top1]
+    tagged = {t: int(r[queries.rankings.tag_column(t, "top_")] or 0) for t in present}
+    tags = [t for t, n in tagged.items() if 2 * n > top1]
     return {
         "top_sources_share": shares,
         "top_source": {"country": r["top_country"], "tags": tags},
@@ -310,51 +296,20 @@ def _attributed(r: dict[str, Any], present: list[str], threshold: float) -> dict
     }
 
 
-def _tag_column(label: str, prefix: str = "") -> str:
-    return f"{prefix}tag_{TAG_BITS[label]}"
-
-
-def _tag_count(label: str) -> str:
-    """SQL: how many packets of the group carry ``label`` (one pass, bit arithmetic)."""
-    return f"coalesce(sum(packets) FILTER (WHERE (tags >> {TAG_BITS[label]}) & 1 = 1), 0)"
-
-
 def _shares(counts: dict[str, int], packets: int) -> dict[str, float]:
     return {label: round(n / packets, 6) if packets else 0.0 for label, n in counts.items()}
 
 
 def _totals(
-    engine: Engine,
-    period: Period,
-    where: str,
-    params: list[Any],
-    kind: str,
-    kind_params: list[Any],
-    filters: Filters,
+    engine: Engine, period: Period, where: Condition, filters: Filters
 ) -> tuple[dict[str, int], dict[str, int]]:
-    """Totals of the period (packets, sources, sensors), and packets per tag.
-
-    Packets per tag come from the packets per ``tags`` value (a few dozen distinct
-    combinations), which costs the scan less than a count per tag.
-    """
-    args = [period.start, period.end, *params, *kind_params]
-    table = filters.table(port=False)
-    (t,) = engine.rows(
-        "SELECT coalesce(sum(packets), 0) AS packets, count(DISTINCT src) AS sources "
-        f"FROM {table} WHERE day >= ? AND day < ?{where}{kind}",
-        args,
-    )
-    histogram = engine.rows(
-        f"SELECT tags, sum(packets) AS n FROM {table} WHERE day >= ? AND day < ?{where}{kind} "
-        "GROUP BY tags",
-        args,
-    )
-    sensor_where, sensor_params = Filters(sensor=filters.sensor).sql()
-    (s,) = engine.rows(
-        f"SELECT count(DISTINCT sensor) AS sensors FROM sources "
-        f"WHERE day >= ? AND day < ?{sensor_where}",
-        [period.start, period.end, *sensor_params],
-    )
+    """Totals of the period (packets, sources, sensors), and packets per tag."""
+    first, end = period.start, period.end
+    table = engine.relation(filters.table(port=False), (first, end))
+    (t,) = engine.rows(*queries.rankings.totals(table, first, end, where))
+    histogram = engine.rows(*queries.rankings.tag_histogram(table, first, end, where))
+    by_sensor = Filters(sensor=filters.sensor).condition()
+    (s,) = engine.rows(*queries.rankings.sensors(table, first, end, by_sensor))
     total = {
         "packets": int(t["packets"]),
         "sources": int(t["sources"]),
@@ -387,6 +342,8 @@ def _row(
         "per_sensor": round(r["packets"] / sensors, 3),
         "share": round(r[basis] / total[basis], 6) if total[basis] else 0.0,
         "previous_rank": None if r["previous_rank"] is None else int(r["previous_rank"]),
-        "tag_shares": _shares({t: int(r[_tag_column(t)]) for t in tags}, int(r["packets"])),
+        "tag_shares": _shares(
+            {t: int(r[queries.rankings.tag_column(t)]) for t in tags}, int(r["packets"])
+        ),
     }
     return row

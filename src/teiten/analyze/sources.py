@@ -10,6 +10,11 @@ Source addresses are shown (they are scanners and victims, not ours); an
 address that is also a destination in the period is a sensor's and is
 withheld, counted only (``withheld_sensor_sources``). ``source_history`` refuses
 sensor addresses outright.
+
+``sources`` reads the packets. ``source_history`` reads the ``keys`` rollup, so it
+answers for days whose raw packets raw retention dropped (:mod:`teiten.store.retention`)
+too; its scan events and DoS attacks need raw packets and cover the days from
+``raw_since`` on.
 """
 
 from __future__ import annotations
@@ -127,6 +132,7 @@ class SourcesReport:
 
 
 _PORT = f"CASE WHEN proto IN {_ICMP} THEN icmp_type ELSE dport END"
+_KEY_PORT = f"CASE WHEN proto IN {_ICMP} THEN icmp_type ELSE port END"  # of a keys row
 
 
 def sources(
@@ -224,16 +230,27 @@ def source_history(
 ) -> dict[str, Any]:
     """Everything the store holds about one source: per day, and its scans and attacks.
 
-    Scan events and DoS attacks are computed for this source alone over the days it
-    was seen, with the darknet size of those days. A sensor's own address is refused.
+    The days come from the ``keys`` rollup (every day, also those whose raw packets
+    raw retention dropped). Scan events and DoS attacks are computed for this source
+    alone from its raw packets, over the days it was seen from ``raw_since`` (the first
+    day whose raw packets are kept; None: every day's are) on, with the darknet size of
+    those days. A sensor's own address is refused.
     """
     from teiten.fingerprint import tag_labels
+    from teiten.store.retention import raw_since as raw_horizon
 
     src = address_bytes(address)
     text = address_text(src)
+    since = raw_horizon(engine.store)
     (seen_as_destination,) = engine.rows(
         "SELECT count(*) > 0 AS hit FROM (SELECT 1 FROM packets WHERE dst = ? LIMIT 1)", [src]
     )
+    if not seen_as_destination["hit"] and since is not None:  # dropped days: IPv4 only
+        (seen_as_destination,) = engine.rows(
+            "SELECT count(*) > 0 AS hit FROM (SELECT 1 FROM dsts WHERE day < ? AND dst = ? "
+            "LIMIT 1)",
+            [since, src],
+        )
     if seen_as_destination["hit"]:
         raise TeitenError(
             f"{text} is one of the sensors' monitored addresses; teiten does not report on them"
@@ -244,15 +261,18 @@ def source_history(
     days = engine.table(
         f"""
         WITH per_port AS (
-            SELECT day, proto, {_PORT} AS port, count(*) AS n, bit_or(tags) AS tag_bits,
-                   count(*) FILTER (WHERE kind = 'probe') AS probe,
-                   count(*) FILTER (WHERE kind = 'backscatter') AS backscatter,
-                   min(t_ns) AS first_seen, max(t_ns) AS last_seen,
+            SELECT day, proto, {_KEY_PORT} AS port, sum(packets) AS n,
+                   bit_or(tags) AS tag_bits,
+                   sum(packets) FILTER (WHERE kind = 'probe') AS probe,
+                   sum(packets) FILTER (WHERE kind = 'backscatter') AS backscatter,
+                   min(first_ns) AS first_seen, max(last_ns) AS last_seen,
                    any_value(country) AS country, any_value(asn) AS asn
-            FROM packets WHERE src = $src GROUP BY ALL
+            FROM keys WHERE src = $src GROUP BY ALL
         )
-        SELECT day, CAST(sum(n) AS BIGINT) AS packets, CAST(sum(probe) AS BIGINT) AS probe,
-               CAST(sum(backscatter) AS BIGINT) AS backscatter, bit_or(tag_bits) AS tag_bits,
+        SELECT day, CAST(sum(n) AS BIGINT) AS packets,
+               CAST(coalesce(sum(probe), 0) AS BIGINT) AS probe,
+               CAST(coalesce(sum(backscatter), 0) AS BIGINT) AS backscatter,
+               bit_or(tag_bits) AS tag_bits,
                min(first_seen) AS first_seen, max(last_seen) AS last_seen,
                any_value(country) AS country, any_value(asn) AS asn,
                {ports} AS ports
@@ -272,6 +292,7 @@ def source_history(
         "scans": [],
         "dos_attacks": [],
         "darknet": None,  # the darknet its events were rated with (IPv4 sources only)
+        "raw_since": since.isoformat() if since else None,  # its events cover days from then
     }
     if not days:
         return history
@@ -296,9 +317,10 @@ def source_history(
         "packets": sum(int(d["packets"]) for d in days),
         "tags": tag_labels(bits),
     }
-    if ipaddress.IPv6Address(src).ipv4_mapped is not None:  # events are IPv4 only
-        first: date = days[0]["day"]
-        end: date = days[-1]["day"] + timedelta(days=1)
+    first: date = max(days[0]["day"], since) if since else days[0]["day"]
+    end: date = days[-1]["day"] + timedelta(days=1)
+    # Events are IPv4 only, and need raw packets (kept from ``since`` on).
+    if ipaddress.IPv6Address(src).ipv4_mapped is not None and first < end:
         darknet = darknet_size(engine, first, end)
         scan_params, dos_params = scan_params or ScanParams(), dos_params or DosParams()
         scans, _ = extract_scans(

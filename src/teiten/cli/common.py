@@ -10,6 +10,7 @@ reaches a user (``TEITEN_DEBUG=1`` shows it for an unexpected error).
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 import os
 from collections.abc import Callable
@@ -98,7 +99,41 @@ def emit_json(obj: Any) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
 
 
-@click.group(context_settings=CONTEXT)
+# Each command's module, imported only when the command runs (or help lists it): a
+# command pays for its own imports, not for every other command's.
+COMMANDS = {
+    "collector": "collector",
+    "demo": "demo",
+    "events": "events",
+    "explain": "explain",
+    "ingest": "ingest",
+    "knowledge": "knowledge",
+    "phenomena": "phenomena",
+    "report": "report",
+    "scanners": "scanners",
+    "sensor": "sensor",
+    "sensors": "sensors",
+    "simulate": "simulate",
+    "source": "sources",
+    "sources": "sources",
+    "store": "store",
+    "top": "top",
+}
+
+
+class LazyGroup(click.Group):
+    """The ``teiten`` group: a command's module registers it on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            importlib.import_module(f"teiten.cli.{COMMANDS[cmd_name]}")
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT)
 @click.version_option(package_name="teiten")
 def main() -> None:
     """teiten (定点): Internet fixed-point observation of darknet traffic.

@@ -55,10 +55,12 @@ def country_option(
 
 def known_sensors(engine: Engine) -> list[str]:
     """Sensor labels of the store: those of its batches, declared ones, and any in its rows."""
+    from teiten.store import queries
+
     manifest = engine.store.manifest
     names = {b.sensor for b in manifest.batches(state="committed")}
     names |= {s.name for s in manifest.sensors()}
-    names |= {r["sensor"] for r in engine.rows("SELECT DISTINCT sensor FROM sources")}
+    names |= {r["sensor"] for r in engine.rows(*queries.holdings.sensor_labels())}
     return sorted(names)
 
 

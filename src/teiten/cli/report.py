@@ -189,17 +189,15 @@ def _format(out: Path, fmt: str | None) -> str:
 
 
 def _require_packets(store: Any, period: Any, engine_name: str | None) -> None:
-    """An error (exit 1) when the period holds no packets: an empty report helps no one."""
-    from teiten.store import open_engine
+    """An error (exit 1) when the period holds no packets: an empty report helps no one.
+    Days whose raw packets raw retention dropped count by their rollups (``sources``)."""
+    from teiten.store import open_engine, queries
 
     with open_engine(store, engine_name) as engine:
-        (found,) = engine.rows(
-            "SELECT count(*) AS n FROM packets WHERE day >= ? AND day < ?",
-            [period.start, period.end],
-        )
-        if found["n"]:
-            return
-        (held,) = engine.rows("SELECT min(day) AS first, max(day) AS last FROM packets")
+        for view in ("packets", "sources"):
+            if engine.rows(*queries.holdings.has_rows(view, period.start, period.end)):
+                return
+        (held,) = engine.rows(*queries.holdings.held_days("sources"))
     span = (
         f"the store holds packets from {held['first']} to {held['last']}"
         if held["first"] is not None

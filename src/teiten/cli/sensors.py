@@ -87,13 +87,13 @@ def sensors_declare(
 @fail_cleanly
 def sensors_list(store_dir: Path | None, output: str) -> None:
     """Declared sensors, and sensors with packets but no declaration."""
-    from teiten.store import Store, open_engine
+    from teiten.store import Store, open_engine, queries
     from teiten.store.sensors import declared_sensors
 
     store = Store(store_dir, create=False)
     declared = declared_sensors(store)
     with open_engine(store) as engine:
-        seen = {r["sensor"] for r in engine.rows("SELECT DISTINCT sensor FROM sources")}
+        seen = {r["sensor"] for r in engine.rows(*queries.holdings.sensor_labels())}
     rows = []
     for name in sorted(set(declared) | seen):
         if name in declared:

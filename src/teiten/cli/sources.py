@@ -64,10 +64,13 @@ def sources_command(
     from teiten.analyze.periods import parse_period
     from teiten.analyze.sources import SourceFilters, sources
     from teiten.store import Store, open_engine
+    from teiten.store.retention import require_raw
 
     filters = SourceFilters(tag=tag, country=country, port=port, traffic=traffic)
-    with open_engine(Store(store_dir, create=False), engine_name) as engine:
-        report = sources(engine, parse_period(period), filters, limit=limit)
+    store, parsed = Store(store_dir, create=False), parse_period(period)
+    require_raw(store, parsed.start, parsed.last_day, f"the sources of {parsed.label}")
+    with open_engine(store, engine_name) as engine:
+        report = sources(engine, parsed, filters, limit=limit)
     if output == "json":
         emit_json(report.as_json())
     elif output == "csv":
@@ -169,3 +172,9 @@ def _print_history(h: dict[str, Any]) -> None:
         )
     if not h["scans"] and not h["dos_attacks"]:
         out.print("  no scan events or DoS attacks", highlight=False)
+    if h["raw_since"] and h["days"][0]["day"] < h["raw_since"]:
+        out.print(
+            f"  raw packets are kept from {h['raw_since']} on (raw retention): the days before "
+            "are counted from the rollups, and their scan events and DoS attacks are not listed",
+            highlight=False,
+        )

@@ -52,6 +52,121 @@ def store_info(store_dir: Path | None, as_json: bool) -> None:
     )
     for g in info["geo"]:
         click.echo(f"  tagged by {g['database']} ({g['edition']}): {g['batches']} batches")
+    kept = info.get("retention")
+    if kept is None:
+        return
+    click.echo("  " + _retention_text(kept["raw_retention_days"], kept["raw_since"]))
+    old = kept["rolled_up_only"]
+    if old and old["days"]:
+        click.echo(
+            f"  before {kept['raw_since']}: {old['packets']:,} packets over {old['days']} days "
+            f"(from {old['first_day']}) held as rollups only (rankings, series and reports "
+            "read them; events and `teiten sources` need raw packets)"
+        )
+
+
+def _retention_text(days: int | None, since: str | None) -> str:
+    kept = (
+        "raw packets: every one kept"
+        if days is None
+        else f"raw packets: kept for {days} days before the newest day, then dropped once rolled up"
+    )
+    return kept + (f"; raw packets held from {since} on" if since else "")
+
+
+@store_group.command("retention")
+@store_option
+@click.option(
+    "--days",
+    type=int,
+    default=None,
+    metavar="N",
+    help="Keep the raw packets of the N days before the newest stored day (at least 1); "
+    "older days are dropped once rolled up, at the next write or `teiten store retain`.",
+)
+@click.option(
+    "--keep-all",
+    is_flag=True,
+    help="Keep every raw packet from now on (the default; what was dropped stays dropped).",
+)
+@json_option
+@fail_cleanly
+def store_retention(
+    store_dir: Path | None, days: int | None, keep_all: bool, as_json: bool
+) -> None:
+    """Show or set how long the store keeps raw packets (raw retention).
+
+    Rankings, series, phenomena and reports read the rollups, which are kept for every
+    day; scan and DoS events, `teiten sources` and a source's events need the raw
+    packets. The horizon is counted back from the newest stored day (never later than
+    today, UTC). Setting it drops nothing by itself: ingest, the collector and
+    `simulate --store` drop after their next write, `teiten store retain` at once.
+    """
+    from teiten.store import Store
+    from teiten.store.retention import check_days, horizon, raw_since, retain, set_retention
+
+    if days is not None and keep_all:
+        raise click.UsageError("give --days N or --keep-all, not both")
+    store = Store(store_dir, create=False)
+    if days is not None or keep_all:
+        set_retention(store, None if keep_all else check_days(days))
+    pending = retain(store, dry_run=True)
+    bound, since = horizon(store), raw_since(store)
+    answer: dict[str, Any] = {
+        "raw_retention_days": pending.raw_retention_days,
+        "raw_since": since.isoformat() if since else None,
+        "horizon": bound.isoformat() if bound else None,
+        "to_drop": {"days": pending.days, "packets": pending.packets},
+        "warnings": pending.warnings,
+    }
+    if as_json:
+        emit_json(answer)
+        return
+    text = _retention_text(pending.raw_retention_days, answer["raw_since"])
+    click.echo(f"store {store.root}: {text}")
+    if pending.days:
+        click.echo(
+            f"the raw packets of {len(pending.days)} day(s) before {bound} "
+            f"({pending.packets:,} packets) go at the next write, or now with "
+            "`teiten store retain`; their rollups stay"
+        )
+    for w in pending.warnings:
+        click.echo(f"warning: {w}")
+
+
+@store_group.command("retain")
+@store_option
+@click.option("--dry-run", is_flag=True, help="Say what would be dropped; change nothing.")
+@json_option
+@fail_cleanly
+def store_retain(store_dir: Path | None, dry_run: bool, as_json: bool) -> None:
+    """Drop the raw packets of the days before the raw horizon now (`store retention`).
+
+    Only days whose rollups are complete go; their rollups stay, so every ranking,
+    series and report still answers. Atomic and crash-safe like `store remove`. Ingest,
+    the collector and `simulate --store` do the same after each write.
+    """
+    from teiten.store import Store
+    from teiten.store.retention import retain
+
+    done = retain(Store(store_dir, create=False), dry_run=dry_run)
+    if as_json:
+        emit_json(done.as_json())
+        return
+    if done.raw_retention_days is None:
+        click.echo(
+            "the store keeps every raw packet (`teiten store retention --days N` sets a limit)"
+        )
+    elif not done.days:
+        click.echo(f"nothing to drop; raw packets held from {done.raw_since or 'the first day'} on")
+    else:
+        verb = "would drop" if done.dry_run else "dropped"
+        click.echo(
+            f"{verb} the raw packets of {len(done.days)} day(s) ({done.packets:,} packets, "
+            f"{done.files} files) before {done.raw_since}; their rollups stay"
+        )
+    for w in done.warnings:
+        click.echo(f"warning: {w}")
 
 
 @store_group.command("compact")
@@ -106,34 +221,51 @@ def store_compact(
     metavar="YYYY-MM-DD",
     help="Only this UTC day (repeatable) [default: every day].",
 )
+@click.option(
+    "--periods",
+    "periods_only",
+    is_flag=True,
+    help="Only sum the day rollups into those of ended months and quarters (what "
+    "compaction also does), without rereading the packets.",
+)
 @json_option
 @fail_cleanly
 def store_rollup(
-    store_dir: Path | None, engine_name: str | None, days: tuple[str, ...], as_json: bool
+    store_dir: Path | None,
+    engine_name: str | None,
+    days: tuple[str, ...],
+    periods_only: bool,
+    as_json: bool,
 ) -> None:
     """Rebuild the rollups (per-day counts by port, country, sensor, tags and source)
-    from the stored packets.
+    from the stored packets, then their sums over ended months and quarters.
 
-    Ingest, the collector and `simulate --store` keep them up to date; run this once
-    for a store written by an earlier teiten, whose queries read every packet until
-    then. Answers are the same either way, only faster from the rollups. With --engine
-    spark, Spark reads the packets (the files written are the same).
+    Ingest, the collector and `simulate --store` keep the day rollups up to date; run
+    this once for a store written by an earlier teiten, whose queries read every packet
+    until then. Answers are the same either way, only faster from the rollups. With
+    --engine spark, Spark reads the packets (the files written are the same).
     """
     import time
+    from datetime import date
 
-    from teiten.store import Store
+    from teiten.store import Store, period_rollups
     from teiten.store.engine import engine_name as chosen
     from teiten.store.rollup import rebuild
 
     store = Store(store_dir, create=False)
     started = time.monotonic()
-    if chosen(engine_name) == "spark":
+    if periods_only:
+        done = []
+    elif chosen(engine_name) == "spark":
         from teiten.store.spark import rebuild_rollups
 
         done = rebuild_rollups(store, days=days or None)
     else:
         done = rebuild(store, days=days or None)
     seconds = round(time.monotonic() - started, 3)
+    with store.lock():
+        summed = period_rollups.build(store, days=[date.fromisoformat(d) for d in days] or None)
+    period_seconds = round(time.monotonic() - started - seconds, 3)
     packets = sum(d.packets for d in done)
     rows = sum(d.rows for d in done)
     size = sum(d.bytes for d in done)
@@ -145,12 +277,19 @@ def store_rollup(
                 "rows": rows,
                 "bytes": size,
                 "seconds": seconds,
+                "periods": {"summed": summed, "seconds": period_seconds},
             }
         )
         return
+    if not periods_only:
+        click.echo(
+            f"rolled up {packets:,} packets on {len(done)} day(s) into {rows:,} rows "
+            f"({size / 1e6:,.1f} MB, {size / max(packets, 1):.1f} bytes per packet) "
+            f"in {seconds:.1f} s"
+        )
     click.echo(
-        f"rolled up {packets:,} packets on {len(done)} day(s) into {rows:,} rows "
-        f"({size / 1e6:,.1f} MB, {size / max(packets, 1):.1f} bytes per packet) in {seconds:.1f} s"
+        f"summed {len(summed)} month/quarter rollup(s) in {period_seconds:.1f} s"
+        + (f": {', '.join(summed)}" if summed else " (all current)")
     )
 
 

@@ -86,6 +86,7 @@ class _Collector:
             metrics=self.metrics,
             compact_interval=self.config.compact_interval_seconds,
             compact_min_files=self.config.compact_min_files,
+            raw_retention_days=self.config.raw_retention_days,
         )
         self.writer.start()
         log.info(

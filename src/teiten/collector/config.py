@@ -15,6 +15,7 @@ from typing import Any
 
 from teiten.errors import CollectorConfigError
 from teiten.settings_file import Keys, read_settings, read_toml
+from teiten.store.retention import MAX_DAYS
 
 __all__ = ["DEFAULT_PORT", "CollectorConfig", "load_config"]
 
@@ -36,6 +37,7 @@ class CollectorConfig:
     retry_after_seconds: int = 5
     compact_interval_seconds: int = 3600
     compact_min_files: int = 4
+    raw_retention_days: int | None = None  # set in the store at start; None: leave its own
     geoip: Path | None = None
     geoip_asn: Path | None = None
     research_scanners: bool = True
@@ -58,6 +60,7 @@ _KEYS: Keys = {
         "path": ("store", Path, None),
         "compact_interval_seconds": ("compact_interval_seconds", int, lambda v: v >= 0),
         "compact_min_files": ("compact_min_files", int, lambda v: v >= 2),
+        "raw_retention_days": ("raw_retention_days", int, lambda v: 1 <= v <= MAX_DAYS),
     },
     "limits": {
         "max_body_bytes": ("max_body_bytes", int, lambda v: v >= 1024),
@@ -79,6 +82,8 @@ _LIMITS = {
     "max_body_bytes": "at least 1024",
     "compact_interval_seconds": "0 (never) or more",
     "compact_min_files": "at least 2",
+    "raw_retention_days": f"a whole number of days from 1 to {MAX_DAYS:,} (leave it out to "
+    "keep the store's own setting, `teiten store retention`)",
     "log_level": "one of debug, info, warning, error",
 }
 

@@ -16,6 +16,10 @@ before that transaction leaves only staging debris (the sensor retries and the
 batch is stored); a crash after it is finished by the next writer (the retry is
 answered "duplicate").
 
+After each group it stores, the writer applies the store's raw retention
+(:mod:`teiten.store.retention`); packets of days whose raw packets were dropped are
+refused (counted as skipped in the batch's input record, logged as a warning).
+
 Every ``compact_interval`` seconds (between groups, on the same thread) the
 writer compacts the days it wrote since the last run that gathered
 ``compact_min_files`` small files (:func:`teiten.store.compact.compact`; the
@@ -33,6 +37,7 @@ import time
 from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
@@ -46,6 +51,13 @@ from teiten.ingest import packet_rows
 from teiten.store import InputRecord, Store
 from teiten.store.compact import compact
 from teiten.store.research import LIST_FILE, load_research_networks, record_tagging
+from teiten.store.retention import (
+    SKIP_REASON,
+    OldPackets,
+    after_write,
+    raw_since,
+    set_retention,
+)
 
 __all__ = ["Outcome", "StoreWriter", "UploadedBatch"]
 
@@ -93,8 +105,11 @@ class StoreWriter:
         group_rows: int = GROUP_ROWS,
         compact_interval: float = COMPACT_INTERVAL,
         compact_min_files: int = 4,
+        raw_retention_days: int | None = None,
     ) -> None:
+        """``raw_retention_days``: set in the store at start (None: leave its setting)."""
         self.store_root = store_root
+        self.raw_retention_days = raw_retention_days
         self.geo = geo
         self.research_scanners = research_scanners
         self.metrics = metrics or CollectorMetrics()
@@ -155,6 +170,8 @@ class StoreWriter:
         try:
             self._store = Store(self.store_root)
             self._store.writer("collector", self.geo.database, self.geo.edition).abort()
+            if self.raw_retention_days is not None:
+                set_retention(self._store, self.raw_retention_days)
             self._reload_research()
         except BaseException as exc:  # reported by start()
             self._startup_error = exc
@@ -211,16 +228,27 @@ class StoreWriter:
         inputs: list[InputRecord] = []
         stored: dict[str, UploadedBatch] = {}  # batch id -> the job that stores it
         known: list[UploadedBatch] = []  # in the store already, or twice in this group
+        kept: dict[str, int] = {}  # batch id -> its packets stored (less those refused)
         try:
+            since = raw_since(store)  # the raw horizon, read under the writer lock
             for job in group:
                 if job.batch_id in stored or store.manifest.find_inputs(job.batch_id):
                     known.append(job)
                     continue
                 stored[job.batch_id] = job
-                if len(job.decoded):
-                    writer.write(packet_rows(job.decoded, sensor, self.geo, context))
+                decoded, refused = _refuse_old(job, since)
+                if len(decoded):
+                    writer.write(packet_rows(decoded, sensor, self.geo, context))
+                kept[job.batch_id] = len(decoded)
                 inputs.append(
-                    InputRecord(job.batch_id, job.input_name, job.size, len(job.decoded), 0)
+                    InputRecord(
+                        job.batch_id,
+                        job.input_name,
+                        job.size,
+                        len(decoded),
+                        refused,
+                        {SKIP_REASON: refused} if refused else {},
+                    )
                 )
             if inputs:
                 writer.commit(inputs)
@@ -239,9 +267,28 @@ class StoreWriter:
         self.last_error = None
         for job in stored.values():
             self._note_tagged(job)
-            job.future.set_result(Outcome("stored", len(job.decoded)))
+            job.future.set_result(Outcome("stored", kept[job.batch_id]))
         for job in known:
             job.future.set_result(Outcome("duplicate", 0))
+        if stored:
+            self._retain()
+
+    def _retain(self) -> None:
+        """Raw retention after a commit; a failure waits for the next (nothing changed)."""
+        assert self._store is not None
+        try:
+            done = after_write(self._store)
+        except (OSError, sqlite3.Error, pa.ArrowException, StoreError) as exc:
+            log.warning("raw retention failed: %s; the store is unchanged, trying again later", exc)
+            return
+        if done is not None and done.days:
+            log.info(
+                "raw retention: dropped the raw packets of %d day(s) (%d packets); raw "
+                "packets are held from %s on",
+                len(done.days),
+                done.packets,
+                done.raw_since,
+            )
 
     def _fail(self, jobs: list[UploadedBatch], exc: BaseException) -> None:
         disk_full = _is_disk_full(exc)
@@ -343,6 +390,17 @@ class StoreWriter:
             log.warning("could not record research-list tagging: %s; will try again", exc)
             return
         self._tagged.clear()
+
+
+def _refuse_old(job: UploadedBatch, since: date | None) -> tuple[DecodedPackets, int]:
+    """``job``'s packets the store may take, and how many were refused: those of days
+    before the raw horizon ``since`` (raw retention dropped their raw packets; logged)."""
+    old = None if since is None else OldPackets(since)
+    kept = None if old is None else old.kept(job.decoded.ts_ns)
+    if kept is None or old is None:
+        return job.decoded, 0
+    log.warning("sensor %s, batch %s: %s", job.sensor, job.batch_id, old.warning())
+    return job.decoded.select(kept), old.refused
 
 
 def _is_disk_full(exc: BaseException) -> bool:

@@ -1,4 +1,5 @@
-"""Daily series for the report's charts, in SQL over the store's ``packets`` view.
+"""Daily series for the report's charts, from the store's rollups
+(:mod:`teiten.store.queries.series`).
 
 A ranking says *how much* over the period; these say *when*. The daily value of a
 row follows the ranking's metric: ``packets`` per day, ``sources`` (distinct
@@ -21,14 +22,12 @@ from typing import TYPE_CHECKING, Any
 
 from teiten.analyze.rankings import Filters, Ranking
 from teiten.enrich import protocol_name
-from teiten.fingerprint.registry import has_tag_sql
 from teiten.report.model import Series
+from teiten.store import queries
 
 if TYPE_CHECKING:
     from teiten.analyze.periods import Period
     from teiten.store import Engine
-
-MIRAI = has_tag_sql("mirai")
 
 __all__ = [
     "CONTEXT_DAYS",
@@ -104,20 +103,13 @@ def _proto_numbers() -> dict[str, int]:
     return {protocol_name(n): n for n in range(256)}
 
 
-def _kind_sql(traffic: str) -> tuple[str, list[Any]]:
-    return ("", []) if traffic == "all" else (" AND kind = ?", [traffic])
-
-
 def daily_sensors(
     engine: Engine, period: Period, sensor: str | None = None, context: int = 0
 ) -> dict[date, int]:
     """Sensors with any packet, per day (the ``per-sensor`` divisor)."""
-    where, params = Filters(sensor=sensor).sql()
-    rows = engine.rows(
-        "SELECT day, count(DISTINCT sensor) AS sensors FROM sources "
-        f"WHERE day >= ? AND day < ?{where} GROUP BY day",
-        [period.start - timedelta(days=context), period.end, *params],
-    )
+    first = period.start - timedelta(days=context)
+    where = Filters(sensor=sensor).condition()
+    rows = engine.rows(*queries.series.sensors_per_day(first, period.end, where))
     return {r["day"]: int(r["sensors"]) for r in rows}
 
 
@@ -147,30 +139,22 @@ def trend(
     unit = metric
     if not rows:
         return Series(period_days(period), {}, unit)
-    where, params = ranking.filters.sql()
-    kind, kind_params = _kind_sql(ranking.traffic)
-    table = ranking.filters.table(ranking.dimension == "ports")
+    keys: list[tuple[Any, ...]]
     if ranking.dimension == "ports":
-        values = ", ".join("(?::INTEGER, ?::INTEGER, ?::INTEGER, ?::INTEGER)" for _ in rows)
-        key_params: list[Any] = []
-        for i, r in enumerate(rows):
-            key_params += [i, _proto_numbers()[r["proto"]], r["port"], r.get("icmp_type")]
-        keys = f"SELECT * FROM (VALUES {values}) k(k_i, k_proto, k_port, k_icmp)"
-        join = (
-            "proto = k_proto AND port IS NOT DISTINCT FROM k_port"
-            " AND icmp_type IS NOT DISTINCT FROM k_icmp"
-        )
+        keys = [(_proto_numbers()[r["proto"]], r["port"], r.get("icmp_type")) for r in rows]
     else:
-        values = ", ".join("(?::INTEGER, ?::STRING)" for _ in rows)
-        key_params = [x for i, r in enumerate(rows) for x in (i, r["country"])]
-        keys = f"SELECT * FROM (VALUES {values}) k(k_i, k_country)"
-        join = "country IS NOT DISTINCT FROM k_country"
-    measure = "count(DISTINCT src)" if metric == "sources" else "sum(packets)"
+        keys = [(r["country"],) for r in rows]
     result = engine.rows(
-        f"WITH wanted AS ({keys}) "
-        f"SELECT day, k_i, {measure} AS n FROM {table} JOIN wanted ON {join} "
-        f"WHERE day >= ? AND day < ?{where}{kind} GROUP BY ALL",
-        [*key_params, first, period.end, *params, *kind_params],
+        *queries.series.rows_per_day(
+            # the day rows, not Engine.relation's: a period rollup has one day per period
+            ranking.filters.table(ranking.dimension == "ports"),
+            ranking.dimension,
+            keys,
+            by_sources=metric == "sources",
+            first=first,
+            end=period.end,
+            where=ranking.filters.condition(ranking.traffic),
+        )
     )
     counts: list[dict[date, float]] = [{} for _ in rows]
     for r in result:
@@ -185,21 +169,11 @@ def daily_overview(
     engine: Engine, period: Period, context: int = CONTEXT_DAYS
 ) -> tuple[dict[str, Any], Series]:
     """Totals of the period (all traffic kinds) and its packets per sensor per day."""
-    (t,) = engine.rows(
-        "SELECT coalesce(sum(packets), 0) AS packets, count(DISTINCT src) AS sources, "
-        "count(DISTINCT sensor) AS sensors FROM sources WHERE day >= ? AND day < ?",
-        [period.start, period.end],
-    )
-    kinds = engine.rows(
-        "SELECT kind, sum(packets) AS n FROM sources WHERE day >= ? AND day < ? GROUP BY kind "
-        "ORDER BY kind",
-        [period.start, period.end],
-    )
-    rows = engine.rows(
-        "SELECT day, sum(packets) AS packets FROM sources WHERE day >= ? AND day < ? GROUP BY day",
-        [period.start - timedelta(days=context), period.end],
-    )
-    days = _days(period.start - timedelta(days=context), period.end)
+    first = period.start - timedelta(days=context)
+    (t,) = engine.rows(*queries.series.period_totals(period.start, period.end))
+    kinds = engine.rows(*queries.series.kinds(period.start, period.end))
+    rows = engine.rows(*queries.series.daily_packets(first, period.end))
+    days = _days(first, period.end)
     sensors = daily_sensors(engine, period, context=context)
     counts = {r["day"]: float(r["packets"]) for r in rows}
     totals = {
@@ -217,14 +191,7 @@ def mirai_share(
 ) -> Series:
     """Daily share of probes carrying the ``mirai`` tag: from ``country``, and from all."""
     first = period.start - timedelta(days=context)
-    rows = engine.rows(
-        "SELECT day, sum(packets) AS n, "
-        f"coalesce(sum(packets) FILTER (WHERE {MIRAI}), 0) AS m, "
-        "coalesce(sum(packets) FILTER (WHERE country = ?), 0) AS n_c, "
-        f"coalesce(sum(packets) FILTER (WHERE country = ? AND {MIRAI}), 0) AS m_c "
-        "FROM sources WHERE day >= ? AND day < ? AND kind = 'probe' GROUP BY day",
-        [country, country, first, period.end],
-    )
+    rows = engine.rows(*queries.series.probes_per_day(country, first, period.end))
     by_day = {r["day"]: r for r in rows}
     days = _days(first, period.end)
 
@@ -235,5 +202,5 @@ def mirai_share(
             out.append(round(r[m] / r[n], 6) if r and r[n] else None)
         return out
 
-    values = {country: share("n_c", "m_c"), "all": share("n", "m")}
+    values = {country: share("country_probes", "country_mirai"), "all": share("probes", "mirai")}
     return _with_context(days, values, "share", context)

@@ -5,7 +5,9 @@ fingerprints as ``teiten ingest`` (only the file round trip is skipped), so a
 store filled this way answers every query exactly as one filled from the
 pcaps. One batch is committed per UTC day, recorded in the manifest under a
 digest of the configuration and the day: running the same simulation again
-adds nothing, and a run cut short keeps its finished days.
+adds nothing, and a run cut short keeps its finished days. A store with raw
+retention (:mod:`teiten.store.retention`) drops its old raw packets after each
+day, and refuses packets of days it dropped (counted as skipped in the day's input).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from teiten.simulate.generator import LinkType, SimulatedChunk, generate_packets
 from teiten.simulate.pcap import write_truth
 from teiten.simulate.truth import GENERATOR_VERSION, GroundTruth
 from teiten.store import BatchWriter, InputRecord, Store, packets_table
+from teiten.store.retention import SKIP_REASON, OldPackets, after_write
 
 __all__ = ["simulate_to_store"]
 
@@ -82,6 +85,7 @@ class _Day:
         self.day: int | None = None
         self.writer: BatchWriter | None = None
         self.skipped: Counter[str] = Counter()
+        self.old: OldPackets | None = None  # packets before the raw horizon: refused
         self.digest = ""
 
     def name(self, day: int) -> str:
@@ -100,6 +104,7 @@ class _Day:
         if not self.store.manifest.find_inputs(self.digest):
             sensors = ",".join(s.name for s in self.config.sensors)
             self.writer = self.store.writer(sensors, self.geo.database, self.geo.edition)
+            self.old = OldPackets.of(self.store)
 
     def write(
         self, chunk: SimulatedChunk, rows: np.ndarray, geo: GeoTagger, context: TagContext
@@ -116,6 +121,9 @@ class _Day:
             if not ok.all():
                 self.skipped.update(decoded.skip_counts())
                 decoded = decoded.select(ok)
+            if self.old is not None and (kept := self.old.kept(decoded.ts_ns)) is not None:
+                self.skipped[SKIP_REASON] += int(len(kept) - kept.sum())
+                decoded = decoded.select(kept)
             geo_tags = geo.tag(decoded.src)
             tags = tag_packets(decoded, context.for_chunk(geo_tags))
             self.writer.write(packets_table(decoded, spec.name, geo_tags, tags))
@@ -130,6 +138,7 @@ class _Day:
         )
         self.skipped = Counter()
         writer.commit([record])
+        after_write(self.store)
 
     def abort(self) -> None:
         if self.writer is not None:

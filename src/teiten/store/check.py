@@ -12,7 +12,13 @@ Each problem found has a ``kind``:
 * ``rows`` — a file whose row count differs from its record, or a committed batch whose
   rows on disk differ from the packets the manifest records for it;
 * ``rollup`` — a day whose rollups (:mod:`teiten.store.rollup`) do not count the packets
-  its files hold, or cannot be read (checked when the store's rollup is complete);
+  its files hold, or cannot be read (checked when the store's rollup is complete), or a
+  day whose raw packets raw retention dropped (:mod:`teiten.store.retention`) that lost
+  its rollups, all that was left of it. The rollups of such days have no packets to be
+  compared with;
+* ``period-rollup`` — a month's or quarter's rollup (:mod:`teiten.store.period_rollups`)
+  that queries would read (its recorded state is the store's) but that cannot be read or
+  does not count the packets of its days' rollups;
 * ``pending`` — an interrupted write the next writer finishes (opening a store one
   may write finishes it at once, so this is seen only on a read-only store).
 
@@ -37,6 +43,7 @@ from teiten.store import rollup
 from teiten.store.dataset import Store
 from teiten.store.manifest import BatchRecord, InputRecord
 from teiten.store.parts import batch_of_name, file_digest, rows_by_batch, schema_problems
+from teiten.store.retention import rolled_up_only
 
 if TYPE_CHECKING:
     import duckdb
@@ -82,6 +89,7 @@ class CheckReport:
 class _Checker:
     def __init__(self, store: Store) -> None:
         manifest = store.manifest
+        self.store = store
         self.root = store.root
         self.recorded = manifest.files()
         self.committed = {b.batch_id: b for b in manifest.batches(state="committed")}
@@ -96,6 +104,12 @@ class _Checker:
         self.found: Counter[str] = Counter()  # rows per committed batch
         self.day_rows: Counter[str] = Counter()  # rows per day folder
         self.rolled_up = rollup.complete(store)
+        self.rolled_only = set(rolled_up_only(store))  # raw packets dropped: no packets
+        self.dropped = {  # every day folder raw retention emptied, by its records
+            day["day"]
+            for r in manifest.rewrites(state="done", kind="retain")
+            for day in r.plan.get("days", [])
+        }
         self.report.rollups = "complete" if self.rolled_up else "incomplete"
         self.unknown_days: set[str] = set()  # days holding rows of no known batch
         self.reported: set[str] = set()  # batches already named in a file's problem
@@ -129,7 +143,25 @@ class _Checker:
         self._batches()
         if self.rolled_up:
             self._rollups()
+            self._period_rollups()
+        self._dropped_days()
         return self.report
+
+    def _dropped_days(self) -> None:
+        """Days raw retention dropped must keep their rollups: nothing else counts them."""
+        for day in sorted(self.dropped - self.day_rows.keys()):
+            folder = self.root / "rollups" / day
+            lacking = [
+                t for t in ("keys", "sources", "dsts") if not any(folder.glob(f"*.{t}.parquet"))
+            ]
+            if lacking:
+                self._add(
+                    "rollup",
+                    f"rollups/{day}",
+                    f"{day.removeprefix('day=')}: its raw packets were dropped (raw retention) "
+                    f"and its {', '.join(lacking)} rollup is missing: its counts are lost",
+                    f"restore rollups/{day}/ from a backup; it cannot be rebuilt",
+                )
 
     def _rollups(self) -> None:
         """Each day's rollups against its packets: the packets they count, per table (on
@@ -142,7 +174,7 @@ class _Checker:
         folders = {p.name for p in (self.root / "rollups").glob("day=*")}
         con = duckdb.connect(":memory:")
         try:
-            for day in sorted((folders | set(self.day_rows)) - damaged):
+            for day in sorted((folders | set(self.day_rows)) - damaged - self.rolled_only):
                 problem = _rollup_problem(con, self.root / "rollups" / day, self.day_rows[day])
                 if problem:
                     self._add(
@@ -153,6 +185,25 @@ class _Checker:
                         f"--day {day.removeprefix('day=')}`: it rebuilds that day's rollups "
                         "from its packets",
                     )
+        finally:
+            con.close()
+
+    def _period_rollups(self) -> None:
+        """Each month and quarter rollup queries would read, against its days' rollups."""
+        import duckdb
+
+        from teiten.store import period_rollups
+
+        con = duckdb.connect(":memory:")
+        try:
+            for label, problem in period_rollups.problems(self.store, con):
+                self._add(
+                    "period-rollup",
+                    f"{period_rollups.FOLDER}/{label}",
+                    f"{label}: {problem}",
+                    f"delete {shlex.quote(str(self.root / period_rollups.FOLDER / label))} and "
+                    f"run `teiten store rollup --periods --store {shlex.quote(str(self.root))}`",
+                )
         finally:
             con.close()
 

@@ -25,7 +25,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from teiten.store import rollup
+from teiten.store import period_rollups, rollup
 from teiten.store.dataset import PARQUET_OPTIONS, ROW_GROUP_ROWS, Store
 from teiten.store.parts import with_batch
 from teiten.store.rewrite import Rewrite
@@ -73,6 +73,7 @@ def compact(
             if len(small) >= min_files:
                 done.append(_compact_day(store, folder, files, small))
         merged = rollup.merge_days(store, days=days, min_files=min_files)
+        period_rollups.build(store)  # the months and quarters whose days changed, or ended
     return [replace(d, rollup_merged=d.day in merged) for d in done]
 
 

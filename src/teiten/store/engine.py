@@ -5,12 +5,14 @@ Locally the views are DuckDB over the day-partitioned Parquet dataset (partition
 pruning on ``day``). ``keys``, ``sources`` and ``dsts`` are the rollups
 (:mod:`teiten.store.rollup`): their files when the store's rollup is complete, else the
 same aggregation computed from the packets on the fly — the same rows either way, only
-slower.
+slower — together with the rollup files of the days whose raw packets raw retention
+dropped (:mod:`teiten.store.retention`), which nothing else holds.
 
-Every analysis statement is written once, in SQL both engines run with the same answer
-(``?`` positional parameters); what must differ between them is in
-:mod:`teiten.store.dialect`. :func:`open_engine` picks the engine: the ``engine``
-argument, else ``$TEITEN_ENGINE``, else DuckDB.
+Every analysis statement is written once, in :mod:`teiten.store.queries`, in SQL both
+engines run with the same answer (``$name`` parameters and a dict, the one parameter
+style); what must differ between them is in :mod:`teiten.store.dialect`.
+:func:`open_engine` picks the engine: the ``engine`` argument, else ``$TEITEN_ENGINE``,
+else DuckDB.
 """
 
 from __future__ import annotations
@@ -25,10 +27,12 @@ import duckdb
 import pyarrow as pa
 
 from teiten.errors import OptionError
-from teiten.store import rollup
+from teiten.store import period_rollups, rollup
 from teiten.store.dataset import Store
 from teiten.store.events import EventStore
 from teiten.store.manifest import SensorRecord
+from teiten.store.period_rollups import Span
+from teiten.store.retention import RawCheckedEvents, rolled_up_only
 from teiten.store.schema import SCHEMA, T_NS_SQL
 from teiten.store.sensors import declared_sensors
 
@@ -36,7 +40,10 @@ __all__ = ["ENGINES", "DuckDBEngine", "Engine", "StoreSide", "engine_name", "ope
 
 ENGINES = ("duckdb", "spark")
 ENV_ENGINE = "TEITEN_ENGINE"
-Params = list[Any] | dict[str, Any] | None  # ``?`` markers' values, or ``$name`` ones'
+Params = dict[str, Any]  # the values of a statement's ``$name`` markers
+# ``?`` markers and a list: only analyze/sources.py's source_history still passes one; it
+# goes when that module's SQL moves to teiten.store.queries (then ``rows`` takes Params only).
+Positional = list[Any]
 
 
 class Engine(Protocol):
@@ -46,18 +53,28 @@ class Engine(Protocol):
     rolled_up: bool  # the rollup views read the rollup files (else the packets)
     dialect: str  # "duckdb" or "spark" (see teiten.store.dialect)
 
-    def rows(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
-        """Run a query; rows as dicts of Python values (int, str, bytes, date …)."""
+    def rows(self, sql: str, params: Params | Positional | None = None) -> list[dict[str, Any]]:
+        """Run a query (``$name`` markers, their values in ``params``); rows as dicts of
+        Python values (int, str, bytes, date …)."""
         ...
 
-    def table(self, sql: str, params: Params = None) -> pa.Table:
-        """Run a query (``?`` markers and a list, or ``$name`` ones and a dict); the result
-        as an Arrow table."""
+    def table(self, sql: str, params: Params | None = None) -> pa.Table:
+        """Run a query (``$name`` markers, their values in ``params``); the result as an
+        Arrow table."""
         ...
 
     @property
     def events(self) -> EventStore:
         """The store's cache of computed scan events and DoS attacks."""
+        ...
+
+    def relation(self, name: str, *spans: Span) -> str:
+        """What to read rollup ``name``'s rows of the days of ``spans`` (each a start and
+        an exclusive end) from, for a FROM clause: the view, or its period rollups where
+        they cover whole months or quarters of a span (one never reaches across two
+        spans: a query telling a period from its previous one by ``day`` passes both),
+        with the view's rows of the other days (:mod:`teiten.store.period_rollups`).
+        Either way the rows sum to the same answers."""
         ...
 
     def declared_sensors(self) -> dict[str, SensorRecord]:
@@ -93,6 +110,11 @@ def open_engine(store: Store, engine: str | None = None, *, rollups: bool | None
 
         return SparkEngine(store, rollups=rollups)
     return DuckDBEngine(store, rollups=rollups)
+
+
+def _quoted(path: Path | str) -> str:
+    """``path`` inside a single-quoted SQL string."""
+    return str(path).replace("'", "''")
 
 
 ENV_MEMORY = "TEITEN_MEMORY_LIMIT"
@@ -131,6 +153,18 @@ def _remove_orphan_spills(base: Path) -> None:
             pass  # another user's live process
 
 
+def rolled_up_only_files(store: Store, table: str) -> list[Path]:
+    """The rollup files of ``table`` (``keys``, ``dsts``) on days held as rollups only,
+    which a view aggregating the packets must add (``sources`` is derived from ``keys``)."""
+    if table == "sources":
+        return []
+    return [
+        path
+        for day in rolled_up_only(store)
+        for path in sorted((store.root / "rollups" / day).glob(f"*.{table}.parquet"))
+    ]
+
+
 class StoreSide:
     """What every engine gives an analysis of the store besides SQL: the cache of computed
     events and the declared sensor sizes (analyses touch no files themselves)."""
@@ -139,12 +173,17 @@ class StoreSide:
 
     @cached_property
     def events(self) -> EventStore:
-        """The store's cache of computed scan events and DoS attacks."""
-        return EventStore(self.store)
+        """The store's cache of computed scan events and DoS attacks (which refuses to
+        have events computed over days without raw packets)."""
+        return RawCheckedEvents(self.store)
 
     def declared_sensors(self) -> dict[str, SensorRecord]:
         """The sizes declared for the store's sensors (``teiten sensors declare``)."""
         return declared_sensors(self.store)
+
+    def relation(self, name: str, *spans: Span) -> str:
+        """The view ``name`` (an engine that reads period rollups overrides this)."""
+        return name
 
 
 class DuckDBEngine(StoreSide):
@@ -165,7 +204,7 @@ class DuckDBEngine(StoreSide):
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")
         if store.has_packets():
-            glob = store.packets_glob.replace("'", "''")
+            glob = _quoted(store.packets_glob)
             self.con.execute(
                 f"CREATE VIEW packets AS SELECT *, {T_NS_SQL} AS t_ns FROM read_parquet("
                 f"'{glob}', hive_partitioning = true, hive_types = {{'day': DATE}}, "
@@ -180,10 +219,17 @@ class DuckDBEngine(StoreSide):
         self.rolled_up = rollup.complete(store) if rollups is None else rollups
         for name, sql in rollup.views("packets").items():
             if not self.rolled_up:
+                only = rolled_up_only_files(store, name)
+                if only:  # days held as rollups only join the packets' aggregation
+                    listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in only)
+                    sql = (
+                        f"SELECT * FROM ({sql}) UNION ALL BY NAME SELECT * FROM read_parquet("
+                        f"[{listed}], hive_partitioning = true, hive_types = {{'day': DATE}})"
+                    )
                 self.con.execute(f"CREATE VIEW {name} AS {sql}")
             elif any((store.root / "rollups").glob(f"*/*.{name}.parquet")):
                 files = store.root / "rollups" / "*" / f"*.{name}.parquet"
-                glob = str(files).replace("'", "''")
+                glob = _quoted(files)
                 self.con.execute(
                     f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{glob}', "
                     "hive_partitioning = true, hive_types = {'day': DATE})"
@@ -194,13 +240,35 @@ class DuckDBEngine(StoreSide):
                 self.con.register(f"_empty_{name}", empty)
                 self.con.execute(f"CREATE VIEW {name} AS SELECT * FROM _empty_{name}")
 
-    def rows(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    def relation(self, name: str, *spans: Span) -> str:
+        """The period rollup files covering whole months or quarters of ``spans`` and the
+        view's rows of the other days (see :class:`Engine`)."""
+        if not self.rolled_up or name not in period_rollups.TABLES:
+            return name
+        used: list[period_rollups.CalendarPeriod] = []
+        left: list[Span] = []
+        for start, end in spans:
+            files, days = period_rollups.cover(self.store, start, end)
+            used += files
+            left += days
+        if not used:
+            return name
+        parts = [
+            f"SELECT * FROM read_parquet('{_quoted(period_rollups.path(self.store, p, name))}')"
+            for p in used
+        ]
+        parts += [
+            f"SELECT * FROM {name} WHERE day >= DATE '{a}' AND day < DATE '{b}'" for a, b in left
+        ]
+        return "(" + " UNION ALL BY NAME ".join(parts) + ")"
+
+    def rows(self, sql: str, params: Params | Positional | None = None) -> list[dict[str, Any]]:
         """Run a query; rows as dicts."""
-        cur = self.con.execute(sql, params or [])
+        cur = self.con.execute(sql, params or None)
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
-    def table(self, sql: str, params: Params = None) -> pa.Table:
+    def table(self, sql: str, params: Params | None = None) -> pa.Table:
         """Run a query; the result as an Arrow table."""
         return self.con.sql(sql, params=params or None).to_arrow_table()
 

@@ -81,13 +81,14 @@ CREATE TABLE IF NOT EXISTS files (
 );
 CREATE TABLE IF NOT EXISTS rewrites (
     rewrite_id TEXT PRIMARY KEY,  -- also the name of its folder under staging/
-    kind       TEXT NOT NULL,     -- 'compact' | 'remove'
+    kind       TEXT NOT NULL,     -- 'compact' | 'remove' | 'retain' (raw retention's drop)
     state      TEXT NOT NULL CHECK (state IN ('pending', 'done')),  -- done: removals, kept
     created_at REAL NOT NULL,
     plan       TEXT NOT NULL      -- JSON: the days swapped, files dropped and added, effects
 );
 CREATE TABLE IF NOT EXISTS meta (
-    key   TEXT PRIMARY KEY,  -- 'rollups': 'complete' when every stored row is rolled up
+    key   TEXT PRIMARY KEY,  -- 'rollups': 'complete' when every stored row is rolled up;
+                             -- 'raw_retention_days', 'raw_since': see teiten.store.retention
     value TEXT NOT NULL
 );
 """
@@ -362,7 +363,8 @@ class Manifest:
 
     def finish_rewrite(self, rewrite: RewriteRecord) -> None:
         """Apply a swapped rewrite to the manifest in one transaction: the file records
-        of its days, and for a removal its inputs, batches and packet counts."""
+        of its days, for a removal its inputs, batches and packet counts, and the
+        ``meta`` values its plan sets (raw retention's horizon)."""
         plan = rewrite.plan
         with self._transaction():
             for day in plan["days"]:
@@ -389,7 +391,13 @@ class Manifest:
                     "UPDATE batches SET packets = packets - ?, parts = ? WHERE batch_id = ?",
                     (cut["packets"], json.dumps(parts), batch_id),
                 )
-            if rewrite.kind == "remove":  # kept: the store's record of what was removed
+            for key, value in plan.get("meta", {}).items():  # e.g. retention's raw horizon
+                self._db.execute(
+                    "INSERT INTO meta (key, value) VALUES (?, ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (key, value),
+                )
+            if rewrite.kind in _KEPT_REWRITES:  # the store's record of what was taken out
                 self._db.execute(
                     "UPDATE rewrites SET state = 'done' WHERE rewrite_id = ?", (rewrite.rewrite_id,)
                 )
@@ -430,6 +438,7 @@ class Manifest:
         return _Transaction(self._db)
 
 
+_KEPT_REWRITES = ("remove", "retain")  # kinds whose record stays once done (compact: not)
 _INPUT_COLUMNS = "i.digest, i.name, i.size, i.packets, i.skipped, i.skip_reasons, i.error, b.sensor"
 _BATCH_COLUMNS = (
     "batch_id, state, created_at, sensor, geo_database, geo_edition, packets, parts, "

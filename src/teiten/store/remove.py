@@ -18,6 +18,12 @@ folders are built under ``staging/``, the removal is recorded in the manifest, t
 folders are swapped in, and one transaction updates the manifest; a crash anywhere
 leaves the store as it was or, at its next opening, as it is meant to be after.
 The manifest keeps every removal (``rewrites`` table, kind ``remove``).
+
+Raw retention (:mod:`teiten.store.retention`) drops old days with the same machinery
+(:func:`drop_raw_days`, kind ``retain``), but keeps every batch and input recorded and
+leaves the rollups alone: they are all that is left of those days. So a removal never
+reaches into such a day: an input, a sensor or days whose packets are partly rolled up
+only cannot be taken apart again, and the request is refused.
 """
 
 from __future__ import annotations
@@ -40,10 +46,11 @@ from teiten.store import rollup
 from teiten.store.dataset import PARQUET_OPTIONS, ROW_GROUP_ROWS, Store
 from teiten.store.manifest import BatchRecord, InputRecord
 from teiten.store.parts import batch_of_name, rows_by_batch, with_batch
+from teiten.store.retention import rolled_up_only
 from teiten.store.rewrite import Rewrite, step
 from teiten.store.schema import SCHEMA
 
-__all__ = ["Removal", "remove"]
+__all__ = ["Removal", "drop_raw_days", "remove"]
 
 
 @dataclass
@@ -110,7 +117,7 @@ def remove(
     )
     lock = contextlib.nullcontext() if dry_run else store.lock()
     with lock:
-        plan = _Plan(store, Removal(request, dry_run=dry_run))
+        plan = _Plan(store, Removal(request, dry_run=dry_run), kind="remove")
         if inputs:
             plan.select_inputs(inputs, sensor)
         elif days is not None:
@@ -126,10 +133,28 @@ def remove(
     return plan.removal
 
 
+def drop_raw_days(
+    store: Store, days: Sequence[str], meta: dict[str, str], *, dry_run: bool = False
+) -> Removal:
+    """Raw retention's drop: the packet files of ``days`` (``YYYY-MM-DD``) go, atomically
+    as a removal's do, while every batch and input stays recorded (a batch's packet count
+    shrinks by its rows dropped; its parts stay, so reports still name its inputs) and
+    the rollups are not touched. The transaction that completes it also sets ``meta``
+    (the raw horizon). The caller holds the writer lock."""
+    request = {"days": sorted(days), **meta}
+    plan = _Plan(store, Removal(request, dry_run=dry_run), kind="retain")
+    plan.select_folders({f"day={d}" for d in days}, keep_batches=True)
+    plan.decide()
+    if not dry_run:
+        plan.execute({"meta": meta})
+    return plan.removal
+
+
 class _Plan:
-    def __init__(self, store: Store, removal: Removal) -> None:
+    def __init__(self, store: Store, removal: Removal, kind: str) -> None:
         self.store = store
         self.removal = removal
+        self.kind = kind  # of its rewrite: remove, or retain (raw retention)
         self.committed = {b.batch_id: b for b in store.manifest.batches(state="committed")}
         self.by_batch = store.manifest.inputs_by_batch()
         self.recorded = store.manifest.files()
@@ -138,6 +163,7 @@ class _Plan:
         self.shrink: dict[str, dict[str, Any]] = {}  # batch -> packets and emptied days
         self.actions: dict[str, list[tuple[Path, str]]] = {}  # day -> (file, drop|keep|filter)
         self.unknown_days: set[str] = set()  # with rows of no known batch (older compaction)
+        self.rolled_only = set(rolled_up_only(store))  # day=… folders retention emptied
 
     # --- what goes -------------------------------------------------------------------
 
@@ -179,6 +205,10 @@ class _Plan:
         self.target.batches = {b for b, _ in chosen.values()}
         self.delete = set(self.target.batches)
         self.target.days = {d for b in self.delete for d in _days(self.committed[b])}
+        self._refuse_rolled_only(
+            self.target.days,
+            "of " + ", ".join(sorted(i.name for _, i in chosen.values())[:3]) + " ",
+        )
 
     def select_sensor(self, sensor: str) -> None:
         known = sorted({b.sensor for b in self.committed.values()})
@@ -189,29 +219,52 @@ class _Plan:
             )
         self.target.sensor = sensor
         self.delete = {b.batch_id for b in self.committed.values() if b.sensor == sensor}
+        days = {d for b in self.delete for d in _days(self.committed[b])}
+        self._refuse_rolled_only(days, f"of sensor {sensor} ")
 
     def select_days(self, days: tuple[date, date]) -> None:
         first, last = days
         if first > last:
             raise OptionError(f"--days {first}..{last}: the first day is after the last")
+        lo, hi = first.isoformat(), last.isoformat()
+        self._refuse_rolled_only(
+            {d for d in self.rolled_only if lo <= d.removeprefix("day=") <= hi}, ""
+        )
         folders = {
             p.name
             for p in (self.store.root / "packets").glob("day=*")
-            if first.isoformat() <= p.name.removeprefix("day=") <= last.isoformat()
+            if lo <= p.name.removeprefix("day=") <= hi
         }
         if not folders:
             raise OptionError(f"--days {first}..{last}: the store holds no packets on those days")
+        self.select_folders(folders)
+
+    def select_folders(self, folders: set[str], *, keep_batches: bool = False) -> None:
+        """Every row of the day ``folders``. Batches with every row in them go, unless
+        ``keep_batches`` (raw retention): then each batch stays, with fewer packets."""
         self.target.days = folders
         self.target.whole_days = True
         for batch in self.committed.values():
             spread = _days(batch)
-            if spread and spread <= folders:
+            if spread and spread <= folders and not keep_batches:
                 self.delete.add(batch.batch_id)
             elif spread & folders:
                 self.shrink[batch.batch_id] = {
                     "packets": 0,
-                    "emptied_days": sorted(spread & folders),
+                    "emptied_days": [] if keep_batches else sorted(spread & folders),
                 }
+
+    def _refuse_rolled_only(self, days: set[str], what: str) -> None:
+        """Refuse a removal reaching days whose packets raw retention dropped: their
+        rollups hold those rows without saying which input they came from."""
+        hit = sorted(d.removeprefix("day=") for d in days & self.rolled_only)
+        if hit:
+            span = hit[0] if len(hit) == 1 else f"{hit[0]}..{hit[-1]} ({len(hit)} days)"
+            raise OptionError(
+                f"the packets {what}on {span} were dropped by raw retention (only their "
+                "rollups, the counts every report reads, are left): they cannot be removed "
+                "any more (`teiten store info` says from which day raw packets are kept)"
+            )
 
     # --- file by file ----------------------------------------------------------------
 
@@ -307,8 +360,8 @@ class _Plan:
 
     # --- doing it --------------------------------------------------------------------
 
-    def execute(self) -> None:
-        rewrite = Rewrite(self.store, "remove")
+    def execute(self, extra: dict[str, Any] | None = None) -> None:
+        rewrite = Rewrite(self.store, self.kind)
         try:
             for day, actions in self.actions.items():
                 folder = rewrite.folder(day)
@@ -339,7 +392,7 @@ class _Plan:
             },
         }
         removal.removal_id = rewrite.rewrite_id
-        rewrite.apply(effects)
+        rewrite.apply({**effects, **(extra or {})})
 
     def _filter(self, path: Path, out: Path) -> None:
         """Write the rows of ``path`` that stay to ``out`` (whole row groups)."""

@@ -70,6 +70,7 @@ __all__ = [
     "RolledDay",
     "Rollups",
     "complete",
+    "days_to_roll_up",
     "dsts_sql",
     "keys_sql",
     "merge_days",
@@ -452,11 +453,8 @@ def roll_up(store: Store, *, days: Iterable[str] | None, mark_complete: bool) ->
     """:func:`rebuild` for a caller that holds the writer lock; the rollup of a day
     without packets is dropped. ``mark_complete``: mark the rollup complete when done."""
 
+    live, rolled, wanted = days_to_roll_up(store, days)
     store.manifest.set(META_KEY, None)
-    packets = store.root / "packets"
-    live = {p.name for p in packets.glob("day=*") if any(p.glob("*.parquet"))}
-    rolled = {p.name for p in (store.root / "rollups").glob("day=*")}
-    wanted = live | rolled if days is None else {f"day={d}" for d in days}
     staging = store.root / "staging" / f"rollup-{uuid.uuid4().hex[:12]}"
     out: list[RolledDay] = []
     try:
@@ -470,6 +468,34 @@ def roll_up(store: Store, *, days: Iterable[str] | None, mark_complete: bool) ->
     if mark_complete:
         store.manifest.set(META_KEY, COMPLETE)
     return out
+
+
+def days_to_roll_up(
+    store: Store, days: Iterable[str] | None
+) -> tuple[set[str], set[str], set[str]]:
+    """The day folders (``day=…``) holding packets, those holding rollups, and those a
+    rebuild of ``days`` (None: every day) rolls up or, without packets, clears.
+
+    A day whose raw packets raw retention dropped (:mod:`teiten.store.retention`) is left
+    out: its rollups are all that is left of it. Asking for one is an error."""
+    from teiten.errors import OptionError
+    from teiten.store.retention import raw_since, rolled_up_only
+
+    packets = store.root / "packets"
+    live = {p.name for p in packets.glob("day=*") if any(p.glob("*.parquet"))}
+    rolled = {p.name for p in (store.root / "rollups").glob("day=*")}
+    kept = set(rolled_up_only(store))
+    if days is None:
+        return live, rolled, (live | rolled) - kept
+    wanted = {f"day={d}" for d in days}
+    if wanted & kept:
+        asked = min(wanted & kept).removeprefix("day=")
+        raise OptionError(
+            f"--day {asked}: its raw packets were dropped by raw retention (they are kept "
+            f"from {raw_since(store)} on), so its rollups cannot be rebuilt; they are kept "
+            "as they are"
+        )
+    return live, rolled, wanted
 
 
 def _rebuild_day(store: Store, day: str, staging: Path) -> RolledDay:
@@ -508,7 +534,10 @@ def merge_days(store: Store, *, days: Iterable[str] | None, min_files: int) -> l
     holding the writer lock. Returns the days merged (``YYYY-MM-DD``)."""
     import duckdb
 
+    from teiten.store.retention import rolled_up_only
+
     wanted = None if days is None else {f"day={d}" for d in days}
+    untouched = set(rolled_up_only(store))  # their only copy: left as they are
     staging = store.root / "staging" / f"rollup-{uuid.uuid4().hex[:12]}"
     merged = []
     con = duckdb.connect(":memory:")
@@ -516,6 +545,8 @@ def merge_days(store: Store, *, days: Iterable[str] | None, min_files: int) -> l
         for live in sorted((store.root / "rollups").glob("day=*")):
             keys = sorted(live.glob("*.keys.parquet"))
             if len(keys) < min_files or (wanted is not None and live.name not in wanted):
+                continue
+            if live.name in untouched:
                 continue
             table = _typed(
                 con.sql(summed_sql(KEY_COLUMNS, _files(keys)) + _ORDER["keys"]).to_arrow_table(),

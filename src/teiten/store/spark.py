@@ -38,7 +38,7 @@ from teiten.errors import EngineError
 from teiten.store import rollup
 from teiten.store.dataset import Store
 from teiten.store.dialect import named_params
-from teiten.store.engine import StoreSide
+from teiten.store.engine import StoreSide, rolled_up_only_files
 from teiten.store.schema import SCHEMA, T_NS_SQL
 from teiten.store.swap import fsync_path
 
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     import duckdb
     from pyspark.sql import SparkSession
 
-    from teiten.store.engine import Params
+    from teiten.store.engine import Params, Positional
 
 __all__ = [
     "ENV_MASTER",
@@ -205,6 +205,18 @@ class SparkEngine(StoreSide):
         for name, sql in rollup.views("packets").items():
             if not self.rolled_up:
                 body = sql
+                files = rolled_up_only_files(store, name)
+                if files:  # days held as rollups only (raw retention) join the aggregation
+                    folder = f"{url}/rollups"
+                    paths = [f"{folder}/{f.relative_to(store.root / 'rollups')}" for f in files]
+                    self.spark.read.option("basePath", folder).parquet(
+                        *paths
+                    ).createOrReplaceTempView(f"_files_{name}")
+                    columns = ", ".join(["day", *rollup.SCHEMAS[name].names])
+                    body = (
+                        f"SELECT {columns} FROM ({sql}) "
+                        f"UNION ALL SELECT {columns} FROM _files_{name}"
+                    )
             elif any((store.root / "rollups").glob(f"*/*.{name}.parquet")):
                 self._read(f"{url}/rollups", f"*.{name}.parquet", f"_files_{name}")
                 body = f"SELECT * FROM _files_{name}"
@@ -222,16 +234,16 @@ class SparkEngine(StoreSide):
         )
         frame.createOrReplaceTempView(view)
 
-    def table(self, sql: str, params: Params = None) -> pa.Table:
-        """Run a query (``?`` markers and a list, or ``$name`` ones and a dict); the result
-        as an Arrow table."""
-        if isinstance(params, dict):
-            return self.spark.sql(named_params(self.dialect, sql), args=params).toArrow()
-        return self.spark.sql(sql, args=list(params) if params else None).toArrow()
+    def table(self, sql: str, params: Params | None = None) -> pa.Table:
+        """Run a query (``$name`` markers, read by Spark as ``:name``); the result as an
+        Arrow table."""
+        return self.spark.sql(named_params(self.dialect, sql), args=params or None).toArrow()
 
-    def rows(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    def rows(self, sql: str, params: Params | Positional | None = None) -> list[dict[str, Any]]:
         """Run a query; rows as dicts of the Python values DuckDB gives (via Arrow:
         ``bytes``, ``date``, UTC ``datetime``, ``list``)."""
+        if isinstance(params, list):  # ``?`` markers (see Positional)
+            return self.spark.sql(sql, args=params).toArrow().to_pylist()
         return self.table(sql, params).to_pylist()
 
     def close(self) -> None:
@@ -262,11 +274,8 @@ def rebuild_rollups(store: Store, *, days: Iterable[str] | None = None) -> list[
         spark.sql(statement)
     with store.lock():
         mark_complete = days is None or rollup.complete(store)
+        live, rolled, wanted = rollup.days_to_roll_up(store, days)
         store.manifest.set(rollup.META_KEY, None)
-        packets = store.root / "packets"
-        live = {p.name for p in packets.glob("day=*") if any(p.glob("*.parquet"))}
-        rolled = {p.name for p in (store.root / "rollups").glob("day=*")}
-        wanted = live | rolled if days is None else {f"day={d}" for d in days}
         staging = store.root / "staging" / f"rollup-{uuid.uuid4().hex[:12]}"
         url = os.environ.get(ENV_STORE_URL, "").rstrip("/") or str(store.root)
         out: list[rollup.RolledDay] = []

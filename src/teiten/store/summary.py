@@ -5,24 +5,33 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from teiten.store import queries
 from teiten.store.dataset import Store
 from teiten.store.engine import open_engine
+from teiten.store.retention import raw_since, retention_days
 from teiten.store.timestamps import iso_ns
 
 __all__ = ["summarize"]
 
 
 def summarize(store: Store) -> dict[str, Any]:
-    """A JSON-ready description of ``store`` (sensor labels only, never addresses)."""
+    """A JSON-ready description of ``store`` (sensor labels only, never addresses).
+
+    ``packets``, ``days`` and the sensors count the raw packets held. A store with raw
+    retention (:mod:`teiten.store.retention`) also has ``retention``: the setting, the
+    raw horizon, and the days held as rollups only (``rolled_up_only``)."""
+    since, keep = raw_since(store), retention_days(store)
+    rolled_only = None
     with open_engine(store) as engine:
-        (totals,) = engine.rows(
-            "SELECT count(*) AS packets, min(day) AS first_day, max(day) AS last_day, "
-            "count(DISTINCT day) AS days FROM packets"
-        )
-        sensors = engine.rows(
-            "SELECT sensor, count(*) AS packets, min(t_ns) AS first_seen, max(t_ns) AS last_seen "
-            "FROM packets GROUP BY sensor ORDER BY sensor"
-        )
+        if since is not None:
+            (old,) = engine.rows(*queries.holdings.rolled_up_only(since))
+            rolled_only = {
+                "days": int(old["days"]),
+                "first_day": old["first_day"].isoformat() if old["first_day"] else None,
+                "packets": int(old["packets"]),
+            }
+        (totals,) = engine.rows(*queries.holdings.store_totals())
+        sensors = engine.rows(*queries.holdings.sensor_totals())
     batches = store.manifest.batches(state="committed")
     editions = Counter((b.geo_database, b.geo_edition) for b in batches)
     inputs = store.manifest.inputs()
@@ -48,4 +57,14 @@ def summarize(store: Store) -> dict[str, Any]:
             {"database": db, "edition": edition, "batches": n}
             for (db, edition), n in sorted(editions.items())
         ],
-    }
+    } | (
+        {}
+        if keep is None and since is None
+        else {
+            "retention": {
+                "raw_retention_days": keep,
+                "raw_since": since.isoformat() if since else None,
+                "rolled_up_only": rolled_only,
+            }
+        }
+    )

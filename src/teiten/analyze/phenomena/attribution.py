@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 from teiten.analyze.periods import Period
 from teiten.analyze.rankings import attribution, proto_number
 from teiten.fingerprint.registry import TAG_BITS
-from teiten.store.dialect import materialized, ordered_list
+from teiten.store import queries
+from teiten.store.queries.attribution import Probes
 
 if TYPE_CHECKING:
     from teiten.analyze.phenomena.model import Finding
@@ -34,12 +35,6 @@ if TYPE_CHECKING:
 __all__ = ["Contributors", "contributors", "contributors_of", "window"]
 
 MAX_SOURCES = 2000  # busiest sources kept for merging (the rest count as unshared)
-
-# A source's /24 (IPv4-mapped addresses) or /48 (IPv6), as hex text of its 16 bytes.
-_NETWORK_SQL = (
-    "CASE WHEN left(hex(src), 24) = '00000000000000000000FFFF' "
-    "THEN left(hex(src), 30) ELSE left(hex(src), 12) END"
-)
 
 
 @dataclass(frozen=True)
@@ -87,18 +82,17 @@ def window(finding: Finding, period: Period, settings: PhenomenaSettings) -> tup
     return period.start, period.end
 
 
-def _filter(finding: Finding) -> tuple[str, list[Any]]:
-    """SQL condition (after ``AND``) selecting the probes ``finding`` is about."""
-    s = finding.subject
-    at = finding.port()
+def _probes(finding: Finding, first: date, end: date) -> Probes:
+    """The probes ``finding`` is about, on days ``first`` … ``end`` (exclusive)."""
+    s, at = finding.subject, finding.port()
     if finding.kind == "mirai_share":
-        return f" AND country = ? AND (tags >> {TAG_BITS['mirai']}) & 1 = 1", [s["country"]]
+        return Probes(first, end, country=s["country"], mirai=True)
     if at is None:
-        return " AND country = ?", [s["country"]]
-    where, params = " AND proto = ? AND port = ?", [proto_number(at[0]), at[1]]
+        return Probes(first, end, country=s["country"])
+    proto, port = proto_number(at[0]), at[1]
     if finding.kind == "crossover":  # the rising port's packets from the country
-        return f" AND country = ?{where}", [s["country"], *params]
-    return where, params
+        return Probes(first, end, country=s["country"], proto=proto, port=port)
+    return Probes(first, end, proto=proto, port=port)
 
 
 def contributors(
@@ -117,72 +111,16 @@ def contributors(
 def contributors_of(
     engine: Engine, windows: list[tuple[Finding, date, date]], *, threshold: float
 ) -> list[Contributors]:
-    """:func:`contributors` of several findings, in one pass over their packets.
-
-    Each packet is marked with the findings it belongs to; the marks are counted per
-    (source, day, tags), then per finding: its sources ranked, its totals, its daily
-    counts, its busiest /24 and its busiest source's tags.
+    """:func:`contributors` of several findings, in one pass over their packets
+    (:func:`teiten.store.queries.attribution.contributors`): per finding its sources
+    ranked, its totals, its daily counts, its busiest /24 and its busiest source's tags.
     """
     if not windows:
         return []
-    marks, conditions, params = [], [], []
-    for i, (finding, first, end) in enumerate(windows):
-        where, values = _filter(finding)
-        condition = f"(day >= ? AND day < ?{where})"
-        marks.append(f"coalesce(sum(packets) FILTER (WHERE {condition}), 0) AS n{i}")
-        conditions.append(condition)
-        params.append([first, end, *values])
-    unpivot = " UNION ALL ".join(
-        f"SELECT {i} AS f, src, day, tags, country, n{i} AS n FROM grouped WHERE n{i} > 0"
-        for i in range(len(windows))
+    probes = [_probes(finding, first, end) for finding, first, end in windows]
+    rows = engine.rows(
+        *queries.attribution.contributors(engine.dialect, probes, max_sources=MAX_SOURCES)
     )
-
-    def by_tags(value: str) -> str:
-        return ordered_list(engine.dialect, {"value": value}, ["u.tags"])
-
-    low = min(first for _, first, _ in windows)
-    high = max(end for _, _, end in windows)
-    sql = f"""
-        WITH grouped {materialized(engine.dialect)} (
-            SELECT src, day, tags, min(country) AS country, {", ".join(marks)}
-            FROM keys
-            WHERE day >= ? AND day < ? AND kind = 'probe' AND ({" OR ".join(conditions)})
-            GROUP BY src, day, tags
-        ), u {materialized(engine.dialect)} ({unpivot}
-        ), s AS (
-            SELECT f, src, sum(n) AS n, min(day) AS first, max(day) AS last,
-                   min(country) AS country
-            FROM u GROUP BY f, src
-        ), ranked AS (
-            SELECT *, row_number() OVER (PARTITION BY f ORDER BY n DESC, src) AS i FROM s
-        ), totals AS (
-            SELECT f, sum(n) AS total, count(*) AS sources, min(first) AS first_day,
-                   max(last) AS last_day
-            FROM s GROUP BY f
-        ), daily AS (
-            SELECT f, {ordered_list(engine.dialect, {"value": "m"}, ["day"])} AS daily
-            FROM (SELECT f, day, sum(n) AS m FROM u GROUP BY f, day) GROUP BY f
-        ), networks AS (
-            SELECT f, max(m) AS top_network
-            FROM (SELECT f, sum(n) AS m FROM s GROUP BY f, {_NETWORK_SQL}) GROUP BY f
-        ), top_tags AS (
-            SELECT u.f, {by_tags("u.tags")} AS tag_values, {by_tags("u.n")} AS tag_counts
-            FROM (SELECT u.f, u.tags, sum(u.n) AS n
-                  FROM u JOIN ranked r ON r.f = u.f AND r.src = u.src AND r.i = 1
-                  GROUP BY u.f, u.tags) u
-            GROUP BY u.f
-        )
-        SELECT r.*, t.total, t.sources, t.first_day, t.last_day, d.daily, k.top_network,
-               g.tag_values, g.tag_counts
-        FROM ranked r
-        JOIN totals t USING (f) JOIN daily d USING (f) JOIN networks k USING (f)
-        JOIN top_tags g USING (f)
-        WHERE r.i <= ?
-        ORDER BY r.f, r.i
-    """
-    each = [v for p in params for v in p]  # once for the marks, once for the WHERE
-    args = [*each, low, high, *each]
-    rows = engine.rows(sql, [*args, MAX_SOURCES])
     by_finding: dict[int, list[dict[str, Any]]] = {}
     for r in rows:
         by_finding.setdefault(int(r["f"]), []).append(r)

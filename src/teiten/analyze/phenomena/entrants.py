@@ -18,6 +18,7 @@ from teiten.analyze.phenomena.links import port_knowledge
 from teiten.analyze.phenomena.model import Finding
 from teiten.analyze.phenomena.settings import PhenomenaSettings
 from teiten.analyze.rankings import rank
+from teiten.store import queries
 
 if TYPE_CHECKING:
     from teiten.knowledge import KnowledgeBase
@@ -29,11 +30,7 @@ __all__ = ["new_entrants", "previous_observed"]
 def previous_observed(engine: Engine, period: Period) -> bool:
     """Whether the store has any packet in the period before ``period``."""
     previous = period.previous()
-    rows = engine.rows(
-        "SELECT 1 AS seen FROM sources WHERE day >= ? AND day < ? LIMIT 1",
-        [previous.start, previous.end],
-    )
-    return bool(rows)
+    return bool(engine.rows(*queries.holdings.has_rows("sources", previous.start, previous.end)))
 
 
 def new_entrants(

@@ -14,6 +14,7 @@ from teiten.analyze.phenomena.review import review
 from teiten.analyze.phenomena.settings import PhenomenaSettings
 from teiten.analyze.scans import scan_events
 from teiten.knowledge import KnowledgeBase
+from teiten.store import queries
 
 if TYPE_CHECKING:
     from teiten.store import Engine
@@ -32,11 +33,7 @@ def find_phenomena(
     (:func:`.review.review`: attributed, judged, merged) — headlines first, then the rest,
     each most notable first."""
     settings = settings or PhenomenaSettings()
-    (row,) = engine.rows(
-        "SELECT count(*) AS n FROM sources WHERE day >= ? AND day < ?",
-        [period.start, period.end],
-    )
-    if not row["n"]:
+    if not engine.rows(*queries.holdings.has_rows("sources", period.start, period.end)):
         return []
     found = [
         *new_entrants(engine, period, settings, kb),

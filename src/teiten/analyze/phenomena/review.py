@@ -42,6 +42,7 @@ from teiten.analyze.phenomena.model import Finding
 from teiten.analyze.phenomena.series import day_range, per_sensor, sensors_per_day
 from teiten.analyze.phenomena.settings import PhenomenaSettings
 from teiten.analyze.rankings import attribution
+from teiten.store import queries
 
 if TYPE_CHECKING:
     from teiten.knowledge import KnowledgeBase
@@ -57,17 +58,12 @@ class _Totals:
 
     def __init__(self, engine: Engine, first: date, end: date, country: str) -> None:
         self.first = first
-        rows = engine.rows(
-            "SELECT day, sum(packets) AS n, "
-            "coalesce(sum(packets) FILTER (WHERE country = ?), 0) AS focus "
-            "FROM sources WHERE day >= ? AND day < ? AND kind = 'probe' GROUP BY day",
-            [country, first, end],
-        )
+        rows = engine.rows(*queries.series.probes_per_day(country, first, end))
         days = len(day_range(first, end))
         counts = np.zeros((2, days), np.float64)
         for r in rows:
             i = (r["day"] - first).days
-            counts[0, i], counts[1, i] = r["n"], r["focus"]
+            counts[0, i], counts[1, i] = r["probes"], r["country_probes"]
         self.counts = counts
         self.per_sensor = per_sensor(counts[0], sensors_per_day(engine, first, end))
 

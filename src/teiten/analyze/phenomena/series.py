@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from teiten.fingerprint.registry import has_tag_sql
-from teiten.store.dialect import semi_join
+from teiten.store import queries
 
 if TYPE_CHECKING:
     from teiten.store import Engine
@@ -24,11 +23,6 @@ if TYPE_CHECKING:
 __all__ = ["DailySeries", "daily_series", "day_range", "mirai_daily"]
 
 Dimension = Literal["ports", "countries"]
-
-_KEYS = {
-    "ports": ("proto, port", "proto IN (6, 17) AND port IS NOT NULL", ("proto", "port"), "keys"),
-    "countries": ("country", "country IS NOT NULL", ("country",), "sources"),
-}
 
 
 @dataclass(frozen=True)
@@ -51,11 +45,7 @@ def day_range(first: date, end: date) -> list[date]:
 
 def sensors_per_day(engine: Engine, first: date, end: date) -> np.ndarray:
     """How many sensors recorded any packet on each day ``first`` … ``end``."""
-    rows = engine.rows(
-        "SELECT day, count(DISTINCT sensor) AS sensors FROM sources "
-        "WHERE day >= ? AND day < ? GROUP BY day",
-        [first, end],
-    )
+    rows = engine.rows(*queries.series.sensors_per_day(first, end))
     out = np.zeros((end - first).days, np.float64)
     for r in rows:
         out[(r["day"] - first).days] = r["sensors"]
@@ -78,27 +68,11 @@ def daily_series(
     ``split`` on, so a port that only appears in the period competes with the
     ones that filled the baseline. ``country`` restricts to packets from it.
     """
-    select, present, names, table = _KEYS[dimension]
-    key_list = ", ".join(names)
-    where, params = "", []
-    if country is not None:
-        where, params = " AND country = ?", [country]
-    join = " AND ".join(f"d.{k} = t.{k}" for k in names)
+    names = queries.series.DAILY_KEYS[dimension]
     rows = engine.rows(
-        f"""
-        WITH daily AS (
-            SELECT day, {select}, sum(packets) AS n FROM {table}
-            WHERE day >= ? AND day < ? AND kind = 'probe' AND {present}{where}
-            GROUP BY ALL
-        ), top AS (
-            SELECT {key_list} FROM daily GROUP BY ALL
-            ORDER BY greatest(sum(n) FILTER (WHERE day < ?), sum(n) FILTER (WHERE day >= ?))
-                     DESC NULLS LAST, {key_list}
-            LIMIT ?
+        *queries.series.top_keys_per_day(
+            engine.dialect, dimension, first, split, end, limit=limit, country=country
         )
-        SELECT d.* FROM daily d {semi_join(engine.dialect)} top t ON {join}
-        """,
-        [first, end, *params, split, split, limit],
     )
     days = day_range(first, end)
     sensors = sensors_per_day(engine, first, end)
@@ -120,16 +94,10 @@ def mirai_daily(
     engine: Engine, country: str, first: date, end: date
 ) -> tuple[np.ndarray, np.ndarray]:
     """Daily probe packets from ``country``, and those tagged ``mirai``, per day."""
-    rows = engine.rows(
-        "SELECT day, sum(packets) AS n, "
-        f"coalesce(sum(packets) FILTER (WHERE {has_tag_sql('mirai')}), 0) AS mirai "
-        "FROM sources WHERE day >= ? AND day < ? AND kind = 'probe' AND country = ? "
-        "GROUP BY day",
-        [first, end, country],
-    )
+    rows = engine.rows(*queries.series.probes_per_day(country, first, end))
     total = np.zeros((end - first).days, np.float64)
     mirai = np.zeros_like(total)
     for r in rows:
         i = (r["day"] - first).days
-        total[i], mirai[i] = r["n"], r["mirai"]
+        total[i], mirai[i] = r["country_probes"], r["country_mirai"]
     return total, mirai

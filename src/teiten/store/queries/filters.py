@@ -1,0 +1,45 @@
+"""The row filters every ranking, and the daily series of its rows, select by.
+
+They apply to the rollup views (``keys``, ``sources``) and the ``packets`` view alike:
+each names columns all of them have.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from teiten.store.queries.statement import Condition
+
+__all__ = ["where"]
+
+
+def where(
+    *,
+    tags: int | None = None,
+    exclude_tags: int | None = None,
+    country: str | None = None,
+    sensor: str | None = None,
+    proto: int | None = None,
+    kind: str | None = None,
+) -> Condition:
+    """Rows carrying any tag of the mask ``tags`` and none of ``exclude_tags``, from
+    ``country``, of ``sensor``, of IP protocol ``proto``, of traffic ``kind`` — each only
+    when given."""
+    clauses = {
+        "tags": "(tags & $tags) <> 0",
+        "exclude_tags": "(tags & $exclude_tags) = 0",
+        "country": "country = $country",
+        "sensor": "sensor = $sensor",
+        "proto": "proto = $proto",
+        "kind": "kind = $kind",
+    }
+    given: dict[str, Any] = {
+        "tags": tags,
+        "exclude_tags": exclude_tags,
+        "country": country,
+        "sensor": sensor,
+        "proto": proto,
+        "kind": kind,
+    }
+    params = {name: value for name, value in given.items() if value is not None}
+    return Condition("".join(f" AND {clauses[name]}" for name in params), params)

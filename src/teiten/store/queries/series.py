@@ -1,0 +1,166 @@
+"""Per-day values: the report's charts (:mod:`teiten.report.series`) and the phenomena's
+daily series (:mod:`teiten.analyze.phenomena.series`). Every statement groups by ``day``
+over the rollups; days ``first`` … ``end`` (exclusive)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any, Literal
+
+from teiten.fingerprint.registry import has_tag_sql
+from teiten.store.dialect import semi_join
+from teiten.store.queries.statement import NO_CONDITION, Condition, Statement, merged
+
+__all__ = [
+    "DAILY_KEYS",
+    "daily_packets",
+    "kinds",
+    "period_totals",
+    "probes_per_day",
+    "rows_per_day",
+    "sensors_per_day",
+    "top_keys_per_day",
+]
+
+Dimension = Literal["ports", "countries"]
+_MIRAI = has_tag_sql("mirai")
+
+
+def _days(first: date, end: date) -> dict[str, Any]:
+    return {"first": first, "end": end}
+
+
+def sensors_per_day(first: date, end: date, where: Condition = NO_CONDITION) -> Statement:
+    """How many sensors recorded any packet (``where`` selects, e.g. one sensor), per day."""
+    sql = (
+        "SELECT day, count(DISTINCT sensor) AS sensors FROM sources "
+        f"WHERE day >= $first AND day < $end{where.sql} GROUP BY day"
+    )
+    return Statement(sql, merged(_days(first, end), where.params))
+
+
+def rows_per_day(
+    table: str,
+    dimension: str,
+    keys: Sequence[Sequence[Any]],
+    *,
+    by_sources: bool,
+    first: date,
+    end: date,
+    where: Condition,
+) -> Statement:
+    """Per day, the packets (or distinct sources, ``by_sources``) in rollup ``table`` of
+    each ranking row of ``keys`` — (proto number, port, icmp_type) for ``ports``,
+    (country,) for ``countries`` — as ``n``, with the row's index in ``keys`` as ``k_i``."""
+    if dimension == "ports":
+        values = ", ".join(
+            f"({i}::INTEGER, $proto{i}::INTEGER, $port{i}::INTEGER, $icmp{i}::INTEGER)"
+            for i in range(len(keys))
+        )
+        wanted = f"SELECT * FROM (VALUES {values}) k(k_i, k_proto, k_port, k_icmp)"
+        join = (
+            "proto = k_proto AND port IS NOT DISTINCT FROM k_port"
+            " AND icmp_type IS NOT DISTINCT FROM k_icmp"
+        )
+        names: tuple[str, ...] = ("proto", "port", "icmp")
+    else:
+        values = ", ".join(f"({i}::INTEGER, $country{i}::STRING)" for i in range(len(keys)))
+        wanted = f"SELECT * FROM (VALUES {values}) k(k_i, k_country)"
+        join = "country IS NOT DISTINCT FROM k_country"
+        names = ("country",)
+    measure = "count(DISTINCT src)" if by_sources else "sum(packets)"
+    sql = (
+        f"WITH wanted AS ({wanted}) "
+        f"SELECT day, k_i, {measure} AS n FROM {table} JOIN wanted ON {join} "
+        f"WHERE day >= $first AND day < $end{where.sql} GROUP BY ALL"
+    )
+    given = {f"{n}{i}": v for i, key in enumerate(keys) for n, v in zip(names, key, strict=True)}
+    return Statement(sql, merged(given, _days(first, end), where.params))
+
+
+def period_totals(first: date, end: date) -> Statement:
+    """The packets, distinct sources and sensors of all traffic."""
+    sql = (
+        "SELECT coalesce(sum(packets), 0) AS packets, count(DISTINCT src) AS sources, "
+        "count(DISTINCT sensor) AS sensors FROM sources WHERE day >= $first AND day < $end"
+    )
+    return Statement(sql, _days(first, end))
+
+
+def kinds(first: date, end: date) -> Statement:
+    """The packets of each traffic kind."""
+    sql = (
+        "SELECT kind, sum(packets) AS n FROM sources WHERE day >= $first AND day < $end "
+        "GROUP BY kind ORDER BY kind"
+    )
+    return Statement(sql, _days(first, end))
+
+
+def daily_packets(first: date, end: date) -> Statement:
+    """The packets (all traffic kinds) per day."""
+    sql = (
+        "SELECT day, sum(packets) AS packets FROM sources "
+        "WHERE day >= $first AND day < $end GROUP BY day"
+    )
+    return Statement(sql, _days(first, end))
+
+
+def probes_per_day(country: str, first: date, end: date) -> Statement:
+    """Per day, the probes (``probes``), those tagged ``mirai`` (``mirai``), and both of
+    them from ``country`` (``country_probes``, ``country_mirai``)."""
+    sql = (
+        "SELECT day, sum(packets) AS probes, "
+        f"coalesce(sum(packets) FILTER (WHERE {_MIRAI}), 0) AS mirai, "
+        "coalesce(sum(packets) FILTER (WHERE country = $country), 0) AS country_probes, "
+        f"coalesce(sum(packets) FILTER (WHERE country = $country AND {_MIRAI}), 0) "
+        "AS country_mirai "
+        "FROM sources WHERE day >= $first AND day < $end AND kind = 'probe' GROUP BY day"
+    )
+    return Statement(sql, merged({"country": country}, _days(first, end)))
+
+
+# Per dimension: its key columns, the rows that have a key, the rollup holding them.
+DAILY_KEYS: dict[str, tuple[str, ...]] = {"ports": ("proto", "port"), "countries": ("country",)}
+_KEYED = {
+    "ports": ("proto IN (6, 17) AND port IS NOT NULL", "keys"),
+    "countries": ("country IS NOT NULL", "sources"),
+}
+
+
+def top_keys_per_day(
+    dialect: str,
+    dimension: Dimension,
+    first: date,
+    split: date,
+    end: date,
+    *,
+    limit: int,
+    country: str | None = None,
+) -> Statement:
+    """Per day, the probes (``n``) of the ``limit`` keys (:data:`DAILY_KEYS`) with the most,
+    by the larger of their probes before ``split`` and from it on (so a key new in the
+    period competes with those of the baseline); only probes from ``country`` if given."""
+    names = DAILY_KEYS[dimension]
+    keyed, table = _KEYED[dimension]
+    key_list = ", ".join(names)
+    where = "" if country is None else " AND country = $country"
+    join = " AND ".join(f"d.{k} = t.{k}" for k in names)
+    sql = f"""
+        WITH daily AS (
+            SELECT day, {key_list}, sum(packets) AS n FROM {table}
+            WHERE day >= $first AND day < $end AND kind = 'probe' AND {keyed}{where}
+            GROUP BY ALL
+        ), top AS (
+            SELECT {key_list} FROM daily GROUP BY ALL
+            ORDER BY greatest(sum(n) FILTER (WHERE day < $split),
+                              sum(n) FILTER (WHERE day >= $split))
+                     DESC NULLS LAST, {key_list}
+            LIMIT $limit
+        )
+        SELECT d.* FROM daily d {semi_join(dialect)} top t ON {join}
+    """
+    params = {**_days(first, end), "split": split, "limit": limit}
+    if country is not None:
+        params["country"] = country
+    return Statement(sql, params)
