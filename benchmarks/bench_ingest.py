@@ -478,7 +478,8 @@ def print_table(r: Results, n: int, big: int) -> None:
             stored = d[key]["bytes_per_packet"]
             runs = ", ".join(f"{s:.2f}" for s in d[key]["all_seconds"])
             print(
-                f"({label} {_short(big)}: {d[key]['seconds']:.2f} s of [{runs}]; stored "
+                f"({label} {_short(big)}: {d[key]['seconds']:.2f} s of [{runs}], CPU "
+                f"{d[key]['cpu_seconds']:.1f} s, peak RSS {d[key]['peak_rss_mb']:.0f} MB; stored "
                 f"{stored['packets'] + stored['rollups']:.1f} bytes a packet: "
                 f"{stored['packets']:.1f} packet files + {stored['rollups']:.1f} rollups)"
             )
