@@ -6,10 +6,22 @@ Run with ``make bench`` (or ``.venv/bin/python benchmarks/bench_ingest.py``). It
    darknet-like packets and one 4× larger, with :mod:`teiten.simulate`;
 2. times whole-process ``teiten ingest --json`` on each (wall clock from
    process start to exit), with and without ``--dry-run``, and records the
-   child's peak RSS. The 50× dpkt target is checked on the larger capture with
-   ``--dry-run``: whole process excluding Parquet writing, the re-scoping that
-   issue 2 allows (Parquet encoding alone costs more than the target's whole
-   budget on this 2-vCPU machine; the full figure is printed beside it);
+   child's peak RSS and the bytes stored per packet (packet files, rollup files).
+   The 50× dpkt target is checked on the larger capture with ``--dry-run``: whole
+   process excluding Parquet writing, the re-scoping that issue 2 allows (Parquet
+   encoding alone costs more than the target's whole budget on this 2-vCPU
+   machine; the full figure is printed beside it, with issue 12's aim of 40×).
+   What the rollups cost is measured on the larger capture by alternating full
+   ingests three ways: this tree with rollups, this tree without them
+   (``TEITEN_BENCH_NO_ROLLUPS=1``, a switch for this benchmark only: the batch is
+   written without rollups and the store's rollup marked incomplete), and the
+   release before rollups existed (``d42149b``, its ``src/`` taken from git once into
+   ``benchmarks/.cache/``, run by the same interpreter). Issue 12's target is
+   against that release ("today's full-ingest speed", which its README gives as
+   26–28× dpkt): full ingest with rollups may take at most 15 % longer than it,
+   checked when it could be run; the share the rollups take of this tree's own
+   ingest is checked against the same 15 %. Without git history the in-tree run
+   without rollups stands in for the old release, and the table says so;
 3. times a plain dpkt loop doing the same counting (per (proto, dport) and
    per traffic kind) on the first packets of the smaller capture, and checks
    that teiten's decoder counts the same slice identically;
@@ -54,6 +66,14 @@ TEITEN = Path(sys.executable).with_name("teiten")
 TARGET_DECODE_PPS = 10_000_000
 TARGET_RATIO = 50.0
 TARGET_RSS_GROWTH = 1.25  # peak RSS on the 4× capture over the 1× one: "does not grow"
+TARGET_ROLLUP_SHARE = 0.15  # ingest time the rollups may add (issue 12)
+AIM_FULL_RATIO = 40.0  # full ingest against dpkt: issue 12's aim, printed, not checked
+NO_ROLLUPS = {"TEITEN_BENCH_NO_ROLLUPS": "1"}  # teiten.store.dataset.NO_ROLLUPS_ENV
+# Issue 12's "today": the last commit before rollups were written at ingest, and the full
+# ingest figure its README gives for the 20 M capture (`make bench`, 26.8× in its table).
+PRE_ROLLUP_COMMIT = "d42149b"
+PRE_ROLLUP_RATIO = "26–28×"
+PRE_ROLLUP_TREE = CACHE / f"tree-{PRE_ROLLUP_COMMIT}"
 
 # Runs one command as this wrapper's only child, so RUSAGE_CHILDREN is that run alone.
 _WRAPPER = r"""
@@ -136,30 +156,85 @@ def capture(packets: int) -> dict[str, Any]:
 # --- whole-process ingest -----------------------------------------------------------------
 
 
-def ingest(path: str, expected: int, *, dry_run: bool = False, rounds: int = 1) -> dict[str, Any]:
+def ingest(
+    path: str,
+    expected: int,
+    *,
+    dry_run: bool = False,
+    rounds: int = 1,
+    env: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """``teiten ingest --json`` into a fresh store, timed and measured as a whole process.
 
     ``dry_run`` adds ``--dry-run``: everything up to the store rows (start-up,
     hashing, reading, decoding, country and fingerprint tagging, Arrow tables),
     but no Parquet encoding and no commit; the store must stay uncreated. The
     median of ``rounds`` runs is kept; each starts after ``sync`` so that no run
-    pays for the previous one's write-back.
+    pays for the previous one's write-back. ``env``: more environment variables.
     """
-    if not TEITEN.exists():
-        raise RuntimeError(f"{TEITEN} not found: the teiten CLI is not installed (make setup)")
-    runs = sorted(
-        (_ingest_once(path, expected, dry_run) for _ in range(rounds)),
-        key=lambda run: run["seconds"],
-    )
+    return _median([_ingest_once(path, expected, dry_run, env) for _ in range(rounds)], dry_run)
+
+
+def pre_rollup_env() -> dict[str, str]:
+    """The environment that runs ``teiten`` from the pre-rollup release's source
+    (:data:`PRE_ROLLUP_COMMIT`), extracted once from this checkout's git history."""
+    done = PRE_ROLLUP_TREE / ".complete"
+    if not done.exists():
+        shutil.rmtree(PRE_ROLLUP_TREE, ignore_errors=True)
+        PRE_ROLLUP_TREE.mkdir(parents=True)
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", PRE_ROLLUP_COMMIT, "src"],
+            capture_output=True,
+            check=False,
+        )
+        if archive.returncode:
+            shutil.rmtree(PRE_ROLLUP_TREE, ignore_errors=True)
+            reason = archive.stderr.decode(errors="replace").strip().splitlines()
+            raise RuntimeError(f"git archive {PRE_ROLLUP_COMMIT}: {(reason or ['failed'])[-1]}")
+        subprocess.run(["tar", "-x", "-C", str(PRE_ROLLUP_TREE)], input=archive.stdout, check=True)
+        done.touch()
+    return {"PYTHONPATH": str(PRE_ROLLUP_TREE / "src")}
+
+
+def with_and_without_rollups(
+    path: str, expected: int, rounds: int, old: dict[str, str] | None
+) -> dict[str, Any]:
+    """Full ingests with and without the rollups and, given ``old``
+    (:func:`pre_rollup_env`), by the pre-rollup release, in turn (the same machine state
+    for each), and what the rollups add to the median time of each of the others."""
+    runs: dict[str, list[dict[str, Any]]] = {"with": [], "without": []}
+    if old is not None:
+        runs["pre_rollup"] = []
+    for _ in range(rounds):
+        runs["with"].append(_ingest_once(path, expected, False, None))
+        runs["without"].append(_ingest_once(path, expected, False, NO_ROLLUPS))
+        if old is not None:
+            run = _ingest_once(path, expected, False, old)
+            if run["bytes_per_packet"]["rollups"]:
+                raise RuntimeError(f"the {PRE_ROLLUP_COMMIT} run wrote rollups: not that release")
+            runs["pre_rollup"].append(run)
+    out: dict[str, Any] = {key: _median(value, False) for key, value in runs.items()}
+    out["share"] = out["with"]["seconds"] / out["without"]["seconds"] - 1
+    if old is not None:
+        out["pre_rollup_share"] = out["with"]["seconds"] / out["pre_rollup"]["seconds"] - 1
+    return out
+
+
+def _median(runs: list[dict[str, Any]], dry_run: bool) -> dict[str, Any]:
+    runs = sorted(runs, key=lambda run: run["seconds"])
     return {
         **runs[len(runs) // 2],
-        "rounds": rounds,
+        "rounds": len(runs),
         "dry_run": dry_run,
         "all_seconds": [run["seconds"] for run in runs],
     }
 
 
-def _ingest_once(path: str, expected: int, dry_run: bool) -> dict[str, Any]:
+def _ingest_once(
+    path: str, expected: int, dry_run: bool, env: dict[str, str] | None
+) -> dict[str, Any]:
+    if not TEITEN.exists():
+        raise RuntimeError(f"{TEITEN} not found: the teiten CLI is not installed (make setup)")
     parent = Path(tempfile.mkdtemp(prefix="teiten-bench-"))
     store = parent / "store"
     try:
@@ -168,11 +243,16 @@ def _ingest_once(path: str, expected: int, dry_run: bool) -> dict[str, Any]:
             cmd.insert(2, "--dry-run")
         os.sync()
         run = subprocess.run(
-            [sys.executable, "-c", _WRAPPER, *cmd], capture_output=True, text=True, check=True
+            [sys.executable, "-c", _WRAPPER, *cmd],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, **(env or {})},
         )
         child = json.loads(run.stdout)
         if dry_run and store.exists():
             raise RuntimeError(f"teiten ingest --dry-run created the store {store}")
+        stored = {part: _bytes(store / part) for part in ("packets", "rollups")}
     finally:
         shutil.rmtree(parent, ignore_errors=True)
     if child["rc"] != 0:
@@ -193,7 +273,13 @@ def _ingest_once(path: str, expected: int, dry_run: bool) -> dict[str, Any]:
         "cpu_seconds": child["cpu_s"],
         "packets_per_s": answer["packets"] / child["wall_s"],
         "peak_rss_mb": child["max_rss_kb"] / 1024,
+        "bytes_per_packet": {part: n / answer["packets"] for part, n in stored.items()},
     }
+
+
+def _bytes(folder: Path) -> int:
+    """Bytes of the Parquet files under ``folder``."""
+    return sum(p.stat().st_size for p in folder.rglob("*.parquet"))
 
 
 # --- the dpkt peer ------------------------------------------------------------------------
@@ -321,6 +407,18 @@ def verdicts(r: Results) -> dict[str, dict[str, Any]]:
                 "value": growth,
                 "pass": growth <= TARGET_RSS_GROWTH,
             }
+    if "pre_rollup_share" in d.get("rollups", {}):
+        share = d["rollups"]["pre_rollup_share"]
+        out[f"full ingest takes ≤ 15 % longer than release {PRE_ROLLUP_COMMIT} (4× capture)"] = {
+            "value": share,
+            "pass": share <= TARGET_ROLLUP_SHARE,
+        }
+    if "rollups" in d:
+        share = d["rollups"]["share"]
+        out["rollups add ≤ 15 % to this tree's full ingest (4× capture)"] = {
+            "value": share,
+            "pass": share <= TARGET_ROLLUP_SHARE,
+        }
     if "fingerprints" in d:
         import bench_fingerprint
 
@@ -360,12 +458,56 @@ def print_table(r: Results, n: int, big: int) -> None:
         (f"ingest --dry-run, whole process {_short(big)}", "dry_4x"),
         (f"ingest, whole process {_short(n)}", "ingest_1x"),
         (f"ingest, whole process {_short(big)}", "ingest_4x"),
+        (f"ingest without rollups {_short(big)}", "no_rollups_4x"),
+        (f"ingest, {PRE_ROLLUP_COMMIT} (no rollups) {_short(big)}", "pre_rollup_4x"),
         ("decode_batch, steady state", "decode"),
     ):
         print(_row(label, d.get(key), dpkt_pps if key != "dpkt" else None))
     if "ingest_4x" in d and dpkt_pps:
         ratio = d["ingest_4x"]["packets_per_s"] / dpkt_pps
-        print(f"(with Parquet writing, whole process: {ratio:.1f}× dpkt; not a target, see README)")
+        print(
+            f"(with Parquet writing, whole process: {ratio:.1f}× dpkt; issue 12 aims at "
+            f"{AIM_FULL_RATIO:.0f}×, not a target, see README)"
+        )
+    for label, key in (
+        ("full ingest", "ingest_4x"),
+        ("without rollups", "no_rollups_4x"),
+        (PRE_ROLLUP_COMMIT, "pre_rollup_4x"),
+    ):
+        if key in d:
+            stored = d[key]["bytes_per_packet"]
+            runs = ", ".join(f"{s:.2f}" for s in d[key]["all_seconds"])
+            print(
+                f"({label} {_short(big)}: {d[key]['seconds']:.2f} s of [{runs}], CPU "
+                f"{d[key]['cpu_seconds']:.1f} s, peak RSS {d[key]['peak_rss_mb']:.0f} MB; stored "
+                f"{stored['packets'] + stored['rollups']:.1f} bytes a packet: "
+                f"{stored['packets']:.1f} packet files + {stored['rollups']:.1f} rollups)"
+            )
+    if "ingest_4x" in d and dpkt_pps:
+        now = d["ingest_4x"]["packets_per_s"] / dpkt_pps
+        if "pre_rollup_4x" in d:
+            then = d["pre_rollup_4x"]["packets_per_s"] / dpkt_pps
+            source = f"release {PRE_ROLLUP_COMMIT}, measured in this run"
+        elif "no_rollups_4x" in d:
+            then = d["no_rollups_4x"]["packets_per_s"] / dpkt_pps
+            source = (
+                f"release {PRE_ROLLUP_COMMIT} could not be run ({d.get('pre_rollup_missing')}); "
+                "this tree without rollups stands in"
+            )
+        else:
+            then, source = None, ""
+        if then:
+            print(
+                f"(issue 12, against full ingest before rollups: {now:.1f}× dpkt now, "
+                f"{then:.1f}× before ({source}; {PRE_ROLLUP_RATIO} in {PRE_ROLLUP_COMMIT}'s "
+                f"README): {100 * (then / now - 1):+.1f} % time, "
+                f"{100 * (now / then - 1):+.1f} % packets/s)"
+            )
+    if "rollups" in d:
+        print(
+            f"(in this tree the rollups add {100 * d['rollups']['share']:+.1f} % to full "
+            "ingest time)"
+        )
     for key in ("capture_1x", "capture_4x"):
         gen = (d.get(key) or {}).get("generated_now")
         if gen:
@@ -401,9 +543,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"captures: {n:,} and {big:,} packets (cached in {CACHE.relative_to(ROOT)})")
     small = r.part("capture_1x", lambda: capture(n))
     large = r.part("capture_4x", lambda: capture(big))
+    old: dict[str, str] | None = None
+    try:
+        old = pre_rollup_env()
+    except Exception as exc:  # then the in-tree run without rollups stands in, and says so
+        r.data["pre_rollup_missing"] = str(exc)
     if small:
-        # Warm-up (not timed): compiles or loads numba's cached machine code once.
-        r.part("warmup", lambda: ingest(capture(min(n, 50_000))["path"], min(n, 50_000)))
+        # Warm-up (not timed): compiles or loads numba's cached machine code once, for
+        # this tree and the pre-rollup release.
+        warm = capture(min(n, 50_000))
+        r.part("warmup", lambda: ingest(warm["path"], warm["packets"]))
+        if old is not None:
+            r.part("warmup_old", lambda: ingest(warm["path"], warm["packets"], env=old))
         print(f"timing teiten ingest (whole process, median of {args.rounds}) …")
         for key, dry in (("dry_1x", True), ("ingest_1x", False)):
             r.part(
@@ -413,13 +564,18 @@ def main(argv: list[str] | None = None) -> int:
                 ),
             )
     if large:
-        for key, dry in (("dry_4x", True), ("ingest_4x", False)):
-            r.part(
-                key,
-                lambda dry=dry: ingest(
-                    large["path"], large["packets"], dry_run=dry, rounds=args.rounds
-                ),
-            )
+        r.part(
+            "dry_4x",
+            lambda: ingest(large["path"], large["packets"], dry_run=True, rounds=args.rounds),
+        )
+        pair = r.part(
+            "rollups",
+            lambda: with_and_without_rollups(large["path"], large["packets"], args.rounds, old),
+        )
+        if pair:
+            r.data["ingest_4x"], r.data["no_rollups_4x"] = pair.pop("with"), pair.pop("without")
+            if "pre_rollup" in pair:
+                r.data["pre_rollup_4x"] = pair.pop("pre_rollup")
     if small:
         print(f"timing the dpkt loop on the first {args.dpkt_packets:,} packets …")
         peer = r.part("dpkt", lambda: dpkt_loop(small["path"], args.dpkt_packets))
@@ -434,6 +590,7 @@ def main(argv: list[str] | None = None) -> int:
         print("timing the fingerprints (bench_fingerprint.py) …")
         r.part("fingerprints", lambda: bench_fingerprint.measure(n))
     r.data.pop("warmup", None)
+    r.data.pop("warmup_old", None)
 
     print_table(r, n, big)
     if "fingerprints" in r.data:

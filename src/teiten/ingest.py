@@ -167,7 +167,11 @@ def ingest(
     days = sorted({day for r in report.results for day in r.days})
     if days and compact_min_files:
         try:
-            report.compacted = compact(store, days=days, min_files=compact_min_files)
+            # Not the month and quarter sums: each capture of an ended month would sum it
+            # and its quarter again (queries read the day rows meanwhile, the same answers).
+            report.compacted = compact(
+                store, days=days, min_files=compact_min_files, sum_periods=False
+            )
         except (OSError, sqlite3.Error, pa.ArrowException, StoreError) as exc:
             report.compact_error = (
                 f"the ingested packets are stored, but compacting their days failed: {exc}; "

@@ -285,6 +285,19 @@ def test_a_changed_day_makes_its_month_and_quarter_stale_until_summed_again(simu
     assert _answers(Store(root, create=False), rollups=True, periods=PERIOD_GRID[:2]) == expected
 
 
+def test_ingest_leaves_the_month_and_quarter_sums_to_store_rollup_periods(tmp_path):
+    """Summing an ended month and its quarter again at every capture cost more than the
+    ingest; `store rollup --periods` (or compaction) sums them once."""
+    from _stores import ingest
+
+    root = tmp_path / "store"
+    ingest(root, "stopddos_amp.UDP.isakmp.pcap")
+    assert not (root / "period_rollups").exists()
+    answer = json.loads(cli("store", "rollup", "--store", root, "--periods", "--json").output)
+    assert answer["periods"]["summed"]
+    assert {p.name for p in (root / "period_rollups").iterdir()} == set(answer["periods"]["summed"])
+
+
 def test_a_damaged_period_rollup_is_not_read(simulated, tmp_path):
     root = tmp_path / "store"
     shutil.copytree(simulated.root, root)

@@ -58,8 +58,10 @@ def compact(
     days: Iterable[str] | None = None,
     min_files: int = 4,
     small_rows: int = ROW_GROUP_ROWS,
+    sum_periods: bool = True,
 ) -> list[CompactedDay]:
-    """Compact every day (or ``days``, as ``YYYY-MM-DD``) with ≥ ``min_files`` small files."""
+    """Compact every day (or ``days``, as ``YYYY-MM-DD``) with ≥ ``min_files`` small files,
+    then (``sum_periods``) sum the month and quarter rollups that are stale or missing."""
     if min_files < 2:
         raise ValueError(f"min_files must be ≥ 2, not {min_files}")
     wanted = None if days is None else {f"day={d}" for d in days}
@@ -73,7 +75,8 @@ def compact(
             if len(small) >= min_files:
                 done.append(_compact_day(store, folder, files, small))
         merged = rollup.merge_days(store, days=days, min_files=min_files)
-        period_rollups.build(store)  # the months and quarters whose days changed, or ended
+        if sum_periods:
+            period_rollups.build(store)  # the months and quarters whose days changed, or ended
     return [replace(d, rollup_merged=d.day in merged) for d in done]
 
 
