@@ -50,7 +50,7 @@ from teiten.analyze.events import (
     require_raw,
 )
 from teiten.analyze.periods import Period
-from teiten.analyze.sessions import Fragments, ipv4, merge, pieces, usable
+from teiten.analyze.sessions import FRAGMENT_FIELDS, Fragments, ipv4, merge, pieces, usable
 from teiten.errors import OptionError
 from teiten.store import queries
 
@@ -103,15 +103,7 @@ def _day_key(rows: pa.Table) -> np.ndarray:
 
 _FRAGMENT_SCHEMA = pa.schema(
     [
-        ("k", pa.uint64()),
-        ("first_ns", pa.int64()),
-        ("last_ns", pa.int64()),
-        ("packets", pa.int64()),
-        ("destinations", pa.int64()),
-        ("tag_bits", pa.uint32()),
-        ("country", pa.string()),
-        ("asn", pa.uint32()),
-        ("edge", pa.bool_()),
+        *FRAGMENT_FIELDS,
         ("max_ppm", pa.int64()),
         ("phases", pa.list_(pa.int64())),
         ("sports", pa.list_(pa.struct([("sport", pa.uint16()), ("n", pa.int64())]))),

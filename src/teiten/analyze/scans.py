@@ -46,7 +46,7 @@ import pyarrow.compute as pc
 from teiten.analyze.darknet import Darknet, estimate_supported
 from teiten.analyze.events import IPV4_SPACE, EventReport, Window, collect, finish, require_raw
 from teiten.analyze.periods import Period
-from teiten.analyze.sessions import Fragments, ipv4, merge, pieces, usable
+from teiten.analyze.sessions import FRAGMENT_FIELDS, Fragments, ipv4, merge, pieces, usable
 from teiten.errors import OptionError
 from teiten.store import queries
 
@@ -187,15 +187,7 @@ def _day_key(rows: pa.Table) -> np.ndarray:
 
 _FRAGMENT_SCHEMA = pa.schema(
     [
-        ("k", pa.uint64()),
-        ("first_ns", pa.int64()),
-        ("last_ns", pa.int64()),
-        ("packets", pa.int64()),
-        ("destinations", pa.int64()),
-        ("tag_bits", pa.uint32()),
-        ("country", pa.string()),
-        ("asn", pa.uint32()),
-        ("edge", pa.bool_()),
+        *FRAGMENT_FIELDS,
         ("dsts", pa.list_(pa.uint32())),
     ]
 )

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CHUNK_PACKETS",
     "DAY_NS",
+    "FRAGMENT_FIELDS",
     "SLICE_ROWS",
     "UNITED_BATCH",
     "Fragments",
@@ -66,6 +67,20 @@ __all__ = [
 ]
 
 DAY_NS = 86_400 * NS
+
+# What every family's fragment has (its key, times, counts, what the session carries,
+# whether it may join a neighbour's); each family's schema adds its own after these.
+FRAGMENT_FIELDS: list[tuple[str, pa.DataType]] = [
+    ("k", pa.uint64()),
+    ("first_ns", pa.int64()),
+    ("last_ns", pa.int64()),
+    ("packets", pa.int64()),
+    ("destinations", pa.int64()),
+    ("tag_bits", pa.uint32()),
+    ("country", pa.string()),
+    ("asn", pa.uint32()),
+    ("edge", pa.bool_()),
+]
 
 
 @dataclass(frozen=True)
