@@ -1,5 +1,6 @@
 """Stored session fragments: atomic files, stale or damaged ones refused, a cache folder
-when the store cannot be written, and `teiten store rollup` computing them."""
+when the store cannot be written, and `teiten store rollup` computing them (and the events
+of ended months and quarters)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ import pytest
 from _stores import cli
 
 from conftest import rows_table
-from teiten.store import InputRecord, Store
+from teiten.analyze.dos import dos_attacks
+from teiten.analyze.periods import parse_period
+from teiten.analyze.scans import scan_events
+from teiten.store import DuckDBEngine, InputRecord, Store
 from teiten.store.events import cache_folder
 from teiten.store.sessions import SessionStore
 
@@ -78,7 +82,20 @@ def test_store_rollup_computes_every_day_s_fragments_once(tmp_path):
     assert first["sessions"]["computed"] == {"scans": days, "dos": days}
     for family in ("scans", "dos"):
         assert sorted(p.stem for p in (store.root / "sessions" / family).glob("*.parquet")) == days
+    # and the events of the ended month and quarter, which their queries then read
+    ended = ["scans 2024-05", "dos 2024-05", "scans 2024Q2", "dos 2024Q2"]
+    assert first["sessions"]["events"] == ended
+    for label in ("2024-05", "2024Q2"):
+        assert len(list((store.root / "events" / "scans" / label).glob("*.parquet"))) == 1
+    with DuckDBEngine(store) as engine:
+        assert scan_events(engine, parse_period("2024Q2"), limit=0).reused
+        assert dos_attacks(engine, parse_period("2024-05"), limit=0).reused
+        assert not scan_events(engine, parse_period("2024-W18"), limit=0).reused  # a week
     again = json.loads(cli("store", "rollup", "--store", store.root, "--json").output)
     assert again["sessions"]["computed"] == {"scans": [], "dos": []}
+    assert again["sessions"]["events"] == []
+    _add(store, DAY + timedelta(days=9), n=12)  # late packets: that month's events again
+    text = cli("store", "rollup", "--store", store.root, "--day", "2024-05-10").output
+    assert "session fragments computed for 1 day(s) and 4 event list(s)" in text
     text = cli("store", "rollup", "--store", store.root, "--day", "2024-05-02").output
-    assert "session fragments computed for 0 day(s)" in text
+    assert "session fragments computed for 0 day(s) and 0 event list(s)" in text

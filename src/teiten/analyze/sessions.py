@@ -61,6 +61,7 @@ __all__ = [
     "pieces",
     "prepare",
     "prepare_all",
+    "prepare_events",
     "prepare_periods",
     "sessionize",
     "usable",
@@ -217,11 +218,15 @@ def _united(session: np.ndarray, dsts: pa.ChunkedArray) -> np.ndarray:
 SLICE_ROWS = 400_000  # fragments merged by one query: DuckDB's memory stays bounded
 
 
+KEPT_LAYOUT = 2  # of a calendar period's kept pieces (2: fragments without ``dsts``)
+
+
 @dataclass(frozen=True)
 class Pieces:
     """What a period's events are merged from: the fragments of its days and its margin
-    days (``frags``, with their ``day``) and the period's sessions of several fragments
-    (``chained``, :func:`chain`)."""
+    days (``frags``, with their ``day``; without their destination lists, which
+    ``chained`` has united) and the period's sessions of several fragments (``chained``,
+    :func:`chain`)."""
 
     frags: pa.Table
     chained: pa.Table
@@ -238,7 +243,8 @@ def pieces(engine: Engine, spec: Fragments, window: Window) -> Pieces:
     kept = _kept(engine, spec, window)
     if kept is None:
         frags = _window_fragments(engine, spec, window)
-        return Pieces(frags, chain(frags, window.first, window.end, window.timeout_s))
+        chained = chain(frags, window.first, window.end, window.timeout_s)
+        return Pieces(frags.drop_columns(["dsts"]), chained)
     names, expected = kept
     store = engine.sessions
     stored = {part: store.load(spec.family, name, expected) for part, name in names.items()}
@@ -247,10 +253,12 @@ def pieces(engine: Engine, spec: Fragments, window: Window) -> Pieces:
             fragments(engine, spec, lo, hi, inner=(lo, lo), what=window.what)[0]
             for lo, hi in ((window.lo, window.first), (window.end, window.hi))
         ]
-        frags = pa.concat_tables([margins[0], stored["fragments"], margins[1]])
+        parts = [margins[0].drop_columns(["dsts"]), stored["fragments"]]
+        frags = pa.concat_tables([*parts, margins[1].drop_columns(["dsts"])])
         return Pieces(frags, stored["chained"])
     frags = _window_fragments(engine, spec, window)
     chained = chain(frags, window.first, window.end, window.timeout_s)
+    frags = frags.drop_columns(["dsts"])
     day = frags.column("day")
     inside = pc.and_(
         pc.greater_equal(day, pa.scalar(window.first)), pc.less(day, pa.scalar(window.end))
@@ -275,6 +283,7 @@ def _kept(
     expected = {
         "state": digest(f"{d}:{s}" for d, s in sorted(states.items())),
         "period": calendar.label,
+        "layout": KEPT_LAYOUT,
         **spec.key(),
     }
     parts = ("fragments", "chained")
@@ -441,6 +450,26 @@ def prepare_periods(engine: Engine, specs: Iterable[Fragments], days: Iterable[d
             with contextlib.suppress(RawPacketsDroppedError):
                 pieces(engine, spec, window)
                 done.append(f"{spec.family} {calendar.label}")
+    return done
+
+
+def prepare_events(engine: Engine, days: Iterable[date]) -> list[str]:
+    """Compute and store the scan events and DoS attacks, at the default parameters, of
+    the ended months and quarters holding any of ``days`` whose stored ones are missing
+    or stale (what ``teiten store rollup`` does after the fragments, so the first report
+    of an ended period reads them); which ones. A period with a day whose fragments are
+    missing and whose raw packets retention dropped is left as it is."""
+    from teiten.analyze.dos import dos_attacks
+    from teiten.analyze.periods import parse_period
+    from teiten.analyze.scans import scan_events
+
+    done = []
+    for calendar in periods_of(days):
+        period = parse_period(calendar.label)
+        for family, extract in (("scans", scan_events), ("dos", dos_attacks)):
+            with contextlib.suppress(RawPacketsDroppedError):
+                if not extract(engine, period, limit=0).reused:
+                    done.append(f"{family} {calendar.label}")
     return done
 
 

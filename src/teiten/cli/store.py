@@ -239,8 +239,8 @@ def store_rollup(
 ) -> None:
     """Rebuild the rollups (per-day counts by port, country, sensor, tags and source)
     from the stored packets, then their sums over ended months and quarters, and the
-    per-day session fragments that scan events and DoS attacks are merged from (those
-    missing or stale).
+    per-day session fragments that scan events and DoS attacks are merged from, and the
+    scan events and DoS attacks of ended months and quarters (those missing or stale).
 
     Ingest, the collector and `simulate --store` keep the day rollups up to date; run
     this once for a store written by an earlier teiten, whose queries read every packet
@@ -252,7 +252,7 @@ def store_rollup(
     import time
     from datetime import date
 
-    from teiten.analyze.sessions import prepare_all
+    from teiten.analyze.sessions import prepare_all, prepare_events
     from teiten.store import DuckDBEngine, Store, period_rollups
     from teiten.store.engine import engine_name as chosen
     from teiten.store.rollup import rebuild
@@ -273,7 +273,9 @@ def store_rollup(
     period_seconds = round(time.monotonic() - started - seconds, 3)
     started = time.monotonic()
     with DuckDBEngine(store) as engine:
-        sessions = prepare_all(engine, [date.fromisoformat(d.day) for d in done])
+        rebuilt = [date.fromisoformat(d.day) for d in done]
+        sessions = prepare_all(engine, rebuilt)
+        events = prepare_events(engine, rebuilt)
     session_seconds = round(time.monotonic() - started, 3)
     packets = sum(d.packets for d in done)
     rows = sum(d.rows for d in done)
@@ -289,6 +291,7 @@ def store_rollup(
                 "periods": {"summed": summed, "seconds": period_seconds},
                 "sessions": {
                     "computed": {f: [d.isoformat() for d in ds] for f, ds in sessions.items()},
+                    "events": events,
                     "seconds": session_seconds,
                 },
             }
@@ -305,7 +308,11 @@ def store_rollup(
         + (f": {', '.join(summed)}" if summed else " (all current)")
     )
     computed = max((len(ds) for ds in sessions.values()), default=0)
-    click.echo(f"session fragments computed for {computed} day(s) in {session_seconds:.1f} s")
+    click.echo(
+        f"session fragments computed for {computed} day(s) and {len(events)} event list(s) "
+        f"of ended months and quarters in {session_seconds:.1f} s"
+        + (f": {', '.join(events)}" if events else "")
+    )
 
 
 @store_group.command("check")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -70,6 +71,15 @@ def _groups(table: pa.Table, by: pa.ChunkedArray, actor: str, name: str) -> list
     return items
 
 
+def _fastest(rates: pa.ChunkedArray) -> int:
+    """The index of the first of the fastest events, their rates rounded as rows give
+    them (rounding keeps the order, so only rates near the largest can tie with it)."""
+    values = rates.to_numpy()
+    top = round(float(values.max()), 6)
+    near = np.flatnonzero(values >= top - 1e-6)
+    return int(next(i for i in near if round(float(values[i]), 6) == top))
+
+
 def summarize_events(report: EventReport, top: int, focus_country: str = "JP") -> EventSummary:
     """Aggregate every event of ``report`` (its table: every row, whatever its limit)."""
     from teiten.analyze.events import to_rows
@@ -99,9 +109,8 @@ def summarize_events(report: EventReport, top: int, focus_country: str = "JP") -
         _anonymous(r, family, scale, supported) for r in to_rows(table, _LARGEST)
     ]  # rows: most packets first
     fastest = None
-    if table.num_rows:  # the first of the fastest, their rates as rows give them
-        rates = [round(v, 6) for v in table.column("rate_pps_internet_wide").to_pylist()]
-        (fastest,) = to_rows(table.slice(rates.index(max(rates)), 1))
+    if table.num_rows:
+        (fastest,) = to_rows(table.slice(_fastest(table.column("rate_pps_internet_wide")), 1))
     max_rate = bounds = max_rate_darknet = None
     if fastest is not None and scale is not None:
         max_rate_darknet = float(fastest["rate_pps_internet_wide"]) / scale

@@ -14,10 +14,11 @@ recomputed. Files are written to a temporary name and renamed into place, so a
 reader never sees a partial one; they are plain Parquet, readable by DuckDB:
 ``duckdb -c "select * from 'teiten-data/events/scans/*/*.parquet'"``.
 
-They are a cache. When the store cannot be written (a read-only mount, another
-user's store), they go to ``$XDG_CACHE_HOME/teiten/stores/<digest of the store's
-path>/events/`` (``~/.cache/…`` by default); when that cannot be written either,
-the result is only kept in memory. Reading looks in both places.
+They are a cache, which ``teiten store rollup`` fills for the ended months and quarters
+(:func:`teiten.analyze.sessions.prepare_events`). When the store cannot be written (a
+read-only mount, another user's store), they go to ``$XDG_CACHE_HOME/teiten/stores/
+<digest of the store's path>/events/`` (``~/.cache/…`` by default); when that cannot be
+written either, the result is only kept in memory. Reading looks in both places.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ __all__ = [
 EVENT_FAMILIES = ("scans", "dos")
 _META = b"teiten.events"
 _DAY = re.compile(r"(?:^|/)day=(\d{4}-\d{2}-\d{2})/")
+ROW_GROUP = 131_072  # rows per row group: a file is decoded on every core
 
 
 class EventFile:
@@ -116,7 +118,7 @@ def write_first(
         tmp = path.with_name(f".{path.stem}-{uuid.uuid4().hex[:8]}.tmp")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            pq.write_table(table, tmp, compression="zstd")
+            pq.write_table(table, tmp, compression="zstd", row_group_size=ROW_GROUP)
             os.replace(tmp, path)
         except OSError:
             with contextlib.suppress(OSError):

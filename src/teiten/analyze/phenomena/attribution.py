@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
+import pyarrow.compute as pc
+
 from teiten.analyze.periods import Period
 from teiten.analyze.rankings import attribution, proto_number
 from teiten.fingerprint.registry import TAG_BITS
@@ -118,21 +120,29 @@ def contributors_of(
     if not windows:
         return []
     probes = [_probes(finding, first, end) for finding, first, end in windows]
-    rows = engine.rows(
+    table = engine.table(
         *queries.attribution.contributors(engine.dialect, probes, max_sources=MAX_SOURCES)
     )
-    by_finding: dict[int, list[dict[str, Any]]] = {}
-    for r in rows:
-        by_finding.setdefault(int(r["f"]), []).append(r)
-    return [_contributors(by_finding.get(i, []), threshold) for i in range(len(windows))]
+    tops = table.filter(pc.equal(table.column("i"), 1)).to_pylist()
+    ranked: dict[int, list[tuple[bytes, int]]] = {}
+    columns = (table.column(c).to_pylist() for c in ("f", "src", "n"))
+    for f, src, n in zip(*columns, strict=True):
+        ranked.setdefault(int(f), []).append((bytes(src), int(n)))
+    by_finding = {int(top["f"]): top for top in tops}
+    return [
+        _contributors(by_finding.get(i), ranked.get(i, []), threshold) for i in range(len(windows))
+    ]
 
 
-def _contributors(rows: list[dict[str, Any]], threshold: float) -> Contributors:
-    """One finding's :class:`Contributors` from its ranked source rows."""
-    if not rows:
+def _contributors(
+    top: dict[str, Any] | None, ranked: list[tuple[bytes, int]], threshold: float
+) -> Contributors:
+    """One finding's :class:`Contributors` from its busiest source's row (``top``) and
+    its busiest sources' packets, busiest first (``ranked``)."""
+    if top is None:
         return Contributors(0, 0, [0.0, 0.0], 0.0, {}, "broad", None, None)
-    top, total = rows[0], int(rows[0]["total"])
-    shares = [round(int(top["n"]) / total, 6), round(sum(int(r["n"]) for r in rows[:3]) / total, 6)]
+    total = int(top["total"])
+    shares = [round(int(top["n"]) / total, 6), round(sum(n for _, n in ranked[:3]) / total, 6)]
     network = round(int(top["top_network"]) / total, 6)
     label = attribution(shares, threshold)
     if label == "broad" and network >= threshold:
@@ -157,5 +167,5 @@ def _contributors(rows: list[dict[str, Any]], threshold: float) -> Contributors:
         first=top["first_day"],
         last=top["last_day"],
         daily=[int(n) for n in top["daily"]],
-        weights={bytes(r["src"]): int(r["n"]) for r in rows},
+        weights=dict(ranked),
     )

@@ -140,12 +140,15 @@ def review(
 
 class _ScanIndex:
     """The period's scan events (:mod:`teiten.analyze.scans`, as a table), so each finding
-    selects its own."""
+    selects its own (by columns turned to integer codes once: a finding's selection is a
+    few comparisons of arrays, whatever the number of events)."""
 
     def __init__(self, scans: pa.Table | None) -> None:
         self.scans = scans
         if scans is not None:
-            self.day = pc.cast(scans.column("start"), pa.date32())
+            start = pc.cast(scans.column("start"), pa.date32()).cast(pa.int32())
+            self.day = start.to_numpy()
+            self.codes = {c: _codes(scans.column(c)) for c in ("proto", "port", "country")}
 
     def of(self, f: Finding, who: Contributors, first: date, end: date) -> dict[str, Any]:
         """The scan events behind ``f``: on its port (from its country, for a focus-country
@@ -175,23 +178,28 @@ class _ScanIndex:
         if scans is None or kind == "mirai_share" or not scans.num_rows:
             return None
         if at is not None:
-            mask = pc.and_(
-                _equal(scans.column("proto"), at[0]), _equal(scans.column("port"), at[1])
-            )
+            mask = self._equal("proto", at[0]) & self._equal("port", at[1])
             if kind == "crossover":
-                mask = pc.and_(mask, _equal(scans.column("country"), country))
+                mask &= self._equal("country", country)
         else:
-            mask = _equal(scans.column("country"), country)
-        inside = pc.and_(pc.greater_equal(self.day, first), pc.less(self.day, end))
-        selected = scans.filter(pc.and_(mask, inside))
-        return selected if selected.num_rows else None
+            mask = self._equal("country", country)
+        epoch = date(1970, 1, 1)
+        mask &= (self.day >= (first - epoch).days) & (self.day < (end - epoch).days)
+        rows = np.flatnonzero(mask)
+        return scans.take(pa.array(rows, pa.int64())) if len(rows) else None
+
+    def _equal(self, column: str, value: Any) -> np.ndarray:
+        """Where ``column`` is ``value`` (where it is null, for None)."""
+        values, codes = self.codes[column]
+        return codes == values.get(value, -2)
 
 
-def _equal(column: pa.ChunkedArray, value: Any) -> pa.ChunkedArray:
-    """Where ``column`` is ``value`` (null where ``value`` is None), never null."""
-    if value is None:
-        return pc.is_null(column)
-    return pc.fill_null(pc.equal(column, pa.scalar(value, column.type)), False)
+def _codes(column: pa.ChunkedArray) -> tuple[dict[Any, int], np.ndarray]:
+    """A column as integer codes (null: -1) and the code of each value."""
+    encoded = pc.dictionary_encode(column).combine_chunks()
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+    values = {v: i for i, v in enumerate(encoded.dictionary.to_pylist())}
+    return {**values, None: -1}, codes
 
 
 def _overtaken(f: Finding) -> Finding:

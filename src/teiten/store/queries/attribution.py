@@ -72,10 +72,10 @@ def _matched(probes: Sequence[Probes]) -> tuple[str, dict[str, Any]]:
 def contributors(dialect: str, probes: Sequence[Probes], *, max_sources: int) -> Statement:
     """Per finding ``f`` (an index of ``probes``), its ``max_sources`` busiest sources
     (``src``, ``n``, ``first``, ``last`` day, ``country``, ranked ``i``), each row also
-    carrying the finding's totals (``total``, ``sources``, ``first_day``, ``last_day``),
-    its packets per day with any (``daily``), its busiest /24's packets
-    (``top_network``) and its busiest source's packets per ``tags`` value
-    (``tag_values``, ``tag_counts``).
+    carrying the finding's totals (``total``, ``sources``, ``first_day``, ``last_day``)
+    and its busiest /24's packets (``top_network``); its busiest source's row (``i`` = 1)
+    also carries its packets per day with any (``daily``) and the busiest source's
+    packets per ``tags`` value (``tag_values``, ``tag_counts``), the others' are null.
 
     The rows of each finding are found by joining the ``keys`` rollup with the findings'
     conditions on their equal columns (:func:`_matched`), then counted per (finding,
@@ -114,8 +114,10 @@ def contributors(dialect: str, probes: Sequence[Probes], *, max_sources: int) ->
                   GROUP BY u.f, u.tags) u
             GROUP BY u.f
         )
-        SELECT r.*, t.total, t.sources, t.first_day, t.last_day, d.daily, k.top_network,
-               g.tag_values, g.tag_counts
+        SELECT r.*, t.total, t.sources, t.first_day, t.last_day,
+               CASE WHEN r.i = 1 THEN d.daily END AS daily, k.top_network,
+               CASE WHEN r.i = 1 THEN g.tag_values END AS tag_values,
+               CASE WHEN r.i = 1 THEN g.tag_counts END AS tag_counts
         FROM ranked r
         JOIN totals t USING (f) JOIN daily d USING (f) JOIN networks k USING (f)
         JOIN top_tags g USING (f)
