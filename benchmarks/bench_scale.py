@@ -301,7 +301,10 @@ def cached_store(packets: int) -> dict[str, Any]:
 
 
 def rebuild_rollups(store: str) -> dict[str, Any]:
-    """Whole-process ``teiten store rollup --json``: every day rolled up anew from packets."""
+    """Whole-process ``teiten store rollup --json``: every day rolled up anew from packets
+    (and the events of the ended months and quarters computed anew: an earlier run's are
+    emptied first)."""
+    clear_events(store)
     run = run_measured([str(TEITEN), "store", "rollup", "--store", store, "--json"])
     answer = json.loads(run["stdout"])
     return {
