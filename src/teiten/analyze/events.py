@@ -151,10 +151,13 @@ def collect(
     *,
     limit: int | None = None,
     refresh: bool = False,
+    columns: list[str] | None = None,
 ) -> EventReport:
     """The stored events of ``period`` if still current, else ``extract``-ed and stored.
 
     ``extract(darknet, window)`` returns the events (sorted) and how many were withheld.
+    ``columns``: only these in the report's table and rows (a caller that reads a few
+    columns of every event does not hold the others).
     """
     noun = {"scans": "scan events", "dos": "DoS attacks"}.get(family, family)
     window = Window(
@@ -174,7 +177,7 @@ def collect(
         }
     )
     state = events.state(window.lo, window.hi - timedelta(days=1))
-    found = None if refresh else events.load(family, period.label, key, state)
+    found = None if refresh else events.load(family, period.label, key, state, columns)
     if found is not None:
         table, meta, seconds, path = found.table, found.meta, 0.0, found.path
         darknet = Darknet.from_json(meta["darknet"])
@@ -194,6 +197,8 @@ def collect(
             "computed_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         path = events.save(family, period.label, key, table, meta)  # None: kept in memory
+        if columns is not None:
+            table = table.select(columns)
     return EventReport(
         family=family,
         period=period,

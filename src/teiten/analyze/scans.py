@@ -289,8 +289,10 @@ def scan_events(
     *,
     limit: int | None = None,
     refresh: bool = False,
+    columns: list[str] | None = None,
 ) -> EventReport:
-    """The scan events of ``period``: stored ones when current, else computed and stored.
+    """The scan events of ``period``: stored ones when current, else computed and stored
+    (``columns``: only these, see :func:`teiten.analyze.events.collect`).
 
     The report's ``parameters`` are the thresholds in effect at the period's darknet
     (:meth:`ScanThresholds.as_json`).
@@ -308,6 +310,7 @@ def scan_events(
         ),
         limit=limit,
         refresh=refresh,
+        columns=columns,
     )
     report.parameters = params.for_darknet(report.darknet).as_json()
     return report

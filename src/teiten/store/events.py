@@ -92,11 +92,14 @@ def digest(ids: Iterable[str]) -> str:
     return hashlib.blake2b("\n".join(sorted(ids)).encode(), digest_size=16).hexdigest()
 
 
-def read_with_meta(path: Path, key: bytes) -> tuple[pa.Table, dict[str, Any]] | None:
-    """A Parquet file's rows and the JSON kept under ``key`` in its metadata; None when
-    it is missing, unreadable or cut short (a full disk): the caller recomputes it."""
+def read_with_meta(
+    path: Path, key: bytes, columns: list[str] | None = None
+) -> tuple[pa.Table, dict[str, Any]] | None:
+    """A Parquet file's rows (only ``columns``, when given) and the JSON kept under
+    ``key`` in its metadata; None when it is missing, unreadable or cut short (a full
+    disk): the caller recomputes it."""
     try:
-        table = pq.read_table(path)
+        table = pq.read_table(path, columns=columns)
     except (OSError, pa.ArrowException):
         return None
     raw = (table.schema.metadata or {}).get(key)
@@ -154,12 +157,19 @@ class EventStore:
         folder = re.sub(r"[^0-9A-Za-z._-]+", "_", period_label)
         return (root or self.root) / family / folder / f"{key}.parquet"
 
-    def load(self, family: str, period_label: str, key: str, state: str) -> EventFile | None:
-        """The stored result (from the store, else the cache folder), or None when there
-        is none or it is stale."""
+    def load(
+        self,
+        family: str,
+        period_label: str,
+        key: str,
+        state: str,
+        columns: list[str] | None = None,
+    ) -> EventFile | None:
+        """The stored result (from the store, else the cache folder; only ``columns``,
+        when given), or None when there is none or it is stale."""
         for root in self.roots:
             path = self.path(family, period_label, key, root)
-            found = read_with_meta(path, _META)
+            found = read_with_meta(path, _META, columns)
             if found is not None and found[1].get("state") == state:
                 return EventFile(found[0], found[1], path)
         return None

@@ -10,7 +10,7 @@ from teiten.analyze.phenomena.crossovers import crossovers
 from teiten.analyze.phenomena.entrants import new_entrants
 from teiten.analyze.phenomena.mirai import mirai_share_trend
 from teiten.analyze.phenomena.model import Finding
-from teiten.analyze.phenomena.review import review
+from teiten.analyze.phenomena.review import SCAN_COLUMNS, review
 from teiten.analyze.phenomena.settings import PhenomenaSettings
 from teiten.analyze.scans import scan_events
 from teiten.knowledge import KnowledgeBase
@@ -41,5 +41,5 @@ def find_phenomena(
         *crossovers(engine, period, settings),
         *mirai_share_trend(engine, period, settings),
     ]
-    scans = scan_events(engine, period, limit=0).table if found else None
+    scans = scan_events(engine, period, limit=0, columns=SCAN_COLUMNS).table if found else None
     return review(engine, period, found, settings, kb, scans=scans)

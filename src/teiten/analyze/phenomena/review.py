@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from teiten.knowledge import KnowledgeBase
     from teiten.store import Engine
 
-__all__ = ["review", "subject_label"]
+__all__ = ["SCAN_COLUMNS", "review", "subject_label"]
 
 _FOCUS_KINDS = ("crossover", "mirai_share")  # measured within the focus country's probes
 
@@ -111,7 +111,7 @@ def review(
         threshold=settings.attribution_threshold,
     )
     overtaken = dict(zip(leaders, everyone[len(found) :], strict=True))
-    behind = _ScanIndex(scans)
+    behind = _ScanIndex(scans, found)
     judged = []
     for i, (finding, (first, end)) in enumerate(zip(found, windows, strict=True)):
         who = _of_change(finding, everyone[i], settings.attribution_threshold)
@@ -138,44 +138,59 @@ def review(
     return out
 
 
+# What the review reads of every scan event of the period.
+SCAN_COLUMNS = ["source", "proto", "port", "country", "start", "packets", "tags"]
+
+
 class _ScanIndex:
     """The period's scan events (:mod:`teiten.analyze.scans`, as a table), so each finding
-    selects its own (by columns turned to integer codes once: a finding's selection is a
-    few comparisons of arrays, whatever the number of events)."""
+    selects its own: the columns are turned into integer arrays once, and a finding's
+    events and their figures are a few array operations, whatever the number of events."""
 
-    def __init__(self, scans: pa.Table | None) -> None:
-        self.scans = scans
+    def __init__(self, scans: pa.Table | None, found: list[Finding]) -> None:
         if scans is not None:
-            start = pc.cast(scans.column("start"), pa.date32()).cast(pa.int32())
-            self.day = start.to_numpy()
-            self.codes = {c: _codes(scans.column(c)) for c in ("proto", "port", "country")}
+            scans = scans.filter(_of_any(scans, found))
+        self.rows = 0 if scans is None else scans.num_rows
+        if scans is None or not self.rows:
+            return
+        start = pc.cast(scans.column("start"), pa.date32()).cast(pa.int32())
+        self.day = start.to_numpy()
+        self.codes = {c: _codes(scans.column(c)) for c in ("proto", "port", "country")}
+        self.source = _codes(scans.column("source"))[1]
+        self.packets = scans.column("packets").to_numpy().astype(np.int64)
+        tags = scans.column("tags").combine_chunks()
+        self.tag_of = pc.list_parent_indices(tags).to_numpy()  # the event of each tag
+        names, self.tag = _codes(pc.list_flatten(tags))
+        self.tag_names = [n for n, _ in sorted(names.items(), key=lambda x: x[1]) if n]
 
     def of(self, f: Finding, who: Contributors, first: date, end: date) -> dict[str, Any]:
         """The scan events behind ``f``: on its port (from its country, for a focus-country
         crossover) or from its country, starting in its window — how many, from how many
         sources, the share of its packets they hold, and their tools. Events of the period
         only: a window reaching before it counts none of those days' events."""
-        at, country = f.port(), f.subject.get("country")
-        behind = self._select(f.kind, at, country, first, end)
-        tools: dict[str, int] = {}
-        if behind is not None:
-            for item in pc.value_counts(pc.list_flatten(behind.column("tags"))).to_pylist():
-                tools[item["values"]] = int(item["counts"])
-        packets = int(pc.sum(behind.column("packets")).as_py() or 0) if behind else 0
+        mask = self._select(f.kind, f.port(), f.subject.get("country"), first, end)
+        if mask is None or not mask.any():
+            events = sources = packets = 0
+            tools: dict[str, int] = {}
+        else:
+            events = int(mask.sum())
+            sources = len(np.unique(self.source[mask]))
+            packets = int(self.packets[mask].sum())
+            counts = np.bincount(self.tag[mask[self.tag_of]], minlength=len(self.tag_names))
+            tools = {n: int(c) for n, c in zip(self.tag_names, counts, strict=True) if c}
         return {
-            "events": behind.num_rows if behind else 0,
-            "sources": pc.count_distinct(behind.column("source")).as_py() if behind else 0,
+            "events": events,
+            "sources": sources,
             "share": round(min(1.0, packets / who.packets), 6) if who.packets else 0.0,
             "tools": dict(sorted(tools.items())),
         }
 
     def _select(
         self, kind: str, at: tuple[str, int] | None, country: Any, first: date, end: date
-    ) -> pa.Table | None:
-        """The events of ``at`` (and ``country``, for a crossover) or of ``country``,
+    ) -> np.ndarray | None:
+        """Which events are of ``at`` (and ``country``, for a crossover) or of ``country``,
         starting in ``first`` … ``end``; None for a share or when there are none."""
-        scans = self.scans
-        if scans is None or kind == "mirai_share" or not scans.num_rows:
+        if not self.rows or kind == "mirai_share":
             return None
         if at is not None:
             mask = self._equal("proto", at[0]) & self._equal("port", at[1])
@@ -184,9 +199,7 @@ class _ScanIndex:
         else:
             mask = self._equal("country", country)
         epoch = date(1970, 1, 1)
-        mask &= (self.day >= (first - epoch).days) & (self.day < (end - epoch).days)
-        rows = np.flatnonzero(mask)
-        return scans.take(pa.array(rows, pa.int64())) if len(rows) else None
+        return mask & (self.day >= (first - epoch).days) & (self.day < (end - epoch).days)
 
     def _equal(self, column: str, value: Any) -> np.ndarray:
         """Where ``column`` is ``value`` (where it is null, for None)."""
@@ -194,9 +207,26 @@ class _ScanIndex:
         return codes == values.get(value, -2)
 
 
-def _codes(column: pa.ChunkedArray) -> tuple[dict[Any, int], np.ndarray]:
+def _of_any(scans: pa.Table, found: list[Finding]) -> pa.ChunkedArray:
+    """Which of ``scans`` any of ``found`` may select: those on one of their ports or
+    from one of the countries of those without a port (their subset is all the review
+    reads)."""
+    ports = {at[1] for f in found if (at := f.port()) is not None}
+    countries = {f.subject.get("country") for f in found if f.port() is None}
+    port, country = scans.column("port"), scans.column("country")
+    wanted = pc.is_in(port, value_set=pa.array(sorted(ports), port.type))
+    named = sorted(c for c in countries if c is not None)
+    wanted = pc.or_(wanted, pc.is_in(country, value_set=pa.array(named, country.type)))
+    if None in countries:
+        wanted = pc.or_(wanted, pc.is_null(country))
+    return pc.fill_null(wanted, False)
+
+
+def _codes(column: pa.ChunkedArray | pa.Array) -> tuple[dict[Any, int], np.ndarray]:
     """A column as integer codes (null: -1) and the code of each value."""
-    encoded = pc.dictionary_encode(column).combine_chunks()
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    encoded = pc.dictionary_encode(column)
     codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
     values = {v: i for i, v in enumerate(encoded.dictionary.to_pylist())}
     return {**values, None: -1}, codes
