@@ -2,9 +2,10 @@
 
 Run with ``.venv/bin/python benchmarks/bench_events.py`` (``make bench`` calls it). It
 
-1. simulates (once, then cached under ``benchmarks/.cache/``) a quarter of darknet
-   traffic on the default four sensors with :mod:`teiten.simulate`, ingests it into a
-   store there, and declares the sensors' sizes;
+1. simulates (once per generator, store schema and rollup version, then cached under
+   ``benchmarks/.cache/``) a quarter of darknet traffic on the default four sensors with
+   :mod:`teiten.simulate`, ingests it into a store there, and declares the sensors'
+   sizes;
 2. times, in process, the extraction of the quarter's scan events and of its DoS
    attacks (each computed from the packets, not read back from the stored events:
    the darknet's size and one DuckDB query per family), best of ``--repeat`` runs;
@@ -52,10 +53,20 @@ def cached_store(packets: int) -> tuple[Path, dict[str, Any]]:
     from teiten.ingest import ingest
     from teiten.simulate import GENERATOR_VERSION, simulate_to_pcap
     from teiten.store import Store
+    from teiten.store.rollup import VERSION as ROLLUP_VERSION
+    from teiten.store.schema import SCHEMA_VERSION
     from teiten.store.sensors import declare_sensor
 
     config = bench_config(packets)
-    key = json.dumps({"generator": GENERATOR_VERSION, "config": config.as_json()}, sort_keys=True)
+    key = json.dumps(
+        {
+            "generator": GENERATOR_VERSION,
+            "schema": SCHEMA_VERSION,  # a store of another schema is built again
+            "rollup": ROLLUP_VERSION,
+            "config": config.as_json(),
+        },
+        sort_keys=True,
+    )
     folder = CACHE / "events" / f"{packets}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
     built: dict[str, Any] = {}
     if not (folder / "store" / "manifest.sqlite").exists():
