@@ -114,3 +114,15 @@ def test_addresses_and_ports():
     assert address_text(address_bytes("192.0.2.1")) == "192.0.2.1"
     assert address_text(address_bytes("2001:db8::1")) == "2001:db8::1"
     assert parse_port("23/TCP") == (6, 23) and parse_port("53") == (None, 53)
+
+
+def test_an_ipv6_sensor_address_is_withheld_like_an_ipv4_one(tmp_path):
+    # The rollups list IPv4 destinations only: IPv6 ones are told from the packets.
+    dark6 = ["2001:db8:ff::1", "2001:db8:ff::2"]
+    rows = probes("2001:db8:1::5", range(4), dark6, dport=22, country="DE")
+    rows += probes("2001:db8:ff::2", range(9), ["2001:db8:ff::1"], dport=23)  # a sensor's
+    rows += probes("203.0.113.9", range(2), DARK, dport=23)
+    with DuckDBEngine(store_with(tmp_path / "s", rows)) as engine:
+        report = _sources(engine)
+    assert [r["source"] for r in report.rows] == ["2001:db8:1::5", "203.0.113.9"]
+    assert report.total == {"sources": 2, "packets": 6, "withheld_sensor_sources": 1}

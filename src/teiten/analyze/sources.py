@@ -11,10 +11,13 @@ address that is also a destination in the period is a sensor's and is
 withheld, counted only (``withheld_sensor_sources``). ``source_history`` refuses
 sensor addresses outright.
 
-``sources`` reads the packets. ``source_history`` reads the ``keys`` rollup, so it
-answers for days whose raw packets raw retention dropped (:mod:`teiten.store.retention`)
-too; its scan events and DoS attacks need raw packets and cover the days from
-``raw_since`` on.
+``sources`` and ``source_history`` read the ``keys`` rollup (whose rows per source, port,
+tags and day add up to the packets'), so their cost follows the sources, not the
+packets. ``source_history`` answers for days whose raw packets raw retention dropped
+(:mod:`teiten.store.retention`) too; ``sources`` still tells IPv6 sensor addresses from
+the raw packets (the ``dsts`` rollup lists IPv4 destinations only), so its command
+refuses a period reaching before ``raw_since``. ``source_history``'s scan events and DoS
+attacks need raw packets and cover the days from ``raw_since`` on.
 """
 
 from __future__ import annotations

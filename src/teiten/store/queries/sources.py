@@ -12,7 +12,6 @@ from teiten.store.queries.statement import Statement
 __all__ = ["dropped_destination", "history", "period_sources", "seen_as_destination"]
 
 _ICMP = (1, 58)  # their "port" is the ICMP type
-_PORT = f"CASE WHEN proto IN {_ICMP} THEN icmp_type ELSE dport END"
 _KEY_PORT = f"CASE WHEN proto IN {_ICMP} THEN icmp_type ELSE port END"  # of a keys row
 
 
@@ -41,7 +40,11 @@ def period_sources(
     and hitting ``port`` of ``proto`` (TCP or UDP when ``None``) — each only when given.
     Per source its packets, first and last instant, ``tag_bits`` and its ``top`` ports;
     ``is_sensor`` when it is also a destination (the sensor ones sort last, and the totals
-    over all rows leave them out: ``total_sources``, ``total_packets``, ``withheld``)."""
+    over all rows leave them out: ``total_sources``, ``total_packets``, ``withheld``).
+
+    Read from the ``keys`` rollup (its rows per source, port, tags and day add up to the
+    packets'), the IPv4 destinations from the ``dsts`` rollup and the IPv6 ones from the
+    packets (which the rollups do not list)."""
     params: dict[str, Any] = {"first": first, "end": end, "top": top}
     where, having = "", []
     if kind is not None:
@@ -64,10 +67,10 @@ def period_sources(
             params["proto"] = proto
     sql = f"""
     WITH per_port AS (
-        SELECT src, proto, {_PORT} AS port, count(*) AS n, min(t_ns) AS first_seen,
-               max(t_ns) AS last_seen, bit_or(tags) AS tag_bits,
+        SELECT src, proto, {_KEY_PORT} AS port, sum(packets) AS n,
+               min(first_ns) AS first_seen, max(last_ns) AS last_seen, bit_or(tags) AS tag_bits,
                any_value(country) AS country, any_value(asn) AS asn
-        FROM packets WHERE day >= $first AND day < $end{where}
+        FROM keys WHERE day >= $first AND day < $end{where}
         GROUP BY ALL
     ), per_source AS (
         SELECT src, any_value(country) AS country, any_value(asn) AS asn,
@@ -77,8 +80,12 @@ def period_sources(
         FROM per_port GROUP BY src
         {"HAVING " + " AND ".join(having) if having else ""}
     ), sensor_sources AS (
-        SELECT DISTINCT dst AS src FROM packets
+        SELECT DISTINCT dst AS src FROM dsts
         WHERE day >= $first AND day < $end AND dst IN (SELECT src FROM per_source)
+        UNION
+        SELECT DISTINCT dst AS src FROM packets
+        WHERE day >= $first AND day < $end AND ip_version = 6
+          AND dst IN (SELECT src FROM per_source)
     ), visible AS (
         SELECT *, src IN (SELECT src FROM sensor_sources) AS is_sensor FROM per_source
     )
