@@ -58,6 +58,7 @@ __all__ = [
     "protocol_names",
     "require_raw",
     "sort_rows",
+    "stored",
     "tag_lists",
     "to_rows",
 ]
@@ -159,24 +160,8 @@ def collect(
     ``columns``: only these in the report's table and rows (a caller that reads a few
     columns of every event does not hold the others).
     """
-    noun = {"scans": "scan events", "dos": "DoS attacks"}.get(family, family)
-    window = Window(
-        period.start, period.end, float(parameters["timeout_s"]), f"{noun} of {period.label}"
-    )
+    window, key, state = _stored_as(engine, family, period, parameters)
     events = engine.events
-    declared = {
-        n: [s.ipv4_addresses, s.ipv6_prefixes] for n, s in engine.declared_sensors().items()
-    }
-    key = events.key(
-        {
-            "version": EVENTS_VERSION,
-            "family": family,
-            "period": [period.start, period.end],
-            "parameters": parameters,
-            "declared": declared,
-        }
-    )
-    state = events.state(window.lo, window.hi - timedelta(days=1))
     found = None if refresh else events.load(family, period.label, key, state, columns)
     if found is not None:
         table, meta, seconds, path = found.table, found.meta, 0.0, found.path
@@ -212,6 +197,37 @@ def collect(
         seconds=seconds,
         table=table,
     )
+
+
+def _stored_as(
+    engine: Engine, family: str, period: Period, parameters: dict[str, Any]
+) -> tuple[Window, str, str]:
+    """The window ``family``'s events of ``period`` read, and the key and the state they
+    are stored under (:class:`teiten.store.events.EventStore`)."""
+    noun = {"scans": "scan events", "dos": "DoS attacks"}.get(family, family)
+    window = Window(
+        period.start, period.end, float(parameters["timeout_s"]), f"{noun} of {period.label}"
+    )
+    declared = {
+        n: [s.ipv4_addresses, s.ipv6_prefixes] for n, s in engine.declared_sensors().items()
+    }
+    key = engine.events.key(
+        {
+            "version": EVENTS_VERSION,
+            "family": family,
+            "period": [period.start, period.end],
+            "parameters": parameters,
+            "declared": declared,
+        }
+    )
+    return window, key, engine.events.state(window.lo, window.hi - timedelta(days=1))
+
+
+def stored(engine: Engine, family: str, period: Period, parameters: dict[str, Any]) -> bool:
+    """Whether :func:`collect` would read ``family``'s events of ``period`` back (they
+    are stored and current), from the stored file's metadata alone."""
+    _, key, state = _stored_as(engine, family, period, parameters)
+    return engine.events.current(family, period.label, key, state)
 
 
 def finish(table: pa.Table, schema: pa.Schema) -> tuple[pa.Table, int]:

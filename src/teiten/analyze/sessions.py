@@ -459,17 +459,24 @@ def prepare_events(engine: Engine, days: Iterable[date]) -> list[str]:
     or stale (what ``teiten store rollup`` does after the fragments, so the first report
     of an ended period reads them); which ones. A period with a day whose fragments are
     missing and whose raw packets retention dropped is left as it is."""
-    from teiten.analyze.dos import dos_attacks
+    from teiten.analyze.dos import DosParams, dos_attacks
+    from teiten.analyze.events import stored
     from teiten.analyze.periods import parse_period
-    from teiten.analyze.scans import scan_events
+    from teiten.analyze.scans import ScanParams, scan_events
 
+    families = (
+        ("scans", scan_events, ScanParams().as_json()),
+        ("dos", dos_attacks, DosParams().as_json()),
+    )
     done = []
     for calendar in periods_of(days):
         period = parse_period(calendar.label)
-        for family, extract in (("scans", scan_events), ("dos", dos_attacks)):
+        for family, extract, parameters in families:
+            if stored(engine, family, period, parameters):
+                continue
             with contextlib.suppress(RawPacketsDroppedError):
-                if not extract(engine, period, limit=0).reused:
-                    done.append(f"{family} {calendar.label}")
+                extract(engine, period, limit=0)
+                done.append(f"{family} {calendar.label}")
     return done
 
 

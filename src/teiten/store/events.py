@@ -174,6 +174,19 @@ class EventStore:
                 return EventFile(found[0], found[1], path)
         return None
 
+    def current(self, family: str, period_label: str, key: str, state: str) -> bool:
+        """Whether :meth:`load` would find a current result, from the file's metadata
+        alone (a damaged file that still has it is found damaged by :meth:`load`)."""
+        for root in self.roots:
+            try:
+                schema = pq.read_schema(self.path(family, period_label, key, root))
+                meta = json.loads((schema.metadata or {}).get(_META) or b"{}")
+            except (OSError, pa.ArrowException, ValueError):
+                continue
+            if meta.get("state") == state:
+                return True
+        return False
+
     def save(
         self, family: str, period_label: str, key: str, table: pa.Table, meta: dict[str, Any]
     ) -> Path | None:
