@@ -287,4 +287,6 @@ def scans(behind: dict[str, Any], lang: str) -> str:
             f"この期間のスキャン{n}件（送信元{sources}件）が、これらのパケットの{held}を占めます。"
         )
     events = "scan event" if behind["events"] == 1 else "scan events"
-    return f"{n} {events} from {sources} sources hold {held} of these packets."
+    senders = "source" if behind["sources"] == 1 else "sources"
+    verb = "holds" if behind["events"] == 1 else "hold"
+    return f"{n} {events} from {sources} {senders} {verb} {held} of these packets."
