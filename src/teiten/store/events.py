@@ -47,6 +47,7 @@ __all__ = [
     "cache_folder",
     "day_batches",
     "digest",
+    "read_meta",
     "read_with_meta",
     "write_first",
 ]
@@ -108,6 +109,16 @@ def read_with_meta(
     except ValueError:
         meta = {}
     return table.replace_schema_metadata(None), meta
+
+
+def read_meta(path: Path, key: bytes) -> dict[str, Any] | None:
+    """The JSON kept under ``key`` in a Parquet file's metadata, read from its footer
+    alone (``{}`` when it has none); None when the file is missing or unreadable."""
+    try:
+        raw = (pq.read_schema(path).metadata or {}).get(key)
+        return json.loads(raw) if raw else {}
+    except (OSError, pa.ArrowException, ValueError):
+        return None
 
 
 def write_first(
@@ -177,15 +188,8 @@ class EventStore:
     def current(self, family: str, period_label: str, key: str, state: str) -> bool:
         """Whether :meth:`load` would find a current result, from the file's metadata
         alone (a damaged file that still has it is found damaged by :meth:`load`)."""
-        for root in self.roots:
-            try:
-                schema = pq.read_schema(self.path(family, period_label, key, root))
-                meta = json.loads((schema.metadata or {}).get(_META) or b"{}")
-            except (OSError, pa.ArrowException, ValueError):
-                continue
-            if meta.get("state") == state:
-                return True
-        return False
+        found = (read_meta(self.path(family, period_label, key, r), _META) for r in self.roots)
+        return any(meta is not None and meta.get("state") == state for meta in found)
 
     def save(
         self, family: str, period_label: str, key: str, table: pa.Table, meta: dict[str, Any]

@@ -20,19 +20,18 @@ that cannot be written either they are only kept in memory. Reading looks in bot
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from teiten.store.events import (
     EVENT_FAMILIES,
     cache_folder,
     day_batches,
     digest,
+    read_meta,
     read_with_meta,
     write_first,
 )
@@ -83,15 +82,11 @@ class SessionStore:
     def current(self, family: str, day: date | str, expected: dict[str, Any]) -> bool:
         """Whether the day's stored fragments have every item of ``expected`` (read from
         the file's metadata alone, not its rows)."""
-        for root in self.roots:
-            try:
-                raw = (pq.read_schema(self.path(family, day, root)).metadata or {}).get(_META)
-                meta = json.loads(raw) if raw else {}
-            except (OSError, pa.ArrowException, ValueError):
-                continue
-            if all(meta.get(k) == v for k, v in expected.items()):
-                return True
-        return False
+        found = (read_meta(self.path(family, day, r), _META) for r in self.roots)
+        return any(
+            meta is not None and all(meta.get(k) == v for k, v in expected.items())
+            for meta in found
+        )
 
     def save(
         self, family: str, day: date | str, table: pa.Table, meta: dict[str, Any]
