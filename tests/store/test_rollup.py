@@ -101,6 +101,7 @@ def test_the_phenomena_from_the_rollup_equal_those_from_the_packets(simulated):
     kb = load_knowledge()
     with DuckDBEngine(simulated) as engine:
         rolled = [f.as_json() for f in find_phenomena(engine, period, kb=kb)]
+    shutil.rmtree(simulated.root / "events")  # the stored findings: found anew
     with DuckDBEngine(simulated, rollups=False) as engine:
         raw = [f.as_json() for f in find_phenomena(engine, period, kb=kb)]
     assert rolled and rolled == raw

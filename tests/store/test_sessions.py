@@ -97,8 +97,11 @@ def test_store_rollup_computes_every_day_s_fragments_once(tmp_path):
     again = json.loads(cli("store", "rollup", "--store", store.root, "--json").output)
     assert again["sessions"]["computed"] == {"scans": [], "dos": []}
     assert again["sessions"]["events"] == []
+    assert (
+        first["sessions"]["findings"] == ["2024-05", "2024Q2"] and not again["sessions"]["findings"]
+    )
     _add(store, DAY + timedelta(days=9), n=12)  # late packets: that month's events again
     text = cli("store", "rollup", "--store", store.root, "--day", "2024-05-10").output
-    assert "session fragments computed for 1 day(s) and 4 event list(s)" in text
+    assert "session fragments computed for 1 day(s), 4 event list(s) and the phenomena of 2" in text
     text = cli("store", "rollup", "--store", store.root, "--day", "2024-05-02").output
-    assert "session fragments computed for 0 day(s) and 0 event list(s)" in text
+    assert "session fragments computed for 0 day(s), 0 event list(s) and the phenomena of 0" in text

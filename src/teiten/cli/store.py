@@ -240,7 +240,8 @@ def store_rollup(
     """Rebuild the rollups (per-day counts by port, country, sensor, tags and source)
     from the stored packets, then their sums over ended months and quarters, and the
     per-day session fragments that scan events and DoS attacks are merged from, and the
-    scan events and DoS attacks of ended months and quarters (those missing or stale).
+    scan events, DoS attacks and phenomena of ended months and quarters (those missing
+    or stale), so their first report reads them.
 
     Ingest, the collector and `simulate --store` keep the day rollups up to date; run
     this once for a store written by an earlier teiten, whose queries read every packet
@@ -252,7 +253,9 @@ def store_rollup(
     import time
     from datetime import date
 
+    from teiten.analyze.phenomena.find import prepare_findings
     from teiten.analyze.sessions import prepare_all, prepare_events
+    from teiten.knowledge import load_knowledge
     from teiten.store import DuckDBEngine, Store, period_rollups
     from teiten.store.engine import engine_name as chosen
     from teiten.store.rollup import rebuild
@@ -276,6 +279,8 @@ def store_rollup(
         rebuilt = [date.fromisoformat(d.day) for d in done]
         sessions = prepare_all(engine, rebuilt)
         events = prepare_events(engine, rebuilt)
+        labels = [p.label for p in period_rollups.periods_of(rebuilt)]
+        findings = prepare_findings(engine, labels, load_knowledge(store=store.root))
     session_seconds = round(time.monotonic() - started, 3)
     packets = sum(d.packets for d in done)
     rows = sum(d.rows for d in done)
@@ -292,6 +297,7 @@ def store_rollup(
                 "sessions": {
                     "computed": {f: [d.isoformat() for d in ds] for f, ds in sessions.items()},
                     "events": events,
+                    "findings": findings,
                     "seconds": session_seconds,
                 },
             }
@@ -309,9 +315,14 @@ def store_rollup(
     )
     computed = max((len(ds) for ds in sessions.values()), default=0)
     click.echo(
-        f"session fragments computed for {computed} day(s) and {len(events)} event list(s) "
-        f"of ended months and quarters in {session_seconds:.1f} s"
-        + (f": {', '.join(events)}" if events else "")
+        f"session fragments computed for {computed} day(s), {len(events)} event list(s) and "
+        f"the phenomena of {len(findings)} period(s) of ended months and quarters in "
+        f"{session_seconds:.1f} s"
+        + (
+            f": {', '.join(events + [f'phenomena {p}' for p in findings])}"
+            if events or findings
+            else ""
+        )
     )
 
 

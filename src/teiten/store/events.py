@@ -4,7 +4,8 @@ Layout::
 
     <root>/events/<family>/<period>/<key>.parquet
 
-``family`` is ``scans`` or ``dos``; ``period`` the period's label (``2019Q2``,
+``family`` is ``scans`` or ``dos`` (or ``findings``: a period's phenomena,
+:mod:`teiten.analyze.phenomena.stored`); ``period`` the period's label (``2019Q2``,
 ``2019-04-01..2019-04-07``); ``key`` a digest of everything the result depends on
 besides the packets (period bounds, parameters, sensor declarations). The
 packets it depends on are summed up as a *state*: a digest of the committed
@@ -53,6 +54,7 @@ __all__ = [
 ]
 
 EVENT_FAMILIES = ("scans", "dos")
+STORED_FAMILIES = (*EVENT_FAMILIES, "findings")  # and a period's phenomena, kept alike
 _META = b"teiten.events"
 _DAY = re.compile(r"(?:^|/)day=(\d{4}-\d{2}-\d{2})/")
 ROW_GROUP = 131_072  # rows per row group: a file is decoded on every core
@@ -163,7 +165,7 @@ class EventStore:
         )
 
     def path(self, family: str, period_label: str, key: str, root: Path | None = None) -> Path:
-        if family not in EVENT_FAMILIES:
+        if family not in STORED_FAMILIES:
             raise ValueError(f"unknown event family {family!r}")
         folder = re.sub(r"[^0-9A-Za-z._-]+", "_", period_label)
         return (root or self.root) / family / folder / f"{key}.parquet"
@@ -185,11 +187,21 @@ class EventStore:
                 return EventFile(found[0], found[1], path)
         return None
 
-    def current(self, family: str, period_label: str, key: str, state: str) -> bool:
-        """Whether :meth:`load` would find a current result, from the file's metadata
+    def load_meta(
+        self, family: str, period_label: str, key: str, state: str
+    ) -> tuple[dict[str, Any], Path] | None:
+        """The metadata of the current stored result and its file, from the file's footer
         alone (a damaged file that still has it is found damaged by :meth:`load`)."""
-        found = (read_meta(self.path(family, period_label, key, r), _META) for r in self.roots)
-        return any(meta is not None and meta.get("state") == state for meta in found)
+        for root in self.roots:
+            path = self.path(family, period_label, key, root)
+            meta = read_meta(path, _META)
+            if meta is not None and meta.get("state") == state:
+                return meta, path
+        return None
+
+    def current(self, family: str, period_label: str, key: str, state: str) -> bool:
+        """Whether :meth:`load` would find a current result (see :meth:`load_meta`)."""
+        return self.load_meta(family, period_label, key, state) is not None
 
     def save(
         self, family: str, period_label: str, key: str, table: pa.Table, meta: dict[str, Any]

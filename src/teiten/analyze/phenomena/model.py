@@ -55,3 +55,8 @@ class Finding:
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Finding:
+        """The finding :meth:`as_json` gave (read back from JSON)."""
+        return cls(**data)
