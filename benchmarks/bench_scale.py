@@ -15,9 +15,10 @@ Run with ``.venv/bin/python benchmarks/bench_scale.py [--sizes 30000000,30000000
    language, the first ``make demo`` writes) for 2019Q2, median of ``--repeat`` runs
    after one untimed warm-up run, on the store as ``teiten store rollup`` left it:
    with the scan events and DoS attacks of the ended months and quarters that it
-   computes from the session fragments (``<store>/events``). The same two commands
-   are timed again with those events emptied before every run (no target): the cost of
-   a first call that must merge them, as after late packets changed a day. A command whose
+   computes from the session fragments, their digests, and those periods' phenomena
+   (``<store>/events``). The same two commands are timed again with all of those
+   emptied before every run (no target): the cost of a first call that must find the
+   phenomena and merge the events, as after late packets changed a day. A command whose
    RSS passes ``--stop-above-mb`` (4 GB) is stopped, and fails its targets: DuckDB
    takes up to 80 % of the memory of a machine that may be shared;
 4. times the peer, DuckDB alone in its own process, running the raw top-ports query
@@ -114,14 +115,14 @@ COMMANDS = (
     ),
     Command(
         "phenomena_cold",
-        "teiten phenomena, events merged anew",
+        "teiten phenomena, found anew",
         ("phenomena",),
         flat=False,
         clear_events=True,
     ),
     Command(
         "report_cold",
-        "teiten report --format md, events anew",
+        "teiten report --format md, all anew",
         ("report", "--format", "md", "--lang", LANG),
         flat=False,
         clear_events=True,
@@ -302,8 +303,8 @@ def cached_store(packets: int) -> dict[str, Any]:
 
 def rebuild_rollups(store: str) -> dict[str, Any]:
     """Whole-process ``teiten store rollup --json``: every day rolled up anew from packets
-    (and the events of the ended months and quarters computed anew: an earlier run's are
-    emptied first)."""
+    (and the events and phenomena of the ended months and quarters computed anew: an
+    earlier run's are emptied first)."""
     clear_events(store)
     run = run_measured([str(TEITEN), "store", "rollup", "--store", store, "--json"])
     answer = json.loads(run["stdout"])
@@ -322,6 +323,7 @@ def rebuild_rollups(store: str) -> dict[str, Any]:
         "sessions_days": max((len(d) for d in answer["sessions"]["computed"].values()), default=0),
         "sessions_seconds": answer["sessions"]["seconds"],
         "sessions_events": answer["sessions"].get("events", []),
+        "sessions_findings": answer["sessions"].get("findings", []),
         "sessions_bytes": _bytes(Path(store) / "sessions"),
     }
 
@@ -330,7 +332,8 @@ def rebuild_rollups(store: str) -> dict[str, Any]:
 
 
 def clear_events(store: str) -> None:
-    """Empty the stored scan events and DoS attacks (a cache the next call refills)."""
+    """Empty the stored scan events, DoS attacks and phenomena (a cache the next call
+    refills)."""
     shutil.rmtree(Path(store) / "events", ignore_errors=True)
 
 
@@ -478,8 +481,8 @@ def print_table(d: dict[str, Any], sizes: list[int]) -> None:
         if spark:
             more = ">" if spark.get("stopped") else ""
             # Spark computes the events from the packets, not by merging fragments
-            label = c.label.replace("events merged anew", "events from the packets")
-            label = label.replace("events anew", "events from the packets")
+            label = c.label.replace("found anew", "events from the packets")
+            label = label.replace("all anew", "events from the packets")
             print(
                 f"{label + ' --engine spark':<42} {more}{spark['seconds']:>7.2f} "
                 f"at {spark['packets']} (local mode, one run; DuckDB: see above)"
@@ -517,8 +520,8 @@ def print_table(d: dict[str, Any], sizes: list[int]) -> None:
                 f"then {len(r['periods'])} month/quarter rollups summed in "
                 f"{r['periods_seconds']:.1f} s ({r['periods_bytes'] / 1e6:.1f} MB); "
                 f"scan/DoS session fragments of {r.get('sessions_days', 0)} days and "
-                f"{len(r.get('sessions_events', []))} event lists of ended months and quarters "
-                f"computed in {r.get('sessions_seconds', 0.0):.1f} s "
+                f"{len(r.get('sessions_events', []))} event lists and the phenomena of "
+                f"{len(r.get('sessions_findings', []))} ended months and quarters computed in {r.get('sessions_seconds', 0.0):.1f} s "
                 f"({r.get('sessions_bytes', 0) / 1e6:.1f} MB)"
             )
     print()

@@ -235,8 +235,10 @@ def dos_attacks(
     *,
     limit: int | None = None,
     refresh: bool = False,
+    digest_only: bool = False,
 ) -> EventReport:
-    """The DoS attacks of ``period``: stored ones when current, else computed and stored."""
+    """The DoS attacks of ``period``: stored ones when current, else computed and stored
+    (``digest_only``: see :func:`teiten.analyze.events.collect`)."""
     params = params or DosParams()
     return collect(
         engine,
@@ -250,4 +252,5 @@ def dos_attacks(
         ),
         limit=limit,
         refresh=refresh,
+        digest_only=digest_only,
     )

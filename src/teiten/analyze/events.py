@@ -39,6 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from teiten.analyze.darknet import Darknet, darknet_size, estimate_supported
+from teiten.analyze.event_digest import EventDigest, digest_of
 from teiten.analyze.periods import Period
 from teiten.store.queries.events import IPV4_SPACE, Bounds
 from teiten.store.timestamps import iso_timestamps
@@ -128,6 +129,15 @@ class EventReport:
     reused: bool = False  # read back from the store rather than computed now
     seconds: float = 0.0  # time to compute (0 when reused)
     table: pa.Table | None = field(default=None, repr=False)  # every event (rows: ≤ limit)
+    digest: EventDigest | None = field(default=None, repr=False)  # their sums (a report's)
+
+    def summed(self) -> EventDigest:
+        """The events' digest: stored with them, else summed from the table."""
+        if self.digest is None:
+            if self.table is None:
+                raise ValueError("events without their table or digest cannot be summed")
+            self.digest = digest_of(self.table, self.family)
+        return self.digest
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -153,23 +163,47 @@ def collect(
     limit: int | None = None,
     refresh: bool = False,
     columns: list[str] | None = None,
+    digest_only: bool = False,
 ) -> EventReport:
     """The stored events of ``period`` if still current, else ``extract``-ed and stored.
 
     ``extract(darknet, window)`` returns the events (sorted) and how many were withheld.
     ``columns``: only these in the report's table and rows (a caller that reads a few
-    columns of every event does not hold the others).
+    columns of every event does not hold the others). ``digest_only``: a caller that
+    reads only their :class:`~teiten.analyze.event_digest.EventDigest` gets it from
+    the stored file's footer, without the table and rows, when the file has one.
     """
     window, key, state = _stored_as(engine, family, period, parameters)
     events = engine.events
+    digest: EventDigest | None
+    if digest_only and not refresh:
+        kept = events.load_meta(family, period.label, key, state)
+        if kept is not None and "digest" in kept[0]:
+            meta, where = kept
+            digest = EventDigest.from_json(meta["digest"])
+            return EventReport(
+                family=family,
+                period=period,
+                parameters=parameters,
+                darknet=Darknet.from_json(meta["darknet"]),
+                rows=[],
+                total=digest.events,
+                withheld=int(meta["withheld"]),
+                stored=str(where),
+                reused=True,
+                digest=digest,
+            )
     found = None if refresh else events.load(family, period.label, key, state, columns)
     if found is not None:
         table, meta, seconds, path = found.table, found.meta, 0.0, found.path
         darknet = Darknet.from_json(meta["darknet"])
+        # a file written before digests were kept lacks it: summed from the table if asked
+        digest = EventDigest.from_json(meta["digest"]) if "digest" in meta else None
     else:
         started = time.perf_counter()
         darknet = darknet_size(engine, period.start, period.end)
         table, withheld = extract(darknet, window)
+        digest = digest_of(table, family)
         seconds = time.perf_counter() - started
         meta = {
             "version": EVENTS_VERSION,
@@ -178,6 +212,7 @@ def collect(
             "parameters": parameters,
             "darknet": darknet.as_json(),
             "withheld": withheld,
+            "digest": digest.as_json(),
             "state": state,
             "computed_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
@@ -196,6 +231,7 @@ def collect(
         reused=found is not None,
         seconds=seconds,
         table=table,
+        digest=digest,
     )
 
 

@@ -290,9 +290,11 @@ def scan_events(
     limit: int | None = None,
     refresh: bool = False,
     columns: list[str] | None = None,
+    digest_only: bool = False,
 ) -> EventReport:
     """The scan events of ``period``: stored ones when current, else computed and stored
-    (``columns``: only these, see :func:`teiten.analyze.events.collect`).
+    (``columns``: only these; ``digest_only``: their digest, without the table when it
+    is stored; see :func:`teiten.analyze.events.collect`).
 
     The report's ``parameters`` are the thresholds in effect at the period's darknet
     (:meth:`ScanThresholds.as_json`).
@@ -311,6 +313,7 @@ def scan_events(
         limit=limit,
         refresh=refresh,
         columns=columns,
+        digest_only=digest_only,
     )
     report.parameters = params.for_darknet(report.darknet).as_json()
     return report

@@ -97,8 +97,8 @@ def build_report(
         countries.rows = countries.rows[:top]
         port_trend = trend(engine, ports, ports.rows)
         country_trend = trend(engine, countries, countries.rows)
-        scans = scan_events(engine, period, limit=0)  # summarized from its table
-        dos = dos_attacks(engine, period, limit=0)
+        scans = scan_events(engine, period, limit=0, digest_only=True)  # summed only
+        dos = dos_attacks(engine, period, limit=0, digest_only=True)
         darknet = darknet_size(engine, period.start, period.end)
         previous_data = previous_observed(engine, period)
     return ReportData(

@@ -20,11 +20,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from teiten.analyze.darknet import estimate_supported
+from teiten.analyze.event_digest import event_key
 from teiten.analyze.events import IPV4_SPACE
 from teiten.report.model import EventSummary, Series
 from teiten.report.series import period_days
@@ -35,82 +32,23 @@ if TYPE_CHECKING:
 __all__ = ["summarize_events"]
 
 TOOL_TAGS = ("mirai", "zmap", "masscan")  # scanner tools whose mark the events carry
-_LARGEST = 5
 _Z95 = 1.959964  # two-sided 95 % normal quantile
 
 
-def _key(row: dict[str, Any], family: str) -> str:
-    if family == "dos":
-        return str(row["proto"])
-    return str(row["proto"]) if row["port"] is None else f"{row['port']}/{row['proto']}"
-
-
-def _keys(table: pa.Table, family: str) -> pa.ChunkedArray:
-    """:func:`_key` of every row."""
-    proto = table.column("proto")
-    if family == "dos":
-        return proto
-    port = pc.cast(table.column("port"), pa.string())
-    return pc.if_else(pc.is_null(port), proto, pc.binary_join_element_wise(port, proto, "/"))
-
-
-def _groups(table: pa.Table, by: pa.ChunkedArray, actor: str, name: str) -> list[dict[str, Any]]:
-    """Events, distinct actors and packets per value of ``by`` (``name``), most events
-    first (then actors, packets, name)."""
-    grouped = (
-        pa.table({"g": by, "a": table.column(actor), "p": table.column("packets")})
-        .group_by("g")
-        .aggregate([("p", "count"), ("a", "count_distinct"), ("p", "sum")])
-    )
-    items = [
-        {name: r["g"], "events": r["p_count"], "actors": r["a_count_distinct"],
-         "packets": int(r["p_sum"])}
-        for r in grouped.to_pylist()
-    ]  # fmt: skip
-    items.sort(key=lambda x: (-x["events"], -x["actors"], -x["packets"], str(x[name])))
-    return items
-
-
-def _fastest(rates: pa.ChunkedArray) -> int:
-    """The index of the first of the fastest events, their rates rounded as rows give
-    them (rounding keeps the order, so only rates near the largest can tie with it)."""
-    values = rates.to_numpy()
-    top = round(float(values.max()), 6)
-    near = np.flatnonzero(values >= top - 1e-6)
-    return int(next(i for i in near if round(float(values[i]), 6) == top))
-
-
 def summarize_events(report: EventReport, top: int, focus_country: str = "JP") -> EventSummary:
-    """Aggregate every event of ``report`` (its table: every row, whatever its limit)."""
-    from teiten.analyze.events import to_rows
-
+    """Aggregate every event of ``report`` (its digest: every event, whatever its limit)."""
     family = report.family
-    actor = "source" if family == "scans" else "victim"
-    table = report.table
-    if table is None:
-        raise ValueError("summarize_events needs the report's table of every event")
-    by_key = _groups(table, _keys(table, family), actor, "key")
-    by_country = _groups(table, table.column("country"), actor, "country")
+    digest = report.summed()
+    by_key = digest.by_key
+    by_country = digest.by_country
     focus = next((c for c in by_country if c["country"] == focus_country), None)
-    starts = {
-        r["values"]: r["counts"]
-        for r in pc.value_counts(pc.cast(table.column("start"), pa.date32())).to_pylist()
-    }
-    tags = {
-        r["values"]: r["counts"]
-        for r in pc.value_counts(pc.list_flatten(table.column("tags"))).to_pylist()
-        if r["values"] in TOOL_TAGS
-    }
+    tags = digest.tags
     days = period_days(report.period)
-    daily = Series(days, {family: [float(starts.get(d, 0)) for d in days]}, "count")
+    daily = Series(days, {family: [float(digest.started_on(d)) for d in days]}, "count")
     supported = estimate_supported(report.darknet)
     scale = IPV4_SPACE / report.darknet.size if report.darknet.size > 0 else None
-    largest = [
-        _anonymous(r, family, scale, supported) for r in to_rows(table, _LARGEST)
-    ]  # rows: most packets first
-    fastest = None
-    if table.num_rows:
-        (fastest,) = to_rows(table.slice(_fastest(table.column("rate_pps_internet_wide")), 1))
+    largest = [_anonymous(r, family, scale, supported) for r in digest.largest]
+    fastest = digest.fastest
     max_rate = bounds = max_rate_darknet = None
     if fastest is not None and scale is not None:
         max_rate_darknet = float(fastest["rate_pps_internet_wide"]) / scale
@@ -121,7 +59,7 @@ def summarize_events(report: EventReport, top: int, focus_country: str = "JP") -
     return EventSummary(
         family=family,
         events=report.total,
-        actors=pc.count_distinct(table.column(actor)).as_py(),
+        actors=digest.actors,
         withheld=report.withheld,
         parameters=_public(report.parameters),
         by_key=by_key[:top],
@@ -175,7 +113,7 @@ def _anonymous(
     """One event without its address (and without an unsupported Internet-wide rate)."""
     rate = float(row["rate_pps_internet_wide"])
     out = {
-        "key": _key(row, family),
+        "key": event_key(row, family),
         "country": row["country"],
         "asn": row["asn"],
         "start": row["start"],
