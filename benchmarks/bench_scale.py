@@ -521,7 +521,8 @@ def print_table(d: dict[str, Any], sizes: list[int]) -> None:
                 f"{r['periods_seconds']:.1f} s ({r['periods_bytes'] / 1e6:.1f} MB); "
                 f"scan/DoS session fragments of {r.get('sessions_days', 0)} days and "
                 f"{len(r.get('sessions_events', []))} event lists and the phenomena of "
-                f"{len(r.get('sessions_findings', []))} ended months and quarters computed in {r.get('sessions_seconds', 0.0):.1f} s "
+                f"{len(r.get('sessions_findings', []))} ended months and quarters computed in "
+                f"{r.get('sessions_seconds', 0.0):.1f} s "
                 f"({r.get('sessions_bytes', 0) / 1e6:.1f} MB)"
             )
     print()
