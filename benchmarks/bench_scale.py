@@ -13,9 +13,10 @@ Run with ``.venv/bin/python benchmarks/bench_scale.py [--sizes 30000000,30000000
    ``teiten top ports``, ``teiten top countries --metric sources``, ``teiten
    phenomena`` and ``teiten report --format md --lang ja`` (the report's default
    language, the first ``make demo`` writes) for 2019Q2, median of ``--repeat`` runs
-   after one untimed warm-up run, on the store as ``teiten store rollup`` left it:
-   with the scan events and DoS attacks of the ended months and quarters that it
-   computes from the session fragments, their digests, and those periods' phenomena
+   after one untimed warm-up run, each started after ``sync``, on the store as
+   ``teiten store rollup`` left it: with the scan events and DoS attacks of the ended
+   months and quarters that it computes from the session fragments, their digests,
+   and those periods' phenomena
    (``<store>/events``). The same two commands are timed again with all of those
    emptied before every run (no target): the cost of a first call that must find the
    phenomena and merge the events, as after late packets changed a day. A command whose
@@ -348,7 +349,7 @@ def time_command(
     stop_after_s: float = 0.0,
 ) -> dict[str, Any]:
     """Median wall seconds and max peak RSS of ``repeat`` runs, after one untimed run
-    (``warm_up``).
+    (``warm_up``), each started after ``sync``.
 
     A run stopped for its memory (or its time) ends the measurement: its figures are
     lower bounds.
@@ -357,6 +358,9 @@ def time_command(
     for i in range(repeat + 1 if warm_up else repeat):
         if command.clear_events:
             clear_events(store)
+        # Every run starts after sync (as bench_ingest.py's do): the files `store rollup`
+        # just wrote are otherwise written back to disk during the timings (30 s later).
+        os.sync()
         with tempfile.TemporaryDirectory(prefix="teiten-bench-scale-") as tmp:
             cmd = [str(TEITEN), *command.args, "--store", store, "--period", PERIOD]
             cmd += ["--engine", engine]
