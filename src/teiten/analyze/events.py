@@ -54,6 +54,7 @@ __all__ = [
     "EventReport",
     "Window",
     "collect",
+    "declarations",
     "finish",
     "ns_to_timestamps",
     "protocol_names",
@@ -244,19 +245,22 @@ def _stored_as(
     window = Window(
         period.start, period.end, float(parameters["timeout_s"]), f"{noun} of {period.label}"
     )
-    declared = {
-        n: [s.ipv4_addresses, s.ipv6_prefixes] for n, s in engine.declared_sensors().items()
-    }
     key = engine.events.key(
         {
             "version": EVENTS_VERSION,
             "family": family,
             "period": [period.start, period.end],
             "parameters": parameters,
-            "declared": declared,
+            "declared": declarations(engine),
         }
     )
     return window, key, engine.events.state(window.lo, window.hi - timedelta(days=1))
+
+
+def declarations(engine: Engine) -> dict[str, list[Any]]:
+    """The store's sensor declarations (addresses, prefixes) as a stored result's key
+    holds them: a new declaration changes which sources are sensors'."""
+    return {n: [s.ipv4_addresses, s.ipv6_prefixes] for n, s in engine.declared_sensors().items()}
 
 
 def stored(engine: Engine, family: str, period: Period, parameters: dict[str, Any]) -> bool:

@@ -12,10 +12,10 @@ import pytest
 
 from analyze.phenomena._stores import simulated_store
 from conftest import rows_table
-from teiten.analyze.periods import parse_period
+from teiten.analyze.periods import Period, parse_period
 from teiten.analyze.phenomena import PhenomenaSettings, find_phenomena, stored
 from teiten.analyze.phenomena.model import Finding
-from teiten.knowledge import load_knowledge
+from teiten.knowledge import KnowledgeBase, load_knowledge
 from teiten.store import DuckDBEngine, InputRecord, Store
 
 PERIOD = parse_period("2019-05")
@@ -45,15 +45,20 @@ def _files(store: Store) -> list[str]:
     return sorted(p.name for p in (store.root / "events" / "findings").rglob("*.parquet"))
 
 
+def _at(engine: DuckDBEngine, period: Period, kb: KnowledgeBase) -> stored.Place:
+    """Where the findings of ``period`` at the default settings are kept."""
+    return stored.place(engine, period, PhenomenaSettings(), kb)
+
+
 def _plant(store: Store, text: str) -> None:
     """Overwrite the stored findings of PERIOD (default settings) with one whose title is
     ``text``: a query that returns it read the stored file."""
     kb = load_knowledge(store=store.root)
     with DuckDBEngine(store) as engine:
-        kept = stored.load(engine, PERIOD, PhenomenaSettings(), kb)
+        kept = stored.load(engine, PERIOD, _at(engine, PERIOD, kb))
         assert kept
         planted = dataclasses.replace(kept[0], title={"en": text, "ja": text})
-        stored.save(engine, PERIOD, PhenomenaSettings(), kb, [planted])
+        stored.save(engine, PERIOD, _at(engine, PERIOD, kb), PhenomenaSettings(), [planted])
 
 
 def _add(store: Store, day: date) -> None:
@@ -94,7 +99,7 @@ def test_late_packets_on_a_day_read_find_them_anew(store):
     _add(store, date(2019, 4, 20))  # the previous month: read (entrants, baselines)
     with DuckDBEngine(store) as engine:
         kb = load_knowledge(store=store.root)
-        assert not stored.stored(engine, PERIOD, PhenomenaSettings(), kb)
+        assert not stored.stored(engine, PERIOD, _at(engine, PERIOD, kb))
     found = _find(store)
     assert found[0]["title"]["en"] != "planted"
     shutil.rmtree(store.root / "events")
@@ -108,8 +113,8 @@ def test_another_knowledge_base_finds_them_anew(store):
     kb = load_knowledge(store=store.root)
     newer = dataclasses.replace(kb, edition=kb.edition + timedelta(days=1))
     with DuckDBEngine(store) as engine:
-        assert stored.stored(engine, PERIOD, PhenomenaSettings(), kb)
-        assert not stored.stored(engine, PERIOD, PhenomenaSettings(), newer)
+        assert stored.stored(engine, PERIOD, _at(engine, PERIOD, kb))
+        assert not stored.stored(engine, PERIOD, _at(engine, PERIOD, newer))
         found = find_phenomena(engine, PERIOD, kb=newer)
     assert found[0].title["en"] != "planted"
 
@@ -139,4 +144,4 @@ def test_store_rollup_finds_those_of_ended_months_and_quarters(store):
     with DuckDBEngine(store) as engine:
         kb = load_knowledge(store=store.root)
         for label in ("2019-04", "2019-05", "2019Q2"):
-            assert stored.stored(engine, parse_period(label), PhenomenaSettings(), kb)
+            assert stored.stored(engine, parse_period(label), _at(engine, parse_period(label), kb))

@@ -40,7 +40,8 @@ def find_phenomena(
     settings = settings or PhenomenaSettings()
     if not engine.rows(*queries.holdings.has_rows("sources", period.start, period.end)):
         return []
-    kept = stored.load(engine, period, settings, kb)
+    at = stored.place(engine, period, settings, kb)
+    kept = stored.load(engine, period, at)
     if kept is not None:
         return kept
     found = [
@@ -51,7 +52,7 @@ def find_phenomena(
     ]
     scans = scan_events(engine, period, limit=0, columns=SCAN_COLUMNS).table if found else None
     findings = review(engine, period, found, settings, kb, scans=scans)
-    stored.save(engine, period, settings, kb, findings)
+    stored.save(engine, period, at, settings, findings)
     return findings
 
 
@@ -63,7 +64,7 @@ def prepare_findings(engine: Engine, labels: Iterable[str], kb: KnowledgeBase) -
     done = []
     for label in labels:
         period = parse_period(label)
-        if stored.stored(engine, period, settings, kb):
+        if stored.stored(engine, period, stored.place(engine, period, settings, kb)):
             continue
         with contextlib.suppress(RawPacketsDroppedError):  # events it cannot have
             find_phenomena(engine, period, kb=kb, settings=settings)

@@ -20,7 +20,7 @@ import hashlib
 import json
 from dataclasses import asdict
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import pyarrow as pa
 
@@ -33,7 +33,16 @@ if TYPE_CHECKING:
     from teiten.knowledge import KnowledgeBase
     from teiten.store import Engine
 
-__all__ = ["FAMILY", "FINDINGS_VERSION", "first_day_read", "load", "save", "stored"]
+__all__ = [
+    "FAMILY",
+    "FINDINGS_VERSION",
+    "Place",
+    "first_day_read",
+    "load",
+    "place",
+    "save",
+    "stored",
+]
 
 FAMILY = "findings"
 FINDINGS_VERSION = 1  # bump when what a stored finding holds or means changes
@@ -46,15 +55,18 @@ def first_day_read(period: Period, settings: PhenomenaSettings) -> date:
     return min(period.previous().start, traced)
 
 
-def _stored_as(
-    engine: Engine, period: Period, settings: PhenomenaSettings, kb: KnowledgeBase
-) -> tuple[str, str]:
-    """The key and the state ``period``'s findings are stored under."""
+class Place(NamedTuple):
+    """Where a period's findings are stored (key) and the state they must match."""
+
+    key: str
+    state: str
+
+
+def place(engine: Engine, period: Period, settings: PhenomenaSettings, kb: KnowledgeBase) -> Place:
+    """The key and the state ``period``'s findings at ``settings`` are stored under."""
+    from teiten.analyze.events import declarations
     from teiten.analyze.scans import ScanParams
 
-    declared = {
-        n: [s.ipv4_addresses, s.ipv6_prefixes] for n, s in engine.declared_sensors().items()
-    }
     knowledge = hashlib.blake2b(repr(kb).encode(), digest_size=12).hexdigest()
     key = engine.events.key(
         {
@@ -63,20 +75,17 @@ def _stored_as(
             "period": [period.start, period.end],
             "settings": asdict(settings),
             "knowledge": knowledge,
-            "declared": declared,
+            "declared": declarations(engine),
             "scans": ScanParams().as_json(),
         }
     )
     state = engine.events.state(first_day_read(period, settings), period.end - timedelta(days=1))
-    return key, state
+    return Place(key, state)
 
 
-def load(
-    engine: Engine, period: Period, settings: PhenomenaSettings, kb: KnowledgeBase
-) -> list[Finding] | None:
-    """``period``'s stored findings when current, else None."""
-    key, state = _stored_as(engine, period, settings, kb)
-    found = engine.events.load(FAMILY, period.label, key, state)
+def load(engine: Engine, period: Period, at: Place) -> list[Finding] | None:
+    """``period``'s findings stored at ``at`` when current, else None."""
+    found = engine.events.load(FAMILY, period.label, at.key, at.state)
     if found is None or found.meta.get("version") != FINDINGS_VERSION:
         return None
     try:
@@ -91,25 +100,23 @@ def load(
 def save(
     engine: Engine,
     period: Period,
+    at: Place,
     settings: PhenomenaSettings,
-    kb: KnowledgeBase,
     findings: list[Finding],
 ) -> None:
-    """Keep ``findings`` (when neither the store nor the cache folder can be written,
-    they are not kept: the next query finds them again)."""
-    key, state = _stored_as(engine, period, settings, kb)
+    """Keep ``findings`` at ``at`` (when neither the store nor the cache folder can be
+    written, they are not kept: the next query finds them again)."""
     rows = [json.dumps(f.as_json(), ensure_ascii=False) for f in findings]
     table = pa.table({"finding": pa.array(rows, pa.string())})
     meta = {
         "version": FINDINGS_VERSION,
         "period": period.as_json(),
         "settings": asdict(settings),
-        "state": state,
+        "state": at.state,
     }
-    engine.events.save(FAMILY, period.label, key, table, meta)
+    engine.events.save(FAMILY, period.label, at.key, table, meta)
 
 
-def stored(engine: Engine, period: Period, settings: PhenomenaSettings, kb: KnowledgeBase) -> bool:
+def stored(engine: Engine, period: Period, at: Place) -> bool:
     """Whether :func:`load` would find ``period``'s findings (from the file's metadata)."""
-    key, state = _stored_as(engine, period, settings, kb)
-    return engine.events.current(FAMILY, period.label, key, state)
+    return engine.events.current(FAMILY, period.label, at.key, at.state)
