@@ -10,6 +10,7 @@ enough to be written out many times over.
 from __future__ import annotations
 
 import itertools
+import threading
 from pathlib import Path
 
 import duckdb
@@ -19,6 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+from teiten.errors import StoreError
 from teiten.store import rollup
 from teiten.store.schema import SCHEMA, address_array, dictionary_array, masked_array
 
@@ -147,3 +149,31 @@ def test_rows_of_other_dictionaries_or_none_count_under_the_same_codes(tmp_path)
             counted.add(day, chunk)
     con = duckdb.connect()
     assert _counted(con, counted.finish()) == _expected(con, pa.concat_tables([rows, rows]))
+
+
+def test_an_error_counting_in_the_background_is_raised_to_the_writer(tmp_path):
+    rows = _rows(500, 6)
+    kinds = [f"k{i}" for i in range(rollup.MAX_CODE["kind"] + 1)]  # one more than a code holds
+    many = rows.set_column(
+        rows.schema.get_field_index("kind"),
+        "kind",
+        dictionary_array(np.arange(rows.num_rows) % len(kinds), kinds),
+    )
+    counted = rollup.Rollups(tmp_path)
+    counted.add("day=2024-04-01", many)
+    with pytest.raises(StoreError, match="distinct kind values"):
+        counted.finish()  # or the next add, whichever comes first
+    with pytest.raises(StoreError, match="distinct kind values"):
+        counted.add("day=2024-04-01", rows)
+    counted.close()  # and the thread is gone
+    assert not [t for t in threading.enumerate() if t.name == "teiten-rollup"]
+    assert not list(tmp_path.iterdir())
+
+
+def test_the_counting_thread_ends_with_an_aborted_batch(tmp_path):
+    counted = rollup.Rollups(tmp_path)
+    for day, chunk in _by_day(_rows(5_000, 7)):
+        counted.add(day, chunk)
+    counted.close()
+    assert not [t for t in threading.enumerate() if t.name == "teiten-rollup"]
+    assert not list(tmp_path.iterdir())

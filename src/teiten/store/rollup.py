@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import queue
 import shutil
 import threading
 import time
@@ -48,6 +49,7 @@ import pyarrow.parquet as pq
 from teiten.errors import StoreError
 from teiten.store._rollup_kernel import MAX_CODE
 from teiten.store.rollup_counts import (
+    Columns,
     DayCounts,
     PacketColumns,
     columns,
@@ -196,40 +198,90 @@ class Rollups:
     ``sources`` and ``dsts``, which repeat from one such part to the next, at the end
     (or when they reach as many rows). Days other than the one being added to are
     written out whole once the rows held for all days reach that limit.
+
+    The counting runs in a thread of its own, a few batches behind the writers: they
+    go on encoding while it counts (it alone touches what is counted, so there is no
+    lock to wait for), and only wait when it is ``_QUEUED`` batches behind.
     """
 
     def __init__(self, folder: Path) -> None:
         """Files are written into ``folder`` as ``day=…-<n>.<table>.parquet``."""
         self._folder = folder
-        self._lock = threading.Lock()
         self._names: dict[str, dict[str, int]] = {c: {} for c in _CODED}
         self._days: dict[str, DayCounts] = {}
         self._written: dict[str, list[dict[str, Path]]] = {}
         self._parts = itertools.count()
+        self._into = empty_columns(_ROW_GROUP)
+        self._queue: queue.Queue[tuple[str, pa.RecordBatch, int] | None] = queue.Queue(_QUEUED)
+        self._worker: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._error: BaseException | None = None
 
     def add(self, day: str, rows: pa.Table | pa.RecordBatch) -> None:
-        """Roll up ``rows`` (store rows of ``day``, ``day=YYYY-MM-DD``)."""
+        """Roll up ``rows`` (store rows of ``day``, ``day=YYYY-MM-DD``); an error met
+        counting earlier rows is raised here (or by :meth:`finish`)."""
+        self._raise()
+        with self._start_lock:
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._work, name="teiten-rollup")
+                self._worker.start()
         for batch in rows.to_batches() if isinstance(rows, pa.Table) else [rows]:
-            columns = self._columns(batch)
-            start = 0
-            while start < batch.num_rows:
-                with self._lock:
-                    counts = self._days.get(day)
-                    if counts is None:
-                        counts = self._days[day] = DayCounts(_FLUSH_ROWS, len(rows))
-                    start = counts.add(columns, start)
-                    parts = [self._drain(day, counts, final=False)] if counts.full else []
-                    parts += self._other_days(day)
-                for part in parts:
-                    self._write(part)
+            self._queue.put((day, batch, len(rows)))
 
-    def _other_days(self, day: str) -> list[_Part]:
-        """Every day but ``day``, drained whole and forgotten, once the rows held for all
-        days reach the limit: a batch of many days holds about one day's tables."""
-        if sum(c.keys.n + c.sources.n for c in self._days.values()) <= _FLUSH_ROWS:
-            return []
-        others = [other for other in self._days if other != day]
-        return [self._drain(other, self._days.pop(other), final=True) for other in others]
+    def finish(self) -> dict[str, list[dict[str, Path]]]:
+        """Write what is held; every file written, per day: ``[{table name: path}]``."""
+        self._stop()
+        self._raise()
+        for day, counts in self._days.items():
+            self._flush(day, counts, final=True)
+        self._days.clear()
+        return dict(sorted(self._written.items()))
+
+    def close(self) -> None:
+        """Drop what is held (an aborted batch)."""
+        self._stop()
+        self._days.clear()
+
+    def _stop(self) -> None:
+        """Let the counting thread count what was added, and end."""
+        with self._start_lock:
+            worker, self._worker = self._worker, None
+        if worker is not None:
+            self._queue.put(None)
+            worker.join()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _work(self) -> None:
+        """Count what is added until told to stop; after an error, only take it."""
+        while (item := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self._count(*item)
+                except BaseException as exc:  # raised in add or finish
+                    self._error = exc
+
+    def _count(self, day: str, batch: pa.RecordBatch, expected: int) -> None:
+        """Count ``batch`` (``expected``: about how many rows of ``day`` come at once)."""
+        columns = self._columns(batch)
+        start = 0
+        while start < batch.num_rows:
+            counts = self._days.get(day)
+            if counts is None:
+                counts = self._days[day] = DayCounts(_FLUSH_ROWS, expected)
+            start = counts.add(columns, start)
+            if counts.full:
+                self._flush(day, counts, final=False)
+            self._flush_other_days(day)
+
+    def _flush_other_days(self, day: str) -> None:
+        """Write out every day but ``day`` whole and forget it, once the rows held for
+        all days reach the limit: a batch of many days holds about one day's tables."""
+        if sum(c.keys.n + c.sources.n for c in self._days.values()) > _FLUSH_ROWS:
+            for other in [other for other in self._days if other != day]:
+                self._flush(other, self._days.pop(other), final=True)
 
     def _columns(self, batch: pa.RecordBatch) -> PacketColumns:
         """What the kernel reads of ``batch``: its buffers as numpy arrays, no copies."""
@@ -266,76 +318,50 @@ class Rollups:
         """``column``'s dictionary indices, and this object's codes of its values."""
         if not pa.types.is_dictionary(column.type):
             column = column.dictionary_encode()
-        with self._lock:
-            known = self._names[name]
-            codes = [known.setdefault(v, len(known)) for v in column.dictionary.to_pylist()]
+        known = self._names[name]
+        codes = [known.setdefault(v, len(known)) for v in column.dictionary.to_pylist()]
         if len(known) > MAX_CODE[name]:
             raise StoreError(f"more than {MAX_CODE[name]:,} distinct {name} values in one batch")
         return column.indices.cast(pa.int32()), np.array(codes, np.int32)
 
-    def finish(self) -> dict[str, list[dict[str, Path]]]:
-        """Write what is held; every file written, per day: ``[{table name: path}]``."""
-        with self._lock:
-            parts = [self._drain(day, c, final=True) for day, c in self._days.items()]
-            self._days.clear()
-        for part in parts:
-            self._write(part)
-        return dict(sorted(self._written.items()))
-
-    def _drain(self, day: str, counts: DayCounts, *, final: bool) -> _Part:
-        """The files to write of what ``counts`` holds, which it hands over: its ``keys``
-        rows, and its ``sources`` and ``dsts`` when ``final`` or full. (Sources and
-        destinations repeat from one keys part to the next: held until the end, they
-        are written once.) Called with the lock held; the rows are written without it."""
+    def _flush(self, day: str, counts: DayCounts, *, final: bool) -> None:
+        """Write the files of what ``counts`` holds, and forget it: its ``keys`` rows, and
+        its ``sources`` and ``dsts`` when ``final`` or full. (Sources and destinations
+        repeat from one keys part to the next: held until the end, they are written
+        once.) The tables keep their memory for the next rows: memory already in use
+        costs no page faults, which cost as much as the counting."""
         names = {name: sorted(known, key=known.__getitem__) for name, known in self._names.items()}
         counts.fold()
-        tables = {"keys": counts.keys.take()}
+        stem = f"{day}-{next(self._parts)}"
+        tables = [("keys", counts.keys)]
         if final or counts.sources_full:
-            tables["sources"] = counts.sources.take()
+            tables.append(("sources", counts.sources))
+        paths = {table: self._folder / f"{stem}.{table}.parquet" for table, _ in tables}
+        for table, counted in tables:
+            rows = counted.rows[: counted.n]
+            _write_counted(rows, SCHEMAS[table], names, paths[table], self._into)
+            counted.clear()
         if final or counts.dsts_full:
-            tables["dsts"] = counts.dsts.rows()
+            rows = counts.dsts.rows()
+            columns = [dictionary_array(rows[:, 0], names["sensor"]), address_array(rows[:, 1:])]
+            paths["dsts"] = self._folder / f"{stem}.dsts.parquet"
+            _write(pa.Table.from_arrays(columns, schema=DSTS_SCHEMA), paths["dsts"])
             counts.dsts.clear()
-        return _Part(day, tables, names)
-
-    def _write(self, part: _Part) -> None:
-        stem = f"{part.day}-{next(self._parts)}"
-        paths = {}
-        for table, rows in part.tables.items():
-            path = paths[table] = self._folder / f"{stem}.{table}.parquet"
-            if table == "dsts":
-                columns = [
-                    dictionary_array(rows[:, 0], part.names["sensor"]),
-                    address_array(rows[:, 1:]),
-                ]
-                _write(pa.Table.from_arrays(columns, schema=DSTS_SCHEMA), path)
-            else:
-                _write_counted(rows, SCHEMAS[table], part.names, path)
-        with self._lock:
-            self._written.setdefault(part.day, []).append(paths)
-
-    def close(self) -> None:
-        """Drop what is held (an aborted batch)."""
-        with self._lock:
-            self._days.clear()
-
-
-@dataclass(frozen=True)
-class _Part:
-    """Rows to write as one part of a day's rollup files: per table, counted rows
-    (``dsts``: sensor code, address words), and the names the codes in them stand for."""
-
-    day: str
-    tables: dict[str, np.ndarray]
-    names: dict[str, list[str]]
+        self._written.setdefault(day, []).append(paths)
 
 
 def _write_counted(
-    rows: np.ndarray, schema: pa.Schema, names: dict[str, list[str]], path: Path
+    rows: np.ndarray,
+    schema: pa.Schema,
+    names: dict[str, list[str]],
+    path: Path,
+    into: Columns | None = None,
 ) -> None:
     """Counted ``keys`` or ``sources`` rows as ``schema``'s file, a row group at a time, one
-    traffic kind's rows together (a query of probes skips backscatter's row groups)."""
+    traffic kind's rows together (a query of probes skips backscatter's row groups);
+    ``into``: room for a row group's columns, reused from one file to the next."""
     order = kind_order(rows)
-    into = empty_columns(min(len(order), _ROW_GROUP))
+    into = into or empty_columns(min(len(order), _ROW_GROUP))
     with pq.ParquetWriter(path, schema, **_PARQUET) as writer:
         for start in range(0, len(order), _ROW_GROUP):
             c = columns(rows, order[start : start + _ROW_GROUP], into)
@@ -359,6 +385,7 @@ def _write_counted(
 
 _CODED = ("sensor", "kind", "country")
 _FLUSH_ROWS = 1 << 20  # rollup rows of a day counted before they are written
+_QUEUED = 1  # batches added and not yet counted, at most (Rollups)
 _NO_BITS = np.frombuffer(b"", np.uint8)  # read-only, as Arrow's buffers are
 
 

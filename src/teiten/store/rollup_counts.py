@@ -82,14 +82,6 @@ class Table:
             self.grow(2 * self.capacity)
             start, self.n = add_rows(self.index, self.rows, self.n, rows, start, mask)
 
-    def take(self) -> np.ndarray:
-        """Hand the rows over, to be read while the table, empty, counts on in new
-        memory (which the next rows fault in only as they fill it)."""
-        rows = self.rows[: self.n]
-        self.rows = _rows(self.capacity)
-        self.clear()
-        return rows
-
     def clear(self) -> None:
         """Forget every row (the memory stays, for the next rows)."""
         self.n = 0
