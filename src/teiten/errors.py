@@ -33,7 +33,8 @@ Tree::
     │                                error: ``disk_full`` says which); nothing of it stayed
     ├── SettingsFileError            a settings file cannot be read or has a bad key (``path``)
     │   ├── SensorConfigError        … ``sensor.toml``
-    │   └── CollectorConfigError     … ``collector.toml``
+    │   ├── CollectorConfigError     … ``collector.toml``
+    │   └── WebConfigError           … ``web.toml``
     ├── SensorsFileError             a simulation's sensors file is unreadable (file and line)
     ├── ScenarioError                a simulation scenario breaks the vocabulary (``path``,
     │                                ``entry``, ``field``)
@@ -87,6 +88,7 @@ __all__ = [
     "TeitenError",
     "UnsupportedFormatError",
     "UnsupportedLinkTypeError",
+    "WebConfigError",
 ]
 
 
@@ -282,6 +284,10 @@ class SensorConfigError(SettingsFileError):
 
 class CollectorConfigError(SettingsFileError):
     """``collector.toml`` cannot be read or has a bad key (names the file and key)."""
+
+
+class WebConfigError(SettingsFileError):
+    """``web.toml`` cannot be read or has a bad key (names the file and key)."""
 
 
 class SensorsFileError(TeitenError):

@@ -113,11 +113,13 @@ COMMANDS = {
     "scanners": "scanners",
     "sensor": "sensor",
     "sensors": "sensors",
+    "serve": "web",
     "simulate": "simulate",
     "source": "sources",
     "sources": "sources",
     "store": "store",
     "top": "top",
+    "web": "web",
 }
 
 
