@@ -24,7 +24,8 @@ Tree::
     ├── RawPacketsDroppedError       an answer needs raw packets of days whose packets raw
     │                                retention dropped (names the days and the horizon)
     ├── OptionError                  a value given to an option is invalid (usage error)
-    │   └── PeriodError              a period string cannot be parsed
+    │   ├── PeriodError              a period string cannot be parsed
+    │   └── ParameterError           … a query parameter of the HTTP API (422, names it)
     ├── KnowledgeError               the knowledge base, a feed or a stored import is malformed
     │                                (names the file, line, entry and field)
     ├── ReferenceDataError           a reference list (e.g. research scanner networks) cannot
@@ -43,8 +44,8 @@ Tree::
     ├── EngineError                  the query engine cannot start (PySpark not installed, no
     │                                Java, a Spark master or Connect server unreachable)
     ├── BatchFormatError             an uploaded body is not a wire batch of this version
-    └── Refusal                      the collector refuses an upload: HTTP ``status``, metric
-                                     ``reason`` (the collector answers it as JSON)
+    └── Refusal                      the collector refuses an upload, or the web server a
+                                     request: HTTP ``status``, metric ``reason`` (answered as JSON)
 
 Internal, never shown as such::
 
@@ -71,6 +72,7 @@ __all__ = [
     "NotACaptureError",
     "NotAStoreError",
     "OptionError",
+    "ParameterError",
     "PeriodError",
     "RawPacketsDroppedError",
     "ReferenceDataError",
@@ -224,6 +226,14 @@ class PeriodError(OptionError):
     """A period string cannot be parsed."""
 
 
+class ParameterError(OptionError):
+    """A query parameter the HTTP API refuses (422); ``name`` says which."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+
 class KnowledgeError(TeitenError):
     """The knowledge base file, a vulnerability feed or a stored import is malformed.
 
@@ -321,7 +331,8 @@ class BatchFormatError(TeitenError):
 
 
 class Refusal(TeitenError):
-    """An upload the collector refuses: an HTTP ``status``, ``reason`` its metric label.
+    """A request the collector (an upload) or the web server refuses: an HTTP ``status``,
+    ``reason`` its metric label.
 
     ``extra`` holds more fields for the JSON answer (see ``teiten.collector.app``).
     """

@@ -15,7 +15,7 @@ from typing import Any
 
 from teiten.errors import SettingsFileError
 
-__all__ = ["Keys", "read_settings"]
+__all__ = ["Keys", "check_files", "read_settings"]
 
 Keys = dict[str, dict[str, tuple[str, type, Callable[[Any], bool] | None]]]
 
@@ -78,3 +78,21 @@ def _value(
     if check is not None and not check(value):
         raise error(path, f"{key} must be {limit or 'at least 1'}, not {value!r}")
     return float(value) if kind is float else value
+
+
+def check_files(
+    values: dict[str, Any],
+    names: tuple[str, ...],
+    path: str | os.PathLike[str],
+    error: type[SettingsFileError],
+) -> None:
+    """The TLS pair (``certfile`` and ``keyfile``: both or neither), and the files of the
+    keys ``names`` (``section.key``, the value's field named as the key) exist."""
+    if (values.get("certfile") is None) != (values.get("keyfile") is None):
+        raise error(
+            path, "listen.certfile and listen.keyfile go together: give both for HTTPS, or neither"
+        )
+    for name in names:
+        file = values.get(name.rpartition(".")[2])
+        if file is not None and not file.is_file():
+            raise error(path, f"{name}: no such file {file}")

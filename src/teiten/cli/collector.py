@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from teiten.cli.common import emit_json, fail_cleanly, json_option, main
+from teiten.cli.common import emit_settings, fail_cleanly, json_option, main
 
 _CONFIG = click.option(
     "--config",
@@ -41,14 +41,6 @@ def collector_serve(config_path: Path) -> None:
 @fail_cleanly
 def collector_check(config_path: Path, as_json: bool) -> None:
     """Validate the configuration and print the settings it gives (exit 1 if invalid)."""
-    from dataclasses import asdict
-
     from teiten.collector import load_config
 
-    config = load_config(config_path)
-    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()}
-    if as_json:
-        emit_json(settings)
-        return
-    for key, value in settings.items():
-        click.echo(f"{key} = {value}")
+    emit_settings(load_config(config_path), as_json)

@@ -99,6 +99,19 @@ def emit_json(obj: Any) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
 
 
+def emit_settings(config: Any, as_json: bool) -> None:
+    """A validated configuration (a dataclass) as its settings: ``key = value`` lines,
+    or JSON (paths as text)."""
+    from dataclasses import asdict
+
+    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()}
+    if as_json:
+        emit_json(settings)
+        return
+    for key, value in settings.items():
+        click.echo(f"{key} = {value}")
+
+
 # Each command's module, imported only when the command runs (or help lists it): a
 # command pays for its own imports, not for every other command's.
 COMMANDS = {

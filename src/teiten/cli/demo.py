@@ -57,3 +57,8 @@ def demo(out: Path, packets: int, seed: int) -> None:
         f"{result.store.root} --period 2019-W15 --country JP",
         highlight=False,
     )
+    console.print(
+        f"serve it over HTTP: teiten serve --store {result.store.root}, then open "
+        f"http://127.0.0.1:8752/api/v1/top/ports?period={DEMO_PERIOD} (docs/web.md)",
+        highlight=False,
+    )

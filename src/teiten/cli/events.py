@@ -13,8 +13,8 @@ from teiten.analyze.scans import (
     REFERENCE_MIN_RATE,
     ScanParams,
 )
-from teiten.cli.common import emit_json, engine_option, fail_cleanly, main, store_option
-from teiten.cli.tables import emit_csv, output_options
+from teiten.cli.common import engine_option, fail_cleanly, main, store_option
+from teiten.cli.tables import Answer, emit_answer, output_options
 
 
 def _period_option(func: Any) -> Any:
@@ -65,7 +65,17 @@ def events_group() -> None:
 @_limit_option
 @output_options
 @fail_cleanly
-def events_scans(
+def events_scans(output: str, **kw: Any) -> None:
+    """Scan events: one source sweeping one port, with its Internet-wide rate.
+
+    Defaults after Durumeric et al., USENIX Security 2014, with the destination
+    threshold scaled to the darknet's size (docs/events.md). Destination addresses
+    are never shown, only counted.
+    """
+    emit_answer(scans_answer(**kw), output, _print)
+
+
+def scans_answer(
     store_dir: Path | None,
     engine_name: str | None,
     period: str,
@@ -73,22 +83,16 @@ def events_scans(
     min_rate: float | None,
     timeout: float,
     limit: int,
-    output: str,
-) -> None:
-    """Scan events: one source sweeping one port, with its Internet-wide rate.
-
-    Defaults after Durumeric et al., USENIX Security 2014, with the destination
-    threshold scaled to the darknet's size (docs/events.md). Destination addresses
-    are never shown, only counted.
-    """
+) -> Answer:
+    """The scan events of ``teiten events scans`` for its options."""
     from teiten.analyze.periods import parse_period
-    from teiten.analyze.scans import ScanParams, scan_events
+    from teiten.analyze.scans import scan_events
     from teiten.store import Store, open_engine
 
     params = ScanParams(min_destinations=min_destinations, min_rate=min_rate, timeout_s=timeout)
     with open_engine(Store(store_dir, create=False), engine_name) as engine:
         report = scan_events(engine, parse_period(period), params, limit=limit)
-    _emit(report, output)
+    return _answer(report)
 
 
 @events_group.command("dos")
@@ -98,33 +102,32 @@ def events_scans(
 @_limit_option
 @output_options
 @fail_cleanly
-def events_dos(
-    store_dir: Path | None, engine_name: str | None, period: str, limit: int, output: str
-) -> None:
+def events_dos(output: str, **kw: Any) -> None:
     """DoS attacks inferred from backscatter: victims, ports, duration, attack rate.
 
     Moore et al.'s rules as CAIDA's corsaro implements them: ≥ 25 packets, ≥ 60 s,
     ≥ 30 packets in some 60 s window; 300 s of silence ends an attack.
     """
+    emit_answer(dos_answer(**kw), output, _print)
+
+
+def dos_answer(store_dir: Path | None, engine_name: str | None, period: str, limit: int) -> Answer:
+    """The DoS attacks of ``teiten events dos`` for its options."""
     from teiten.analyze.dos import dos_attacks
     from teiten.analyze.periods import parse_period
     from teiten.store import Store, open_engine
 
     with open_engine(Store(store_dir, create=False), engine_name) as engine:
         report = dos_attacks(engine, parse_period(period), limit=limit)
-    _emit(report, output)
+    return _answer(report)
 
 
-def _emit(report: Any, output: str) -> None:
+def _answer(report: Any) -> Answer:
     from teiten.analyze.dos import DOS_COLUMNS
     from teiten.analyze.scans import SCAN_COLUMNS
 
-    if output == "json":
-        emit_json(report.as_json())
-    elif output == "csv":
-        emit_csv(report.rows, SCAN_COLUMNS if report.family == "scans" else DOS_COLUMNS)
-    else:
-        _print(report)
+    columns = SCAN_COLUMNS if report.family == "scans" else DOS_COLUMNS
+    return Answer(report, report.as_json(), report.rows, columns)
 
 
 def _print(report: Any) -> None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from teiten.cli.common import (
-    emit_json,
     engine_option,
     fail_cleanly,
     lang_option,
@@ -15,7 +15,7 @@ from teiten.cli.common import (
     store_option,
 )
 from teiten.cli.filters import country_option
-from teiten.cli.tables import emit_csv, output_options
+from teiten.cli.tables import Answer, emit_answer, output_options
 
 # Columns of a finding (the CSV header when nothing is found); evidence adds its own.
 FINDING_COLUMNS = (
@@ -48,15 +48,7 @@ FINDING_COLUMNS = (
 @click.option("--limit", type=click.IntRange(1), default=None, help="At most this many findings.")
 @output_options
 @fail_cleanly
-def phenomena(
-    store_dir: Path | None,
-    engine_name: str | None,
-    period: str,
-    focus_country: str,
-    lang: str,
-    limit: int | None,
-    output: str,
-) -> None:
+def phenomena(output: str, **kw: Any) -> None:
     """Find the period's notable phenomena: new entrants to the top 5, surges and drops
     (with their dates and related CVEs), crossovers and the Mirai-type share trend of the
     focus country — each attributed (its sources, the busiest's share: † one host, ‡ a
@@ -67,9 +59,20 @@ def phenomena(
 
     --csv writes one line per finding: its subject, title and text in both languages,
     and its evidence as columns (see docs/phenomena.md)."""
+    lang = kw.pop("lang")
+    emit_answer(phenomena_answer(**kw), output, lambda v: _print(v[0], v[1], v[2], lang))
+
+
+def phenomena_answer(
+    store_dir: Path | None,
+    engine_name: str | None,
+    period: str,
+    focus_country: str,
+    limit: int | None,
+) -> Answer:
+    """The findings of ``teiten phenomena`` for its options."""
     from teiten.analyze.periods import parse_period
     from teiten.analyze.phenomena import PhenomenaSettings, find_phenomena, previous_observed
-    from teiten.analyze.phenomena.texts import no_previous
     from teiten.knowledge import load_knowledge
     from teiten.store import Store, open_engine
 
@@ -82,19 +85,18 @@ def phenomena(
         compared = previous_observed(engine, parsed)
     findings = findings[:limit] if limit else findings
     rows = [f.as_json() for f in findings]
-    if output == "json":
-        emit_json(
-            {
-                "period": parsed.as_json(),
-                "focus_country": focus_country,
-                "previous_data": compared,
-                "findings": rows,
-            }
-        )
-        return
-    if output == "csv":
-        emit_csv(rows, FINDING_COLUMNS)
-        return
+    answer = {
+        "period": parsed.as_json(),
+        "focus_country": focus_country,
+        "previous_data": compared,
+        "findings": rows,
+    }
+    return Answer((parsed, findings, compared), answer, rows, FINDING_COLUMNS)
+
+
+def _print(parsed: Any, findings: list[Any], compared: bool, lang: str) -> None:
+    from teiten.analyze.phenomena.texts import no_previous
+
     if not compared:
         click.echo(f"{no_previous(parsed.kind, lang)} ({parsed.previous().label})")
     if not findings:

@@ -8,7 +8,6 @@ from typing import Any
 import click
 
 from teiten.cli.common import (
-    emit_json,
     engine_option,
     fail_cleanly,
     json_option,
@@ -16,7 +15,7 @@ from teiten.cli.common import (
     store_option,
 )
 from teiten.cli.filters import country_option
-from teiten.cli.tables import emit_csv, output_options
+from teiten.cli.tables import Answer, emit_answer, output_options
 
 # Columns of `teiten sources` rows (the CSV header when no source matches).
 SOURCE_COLUMNS = (
@@ -49,7 +48,12 @@ def _period_option(func: Any) -> Any:
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1))
 @output_options
 @fail_cleanly
-def sources_command(
+def sources_command(output: str, **kw: Any) -> None:
+    """Sources of a period, most packets first: where, when, ports hit, tags."""
+    emit_answer(sources_answer(**kw), output, _print_sources)
+
+
+def sources_answer(
     store_dir: Path | None,
     engine_name: str | None,
     period: str,
@@ -58,9 +62,8 @@ def sources_command(
     port: str | None,
     traffic: str,
     limit: int,
-    output: str,
-) -> None:
-    """Sources of a period, most packets first: where, when, ports hit, tags."""
+) -> Answer:
+    """The sources of ``teiten sources`` for its options."""
     from teiten.analyze.periods import parse_period
     from teiten.analyze.sources import SourceFilters, sources
     from teiten.store import Store, open_engine
@@ -71,12 +74,7 @@ def sources_command(
     require_raw(store, parsed.start, parsed.last_day, f"the sources of {parsed.label}")
     with open_engine(store, engine_name) as engine:
         report = sources(engine, parsed, filters, limit=limit)
-    if output == "json":
-        emit_json(report.as_json())
-    elif output == "csv":
-        emit_csv(report.rows, SOURCE_COLUMNS)
-    else:
-        _print_sources(report)
+    return Answer(report, report.as_json(), report.rows, SOURCE_COLUMNS)
 
 
 @main.command("source")
@@ -87,15 +85,18 @@ def sources_command(
 @fail_cleanly
 def source_command(store_dir: Path | None, engine_name: str | None, ip: str, as_json: bool) -> None:
     """One source's whole history: per day, its scan events and the DoS attacks on it."""
+    history = source_answer(store_dir, engine_name, ip)
+    emit_answer(history, "json" if as_json else "table", _print_history)
+
+
+def source_answer(store_dir: Path | None, engine_name: str | None, ip: str) -> Answer:
+    """The history of ``teiten source IP``."""
     from teiten.analyze.sources import source_history
     from teiten.store import Store, open_engine
 
     with open_engine(Store(store_dir, create=False), engine_name) as engine:
         history = source_history(engine, ip)
-    if as_json:
-        emit_json(history)
-        return
-    _print_history(history)
+    return Answer(history, history, history["days"])
 
 
 def _print_sources(report: Any) -> None:

@@ -22,11 +22,12 @@ import functools
 import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 import click
 
-__all__ = ["emit_csv", "flatten", "output_options", "write_csv"]
+__all__ = ["Answer", "emit_answer", "emit_csv", "flatten", "output_options", "write_csv"]
 
 
 def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -98,3 +99,27 @@ def write_csv(rows: Sequence[dict[str, Any]], out: TextIO, columns: Sequence[str
 def emit_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str] = ()) -> None:
     """Print ``rows`` as CSV on standard output."""
     write_csv(rows, sys.stdout, columns)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A table command's answer, computed once: ``value`` for its table, ``json`` for
+    ``--json`` (and the HTTP API), ``rows`` for ``--csv`` (``columns``: the header when
+    there are no rows)."""
+
+    value: Any
+    json: dict[str, Any]
+    rows: Sequence[dict[str, Any]]
+    columns: Sequence[str] = ()
+
+
+def emit_answer(answer: Answer, output: str, table: Callable[[Any], None]) -> None:
+    """Print ``answer`` as ``output`` asks: JSON, CSV, or ``table(answer.value)``."""
+    if output == "json":
+        from teiten.cli.common import emit_json
+
+        emit_json(answer.json)
+    elif output == "csv":
+        emit_csv(answer.rows, answer.columns)
+    else:
+        table(answer.value)

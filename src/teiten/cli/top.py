@@ -7,9 +7,9 @@ from typing import Any
 
 import click
 
-from teiten.cli.common import emit_json, engine_option, fail_cleanly, main, store_option
+from teiten.cli.common import engine_option, fail_cleanly, main, store_option
 from teiten.cli.filters import country_option
-from teiten.cli.tables import emit_csv, output_options
+from teiten.cli.tables import Answer, emit_answer, output_options
 
 
 def ranking_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -78,15 +78,23 @@ def top() -> None:
 
 
 def _top(dimension: str, **kw: Any) -> None:
+    from teiten.cli.output import print_ranking
+    from teiten.fingerprint import tag_mask
+
+    tag_mask(kw["show_tags"], "--show-tag")  # an unknown label is a usage error
+    answer = top_answer(dimension, **kw)
+    emit_answer(answer, kw["output"], lambda r: print_ranking(r, kw["show_tags"] or ("mirai",)))
+
+
+def top_answer(dimension: str, **kw: Any) -> Answer:
+    """The ranking of ``dimension`` ("ports" or "countries") for the options of
+    ``teiten top`` (``store_dir`` and ``engine_name`` included)."""
     from teiten.analyze.periods import parse_period
     from teiten.analyze.rankings import Filters, rank
     from teiten.cli.filters import check_sensor
-    from teiten.cli.output import print_ranking
-    from teiten.fingerprint import tag_mask
     from teiten.store import Store, open_engine
 
     period = parse_period(kw["period"])
-    tag_mask(kw["show_tags"], "--show-tag")  # an unknown label is a usage error
     filters = Filters(
         country=kw["country"],
         sensor=kw["sensor"],
@@ -113,12 +121,7 @@ def _top(dimension: str, **kw: Any) -> None:
             knowledge=knowledge,
             attribution_threshold=kw["attribution_threshold"],
         )
-    if kw["output"] == "json":
-        emit_json(ranking.as_json())
-    elif kw["output"] == "csv":
-        emit_csv(ranking.rows, _columns(ranking))
-    else:
-        print_ranking(ranking, kw["show_tags"] or ("mirai",))
+    return Answer(ranking, ranking.as_json(), ranking.rows, _columns(ranking))
 
 
 @top.command("ports")

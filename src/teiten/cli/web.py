@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from teiten.cli.common import (
     emit_json,
+    emit_settings,
     engine_option,
     fail_cleanly,
     json_option,
@@ -17,11 +20,27 @@ from teiten.cli.common import (
     store_option,
 )
 
+if TYPE_CHECKING:
+    from teiten.web.tokens import Tokens
+
 _USAGE = "send it with each request in the header `Authorization: Bearer <token>`"
 
 
 def _issued(when: float) -> str:
     return datetime.fromtimestamp(when, UTC).isoformat(timespec="seconds")
+
+
+@contextmanager
+def _tokens(store_dir: Path | None) -> Iterator[Tokens]:
+    """The store's operator tokens, closed after use."""
+    from teiten.store import default_store_path
+    from teiten.web.tokens import Tokens
+
+    tokens = Tokens(default_store_path(store_dir))
+    try:
+        yield tokens
+    finally:
+        tokens.close()
 
 
 @main.group("web")
@@ -45,14 +64,8 @@ def tokens_add(store_dir: Path | None, name: str, as_json: bool) -> None:
     Only a hash of the token is kept, in <store>/web/tokens.sqlite (mode 0600).
     A running `teiten serve` accepts it at once.
     """
-    from teiten.store import default_store_path
-    from teiten.web.tokens import Tokens
-
-    tokens = Tokens(default_store_path(store_dir))
-    try:
+    with _tokens(store_dir) as tokens:
         token = tokens.add(name)
-    finally:
-        tokens.close()
     _show(name, token, as_json, f"operator token {name} issued")
 
 
@@ -63,14 +76,8 @@ def tokens_add(store_dir: Path | None, name: str, as_json: bool) -> None:
 @fail_cleanly
 def tokens_rotate(store_dir: Path | None, name: str, as_json: bool) -> None:
     """Issue NAME a new token and print it (the old one stops working at once)."""
-    from teiten.store import default_store_path
-    from teiten.web.tokens import Tokens
-
-    tokens = Tokens(default_store_path(store_dir))
-    try:
+    with _tokens(store_dir) as tokens:
         token = tokens.rotate(name)
-    finally:
-        tokens.close()
     _show(name, token, as_json, f"operator token {name} rotated; the old one stops working now")
 
 
@@ -89,14 +96,8 @@ def _show(name: str, token: str, as_json: bool, what: str) -> None:
 @fail_cleanly
 def tokens_remove(store_dir: Path | None, name: str) -> None:
     """Remove operator token NAME (requests with it are refused from now on)."""
-    from teiten.store import default_store_path
-    from teiten.web.tokens import Tokens
-
-    tokens = Tokens(default_store_path(store_dir))
-    try:
+    with _tokens(store_dir) as tokens:
         tokens.remove(name)
-    finally:
-        tokens.close()
     click.echo(f"operator token {name} removed; requests with it are refused from now on")
 
 
@@ -106,14 +107,8 @@ def tokens_remove(store_dir: Path | None, name: str) -> None:
 @fail_cleanly
 def tokens_list(store_dir: Path | None, as_json: bool) -> None:
     """Operator tokens: names and when each was issued (never the tokens)."""
-    from teiten.store import default_store_path
-    from teiten.web.tokens import Tokens
-
-    tokens = Tokens(default_store_path(store_dir))
-    try:
+    with _tokens(store_dir) as tokens:
         rows = [{"name": t.name, "issued_at": _issued(t.issued_at)} for t in tokens.list()]
-    finally:
-        tokens.close()
     if as_json:
         emit_json({"tokens": rows})
         return
@@ -135,17 +130,9 @@ def tokens_list(store_dir: Path | None, as_json: bool) -> None:
 @fail_cleanly
 def web_check(config_path: Path, as_json: bool) -> None:
     """Validate the configuration and print the settings it gives (exit 1 if invalid)."""
-    from dataclasses import asdict
-
     from teiten.web.config import load_config
 
-    config = load_config(config_path)
-    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()}
-    if as_json:
-        emit_json(settings)
-        return
-    for key, value in settings.items():
-        click.echo(f"{key} = {value}")
+    emit_settings(load_config(config_path), as_json)
 
 
 @main.command("serve")
@@ -207,7 +194,6 @@ def serve_command(
         config = dataclasses.replace(config, store=Path(env))
     Store(config.store, create=False).close()  # NotAStoreError, with what to do, if not one
 
-    # The ignore is for branches without teiten.web.serve yet; drop it once it is there.
-    from teiten.web.serve import serve  # type: ignore[import-not-found,unused-ignore]
+    from teiten.web.serve import serve
 
     serve(config)

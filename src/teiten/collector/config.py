@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from teiten.errors import CollectorConfigError
-from teiten.settings_file import Keys, read_settings, read_toml
+from teiten.settings_file import Keys, check_files, read_settings, read_toml
 from teiten.store.retention import MAX_DAYS
 
 __all__ = ["DEFAULT_PORT", "CollectorConfig", "load_config"]
@@ -77,6 +77,7 @@ _KEYS: Keys = {
         "level": ("log_level", str, lambda v: v in ("debug", "info", "warning", "error")),
     },
 }
+_FILES = ("listen.certfile", "listen.keyfile", "enrich.geoip", "enrich.geoip_asn")
 _LIMITS = {
     "port": "between 0 and 65535",
     "max_body_bytes": "at least 1024",
@@ -99,12 +100,5 @@ def config_from_dict(data: dict[str, Any], path: str | os.PathLike[str]) -> Coll
     values = read_settings(data, path, _KEYS, _LIMITS, CollectorConfigError)
     if "store" not in values:
         raise CollectorConfigError(path, "store.path is required: the store directory to write")
-    if (values.get("certfile") is None) != (values.get("keyfile") is None):
-        raise CollectorConfigError(
-            path, "listen.certfile and listen.keyfile go together: give both for HTTPS, or neither"
-        )
-    for name in ("certfile", "keyfile", "geoip", "geoip_asn"):
-        file = values.get(name)
-        if file is not None and not file.is_file():
-            raise CollectorConfigError(path, f"{name}: no such file {file}")
+    check_files(values, _FILES, path, CollectorConfigError)
     return CollectorConfig(**values)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from teiten.errors import WebConfigError
-from teiten.settings_file import Keys, read_settings, read_toml
+from teiten.settings_file import Keys, check_files, read_settings, read_toml
 
 __all__ = ["DEFAULT_PORT", "WebConfig", "load_config"]
 
@@ -92,12 +92,5 @@ def load_config(path: str | os.PathLike[str]) -> WebConfig:
 def config_from_dict(data: dict[str, Any], path: str | os.PathLike[str]) -> WebConfig:
     """Validate parsed TOML (``path`` names the file and anchors relative paths)."""
     values = read_settings(data, path, _KEYS, _LIMITS, WebConfigError)
-    if (values.get("certfile") is None) != (values.get("keyfile") is None):
-        raise WebConfigError(
-            path, "listen.certfile and listen.keyfile go together: give both for HTTPS, or neither"
-        )
-    for name in ("certfile", "keyfile"):
-        file = values.get(name)
-        if file is not None and not file.is_file():
-            raise WebConfigError(path, f"listen.{name}: no such file {file}")
+    check_files(values, ("listen.certfile", "listen.keyfile"), path, WebConfigError)
     return WebConfig(**values)

@@ -1,0 +1,460 @@
+"""``teiten serve``: the HTTP API over a store (``/api/v1``), public or for operators.
+
+Who sees what: with a valid operator token (``Authorization: Bearer …``, issued by
+``teiten web tokens add NAME``) everything; without one, in public mode, what
+:func:`teiten.web.api.public_view` leaves (aggregates, no address, nothing per
+sensor); without one otherwise, everything only while the store has no tokens and the
+server listens on a loopback address (one analyst on their own machine), else 401.
+A wrong token is always 401. Every client (its token's name, else its address) has a
+request budget (429 with ``Retry-After`` beyond it). Answers are cached per store
+version, which is also their ``ETag`` and ``Last-Modified``: a client that has the
+current answer gets 304 without it being computed again. Logs name endpoints and
+statuses, never tokens or client addresses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import logging
+import math
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from email.utils import formatdate
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from starlette.concurrency import run_in_threadpool
+
+import teiten
+from teiten.errors import ParameterError, Refusal, StoreError, TeitenError
+from teiten.web.api import (
+    ENDPOINTS,
+    Endpoint,
+    answer,
+    csv_of,
+    parse_query,
+    public_view,
+    query_name,
+)
+from teiten.web.config import WebConfig
+from teiten.web.ratelimit import RateLimiter
+from teiten.web.tokens import Tokens
+
+__all__ = ["create_app", "is_loopback", "store_version"]
+
+log = logging.getLogger("teiten.web")
+
+API = "/api/v1"
+# No script or style from anywhere but this server, none inline, no framing.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+        "frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+_UNLIMITED = ("/api/v1/health",)  # answered whatever the client's budget
+
+
+def store_version(root: Path) -> tuple[str, float]:
+    """What changes whenever an answer may: the manifest (every commit, retag, removal)
+    and the knowledge imported into the store. (An opaque string, and its time.)"""
+    parts, latest = [], 0.0
+    for path in (root / "manifest.sqlite", root / "knowledge"):
+        try:
+            stat = path.stat()
+        except OSError:
+            parts.append("-")
+            continue
+        parts.append(f"{stat.st_mtime_ns}:{stat.st_size}")
+        latest = max(latest, stat.st_mtime)
+    return "/".join(parts), latest
+
+
+@dataclass(frozen=True)
+class _Access:
+    """Who asks: ``operator`` (full answers) or not (public ones), and the client's key
+    for its request budget (a token's name, or its address)."""
+
+    operator: bool
+    client: str
+
+
+class _Cache:
+    """Answers by (store version, request, view), the least recently used dropped."""
+
+    def __init__(self, entries: int) -> None:
+        self._entries = entries
+        self._held: OrderedDict[tuple[str, ...], tuple[bytes, str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, ...]) -> tuple[bytes, str] | None:
+        with self._lock:
+            found = self._held.get(key)
+            if found is not None:
+                self._held.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[str, ...], value: tuple[bytes, str]) -> None:
+        if self._entries <= 0:
+            return
+        with self._lock:
+            self._held[key] = value
+            self._held.move_to_end(key)
+            while len(self._held) > self._entries:
+                self._held.popitem(last=False)
+
+
+class _Metrics:
+    """The server's Prometheus metrics: labels are endpoint paths and statuses only."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "teiten_web_requests",
+            "Requests answered, by endpoint and status.",
+            ["endpoint", "status"],
+            registry=self.registry,
+        )
+        self.seconds = Histogram(
+            "teiten_web_request_seconds",
+            "Time to answer, by endpoint.",
+            ["endpoint"],
+            registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30),
+        )
+        self.cache = Counter(
+            "teiten_web_cache",
+            "Answers from the cache (hit) or computed (miss).",
+            ["result"],
+            registry=self.registry,
+        )
+
+
+class _Server:
+    """What the routes share."""
+
+    def __init__(self, config: WebConfig) -> None:
+        assert config.store is not None
+        self.config = config
+        self.store = config.store
+        self.tokens = Tokens(config.store)
+        self.limiter = RateLimiter(config.requests_per_minute, config.burst)
+        self.cache = _Cache(config.cache_entries)
+        self.metrics = _Metrics()
+        self.loopback = is_loopback(config.host)
+
+    def access(self, request: Request) -> _Access:
+        """The caller's access; :class:`~teiten.errors.Refusal` (401) for a wrong or missing
+        token."""
+        header = request.headers.get("authorization")
+        if header is not None:
+            scheme, _, token = header.partition(" ")
+            name = self.tokens.verify(token.strip()) if scheme.lower() == "bearer" else None
+            if name is None:
+                raise Refusal(401, "unauthorized", "the bearer token is not valid")
+            return _Access(True, f"token:{name}")
+        client = request.client.host if request.client else "-"
+        if self.config.public:
+            return _Access(False, f"addr:{client}")
+        if self.loopback and not self.tokens.list():
+            return _Access(True, f"addr:{client}")
+        raise Refusal(
+            401,
+            "unauthorized",
+            "an operator token is needed: send 'Authorization: Bearer <token>' "
+            "(issued by `teiten web tokens add NAME`)",
+        )
+
+
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="teiten"'}
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or an address) is this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """``{"error": message}``; a 401 says how to authenticate."""
+    if status == 401:
+        headers = {**(headers or {}), **_CHALLENGE}
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def _invalid(exc: ParameterError) -> JSONResponse:
+    """422 naming the parameter, shaped as FastAPI's own validation errors are."""
+    detail = [{"loc": ["query", exc.name], "msg": str(exc), "type": "value_error"}]
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
+def _json_bytes(body: Any) -> bytes:
+    """JSON as ``--json`` prints it (the same bytes)."""
+    return (json.dumps(body, ensure_ascii=False, indent=2, default=str) + "\n").encode()
+
+
+def create_app(config: WebConfig) -> FastAPI:
+    """The app serving ``config.store`` (which must exist)."""
+    server = _Server(config)
+    app = FastAPI(
+        title="teiten",
+        version=teiten.__version__,
+        description=(
+            "Darknet (network telescope) observations: rankings, events and phenomena "
+            "of a teiten store. Every endpoint mirrors a CLI command: the same parameters, "
+            "the same JSON as its --json."
+        ),
+        openapi_url=f"{API}/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.server = server
+
+    @app.middleware("http")
+    async def guard(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        path = request.url.path
+        try:
+            response = await _limited(server, request, call_next)
+        except Exception:  # never a traceback to the client
+            log.exception("error answering %s", path)
+            response = _error(500, "internal error; the server's log has the details")
+        response.headers.update(SECURITY_HEADERS)
+        label = path if path.startswith(API) else "other"
+        server.metrics.requests.labels(label, str(response.status_code)).inc()
+        server.metrics.seconds.labels(label).observe(time.perf_counter() - started)
+        return response
+
+    @app.get(f"{API}/health", summary="Whether the server runs and reads its store")
+    async def health() -> JSONResponse:
+        version, _ = store_version(server.store)
+        ok = version.split("/")[0] != "-"
+        body = {"status": "ok" if ok else "error", "version": teiten.__version__}
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    @app.get(f"{API}/metrics", summary="Prometheus metrics (operators)")
+    async def metrics(request: Request) -> Response:
+        if not request.state.access.operator:
+            return _error(401, "an operator token is needed for the metrics")
+        return Response(generate_latest(server.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get(f"{API}/store", summary="What the store holds: days, packets, sensors, editions")
+    async def store(request: Request) -> Response:
+        access: _Access = request.state.access
+
+        def compute() -> dict[str, Any]:
+            from teiten.store import Store
+            from teiten.store.summary import summarize
+
+            info = summarize(Store(server.store, create=False))
+            if access.operator:
+                return info
+            return {k: v for k, v in info.items() if k not in ("store", "sensors", "inputs")}
+
+        return await _cached(server, request, access, compute)
+
+    for endpoint in ENDPOINTS:
+        _route(app, server, endpoint)
+    return app
+
+
+async def _limited(
+    server: _Server, request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    """The response, unless the client is over its budget (429) or refused (401)."""
+    if request.url.path.startswith("/api/") and request.url.path not in _UNLIMITED:
+        try:
+            request.state.access = server.access(request)
+            client = request.state.access.client
+        except Refusal as refused:
+            client = f"addr:{request.client.host if request.client else '-'}"
+            wait = server.limiter.take(client)
+            if wait > 0:
+                return _too_many(wait)
+            return _error(refused.status, refused.message)
+        wait = server.limiter.take(client)
+        if wait > 0:
+            return _too_many(wait)
+    return await call_next(request)
+
+
+def _too_many(wait: float) -> JSONResponse:
+    seconds = max(1, math.ceil(wait))
+    return _error(
+        429,
+        f"too many requests: try again in {seconds} s",
+        {"Retry-After": str(seconds)},
+    )
+
+
+def _route(app: FastAPI, server: _Server, endpoint: Endpoint) -> None:
+    async def handler(request: Request) -> Response:
+        access: _Access = request.state.access
+        if not access.operator and not endpoint.public:
+            return _error(401, f"/{endpoint.path} is for operators: send an operator token")
+        try:
+            given = [*request.query_params.multi_items(), *request.path_params.items()]
+            kwargs, output = parse_query(endpoint, given, public=not access.operator)
+            if not access.operator:
+                _check_delay(kwargs.get("period"), server.config.publication_delay_hours)
+        except ParameterError as exc:
+            return _invalid(exc)
+
+        def compute() -> dict[str, Any] | str:
+            result = answer(endpoint, kwargs, server.store, server.config.engine)
+            body = result.json if access.operator else public_view(endpoint, result.json)
+            return csv_of(endpoint, result, body) if output == "csv" else body
+
+        try:
+            return await _cached(server, request, access, compute)
+        except ParameterError as exc:
+            return _invalid(exc)
+
+    app.add_api_route(
+        f"{API}/{endpoint.path}",
+        handler,
+        methods=["GET"],
+        summary=endpoint.summary,
+        description=f"The JSON of `teiten {' '.join(endpoint.command)} --json`.",
+        openapi_extra={"parameters": _openapi_parameters(endpoint)},
+    )
+
+
+def _check_delay(period: str | None, hours: int) -> None:
+    """Public mode with a publication delay: a period must end ``hours`` before now."""
+    if period is None or hours <= 0:
+        return
+    from datetime import UTC, datetime, timedelta
+
+    from teiten.analyze.periods import parse_period
+
+    latest = datetime.now(UTC) - timedelta(hours=hours)
+    if datetime.combine(parse_period(period).end, datetime.min.time(), UTC) > latest:
+        last = latest.date() - timedelta(days=1)  # the last day of a period ending by then
+        raise ParameterError(
+            "period",
+            f"{period}: data of the last {hours} hours is not published yet; "
+            f"periods ending on or before {last} are",
+        )
+
+
+async def _cached(
+    server: _Server,
+    request: Request,
+    access: _Access,
+    compute: Callable[[], Any],
+) -> Response:
+    """The answer ``compute`` gives, from the cache when the store has not changed since,
+    or 304 when the client holds it already."""
+    version, modified = store_version(server.store)
+    view = "operator" if access.operator else "public"
+    query = "&".join(f"{k}={v}" for k, v in sorted(request.query_params.multi_items()))
+    key = (version, request.url.path, query, view)
+    etag = '"' + hashlib.blake2b("\0".join(key).encode(), digest_size=16).hexdigest() + '"'
+    headers = {
+        "ETag": etag,
+        "Last-Modified": formatdate(modified, usegmt=True),
+        "Cache-Control": "private, no-cache" if access.operator else "public, no-cache",
+        "Vary": "Authorization",
+    }
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    found = server.cache.get(key)
+    if found is None:
+        server.metrics.cache.labels("miss").inc()
+        try:
+            value = await run_in_threadpool(compute)
+        except ParameterError:
+            raise
+        except StoreError as exc:
+            return _error(503, str(exc))
+        except TeitenError as exc:
+            return _error(400, str(exc))
+        if isinstance(value, str):
+            found = (value.encode(), "text/csv; charset=utf-8")
+        else:
+            found = (_json_bytes(value), "application/json")
+        server.cache.put(key, found)
+    else:
+        server.metrics.cache.labels("hit").inc()
+    content, media = found
+    return Response(content, media_type=media, headers=headers)
+
+
+def _openapi_parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
+    """The query parameters of ``endpoint`` for the OpenAPI document, from its command's
+    options (names, types, choices, ranges, defaults and help)."""
+    import click
+
+    out = []
+    for param in endpoint.parameters():
+        schema = _schema(param.type)
+        if isinstance(param.default, int | float | str) and not param.multiple:
+            schema["default"] = param.default  # (not click's "no default" sentinel)
+        if getattr(param, "multiple", False):
+            schema = {"type": "array", "items": schema}
+        out.append(
+            {
+                "name": query_name(param),
+                "in": "path" if isinstance(param, click.Argument) else "query",
+                "required": bool(param.required),
+                "description": getattr(param, "help", None) or "",
+                "schema": schema,
+                **({"style": "form", "explode": True} if getattr(param, "multiple", False) else {}),
+            }
+        )
+    out.append(
+        {
+            "name": "format",
+            "in": "query",
+            "required": False,
+            "description": "json (the command's --json) or csv (its --csv)",
+            "schema": {"type": "string", "enum": list(endpoint.formats), "default": "json"},
+        }
+    )
+    return out
+
+
+def _schema(kind: Any) -> dict[str, Any]:
+    import click
+
+    if isinstance(kind, click.Choice):
+        return {"type": "string", "enum": [str(c) for c in kind.choices]}
+    if isinstance(kind, click.types.BoolParamType):
+        return {"type": "boolean"}
+    if isinstance(kind, click.IntRange | click.types.IntParamType):
+        schema: dict[str, Any] = {"type": "integer"}
+    elif isinstance(kind, click.FloatRange | click.types.FloatParamType):
+        schema = {"type": "number"}
+    else:
+        return {"type": "string"}
+    if isinstance(kind, click.IntRange | click.FloatRange):
+        if kind.min is not None:
+            schema["minimum"] = kind.min
+            if kind.min_open:
+                schema["exclusiveMinimum"] = kind.min
+                del schema["minimum"]
+        if kind.max is not None:
+            schema["maximum"] = kind.max
+    return schema
