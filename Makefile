@@ -7,8 +7,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SPARK_STAMP := $(VENV)/.installed-spark
 # Debian packages: the report's PDF (chromium; Liberation Sans for Latin text, IPAex for
-# Japanese: report.css) for the demo; the tests also cross-check against tshark/tcpdump,
-# read PDFs (poppler-utils), build netns (iproute2) and run Spark in local mode (a JRE).
+# Japanese: report.css) for the demo; the tests also drive the dashboard in that chromium
+# (Playwright, tests/web), cross-check against tshark/tcpdump, read PDFs (poppler-utils),
+# build netns (iproute2) and run Spark in local mode (a JRE).
 REPORT_PACKAGES := chromium fonts-liberation2 fonts-ipaexfont-gothic fonts-ipaexfont-mincho
 TEST_PACKAGES   := $(REPORT_PACKAGES) tshark tcpdump poppler-utils iproute2 \
                    openjdk-17-jre-headless
@@ -22,7 +23,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Then the dashboard's chart library (uPlot), from the npm registry, checked against its
+# pinned sha512 (teiten.web.assets; a mirror: TEITEN_NPM_REGISTRY=URL); silent when present.
 setup: $(STAMP)
+	@$(BIN)/python -m teiten.web.assets --quiet
 
 # The spark extra (PySpark, ~430 MB) for `--engine spark`: the tests compare both engines.
 $(SPARK_STAMP): $(STAMP)

@@ -41,6 +41,8 @@ Tree::
     │                                ``entry``, ``field``)
     ├── ReportError                  a report cannot be built or rendered (a missing tool, an
     │                                unwritable output …)
+    ├── AssetError                   a front-end file the dashboard serves (its chart library)
+    │                                is missing, cannot be fetched or fails its pinned digest
     ├── EngineError                  the query engine cannot start (PySpark not installed, no
     │                                Java, a Spark master or Connect server unreachable)
     ├── BatchFormatError             an uploaded body is not a wire batch of this version
@@ -61,6 +63,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "AssetError",
     "BatchFormatError",
     "CaptureError",
     "CollectorConfigError",
@@ -320,6 +323,11 @@ class ScenarioError(TeitenError):
 
 class ReportError(TeitenError):
     """A report cannot be built or rendered (a missing tool, an unwritable output …)."""
+
+
+class AssetError(TeitenError):
+    """A front-end file ``teiten serve`` serves is missing, cannot be fetched, or its
+    download does not match the pinned digest (names the package, and what to run)."""
 
 
 class EngineError(TeitenError):
