@@ -88,6 +88,13 @@ def test_sources_and_one_source_are_the_same(spark, simulated):
     _same(simulated, "source", found["rows"][0]["source"], "--json")
 
 
+def test_series_are_the_same(spark, simulated):
+    days = ["series", "--period", "2019-05", "--json", "--traffic", "all", "--port", "23"]
+    assert any(json.loads(_same(simulated, *days, "--metric", "sources"))["values"])
+    hours = ["series", "--period", "2019-05-01..2019-05-02", "--by", "hour", "--json"]
+    assert any(json.loads(_same(simulated, *hours, "--tag", "mirai"))["values"])
+
+
 def test_events_are_the_same(spark, simulated, captured):
     scans = json.loads(_same(simulated, "events", "scans", "--period", "2019-05", "--json"))
     assert scans["total"]["events"] > 0

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from teiten.analyze.periods import parse_period
+from teiten.analyze.rankings import parse_port
 from teiten.analyze.sources import (
     SourceFilters,
     address_bytes,
     address_text,
-    parse_port,
     source_history,
     sources,
 )

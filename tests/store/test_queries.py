@@ -28,7 +28,13 @@ FIRST, SPLIT, END = date(2019, 4, 1), date(2019, 5, 1), date(2019, 6, 1)
 FILTERED = queries.filters.where(tags=1, exclude_tags=6, country="JP", sensor="a", proto=6)
 # The conditions a statement may get per table it reads (``sources`` has no protocol).
 WHERES = {
-    "keys": [queries.NO_CONDITION, queries.filters.where(kind="probe"), FILTERED],
+    "keys": [
+        queries.NO_CONDITION,
+        queries.filters.where(kind="probe"),
+        FILTERED,
+        queries.filters.where(port=23),  # TCP or UDP
+        queries.filters.where(proto=1, port=8, kind="probe"),  # ICMP: the type
+    ],
     "sources": [
         queries.NO_CONDITION,
         queries.filters.where(tags=1, exclude_tags=6, country="JP", sensor="a", kind="probe"),
@@ -93,6 +99,19 @@ def _statements(dialect: str) -> list[queries.Statement]:
                     where=where,
                 )
                 out.append(days)
+                for by in ("day", "hour"):
+                    counts = s.counts(
+                        dialect,
+                        by,
+                        table,
+                        FIRST,
+                        END,
+                        by_sources=by_sources,
+                        tags=["mirai", "research"],
+                        backscatter=by_sources,
+                        where=where,
+                    )
+                    out.append(counts)
             sources = r.row_sources(
                 table, keys, shown, ["mirai"], first=FIRST, end=END, where=where, top=3
             )

@@ -42,6 +42,9 @@ GRID = [
     ("events/dos", ["events", "dos"], {"period": PERIOD}),
     ("phenomena", ["phenomena"], {"period": PERIOD}),
     ("phenomena", ["phenomena"], {"period": "2024-03", "focus_country": "US"}),
+    ("series", ["series"], {"period": PERIOD}),
+    ("series", ["series"], {"period": PERIOD, "by": "hour", "tag": "mirai", "traffic": "all"}),
+    ("series", ["series"], {"period": PERIOD, "port": "23", "proto": "tcp", "metric": "sources"}),
 ]
 
 
@@ -52,8 +55,12 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def operator(store: Path, tmp_path_factory: pytest.TempPathFactory):
-    """A lone analyst's server: loopback, no tokens in the store."""
-    server = WebServer(tmp_path_factory.mktemp("operator"), store).start()
+    """A lone analyst's server: loopback, no tokens in the store (a budget for the grid)."""
+    server = WebServer(
+        tmp_path_factory.mktemp("operator"),
+        store,
+        limits={"requests_per_minute": 100_000, "burst": 100_000},
+    ).start()
     yield server
     server.stop()
 
@@ -118,6 +125,8 @@ def test_csv_is_the_clis_csv(operator, store, path, command, query):
         ("top/ports", {"period": [PERIOD, PERIOD]}, "period", "give it once"),
         ("events/scans", {"period": PERIOD, "min_rate": "-1"}, "min_rate", "range"),
         ("phenomena", {"period": PERIOD, "focus_country": "ZZ"}, "focus_country", "ZZ"),
+        ("series", {"period": "2024", "by": "hour"}, "by", "at most 31 days"),
+        ("series", {"period": PERIOD, "port": "telnet"}, "port", "expected PORT/PROTO"),
     ],
 )
 def test_a_bad_parameter_is_422_naming_it(operator, path, query, name, says):
@@ -216,6 +225,20 @@ def test_public_rankings_round_as_a_published_report(public, operator):
         assert (a["port"], a["packets"], a["sources"]) == (b["port"], b["packets"], b["sources"])
         assert b["per_sensor"] == round(a["per_sensor"])
         assert b["share"] == pytest.approx(a["share"], abs=0.0005)
+
+
+def test_public_series_round_as_a_reports_daily_counts(public, operator):
+    for params in ({"period": PERIOD, "traffic": "all"}, {"period": PERIOD, "by": "hour"}):
+        full = httpx.get(f"{operator.url}/api/v1/series", params=params).json()
+        shown = httpx.get(f"{public.url}/api/v1/series", params=params).json()
+        assert {**shown, "values": [], "breakdown": {}} == {**full, "values": [], "breakdown": {}}
+        assert list(shown["breakdown"]) == list(full["breakdown"])
+        lines = [(full["values"], shown["values"])]
+        lines += [(full["breakdown"][k], shown["breakdown"][k]) for k in full["breakdown"]]
+        for exact, rounded in lines:
+            assert rounded == [int(float(f"{v:.3g}")) for v in exact]
+            assert all(len(str(v).rstrip("0")) <= 3 for v in rounded)
+        assert full["values"][0] > 1000 and shown["values"] != full["values"]
 
 
 def test_operators_need_a_token_once_the_store_has_tokens(store, tmp_path):

@@ -12,7 +12,8 @@ Metrics, as the observatories publish them:
 
 Fingerprint tags (:mod:`teiten.fingerprint`) filter the packets counted
 (``Filters.tags``: any of these; ``Filters.exclude_tags``: none of these, e.g.
-leave out ``research`` scanners), and every row and the total carry
+leave out ``research`` scanners), as may a destination port (``Filters.port``:
+``23/tcp``, or ``23`` for TCP or UDP), and every row and the total carry
 ``tag_shares``: the share of their packets carrying each tag — always the
 scanner tools and ``research``, plus every other tag present in the period.
 
@@ -28,6 +29,7 @@ CVEs, malware and products the knowledge base links to the port.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -52,6 +54,10 @@ __all__ = [
     "Filters",
     "Ranking",
     "attribution",
+    "one_of",
+    "parse_port",
+    "port_text",
+    "proto_number",
     "rank",
 ]
 
@@ -85,7 +91,9 @@ class Filters:
     """Row filters shared by every ranking.
 
     ``country`` is a code or a name (``"Japan"``, ``"日本"``) and is kept as the code;
-    an unknown one is an :class:`OptionError` naming the closest.
+    an unknown one is an :class:`OptionError` naming the closest. ``port`` is a
+    destination port (:func:`parse_port`), kept as :func:`port_text` writes it; its
+    protocol and ``proto`` must agree.
     """
 
     country: str | None = None
@@ -93,10 +101,19 @@ class Filters:
     proto: str | None = None
     tags: tuple[str, ...] = ()  # only packets carrying any of these tags
     exclude_tags: tuple[str, ...] = ()  # no packet carrying any of these tags
+    port: str | None = None  # only packets to this destination port
 
     def __post_init__(self) -> None:
         if self.country is not None:
             object.__setattr__(self, "country", country_code(self.country))
+        if self.port is not None:
+            object.__setattr__(self, "port", port_text(self.port))
+            proto, _ = parse_port(self.port)
+            if proto is not None and self.proto and proto != proto_number(self.proto):
+                raise OptionError(
+                    f"--port {self.port} and --proto {self.proto} disagree: give the "
+                    "protocol once, e.g. --port 23/tcp"
+                )
 
     def as_json(self) -> dict[str, Any]:
         """The filters given, as applied: ``{"country": "JP", "proto": "tcp"}``."""
@@ -106,23 +123,27 @@ class Filters:
             "proto": protocol_name(proto_number(self.proto)) if self.proto else None,
             "tags": list(self.tags),
             "exclude_tags": list(self.exclude_tags),
+            "port": self.port,
         }
         return {name: value for name, value in given.items() if value}
 
     def table(self, port: bool) -> str:
         """The rollup to read (:mod:`teiten.store.rollup`): ``keys`` when the query or
         these filters need the port or protocol, else the smaller ``sources``."""
-        return "keys" if port or self.proto else "sources"
+        return "keys" if port or self.proto or self.port else "sources"
 
     def condition(self, traffic: str = "all") -> Condition:
         """The rows these filters (and the traffic kind, unless ``all``) select."""
         exclude = tag_mask(self.exclude_tags, "--exclude-tag") if self.exclude_tags else None
+        port_proto, port = parse_port(self.port) if self.port else (None, None)
+        proto = proto_number(self.proto) if self.proto else port_proto
         return queries.filters.where(
             tags=tag_mask(self.tags, "--tag") if self.tags else None,
             exclude_tags=exclude,
             country=self.country or None,
             sensor=self.sensor or None,
-            proto=proto_number(self.proto) if self.proto else None,
+            proto=proto,
+            port=port,
             kind=None if traffic == "all" else traffic,
         )
 
@@ -137,6 +158,26 @@ def proto_number(name: str) -> int:
             f"unknown protocol {name!r}: use one of {', '.join(_PROTO_NUMBERS)} or a number"
         )
     return _PROTO_NUMBERS[key]
+
+
+def one_of(value: str, choices: Sequence[str], what: str) -> None:
+    """An :class:`OptionError` naming the ``choices`` unless ``value`` is one of them."""
+    if value not in choices:
+        raise OptionError(f"unknown {what} {value!r}: use one of {', '.join(choices)}")
+
+
+def parse_port(text: str) -> tuple[int | None, int]:
+    """``"23/tcp"`` → (6, 23); ``"23"`` → (None, 23): TCP or UDP."""
+    number, _, proto = text.strip().lower().partition("/")
+    if not number.isdigit() or not 0 <= int(number) <= 0xFFFF:
+        raise OptionError(f"--port {text!r}: expected PORT/PROTO such as 23/tcp or 53/udp")
+    return (proto_number(proto) if proto else None), int(number)
+
+
+def port_text(text: str) -> str:
+    """A port as :func:`parse_port` reads it: ``"23/TCP"`` → ``"23/tcp"``, ``"023"`` → ``"23"``."""
+    proto, number = parse_port(text)
+    return str(number) if proto is None else f"{number}/{protocol_name(proto)}"
 
 
 @dataclass
@@ -193,10 +234,8 @@ def rank(
         raise OptionError(
             f"attribution threshold {attribution_threshold} must be a share in (0, 1], e.g. 0.5"
         )
-    if metric not in METRICS:
-        raise OptionError(f"unknown metric {metric!r}: use one of {', '.join(METRICS)}")
-    if traffic not in TRAFFIC:
-        raise OptionError(f"unknown traffic kind {traffic!r}: use one of {', '.join(TRAFFIC)}")
+    one_of(metric, METRICS, "metric")
+    one_of(traffic, TRAFFIC, "traffic kind")
     filters = filters or Filters()
     previous = period.previous()
     where = filters.condition(traffic)

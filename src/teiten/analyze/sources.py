@@ -31,7 +31,7 @@ from teiten.analyze.darknet import darknet_size
 from teiten.analyze.dos import DosParams, extract_attacks
 from teiten.analyze.events import Window, to_rows
 from teiten.analyze.periods import Period
-from teiten.analyze.rankings import TRAFFIC, proto_number
+from teiten.analyze.rankings import TRAFFIC, one_of, parse_port, port_text
 from teiten.analyze.scans import ScanParams, extract_scans
 from teiten.enrich import protocol_name
 from teiten.errors import OptionError, TeitenError
@@ -46,7 +46,6 @@ __all__ = [
     "SourcesReport",
     "address_bytes",
     "address_text",
-    "parse_port",
     "source_history",
     "sources",
 ]
@@ -70,14 +69,6 @@ def address_text(value: bytes) -> str:
     """The text of a 16-byte stored address (IPv4-mapped ones as dotted quads)."""
     ip = ipaddress.IPv6Address(bytes(value))
     return str(ip.ipv4_mapped) if ip.ipv4_mapped else str(ip)
-
-
-def parse_port(text: str) -> tuple[int | None, int]:
-    """``"23/tcp"`` → (6, 23); ``"23"`` → (None, 23): TCP or UDP."""
-    port_text, _, proto_text = text.strip().lower().partition("/")
-    if not port_text.isdigit() or not 0 <= int(port_text) <= 0xFFFF:
-        raise OptionError(f"--port {text!r}: expected PORT/PROTO such as 23/tcp or 53/udp")
-    return (proto_number(proto_text) if proto_text else None), int(port_text)
 
 
 def port_label(proto: int, port: int | None) -> str:
@@ -108,10 +99,7 @@ class SourceFilters:
 
     def as_json(self) -> dict[str, Any]:
         """The filters given, as applied (``traffic`` always: it has a default)."""
-        port = None
-        if self.port:
-            proto, number = parse_port(self.port)
-            port = str(number) if proto is None else f"{number}/{protocol_name(proto)}"
+        port = port_text(self.port) if self.port else None
         given = {"tag": self.tag, "country": self.country, "port": port}
         return {name: value for name, value in given.items() if value} | {"traffic": self.traffic}
 
@@ -141,8 +129,7 @@ def sources(
     from teiten.fingerprint import tag_mask
 
     filters = filters or SourceFilters()
-    if filters.traffic not in TRAFFIC:
-        raise OptionError(f"unknown traffic kind {filters.traffic!r}: use {', '.join(TRAFFIC)}")
+    one_of(filters.traffic, TRAFFIC, "traffic kind")
     mask = tag_mask([filters.tag], "--tag") if filters.tag else None
     proto, port = parse_port(filters.port) if filters.port else (None, None)
     statement = queries.sources.period_sources(

@@ -84,6 +84,13 @@ def engine_option(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
+def period_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--period`` (required): the period a command answers for."""
+    from teiten.analyze.periods import HELP
+
+    return click.option("--period", required=True, help=f"Period: {HELP}.")(func)
+
+
 def lang_option(default: str, help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """``--lang ja|en``: the language of what a command writes for people."""
     return click.option(
@@ -126,6 +133,7 @@ COMMANDS = {
     "scanners": "scanners",
     "sensor": "sensor",
     "sensors": "sensors",
+    "series": "series",
     "serve": "web",
     "simulate": "simulate",
     "source": "sources",

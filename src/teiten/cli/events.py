@@ -13,14 +13,8 @@ from teiten.analyze.scans import (
     REFERENCE_MIN_RATE,
     ScanParams,
 )
-from teiten.cli.common import engine_option, fail_cleanly, main, store_option
+from teiten.cli.common import engine_option, fail_cleanly, main, period_option, store_option
 from teiten.cli.tables import Answer, emit_answer, output_options
-
-
-def _period_option(func: Any) -> Any:
-    from teiten.analyze.periods import HELP
-
-    return click.option("--period", required=True, help=f"Period: {HELP}.")(func)
 
 
 def _limit_option(func: Any) -> Any:
@@ -37,7 +31,7 @@ def events_group() -> None:
 @events_group.command("scans")
 @store_option
 @engine_option
-@_period_option
+@period_option
 @click.option(
     "--min-destinations",
     type=click.IntRange(1),
@@ -98,7 +92,7 @@ def scans_answer(
 @events_group.command("dos")
 @store_option
 @engine_option
-@_period_option
+@period_option
 @_limit_option
 @output_options
 @fail_cleanly

@@ -19,7 +19,14 @@ from teiten.errors import OptionError
 if TYPE_CHECKING:
     from teiten.store import Engine
 
-__all__ = ["COUNTRY", "check_sensor", "country_option", "filters_title", "known_sensors"]
+__all__ = [
+    "COUNTRY",
+    "check_sensor",
+    "country_option",
+    "filters_title",
+    "known_sensors",
+    "packet_filter_options",
+]
 
 
 class CountryType(click.ParamType):
@@ -51,6 +58,46 @@ def country_option(
         show_default=default is not None,
         help=f"{help} A code or an English or Japanese name: JP, Japan, 日本.",
     )
+
+
+def packet_filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--traffic``, ``--country``, ``--sensor``, ``--proto``, ``--tag`` (as ``tags``) and
+    ``--exclude-tag`` (as ``exclude_tags``): which packets a ranking or a series counts
+    (:class:`teiten.analyze.rankings.Filters`)."""
+    from teiten.analyze.rankings import TRAFFIC
+
+    options: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
+        click.option(
+            "--traffic",
+            type=click.Choice(TRAFFIC),
+            default="probe",
+            show_default=True,
+            help="Which packets count: probes, DoS backscatter, or all.",
+        ),
+        country_option(help="Only packets from this country."),
+        click.option(
+            "--sensor", help="Only packets seen by this sensor (a label the store holds)."
+        ),
+        click.option("--proto", help="Only this protocol (tcp, udp, icmp, icmpv6 or a number)."),
+        click.option(
+            "--tag",
+            "tags",
+            multiple=True,
+            metavar="LABEL",
+            help="Only packets carrying this fingerprint tag (mirai, zmap, masscan, research, "
+            "bs-synack …); repeat for any of several.",
+        ),
+        click.option(
+            "--exclude-tag",
+            "exclude_tags",
+            multiple=True,
+            metavar="LABEL",
+            help="Leave out packets carrying this tag (e.g. research); repeatable.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
 
 
 def known_sensors(engine: Engine) -> list[str]:

@@ -12,6 +12,7 @@ from teiten.cli.common import (
     fail_cleanly,
     json_option,
     main,
+    period_option,
     store_option,
 )
 from teiten.cli.filters import country_option
@@ -23,16 +24,10 @@ SOURCE_COLUMNS = (
 )  # fmt: skip
 
 
-def _period_option(func: Any) -> Any:
-    from teiten.analyze.periods import HELP
-
-    return click.option("--period", required=True, help=f"Period: {HELP}.")(func)
-
-
 @main.command("sources")
 @store_option
 @engine_option
-@_period_option
+@period_option
 @click.option(
     "--tag", help="Only sources with a packet carrying this fingerprint tag (mirai, zmap, …)."
 )

@@ -7,48 +7,21 @@ from typing import Any
 
 import click
 
-from teiten.cli.common import engine_option, fail_cleanly, main, store_option
-from teiten.cli.filters import country_option
+from teiten.cli.common import engine_option, fail_cleanly, main, period_option, store_option
+from teiten.cli.filters import packet_filter_options
 from teiten.cli.tables import Answer, emit_answer, output_options
 
 
 def ranking_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    from teiten.analyze.periods import HELP
-    from teiten.analyze.rankings import ATTRIBUTION_THRESHOLD, METRICS, TRAFFIC
+    from teiten.analyze.rankings import ATTRIBUTION_THRESHOLD, METRICS
 
-    options = [
+    options: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
         store_option,
         engine_option,
-        click.option("--period", required=True, help=f"Period: {HELP}."),
+        period_option,
         click.option("--limit", default=10, show_default=True, type=click.IntRange(1)),
         click.option("--metric", type=click.Choice(METRICS), default="packets", show_default=True),
-        click.option(
-            "--traffic",
-            type=click.Choice(TRAFFIC),
-            default="probe",
-            show_default=True,
-            help="Which packets count: probes, DoS backscatter, or all.",
-        ),
-        country_option(help="Only packets from this country."),
-        click.option(
-            "--sensor", help="Only packets seen by this sensor (a label the store holds)."
-        ),
-        click.option("--proto", help="Only this protocol (tcp, udp, icmp, icmpv6 or a number)."),
-        click.option(
-            "--tag",
-            "tags",
-            multiple=True,
-            metavar="LABEL",
-            help="Only packets carrying this fingerprint tag (mirai, zmap, masscan, research, "
-            "bs-synack …); repeat for any of several.",
-        ),
-        click.option(
-            "--exclude-tag",
-            "exclude_tags",
-            multiple=True,
-            metavar="LABEL",
-            help="Leave out packets carrying this tag (e.g. research); repeatable.",
-        ),
+        packet_filter_options,
         click.option(
             "--show-tag",
             "show_tags",

@@ -39,6 +39,10 @@ _NOT_QUERIED = {"store_dir", "engine_name", "as_json", "as_csv", "show_tags", "l
 FORMATS = ("json", "csv")
 
 
+def _rows(body: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(body["rows"])
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """``GET /api/v1/<path>``: the answer of the CLI command ``command``."""
@@ -49,6 +53,7 @@ class Endpoint:
     summary: str
     public: bool = True  # answered in public mode (by :func:`public_view`)
     formats: tuple[str, ...] = FORMATS  # the command's: --json, and --csv if it has one
+    rows: Callable[[dict[str, Any]], list[dict[str, Any]]] = _rows  # its JSON's CSV rows
 
     def click_command(self) -> click.Command:
         """The CLI command this endpoint mirrors (its options are the parameters)."""
@@ -105,6 +110,22 @@ def _source(**kw: Any) -> Answer:
     return source_answer(**kw)
 
 
+def _series(**kw: Any) -> Answer:
+    from teiten.cli.series import series_answer
+
+    return series_answer(**kw)
+
+
+def _findings(body: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(body["findings"])
+
+
+def _series_rows(body: dict[str, Any]) -> list[dict[str, Any]]:
+    from teiten.analyze.series import series_rows
+
+    return series_rows(body)
+
+
 ENDPOINTS = [
     Endpoint(
         "top/ports",
@@ -135,6 +156,14 @@ ENDPOINTS = [
         ("phenomena",),
         _phenomena,
         "The notable phenomena of a period, with their evidence and attribution",
+        rows=_findings,
+    ),
+    Endpoint(
+        "series",
+        ("series",),
+        _series,
+        "Counts per day or hour for any filter, with the tag breakdown",
+        rows=_series_rows,
     ),
     Endpoint(
         "sources",
@@ -267,7 +296,7 @@ def _parameter_named(text: str, endpoint: Endpoint) -> str:
 def csv_of(endpoint: Endpoint, result: Answer, body: dict[str, Any]) -> str:
     """The rows of ``body`` (``result``'s JSON, or its public view) as the command's
     ``--csv`` prints them."""
-    rows = body["findings" if endpoint.command == ("phenomena",) else "rows"]
+    rows = endpoint.rows(body)
     columns = [c for c in result.columns if c.split(".")[0] not in _ADDRESS_KEYS]
     out = io.StringIO()
     write_csv(rows, out, columns)
@@ -282,8 +311,9 @@ def public_view(endpoint: Endpoint, body: dict[str, Any]) -> dict[str, Any]:
     """What public mode publishes of an endpoint's JSON, by the rules of a published
     report with its default settings (:mod:`teiten.report.publish`): no address of a
     source or a victim, nothing of one sensor, no sensor count or darknet size (nor a
-    figure that gives them: per-sensor values and shares as a report shows them)."""
-    from teiten.report.publish import shown_per_sensor, shown_share
+    figure that gives them: per-sensor values and shares as a report shows them; a
+    series' counts to 3 significant digits, as a report's daily counts)."""
+    from teiten.report.publish import shown_per_sensor, shown_share, significant
 
     body = _without_addresses(body)
     body.pop("darknet", None)
@@ -301,6 +331,9 @@ def public_view(endpoint: Endpoint, body: dict[str, Any]) -> dict[str, Any]:
             row["share"] = shown_share(row["share"])
             row["tag_shares"] = {k: shown_share(v) for k, v in row["tag_shares"].items()}
             row["top_sources_share"] = [shown_share(v) for v in row["top_sources_share"]]
+    if endpoint.command == ("series",):  # rounded as a report's daily counts
+        body["values"] = [significant(v) for v in body["values"]]
+        body["breakdown"] = {k: [significant(v) for v in vs] for k, vs in body["breakdown"].items()}
     return body
 
 

@@ -16,7 +16,8 @@ module          statements
 ``statement``   what the others return: a ``Statement``, or a ``Condition`` for a WHERE
 ``filters``     the row filters of a ranking and of its rows' series (a ``Condition``)
 ``rankings``    ranked rows of a period and the previous one, their sources, the totals
-``series``      per-day values: sensors, a ranking's rows, probes and Mirai's, top keys
+``series``      per-day values: sensors, a ranking's rows, probes and Mirai's, top keys;
+                any filter's counts per day or hour
 ``attribution`` who sent a finding's probes: its sources, busiest /24, busiest's tags
 ``darknet``     the sensors of a period and the destinations each observed
 ``holdings``    what the store holds: days, sensors, whether a period has packets, the

@@ -1,7 +1,9 @@
 """The row filters every ranking, and the daily series of its rows, select by.
 
 They apply to the rollup views (``keys``, ``sources``) and the ``packets`` view alike:
-each names columns all of them have.
+each names columns all of them have — but ``port``, which needs the ``keys`` rollup's
+``port`` column (or the packets' ``dport`` under that name, as
+:func:`teiten.store.queries.series.counts` reads them per hour).
 """
 
 from __future__ import annotations
@@ -10,7 +12,10 @@ from typing import Any
 
 from teiten.store.queries.statement import Condition
 
-__all__ = ["where"]
+__all__ = ["KEY_PORT", "where"]
+
+_ICMP = (1, 58)  # their "port" is the ICMP type
+KEY_PORT = f"CASE WHEN proto IN {_ICMP} THEN icmp_type ELSE port END"  # of a keys row
 
 
 def where(
@@ -20,17 +25,20 @@ def where(
     country: str | None = None,
     sensor: str | None = None,
     proto: int | None = None,
+    port: int | None = None,
     kind: str | None = None,
 ) -> Condition:
     """Rows carrying any tag of the mask ``tags`` and none of ``exclude_tags``, from
-    ``country``, of ``sensor``, of IP protocol ``proto``, of traffic ``kind`` — each only
-    when given."""
+    ``country``, of ``sensor``, of IP protocol ``proto``, to destination ``port`` (the
+    ICMP type for ICMP; TCP or UDP when no ``proto`` is given), of traffic ``kind`` —
+    each only when given."""
     clauses = {
         "tags": "(tags & $tags) <> 0",
         "exclude_tags": "(tags & $exclude_tags) = 0",
         "country": "country = $country",
         "sensor": "sensor = $sensor",
         "proto": "proto = $proto",
+        "port": f"{KEY_PORT} = $port" + (" AND proto IN (6, 17)" if proto is None else ""),
         "kind": "kind = $kind",
     }
     given: dict[str, Any] = {
@@ -39,6 +47,7 @@ def where(
         "country": country,
         "sensor": sensor,
         "proto": proto,
+        "port": port,
         "kind": kind,
     }
     params = {name: value for name, value in given.items() if value is not None}

@@ -1,6 +1,7 @@
-"""Per-day values: the report's charts (:mod:`teiten.report.series`) and the phenomena's
-daily series (:mod:`teiten.analyze.phenomena.series`). Every statement groups by ``day``
-over the rollups; days ``first`` … ``end`` (exclusive)."""
+"""Per-day values: the report's charts (:mod:`teiten.report.series`), the phenomena's
+daily series (:mod:`teiten.analyze.phenomena.series`) and the counts of any filter
+(:mod:`teiten.analyze.series`). Every statement groups by ``day`` over the rollups —
+but :func:`counts`'s hours, read from the packets; days ``first`` … ``end`` (exclusive)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from datetime import date
 from typing import Any, Literal
 
 from teiten.fingerprint.registry import has_tag_sql
-from teiten.store.dialect import semi_join
+from teiten.store.dialect import int_div, semi_join
+from teiten.store.queries.rankings import tag_column
 from teiten.store.queries.statement import NO_CONDITION, Condition, Statement, merged
 
 __all__ = [
     "DAILY_KEYS",
+    "counts",
     "daily_packets",
     "kinds",
     "period_totals",
@@ -25,6 +28,7 @@ __all__ = [
 
 Dimension = Literal["ports", "countries"]
 _MIRAI = has_tag_sql("mirai")
+_BACKSCATTER = "kind = 'backscatter'"
 
 
 def _days(first: date, end: date) -> dict[str, Any]:
@@ -77,6 +81,57 @@ def rows_per_day(
     )
     given = {f"{n}{i}": v for i, key in enumerate(keys) for n, v in zip(names, key, strict=True)}
     return Statement(sql, merged(given, _days(first, end), where.params))
+
+
+_HOUR_US = 3_600_000_000  # an hour in µs, the unit of the packets' ``ts``
+
+
+def _hourly(dialect: str) -> str:
+    """The packets of days ``$first`` … ``$end`` with the columns :func:`counts` reads of
+    a rollup: ``hour`` (hours since the epoch), ``port`` (``dport``, as in the ``keys``
+    rollup) and ``packets`` (1)."""
+    hour = int_div(dialect, "epoch_us(ts)", str(_HOUR_US))
+    return (
+        f"(SELECT *, {hour} AS hour, dport AS port, 1 AS packets FROM packets "
+        "WHERE day >= $first AND day < $end)"
+    )
+
+
+def _count(by_sources: bool, condition: str | None = None) -> str:
+    """The group's packets (or distinct sources), of its rows meeting ``condition``."""
+    if condition is None:
+        return "count(DISTINCT src)" if by_sources else "coalesce(sum(packets), 0)"
+    if by_sources:
+        return f"count(DISTINCT CASE WHEN {condition} THEN src END)"
+    return f"coalesce(sum(packets) FILTER (WHERE {condition}), 0)"
+
+
+def counts(
+    dialect: str,
+    by: str,
+    table: str,
+    first: date,
+    end: date,
+    *,
+    by_sources: bool,
+    tags: Sequence[str],
+    backscatter: bool,
+    where: Condition,
+) -> Statement:
+    """Per ``bucket`` — a day of rollup ``table``'s rows, or an hour (since the epoch) of
+    the packets' — the packets (or distinct sources, ``by_sources``) as ``n``; the same
+    of those carrying each tag of ``tags`` (as ``tag_<bit>``) and, with ``backscatter``,
+    of the backscatter (as ``backscatter``). Buckets without rows are not listed."""
+    relation, bucket = (table, "day") if by == "day" else (_hourly(dialect), "hour")
+    measures = [f"{_count(by_sources)} AS n"]
+    measures += [f"{_count(by_sources, has_tag_sql(t))} AS {tag_column(t)}" for t in tags]
+    if backscatter:
+        measures.append(f"{_count(by_sources, _BACKSCATTER)} AS backscatter")
+    sql = (
+        f"SELECT {bucket} AS bucket, {', '.join(measures)} FROM {relation} "
+        f"WHERE day >= $first AND day < $end{where.sql} GROUP BY {bucket}"
+    )
+    return Statement(sql, merged(_days(first, end), where.params))
 
 
 def period_totals(first: date, end: date) -> Statement:

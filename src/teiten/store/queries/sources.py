@@ -7,12 +7,10 @@ from datetime import date
 from typing import Any
 
 from teiten.store.dialect import ordered_list
+from teiten.store.queries.filters import KEY_PORT
 from teiten.store.queries.statement import Statement
 
 __all__ = ["dropped_destination", "history", "period_sources", "seen_as_destination"]
-
-_ICMP = (1, 58)  # their "port" is the ICMP type
-_KEY_PORT = f"CASE WHEN proto IN {_ICMP} THEN icmp_type ELSE port END"  # of a keys row
 
 
 def _top_ports(dialect: str) -> str:
@@ -67,7 +65,7 @@ def period_sources(
             params["proto"] = proto
     sql = f"""
     WITH per_port AS (
-        SELECT src, proto, {_KEY_PORT} AS port, sum(packets) AS n,
+        SELECT src, proto, {KEY_PORT} AS port, sum(packets) AS n,
                min(first_ns) AS first_seen, max(last_ns) AS last_seen, bit_or(tags) AS tag_bits,
                any_value(country) AS country, any_value(asn) AS asn
         FROM keys WHERE day >= $first AND day < $end{where}
@@ -122,7 +120,7 @@ def history(dialect: str, address: bytes, *, top: int) -> Statement:
     AS, and its ``top`` ports."""
     sql = f"""
         WITH per_port AS (
-            SELECT day, proto, {_KEY_PORT} AS port, sum(packets) AS n,
+            SELECT day, proto, {KEY_PORT} AS port, sum(packets) AS n,
                    bit_or(tags) AS tag_bits,
                    sum(packets) FILTER (WHERE kind = 'probe') AS probe,
                    sum(packets) FILTER (WHERE kind = 'backscatter') AS backscatter,
