@@ -73,6 +73,7 @@ bench: setup spark
 	$(BIN)/python benchmarks/bench_collector.py || status=1; \
 	$(BIN)/python benchmarks/bench_simulate.py || status=1; \
 	$(BIN)/python benchmarks/bench_scale.py || status=1; \
+	$(BIN)/python benchmarks/bench_web.py || status=1; \
 	$(BIN)/python benchmarks/bench_capture.py || status=1; exit $$status
 
 clean:

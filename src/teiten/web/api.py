@@ -311,9 +311,9 @@ def public_view(endpoint: Endpoint, body: dict[str, Any]) -> dict[str, Any]:
     """What public mode publishes of an endpoint's JSON, by the rules of a published
     report with its default settings (:mod:`teiten.report.publish`): no address of a
     source or a victim, nothing of one sensor, no sensor count or darknet size (nor a
-    figure that gives them: per-sensor values and shares as a report shows them; a
-    series' counts to 3 significant digits, as a report's daily counts)."""
-    from teiten.report.publish import shown_per_sensor, shown_share, significant
+    figure that gives them: no per-sensor value beside a total, shares as a report
+    shows them; a series' counts to 3 significant digits, as a report's daily counts)."""
+    from teiten.report.publish import shown_share, significant
 
     body = _without_addresses(body)
     body.pop("darknet", None)
@@ -327,7 +327,7 @@ def public_view(endpoint: Endpoint, body: dict[str, Any]) -> dict[str, Any]:
     if endpoint.command[0] == "top":
         body["tag_shares"] = {k: shown_share(v) for k, v in body["tag_shares"].items()}
         for row in body["rows"]:
-            row["per_sensor"] = shown_per_sensor(row["per_sensor"])
+            del row["per_sensor"]  # beside the row's packets, it gives the sensor count away
             row["share"] = shown_share(row["share"])
             row["tag_shares"] = {k: shown_share(v) for k, v in row["tag_shares"].items()}
             row["top_sources_share"] = [shown_share(v) for v in row["top_sources_share"]]

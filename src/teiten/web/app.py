@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
@@ -67,7 +68,9 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
-_UNLIMITED = ("/api/v1/health",)  # answered whatever the client's budget
+_FREE = ("/static/", "/signin", "/api/v1/health")  # answered to anyone, outside any budget
+# A browser's operator token (set by the dashboard's sign-in form: HttpOnly, SameSite=Strict).
+TOKEN_COOKIE = "teiten_token"  # answered whatever the client's budget
 
 
 def store_version(root: Path) -> tuple[str, float]:
@@ -158,12 +161,35 @@ class _Server:
         self.metrics = _Metrics()
         self.loopback = is_loopback(config.host)
 
+    def answer(self, endpoint: Endpoint, given: list[tuple[str, str]], access: _Access) -> Any:
+        """The endpoint's JSON for the query ``given`` as ``access`` may see it, from the
+        cache while the store has not changed (pages use it; the API's routes too)."""
+        kwargs, _ = parse_query(endpoint, given, public=not access.operator)
+        if not access.operator:
+            _check_delay(kwargs.get("period"), self.config.publication_delay_hours)
+        version, _ = store_version(self.store)
+        query = "&".join(f"{k}={v}" for k, v in sorted(given))
+        key = (
+            version,
+            f"{API}/{endpoint.path}",
+            query,
+            "operator" if access.operator else "public",
+        )
+        found = self.cache.get(key)
+        if found is None:
+            result = answer(endpoint, kwargs, self.store, self.config.engine)
+            body = result.json if access.operator else public_view(endpoint, result.json)
+            found = (_json_bytes(body), "application/json")
+            self.cache.put(key, found)
+        return json.loads(found[0])
+
     def access(self, request: Request) -> _Access:
         """The caller's access; :class:`~teiten.errors.Refusal` (401) for a wrong or missing
         token."""
         header = request.headers.get("authorization")
-        if header is not None:
-            scheme, _, token = header.partition(" ")
+        cookie = request.cookies.get(TOKEN_COOKIE)
+        if header is not None or cookie:
+            scheme, _, token = (header or f"bearer {cookie}").partition(" ")
             name = self.tokens.verify(token.strip()) if scheme.lower() == "bearer" else None
             if name is None:
                 raise Refusal(401, "unauthorized", "the bearer token is not valid")
@@ -276,26 +302,36 @@ def create_app(config: WebConfig) -> FastAPI:
 
     for endpoint in ENDPOINTS:
         _route(app, server, endpoint)
+    from teiten.web.pages import add_pages
+
+    add_pages(app, server)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     return app
 
 
 async def _limited(
     server: _Server, request: Request, call_next: Callable[[Request], Awaitable[Response]]
 ) -> Response:
-    """The response, unless the client is over its budget (429) or refused (401)."""
-    if request.url.path.startswith("/api/") and request.url.path not in _UNLIMITED:
-        try:
-            request.state.access = server.access(request)
-            client = request.state.access.client
-        except Refusal as refused:
-            client = f"addr:{request.client.host if request.client else '-'}"
-            wait = server.limiter.take(client)
-            if wait > 0:
-                return _too_many(wait)
-            return _error(refused.status, refused.message)
+    """The response, unless the client is over its budget (429) or refused (401; a page
+    sends a browser to the sign-in form instead)."""
+    path = request.url.path
+    if path.startswith(_FREE):
+        request.state.access = _Access(False, "-")
+        return await call_next(request)
+    try:
+        request.state.access = server.access(request)
+        client = request.state.access.client
+    except Refusal as refused:
+        client = f"addr:{request.client.host if request.client else '-'}"
         wait = server.limiter.take(client)
         if wait > 0:
             return _too_many(wait)
+        if not path.startswith("/api/"):
+            return RedirectResponse("/signin", 303)
+        return _error(refused.status, refused.message)
+    wait = server.limiter.take(client)
+    if wait > 0:
+        return _too_many(wait)
     return await call_next(request)
 
 

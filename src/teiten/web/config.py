@@ -35,7 +35,7 @@ class WebConfig:
     public: bool = False
     publication_delay_hours: int = 0
     requests_per_minute: int = 120
-    burst: int = 30
+    burst: int = 60  # an overview page asks for about 22 answers at once
     cache_entries: int = 512
     log_level: str = "info"
 

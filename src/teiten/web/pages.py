@@ -1,0 +1,427 @@
+"""The dashboard: server-rendered pages over the API's own answers.
+
+Each page asks :meth:`teiten.web.app._Server.answer` what the API would answer (the
+same JSON, the same public view, the same cache) and renders it; the charts are drawn
+in the browser by ``static/dashboard.js`` with uPlot, from the API (no inline script:
+data travels in ``data-`` attributes). The period and the language are in the URL
+(``?period=2019Q2&lang=ja``); without one, the last 7 days of data and the browser's
+language (Japanese when it asks for it first).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+import jinja2
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+import teiten
+from teiten.errors import ParameterError, TeitenError
+from teiten.web.api import ENDPOINTS
+from teiten.web.messages import TEXT, language
+
+if TYPE_CHECKING:
+    from teiten.web.app import _Access, _Server
+
+__all__ = ["add_pages"]
+
+_ENDPOINTS = {e.path: e for e in ENDPOINTS}
+_ATTRIBUTION_MARK = {"one-host": "†", "few-hosts": "‡"}
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("teiten.web", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+_ENV = _environment()
+
+
+def add_pages(app: FastAPI, server: _Server) -> None:
+    """The dashboard's routes on ``app``."""
+
+    for path, page, build, period in (
+        ("/", "overview", _overview, True),
+        ("/series", "series", _series, True),
+        ("/phenomena", "phenomena", _phenomena, True),
+        ("/events", "events", _events, True),
+        ("/source", "source", _source, False),
+        ("/signin", "source", _signin, False),
+    ):
+        app.add_api_route(
+            path, _handler(server, page, build, period), methods=["GET"], include_in_schema=False
+        )
+
+    @app.post("/signin", include_in_schema=False)
+    async def signed_in(request: Request) -> Response:
+        from teiten.web.app import TOKEN_COOKIE
+
+        form = await _form(request)
+        lang = form.get("lang", "en")
+        if server.tokens.verify(form.get("token", "").strip()) is None:
+            return RedirectResponse(f"/signin?{urlencode({'lang': lang, 'failed': 1})}", 303)
+        response = RedirectResponse(f"/?{urlencode({'lang': lang})}", 303)
+        response.set_cookie(
+            TOKEN_COOKIE,
+            form["token"].strip(),
+            httponly=True,
+            samesite="strict",
+            secure=server.config.tls,
+            max_age=8 * 3600,
+        )
+        return response
+
+
+def _handler(server: _Server, page: str, build: Any, period: bool) -> Any:
+    async def handler(request: Request) -> Response:
+        return await _page(server, request, page, build, period=period)
+
+    return handler
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """An urlencoded form body (the sign-in form), without python-multipart."""
+    from urllib.parse import parse_qsl
+
+    body = (await request.body())[:4096].decode(errors="replace")
+    return dict(parse_qsl(body))
+
+
+async def _page(
+    server: _Server, request: Request, page: str, build: Any, *, period: bool = True
+) -> Response:
+    """Render ``page``: ``build(server, access, context)`` fills in what it shows."""
+    from starlette.concurrency import run_in_threadpool
+
+    access: _Access = request.state.access
+    lang = language(request.query_params.get("lang"), request.headers.get("accept-language"))
+    context: dict[str, Any] = {
+        "page": page,
+        "lang": lang,
+        "t": TEXT[lang],
+        "public": not access.operator,
+        "operator": access.operator,
+        "version": teiten.__version__,
+        "period": None,
+        "extra_params": [],
+        "presets": [],
+        "params": dict(request.query_params),
+        "poll": _poll(request.query_params.get("poll")),
+    }
+    last = await run_in_threadpool(_last_day, server)
+    if period:
+        context["period"] = request.query_params.get("period") or _last_7_days(last)
+        context["presets"] = _presets(last, lang, request)
+    context["query"] = lambda **kw: _query(request, **kw)
+    context["lang_link"] = "?" + _query(request, lang="en" if lang == "ja" else "ja")
+    context["links"] = {
+        name: f"/{'' if name == 'overview' else name}?"
+        + urlencode({k: v for k, v in (("period", context["period"]), ("lang", lang)) if v})
+        for name in ("overview", "series", "phenomena", "events", "source")
+    }
+    try:
+        await run_in_threadpool(build, server, access, context, request)
+    except ParameterError as exc:
+        context["error"] = str(exc)
+        return HTMLResponse(_error_page(context, str(exc)), status_code=422)
+    except TeitenError as exc:
+        return HTMLResponse(_error_page(context, str(exc)), status_code=400)
+    html = _ENV.get_template(f"{build.__name__.strip('_')}.html.j2").render(**context)
+    return HTMLResponse(html)
+
+
+def _poll(asked: str | None) -> int:
+    """How often (ms) a page asks whether the store changed: ``?poll=`` within 1 s to
+    10 min, else 10 s."""
+    try:
+        return min(max(int(asked or 10_000), 1_000), 600_000)
+    except ValueError:
+        return 10_000
+
+
+def _error_page(context: dict[str, Any], message: str) -> str:
+    context = {**context}
+    template = _ENV.from_string(
+        '{% extends "base.html.j2" %}{% block main %}<p class="error">{{ message }}</p>'
+        "{% endblock %}"
+    )
+    return template.render(**context, message=message)
+
+
+def _query(request: Request, **changes: Any) -> str:
+    """This page's query with ``changes`` (None removes a parameter)."""
+    params = dict(request.query_params)
+    for key, value in changes.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = str(value)
+    return urlencode(params)
+
+
+def _last_day(server: _Server) -> date:
+    """The store's last day with packets (today when it holds none)."""
+    from teiten.store import Store
+    from teiten.store.summary import summarize
+    from teiten.web.app import store_version
+
+    version, _ = store_version(server.store)
+    found = server.cache.get(("last_day", version))
+    if found is None:
+        info = summarize(Store(server.store, create=False))
+        found = ((info.get("last_day") or date.today().isoformat()).encode(), "text/plain")
+        server.cache.put(("last_day", version), found)
+    return date.fromisoformat(found[0].decode())
+
+
+def _last_7_days(last: date) -> str:
+    return f"{last - timedelta(days=6)}..{last}"
+
+
+def _presets(last: date, lang: str, request: Request) -> list[tuple[str, str]]:
+    """Links to the usual periods around the store's last day."""
+    t = TEXT[lang]
+    quarter = f"{last.year}Q{(last.month - 1) // 3 + 1}"
+    month = f"{last.year}-{last.month:02d}"
+    return [
+        (t["last_7_days"], "?" + _query(request, period=_last_7_days(last))),
+        (f"{t['month']} {month}", "?" + _query(request, period=month)),
+        (f"{t['quarter']} {quarter}", "?" + _query(request, period=quarter)),
+    ]
+
+
+def _ask(server: _Server, access: _Access, path: str, **params: Any) -> Any:
+    given = [
+        (k, str(v))
+        for k, values in params.items()
+        if values is not None
+        for v in (values if isinstance(values, list | tuple) else [values])
+    ]
+    return server.answer(_ENDPOINTS[path], given, access)
+
+
+def _count(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def _overview(server: _Server, access: _Access, context: dict[str, Any], request: Request) -> None:
+    from teiten.analyze.periods import parse_period
+    from teiten.web.app import store_version
+
+    t, lang, period = context["t"], context["lang"], context["period"]
+    ports = _ask(server, access, "top/ports", period=period, limit=10)
+    countries = _ask(server, access, "top/countries", period=period, limit=10)
+    previous = parse_period(period).previous().label
+    before = _ask(server, access, "top/ports", period=previous, limit=1)["total"]
+    total = ports["total"]
+    tiles = []
+    for key in ("packets", "sources"):
+        change = _change(total[key], before[key])
+        note = t["previous"].format(value=_count(before[key])) + (f" ({change})" if change else "")
+        tiles.append(
+            {
+                "key": key,
+                "label": t[key],
+                "raw": total[key],
+                "value": _count(total[key]),
+                "note": note,
+            }
+        )
+    if access.operator and total.get("sensors"):
+        per = total["packets"] / total["sensors"]
+        note = f"{t['sensors']}: {total['sensors']}"
+        tiles.append(
+            {
+                "key": "per_sensor",
+                "label": t["per_sensor"],
+                "raw": per,
+                "value": _count(per),
+                "note": note,
+            }
+        )
+    context["store_version"] = store_version(server.store)[0]
+    context["tiles"] = tiles
+    base = {"period": period, "lang": lang}
+    context["tables"] = [
+        {
+            "id": "top-ports",
+            "title": t["top_ports"],
+            "heads": [t["port"], t["service"]],
+            "rows": [
+                _row(
+                    r,
+                    [
+                        _port_label(r),
+                        r.get("service") or "",
+                    ],
+                    {**base, "port": r["port"], "proto": r["proto"]},
+                    lang,
+                )
+                for r in ports["rows"]
+            ],
+        },
+        {
+            "id": "top-countries",
+            "title": t["top_countries"],
+            "heads": [t["region"]],
+            "rows": [
+                _row(
+                    r,
+                    [_country_label(r["country"], lang)],
+                    {**base, "country": r["country"]},
+                    lang,
+                )
+                for r in countries["rows"]
+            ],
+        },
+    ]
+
+
+def _port_label(r: dict[str, Any]) -> str:
+    value = r["port"] if r["port"] is not None else r.get("icmp_type", "")
+    return f"{value}/{r['proto']}"
+
+
+def _country_label(code: str | None, lang: str) -> str:
+    from teiten.enrich import country_name
+
+    return f"{country_name(code, lang) or code or '—'} ({code or '—'})"
+
+
+def _row(r: dict[str, Any], cells: list[str], params: dict[str, Any], lang: str) -> dict[str, Any]:
+    """A ranking row as the overview shows it, with the series its sparkline draws."""
+    shown = {k: v for k, v in params.items() if v is not None}
+    series = {k: v for k, v in shown.items() if k != "lang"}
+    return {
+        "rank": r["rank"],
+        "previous": TEXT[lang]["new"] if r["previous_rank"] is None else r["previous_rank"],
+        "cells": cells,
+        "packets": r["packets"],
+        "sources": r["sources"],
+        "share": f"{100 * r['share']:.1f}%",
+        "mirai": f"{100 * r['tag_shares'].get('mirai', 0):.0f}%",
+        "link": "/series?" + urlencode(shown),
+        "series": "/api/v1/series?" + urlencode(series),
+    }
+
+
+def _change(now: float, before: float) -> str:
+    if not before:
+        return ""
+    return f"{(now - before) / before:+.1%}"
+
+
+def _series(server: _Server, access: _Access, context: dict[str, Any], request: Request) -> None:
+    params = request.query_params
+    form = {k: params.get(k, "") for k in ("port", "country", "proto")}
+    chosen = {k: v for k, v in form.items() if v}
+    period = context["period"]
+    context["form"] = form
+    context["extra_params"] = list(chosen.items())
+    what = ", ".join(f"{k} {v}" for k, v in chosen.items()) or context["t"]["all"]
+    context["heading"] = f"{context['t']['series']}: {what}"
+    context["series_url"] = "/api/v1/series?" + urlencode({"period": period, **chosen})
+    context["phenomena_url"] = "/api/v1/phenomena?" + urlencode({"period": period})
+    context["subject"] = json.dumps(chosen)
+    _ask(server, access, "top/ports", period=period, limit=1)  # a bad period is a 422 here
+
+
+def _phenomena(server: _Server, access: _Access, context: dict[str, Any], request: Request) -> None:
+    t, lang = context["t"], context["lang"]
+    found = _ask(server, access, "phenomena", period=context["period"])
+    findings = []
+    for f in found["findings"]:
+        series = f.get("evidence", {}).get("series")
+        findings.append(
+            {
+                "title": f["title"][lang],
+                "text": f["text"][lang],
+                "headline": f["headline"],
+                "mark": _ATTRIBUTION_MARK.get(f["attribution"], ""),
+                "attribution_text": t.get(f["attribution"], f["attribution"]),
+                "sources": f["sources"],
+                "dates": f"{f['start'] or ''} – {f['end'] or ''}",
+                "chart": json.dumps(series) if series else "",
+            }
+        )
+    context["findings"] = findings
+
+
+def _events(server: _Server, access: _Access, context: dict[str, Any], request: Request) -> None:
+    t, period = context["t"], context["period"]
+    scans = _ask(server, access, "events/scans", period=period, limit=20)
+    dos = _ask(server, access, "events/dos", period=period, limit=20)
+    who = [t["source"]] if access.operator else []
+    context["tables"] = [
+        {
+            "title": t["scans"],
+            "total": scans["total"]["events"],
+            "heads": [
+                *who,
+                t["country"],
+                t["port"],
+                t["start"],
+                t["end"],
+                t["packets"],
+                t["destinations"],
+                t["rate"],
+            ],
+            "rows": [
+                [
+                    *([r["source"]] if access.operator else []),
+                    r["country"] or "",
+                    f"{r['port']}/{r['proto']}",
+                    r["start"][:19],
+                    r["end"][:19],
+                    _count(r["packets"]),
+                    _count(r["destinations"]),
+                    _count(r["rate_pps_internet_wide"]),
+                ]
+                for r in scans["rows"]
+            ],
+        },
+        {
+            "title": t["dos"],
+            "total": dos["total"]["events"],
+            "heads": [
+                *([t["victim"]] if access.operator else []),
+                t["country"],
+                t["port"],
+                t["start"],
+                t["end"],
+                t["packets"],
+                t["rate"],
+            ],
+            "rows": [
+                [
+                    *([r["victim"]] if access.operator else []),
+                    r["country"] or "",
+                    ", ".join(r["ports"][:3]),
+                    r["start"][:19],
+                    r["end"][:19],
+                    _count(r["packets"]),
+                    _count(r["rate_pps_internet_wide"]),
+                ]
+                for r in dos["rows"]
+            ],
+        },
+    ]
+
+
+def _source(server: _Server, access: _Access, context: dict[str, Any], request: Request) -> None:
+    ip = request.query_params.get("ip")
+    context["ip"] = ip
+    context["history"] = None
+    if access.operator and ip:
+        context["history"] = server.answer(_ENDPOINTS["source/{ip}"], [("ip", ip)], access)
+
+
+def _signin(server: _Server, access: _Access, context: dict[str, Any], request: Request) -> None:
+    context["failed"] = bool(request.query_params.get("failed"))
