@@ -318,3 +318,38 @@ def test_public_mode_holds_back_what_the_publication_delay_says(store, tmp_path)
         assert "not published yet" in detail["msg"]
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(("fmt", "lang"), [("html", "en"), ("md", "ja"), ("pdf", "en")])
+def test_reports_are_what_teiten_report_writes(operator, public, store, tmp_path, fmt, lang):
+    out = tmp_path / f"{PERIOD}.{fmt}"
+    args = ["report", "--store", str(store), "--period", PERIOD, "--lang", lang, "--out", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    url = f"{operator.url}/api/v1/reports/{PERIOD}.{fmt}"
+    served = httpx.get(url, params={"lang": lang}, timeout=120)
+    assert served.status_code == 200, served.text
+    if fmt == "pdf":  # chromium stamps each PDF it prints with the time
+        assert served.content.startswith(b"%PDF-")
+    else:
+        assert served.content == out.read_bytes()
+    if fmt == "md":
+        chart = re.search(rf"\(({re.escape(PERIOD)}_charts/[^)]+\.svg)\)", served.text)
+        assert chart is not None
+        drawn = httpx.get(f"{operator.url}/api/v1/reports/{chart[1]}", params={"lang": lang})
+        assert drawn.content == (tmp_path / chart[1]).read_bytes()
+    if fmt == "html":
+        assert "style-src 'unsafe-inline'" in served.headers["content-security-policy"]
+        assert "script-src" not in served.headers["content-security-policy"]
+        shown = httpx.get(f"{public.url}/api/v1/reports/{PERIOD}.html", params={"lang": lang})
+        assert not set(_LITERAL.findall(shown.text.lower())) & _addresses(store)
+
+
+@pytest.mark.parametrize(
+    ("name", "lang", "loc"),
+    [("2019Q5.pdf", "en", "name"), ("report", "en", "name"), (f"{PERIOD}.pdf", "fr", "lang")],
+)
+def test_a_bad_report_name_is_422(operator, name, lang, loc):
+    response = httpx.get(f"{operator.url}/api/v1/reports/{name}", params={"lang": lang})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][-1] == loc

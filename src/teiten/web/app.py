@@ -266,7 +266,8 @@ def create_app(config: WebConfig) -> FastAPI:
         except Exception:  # never a traceback to the client
             log.exception("error answering %s", path)
             response = _error(500, "internal error; the server's log has the details")
-        response.headers.update(SECURITY_HEADERS)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)  # a report sets its own CSP
         label = path if path.startswith(API) else "other"
         server.metrics.requests.labels(label, str(response.status_code)).inc()
         server.metrics.seconds.labels(label).observe(time.perf_counter() - started)
@@ -302,6 +303,9 @@ def create_app(config: WebConfig) -> FastAPI:
 
     for endpoint in ENDPOINTS:
         _route(app, server, endpoint)
+    from teiten.web.reports import add_reports
+
+    add_reports(app, server)
     from teiten.web.pages import add_pages
 
     add_pages(app, server)
