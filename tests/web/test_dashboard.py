@@ -160,3 +160,12 @@ def test_a_screenshot_of_the_overview(page, operator, tmp_path):
     time.sleep(0.2)
     shot = page.save_screenshot(tmp_path / "overview.png")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_overview_links_the_period_s_reports(page, operator):
+    _open(page, f"{operator.url}/?period={PERIOD}&lang=en")
+    links = page.locator(".reports a")
+    assert links.count() == 3
+    pdf = httpx.get(operator.url + links.first.get_attribute("href"), timeout=120)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+    page.assert_clean()
