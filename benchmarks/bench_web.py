@@ -218,7 +218,7 @@ def main() -> int:
     CACHE.mkdir(parents=True, exist_ok=True)
     (CACHE / "web-results.json").write_text(json.dumps(results, indent=2) + "\n")
     print(
-        f"teiten serve on {args.packets:,} packets (2019Q2 store), {args.clients} clients at once"
+        f"teiten serve on {args.packets:,} packets (2019H1 store), {args.clients} clients at once"
     )
     print(f"{'':28}{'requests':>9}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}")
     for label, r in (
