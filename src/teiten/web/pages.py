@@ -354,65 +354,45 @@ def _phenomena(server: _Server, access: _Access, context: dict[str, Any], reques
     context["findings"] = findings
 
 
+# An event table's columns: (heading, cell), the first (the address) for operators only.
+_SCAN_COLUMNS: list[tuple[str, Any]] = [
+    ("source", lambda r: r["source"]),
+    ("country", lambda r: r["country"] or ""),
+    ("port", lambda r: f"{r['port']}/{r['proto']}"),
+    ("start", lambda r: r["start"][:19]),
+    ("end", lambda r: r["end"][:19]),
+    ("packets", lambda r: _count(r["packets"])),
+    ("destinations", lambda r: _count(r["destinations"])),
+    ("rate", lambda r: _count(r["rate_pps_internet_wide"])),
+]
+_DOS_COLUMNS: list[tuple[str, Any]] = [
+    ("victim", lambda r: r["victim"]),
+    ("country", lambda r: r["country"] or ""),
+    ("port", lambda r: ", ".join(r["ports"][:3])),
+    ("start", lambda r: r["start"][:19]),
+    ("end", lambda r: r["end"][:19]),
+    ("packets", lambda r: _count(r["packets"])),
+    ("rate", lambda r: _count(r["rate_pps_internet_wide"])),
+]
+
+
 def _events(server: _Server, access: _Access, context: dict[str, Any], request: Request) -> None:
     t, period = context["t"], context["period"]
-    scans = _ask(server, access, "events/scans", period=period, limit=20)
-    dos = _ask(server, access, "events/dos", period=period, limit=20)
-    who = [t["source"]] if access.operator else []
-    context["tables"] = [
-        {
-            "title": t["scans"],
-            "total": scans["total"]["events"],
-            "heads": [
-                *who,
-                t["country"],
-                t["port"],
-                t["start"],
-                t["end"],
-                t["packets"],
-                t["destinations"],
-                t["rate"],
-            ],
-            "rows": [
-                [
-                    *([r["source"]] if access.operator else []),
-                    r["country"] or "",
-                    f"{r['port']}/{r['proto']}",
-                    r["start"][:19],
-                    r["end"][:19],
-                    _count(r["packets"]),
-                    _count(r["destinations"]),
-                    _count(r["rate_pps_internet_wide"]),
-                ]
-                for r in scans["rows"]
-            ],
-        },
-        {
-            "title": t["dos"],
-            "total": dos["total"]["events"],
-            "heads": [
-                *([t["victim"]] if access.operator else []),
-                t["country"],
-                t["port"],
-                t["start"],
-                t["end"],
-                t["packets"],
-                t["rate"],
-            ],
-            "rows": [
-                [
-                    *([r["victim"]] if access.operator else []),
-                    r["country"] or "",
-                    ", ".join(r["ports"][:3]),
-                    r["start"][:19],
-                    r["end"][:19],
-                    _count(r["packets"]),
-                    _count(r["rate_pps_internet_wide"]),
-                ]
-                for r in dos["rows"]
-            ],
-        },
-    ]
+    context["tables"] = []
+    for path, title, columns in (
+        ("events/scans", "scans", _SCAN_COLUMNS),
+        ("events/dos", "dos", _DOS_COLUMNS),
+    ):
+        found = _ask(server, access, path, period=period, limit=20)
+        shown = columns if access.operator else columns[1:]  # no address in public
+        context["tables"].append(
+            {
+                "title": t[title],
+                "total": found["total"]["events"],
+                "heads": [t[head] for head, _ in shown],
+                "rows": [[cell(r) for _, cell in shown] for r in found["rows"]],
+            }
+        )
 
 
 def _source(server: _Server, access: _Access, context: dict[str, Any], request: Request) -> None:
