@@ -353,3 +353,22 @@ def test_a_bad_report_name_is_422(operator, name, lang, loc):
     response = httpx.get(f"{operator.url}/api/v1/reports/{name}", params={"lang": lang})
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"][-1] == loc
+
+
+def test_metrics_name_routes_never_the_address_asked_for(store, tmp_path):
+    import shutil
+
+    copy = tmp_path / "store"
+    shutil.copytree(store, copy)
+    token = Tokens(copy).add("analyst")
+    server = WebServer(tmp_path / "server", copy).start()
+    try:
+        auth = {"Authorization": f"Bearer {token}"}
+        assert (
+            httpx.get(f"{server.url}/api/v1/source/120.217.27.51", headers=auth).status_code == 200
+        )
+        metrics = httpx.get(f"{server.url}/api/v1/metrics", headers=auth).text
+        assert 'endpoint="/api/v1/source/{ip}"' in metrics
+        assert "120.217.27.51" not in metrics and "120.217.27.51" not in server.log_text()
+    finally:
+        server.stop()

@@ -260,15 +260,14 @@ def create_app(config: WebConfig) -> FastAPI:
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         started = time.perf_counter()
-        path = request.url.path
         try:
             response = await _limited(server, request, call_next)
         except Exception:  # never a traceback to the client
-            log.exception("error answering %s", path)
+            log.exception("error answering %s", _route_of(request))
             response = _error(500, "internal error; the server's log has the details")
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)  # a report sets its own CSP
-        label = path if path.startswith(API) else "other"
+        label = _route_of(request)
         server.metrics.requests.labels(label, str(response.status_code)).inc()
         server.metrics.seconds.labels(label).observe(time.perf_counter() - started)
         return response
@@ -337,6 +336,14 @@ async def _limited(
     if wait > 0:
         return _too_many(wait)
     return await call_next(request)
+
+
+def _route_of(request: Request) -> str:
+    """The route a request took, as declared (``/api/v1/source/{ip}``: never the address
+    asked for, in a log line or a metric label), or ``other``."""
+    route = request.scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) and path.startswith(API) else "other"
 
 
 def _too_many(wait: float) -> JSONResponse:
