@@ -37,12 +37,14 @@ function sparkline(element, series) {
   element.dataset.points = JSON.stringify(series.values);
 }
 
-function fullChart(element, series, marks) {
-  const names = ["total", ...Object.keys(series.breakdown || {})];
-  const data = [times(series.buckets), series.values,
-    ...names.slice(1).map((n) => series.breakdown[n])];
-  const lines = names.map((name) => ({
-    label: name, stroke: SERIES_COLOURS[name] || "#555", width: name === "total" ? 2 : 1.25,
+// A chart of named lines over the buckets (the first line drawn heavier), with dashed
+// marks at the dates of `marks`.
+function fullChart(element, buckets, named, marks) {
+  const names = Object.keys(named);
+  const data = [times(buckets), ...names.map((n) => named[n])];
+  const lines = names.map((name, i) => ({
+    label: name, stroke: SERIES_COLOURS[name] || (i === 0 ? SERIES_COLOURS.total : "#555"),
+    width: i === 0 ? 2 : 1.25,
   }));
   const markTimes = marks.map((m) => Date.parse(m.date + "T12:00:00Z") / 1000);
   const chart = new uPlot({
@@ -67,7 +69,7 @@ function fullChart(element, series, marks) {
     },
   }, data, element);
   element.chart = chart;
-  element.dataset.points = JSON.stringify(series.values);
+  element.dataset.points = JSON.stringify(data[1]);
   element.dataset.marks = JSON.stringify(marks.map((m) => m.date));
 }
 
@@ -114,7 +116,7 @@ async function drawSeriesPage() {
     getJSON(element.dataset.series), getJSON(element.dataset.phenomena),
   ]);
   const marks = findingMarks(phenomena.findings, JSON.parse(element.dataset.subject), lang);
-  fullChart(element, series, marks);
+  fullChart(element, series.buckets, { total: series.values, ...series.breakdown }, marks);
   const list = document.getElementById("marks");
   for (const m of marks) {
     const item = document.createElement("li");
@@ -126,12 +128,7 @@ async function drawSeriesPage() {
 function drawEvidence(root) {
   for (const element of root.querySelectorAll(".chart[data-evidence]")) {
     const evidence = JSON.parse(element.dataset.evidence);
-    const names = Object.keys(evidence.values);
-    const series = {
-      buckets: evidence.dates, values: evidence.values[names[0]],
-      breakdown: Object.fromEntries(names.slice(1).map((n) => [n, evidence.values[n]])),
-    };
-    fullChart(element, series, []);
+    fullChart(element, evidence.dates, evidence.values, []);  // lines named as the finding does
   }
 }
 
