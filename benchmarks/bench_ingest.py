@@ -19,9 +19,11 @@ Run with ``make bench`` (or ``.venv/bin/python benchmarks/bench_ingest.py``). It
    ``benchmarks/.cache/``, run by the same interpreter). Issue 12's target is
    against that release ("today's full-ingest speed", which its README gives as
    26–28× dpkt): full ingest with rollups may take at most 15 % longer than it,
-   checked when it could be run; the share the rollups take of this tree's own
-   ingest is checked against the same 15 %. Without git history the in-tree run
-   without rollups stands in for the old release, and the table says so;
+   checked when it could be run. The share the rollups take of this tree's own
+   ingest is printed beside it, for information: the issue asks that ingest stay as
+   fast as it was, and suggests writing less to pay for the rollups, so what this
+   tree saved elsewhere counts. Without git history the in-tree run without rollups
+   stands in for the old release (and is then the target), and the table says so;
 3. times a plain dpkt loop doing the same counting (per (proto, dport) and
    per traffic kind) on the first packets of the smaller capture, and checks
    that teiten's decoder counts the same slice identically;
@@ -413,7 +415,7 @@ def verdicts(r: Results) -> dict[str, dict[str, Any]]:
             "value": share,
             "pass": share <= TARGET_ROLLUP_SHARE,
         }
-    if "rollups" in d:
+    elif "rollups" in d:  # no old release to run: this tree without rollups stands in
         share = d["rollups"]["share"]
         out["rollups add ≤ 15 % to this tree's full ingest (4× capture)"] = {
             "value": share,
@@ -506,7 +508,7 @@ def print_table(r: Results, n: int, big: int) -> None:
     if "rollups" in d:
         print(
             f"(in this tree the rollups add {100 * d['rollups']['share']:+.1f} % to full "
-            "ingest time)"
+            "ingest time: for information, the target is against the release before them)"
         )
     for key in ("capture_1x", "capture_4x"):
         gen = (d.get(key) or {}).get("generated_now")
