@@ -37,6 +37,9 @@ GRID = [
     ("top/ports", ["top", "ports"], {"period": REAL_PERIOD, "sensor": "s1"}),
     ("top/countries", ["top", "countries"], {"period": PERIOD, "metric": "per-sensor"}),
     ("top/countries", ["top", "countries"], {"period": REAL_PERIOD, "traffic": "backscatter"}),
+    ("top/asns", ["top", "asns"], {"period": PERIOD, "metric": "sources"}),
+    ("top/countries", ["top", "countries"], {"period": PERIOD, "prefix": ["0.0.0.0/1", "::/1"]}),
+    ("top/ports", ["top", "ports"], {"period": PERIOD, "asn": ["64500", "2497"]}),
     ("events/scans", ["events", "scans"], {"period": PERIOD, "limit": "5"}),
     ("events/scans", ["events", "scans"], {"period": PERIOD, "min_destinations": "20"}),
     ("events/dos", ["events", "dos"], {"period": PERIOD}),
@@ -172,7 +175,7 @@ _LITERAL = re.compile(
 def test_public_mode_never_shows_an_address_or_a_sensor(public, store):
     known = _addresses(store)
     assert len(known) > 1000
-    queries = [(path, query) for path, _, query in GRID if "sensor" not in query]
+    queries = [(p, query) for p, _, query in GRID if not {"sensor", "prefix"} & set(query)]
     queries += [(path, {**query, "format": "csv"}) for path, query in queries]
     queries += [("store", {})]
     for path, query in queries:
@@ -182,9 +185,11 @@ def test_public_mode_never_shows_an_address_or_a_sensor(public, store):
         assert not shown, (path, query, sorted(shown)[:5])
         assert '"sensors"' not in response.text, (path, query)
         assert '"sensor"' not in response.text, (path, query)
-    refused = httpx.get(f"{public.url}/api/v1/top/ports", params={"period": PERIOD, "sensor": "s1"})
-    assert refused.status_code == 422
-    assert refused.json()["detail"][0]["loc"] == ["query", "sensor"]
+    for name, value in (("sensor", "s1"), ("prefix", "192.0.2.7/32")):
+        params = {"period": PERIOD, name: value}
+        refused = httpx.get(f"{public.url}/api/v1/top/ports", params=params)
+        assert refused.status_code == 422
+        assert refused.json()["detail"][0]["loc"] == ["query", name]
 
 
 def test_public_rankings_hide_the_sensor_count_as_a_published_report_does(public, operator):

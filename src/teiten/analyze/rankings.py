@@ -1,4 +1,4 @@
-"""Rankings: top destination ports and top source countries for a period.
+"""Rankings: top destination ports, source countries and source ASes for a period.
 
 Each row carries its rank in the previous period (ranked over *all* rows, not
 just the top N, so a report can say "outside top 10" from the real rank).
@@ -13,7 +13,8 @@ Metrics, as the observatories publish them:
 Fingerprint tags (:mod:`teiten.fingerprint`) filter the packets counted
 (``Filters.tags``: any of these; ``Filters.exclude_tags``: none of these, e.g.
 leave out ``research`` scanners), as may a destination port (``Filters.port``:
-``23/tcp``, or ``23`` for TCP or UDP), and every row and the total carry
+``23/tcp``, or ``23`` for TCP or UDP), source ASes (``Filters.asns``) and source
+networks (``Filters.prefixes``, CIDR), and every row and the total carry
 ``tag_shares``: the share of their packets carrying each tag — always the
 scanner tools and ``research``, plus every other tag present in the period.
 
@@ -29,12 +30,13 @@ CVEs, malware and products the knowledge base links to the port.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from teiten.analyze.periods import Period
 from teiten.enrich import country_name, protocol_name, service_name
+from teiten.enrich.addresses import network_span
 from teiten.enrich.countries import country_code
 from teiten.errors import OptionError
 from teiten.fingerprint.registry import TAG_BITS, tag_mask
@@ -54,6 +56,7 @@ __all__ = [
     "Filters",
     "Ranking",
     "attribution",
+    "network_text",
     "one_of",
     "parse_port",
     "port_text",
@@ -63,7 +66,7 @@ __all__ = [
 
 METRICS = ("packets", "sources", "per-sensor")
 TRAFFIC = ("probe", "backscatter", "all")
-Dimension = Literal["ports", "countries"]
+Dimension = Literal["ports", "countries", "asns"]
 SHARE_TAGS = ("mirai", "zmap", "masscan", "research")  # tag shares every ranking reports
 
 ATTRIBUTION_THRESHOLD = 0.5
@@ -83,7 +86,9 @@ _ICMP = (1, 58)
 _KEYS: dict[str, tuple[str, ...]] = {
     "ports": ("proto", "port", "icmp_type"),
     "countries": ("country",),
+    "asns": ("asn",),
 }
+MAX_ASN = (1 << 32) - 1
 
 
 @dataclass(frozen=True)
@@ -93,7 +98,8 @@ class Filters:
     ``country`` is a code or a name (``"Japan"``, ``"日本"``) and is kept as the code;
     an unknown one is an :class:`OptionError` naming the closest. ``port`` is a
     destination port (:func:`parse_port`), kept as :func:`port_text` writes it; its
-    protocol and ``proto`` must agree.
+    protocol and ``proto`` must agree. ``asns``: AS numbers; ``prefixes``: source
+    networks in CIDR (``192.0.2.0/24``; host bits are dropped), kept as normalised text.
     """
 
     country: str | None = None
@@ -102,8 +108,15 @@ class Filters:
     tags: tuple[str, ...] = ()  # only packets carrying any of these tags
     exclude_tags: tuple[str, ...] = ()  # no packet carrying any of these tags
     port: str | None = None  # only packets to this destination port
+    asns: tuple[int, ...] = ()  # only packets from sources in any of these ASes
+    prefixes: tuple[str, ...] = ()  # only packets from sources in any of these networks
 
     def __post_init__(self) -> None:
+        for asn in self.asns:
+            if not 0 <= asn <= MAX_ASN:
+                raise OptionError(f"--asn {asn}: an AS number is 0 … {MAX_ASN}")
+        object.__setattr__(self, "asns", tuple(sorted(set(self.asns))))
+        object.__setattr__(self, "prefixes", tuple(network_text(p) for p in self.prefixes))
         if self.country is not None:
             object.__setattr__(self, "country", country_code(self.country))
         if self.port is not None:
@@ -124,6 +137,8 @@ class Filters:
             "tags": list(self.tags),
             "exclude_tags": list(self.exclude_tags),
             "port": self.port,
+            "asns": list(self.asns),
+            "prefixes": list(self.prefixes),
         }
         return {name: value for name, value in given.items() if value}
 
@@ -145,6 +160,8 @@ class Filters:
             proto=proto,
             port=port,
             kind=None if traffic == "all" else traffic,
+            asns=self.asns,
+            networks=[network_span(p) for p in self.prefixes],
         )
 
 
@@ -172,6 +189,19 @@ def parse_port(text: str) -> tuple[int | None, int]:
     if not number.isdigit() or not 0 <= int(number) <= 0xFFFF:
         raise OptionError(f"--port {text!r}: expected PORT/PROTO such as 23/tcp or 53/udp")
     return (proto_number(proto) if proto else None), int(number)
+
+
+def network_text(text: str) -> str:
+    """A source network as ``--prefix`` reads it, normalised: ``192.0.2.7/24`` →
+    ``192.0.2.0/24``; an :class:`OptionError` saying what is expected."""
+    import ipaddress
+
+    try:
+        return str(ipaddress.ip_network(text.strip(), strict=False))
+    except ValueError as exc:
+        raise OptionError(
+            f"--prefix {text!r}: expected a network such as 192.0.2.0/24 or 2001:db8::/32"
+        ) from exc
 
 
 def port_text(text: str) -> str:
@@ -220,12 +250,14 @@ def rank(
     limit: int | None = 10,
     knowledge: KnowledgeBase | None = None,
     attribution_threshold: float = ATTRIBUTION_THRESHOLD,
+    as_names: Mapping[int, str] | None = None,
 ) -> Ranking:
     """Rank ``dimension`` in ``period`` by ``metric``, with previous-period ranks.
 
     With ``knowledge``, each port row gets ``"knowledge"``: ``[{"kind": "cve" |
     "malware" | "product", "id", "title", "published"}]`` (``[]`` when nothing is known),
-    only what was known on the period's last day.
+    only what was known on the period's last day. AS rows are named from ``as_names``
+    (AS number → holder; an AS it does not list gets ``"name": null``).
 
     Rows are ranked from the rollup's sums; only the shown rows (``limit``) are grouped
     by source, so a ranking by packets costs little more than one pass over the sums.
@@ -266,7 +298,7 @@ def rank(
     rows = []
     for r in shown:
         r |= by_key.get(tuple(r[k] for k in keys), {})
-        row = _row(dimension, r, total, metric, shares)
+        row = _row(dimension, r, total, metric, shares, as_names or {})
         rows.append(row | _attributed(r, present, attribution_threshold))
     if knowledge is not None and dimension == "ports":
         for row in rows:
@@ -362,7 +394,12 @@ def _totals(
 
 
 def _row(
-    dimension: str, r: dict[str, Any], total: dict[str, int], metric: str, tags: list[str]
+    dimension: str,
+    r: dict[str, Any],
+    total: dict[str, int],
+    metric: str,
+    tags: list[str],
+    as_names: Mapping[int, str],
 ) -> dict[str, Any]:
     sensors = total["sensors"] or 1
     basis = "sources" if metric == "sources" else "packets"
@@ -373,6 +410,9 @@ def _row(
         row |= {"proto": proto, "port": port, "service": service_name(proto, port)}
         if r["proto"] in _ICMP:
             row["icmp_type"] = None if r["icmp_type"] is None else int(r["icmp_type"])
+    elif dimension == "asns":
+        asn = None if r["asn"] is None else int(r["asn"])
+        row |= {"asn": asn, "name": None if asn is None else as_names.get(asn)}
     else:
         row |= {"country": r["country"], "name": country_name(r["country"])}
     row |= {

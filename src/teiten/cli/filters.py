@@ -46,6 +46,23 @@ class CountryType(click.ParamType):
 COUNTRY = CountryType()
 
 
+class NetworkType(click.ParamType):
+    """A source network in CIDR (``192.0.2.0/24``), normalised (host bits dropped)."""
+
+    name = "prefix"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from teiten.analyze.rankings import network_text
+
+        try:
+            return network_text(str(value))
+        except OptionError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+NETWORK = NetworkType()
+
+
 def country_option(
     *names: str, help: str, default: str | None = None
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -61,10 +78,11 @@ def country_option(
 
 
 def packet_filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """``--traffic``, ``--country``, ``--sensor``, ``--proto``, ``--tag`` (as ``tags``) and
-    ``--exclude-tag`` (as ``exclude_tags``): which packets a ranking or a series counts
+    """``--traffic``, ``--country``, ``--sensor``, ``--proto``, ``--tag`` (as ``tags``),
+    ``--exclude-tag`` (as ``exclude_tags``), ``--asn`` (as ``asns``) and ``--prefix`` (as
+    ``prefixes``): which packets a ranking or a series counts
     (:class:`teiten.analyze.rankings.Filters`)."""
-    from teiten.analyze.rankings import TRAFFIC
+    from teiten.analyze.rankings import MAX_ASN, TRAFFIC
 
     options: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
         click.option(
@@ -93,6 +111,23 @@ def packet_filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
             multiple=True,
             metavar="LABEL",
             help="Leave out packets carrying this tag (e.g. research); repeatable.",
+        ),
+        click.option(
+            "--asn",
+            "asns",
+            multiple=True,
+            type=click.IntRange(0, MAX_ASN),
+            metavar="N",
+            help="Only packets from sources in this AS (its number); repeat for any of several.",
+        ),
+        click.option(
+            "--prefix",
+            "prefixes",
+            multiple=True,
+            type=NETWORK,
+            metavar="CIDR",
+            help="Only packets from sources in this network (192.0.2.0/24, 2001:db8::/32); "
+            "repeat for any of several.",
         ),
     ]
     for option in reversed(options):
@@ -130,7 +165,7 @@ def check_sensor(engine: Engine, sensor: str | None) -> None:
 
 def filters_title(filters: dict[str, Any], skip: tuple[str, ...] = ()) -> str:
     """The filters as a title's tail: `` — country JP, sensor s1, tag mirai``."""
-    words = {"exclude_tags": "without tag", "tags": "tag"}
+    words = {"exclude_tags": "without tag", "tags": "tag", "asns": "AS", "prefixes": "source in"}
     parts = []
     for name, value in filters.items():
         if name in skip or value in (None, "", [], ()):

@@ -113,10 +113,18 @@ def _known_for(items: Sequence[dict[str, Any]], limit: int = 3) -> str:
     return ", ".join(named[:limit]) + (f" (+{more})" if more > 0 else "")
 
 
+_RANKED = {"ports": "destination ports", "countries": "source countries", "asns": "source ASes"}
+_KEY_HEADERS = {
+    "ports": ("Port", "Service"),
+    "countries": ("CC", "Country"),
+    "asns": ("AS", "Holder"),
+}
+
+
 def print_ranking(ranking: Ranking, share_columns: Sequence[str] = ("mirai",)) -> None:
     from teiten.cli.filters import filters_title
 
-    what = "destination ports" if ranking.dimension == "ports" else "source countries"
+    what = _RANKED[ranking.dimension]
     title = (
         f"Top {what}, {ranking.period.label} ({ranking.period.start} – {ranking.period.last_day}), "
         f"{ranking.traffic} packets by {ranking.metric}; previous: {ranking.previous.label}"
@@ -126,12 +134,8 @@ def print_ranking(ranking: Ranking, share_columns: Sequence[str] = ("mirai",)) -
     table.add_column("Rank", justify="right")
     table.add_column("Prev", justify="right")
     table.add_column("", justify="left")
-    if ranking.dimension == "ports":
-        table.add_column("Port")
-        table.add_column("Service")
-    else:
-        table.add_column("CC")
-        table.add_column("Country")
+    for name in _KEY_HEADERS[ranking.dimension]:
+        table.add_column(name)
     for name in ("Packets", "Sources", "Per sensor", "Share"):
         table.add_column(name, justify="right")
     shown = [t for t in share_columns if t not in ranking.filters.tags]  # those are 100 %
@@ -149,6 +153,9 @@ def print_ranking(ranking: Ranking, share_columns: Sequence[str] = ("mirai",)) -
             else:
                 key = row["proto"]
             label = row["service"] or ""
+        elif ranking.dimension == "asns":
+            key = "??" if row["asn"] is None else f"AS{row['asn']}"
+            label = row["name"] or ("no AS data" if row["asn"] is None else "")
         else:
             key, label = row["country"] or "??", row["name"] or "unknown"
         prev = row["previous_rank"]

@@ -55,6 +55,8 @@ def series_answer(
     tags: tuple[str, ...],
     exclude_tags: tuple[str, ...],
     port: str | None,
+    asns: tuple[int, ...] = (),
+    prefixes: tuple[str, ...] = (),
 ) -> Answer:
     """The series of ``teiten series`` for its options."""
     from teiten.analyze.periods import parse_period
@@ -65,7 +67,14 @@ def series_answer(
 
     parsed = parse_period(period)
     filters = Filters(
-        country=country, sensor=sensor, proto=proto, tags=tags, exclude_tags=exclude_tags, port=port
+        country=country,
+        sensor=sensor,
+        proto=proto,
+        tags=tags,
+        exclude_tags=exclude_tags,
+        port=port,
+        asns=asns,
+        prefixes=prefixes,
     )
     with open_engine(Store(store_dir, create=False), engine_name) as engine:
         check_sensor(engine, filters.sensor)

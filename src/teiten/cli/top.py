@@ -47,7 +47,7 @@ def ranking_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 @main.group()
 def top() -> None:
-    """Rank destination ports or source countries for a period."""
+    """Rank destination ports, source countries or source ASes for a period."""
 
 
 def _top(dimension: str, **kw: Any) -> None:
@@ -60,7 +60,7 @@ def _top(dimension: str, **kw: Any) -> None:
 
 
 def top_answer(dimension: str, **kw: Any) -> Answer:
-    """The ranking of ``dimension`` ("ports" or "countries") for the options of
+    """The ranking of ``dimension`` ("ports", "countries" or "asns") for the options of
     ``teiten top`` (``store_dir`` and ``engine_name`` included)."""
     from teiten.analyze.periods import parse_period
     from teiten.analyze.rankings import Filters, rank
@@ -74,6 +74,8 @@ def top_answer(dimension: str, **kw: Any) -> Answer:
         proto=kw["proto"],
         tags=kw["tags"],
         exclude_tags=kw["exclude_tags"],
+        asns=kw["asns"],
+        prefixes=kw["prefixes"],
     )
     store = Store(kw["store_dir"], create=False)
     knowledge = None
@@ -119,9 +121,24 @@ def top_countries(**kw: Any) -> None:
     _top("countries", **kw)
 
 
+@top.command("asns")
+@ranking_options
+@fail_cleanly
+def top_asns(**kw: Any) -> None:
+    """Top source ASes (autonomous systems), with the previous period's rank."""
+    _top("asns", **kw)
+
+
+_KEY_COLUMNS = {
+    "ports": ["proto", "port", "service"],
+    "countries": ["country", "name"],
+    "asns": ["asn", "name"],
+}
+
+
 def _columns(ranking: Any) -> list[str]:
     """The CSV header of a ranking with no rows (one with rows takes it from them)."""
-    keys = ["proto", "port", "service"] if ranking.dimension == "ports" else ["country", "name"]
+    keys = _KEY_COLUMNS[ranking.dimension]
     return [
         "rank",
         *keys,

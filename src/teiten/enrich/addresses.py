@@ -27,6 +27,7 @@ __all__ = [
     "ipv4_mapped",
     "ipv6_bogon",
     "ipv6_distinct",
+    "network_span",
 ]
 
 _WORD = np.dtype(">u8")
@@ -209,3 +210,17 @@ IPV6 = Family(
     _ipv6_numbers,
     ipaddress.IPv6Address,
 )
+
+
+def network_span(text: str) -> tuple[bytes, bytes]:
+    """The first and last stored (16-byte) address of a network written as CIDR
+    (``192.0.2.0/24``, ``2001:db8::/32``; a bare address is its own /32 or /128; host
+    bits are ignored), IPv4 as ``::ffff:a.b.c.d``; a ValueError saying why not."""
+    network = ipaddress.ip_network(text.strip(), strict=False)
+    first, last = network.network_address, network.broadcast_address
+    if network.version == 4:
+        return (
+            ipaddress.IPv6Address(f"::ffff:{first}").packed,
+            ipaddress.IPv6Address(f"::ffff:{last}").packed,
+        )
+    return first.packed, last.packed

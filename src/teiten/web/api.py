@@ -140,6 +140,12 @@ ENDPOINTS = [
         "Top source countries, with the previous period's rank",
     ),
     Endpoint(
+        "top/asns",
+        ("top", "asns"),
+        _top("asns"),
+        "Top source ASes, with the previous period's rank",
+    ),
+    Endpoint(
         "events/scans",
         ("events", "scans"),
         _scans,
@@ -214,6 +220,8 @@ def parse_query(
         )
     if public and given.get("sensor"):
         raise ParameterError("sensor", "per-sensor figures are not published (public mode)")
+    if public and given.get("prefix"):  # a /32 would tell one host's traffic
+        raise ParameterError("prefix", "figures per source network are not published (public mode)")
     args: list[str] = []
     arguments: list[str] = []
     for name, values in given.items():

@@ -8,6 +8,7 @@ each names columns all of them have — but ``port``, which needs the ``keys`` r
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from teiten.store.queries.statement import Condition
@@ -27,11 +28,14 @@ def where(
     proto: int | None = None,
     port: int | None = None,
     kind: str | None = None,
+    asns: Sequence[int] = (),
+    networks: Sequence[tuple[bytes, bytes]] = (),
 ) -> Condition:
     """Rows carrying any tag of the mask ``tags`` and none of ``exclude_tags``, from
     ``country``, of ``sensor``, of IP protocol ``proto``, to destination ``port`` (the
-    ICMP type for ICMP; TCP or UDP when no ``proto`` is given), of traffic ``kind`` —
-    each only when given."""
+    ICMP type for ICMP; TCP or UDP when no ``proto`` is given), of traffic ``kind``, from
+    any of ``asns``, from a source in any of ``networks`` (first and last 16-byte
+    address) — each only when given."""
     clauses = {
         "tags": "(tags & $tags) <> 0",
         "exclude_tags": "(tags & $exclude_tags) = 0",
@@ -51,4 +55,13 @@ def where(
         "kind": kind,
     }
     params = {name: value for name, value in given.items() if value is not None}
-    return Condition("".join(f" AND {clauses[name]}" for name in params), params)
+    sql = "".join(f" AND {clauses[name]}" for name in params)
+    if asns:
+        sql += f" AND asn IN ({', '.join(f'$asn{i}' for i in range(len(asns)))})"
+        params |= {f"asn{i}": int(asn) for i, asn in enumerate(asns)}
+    if networks:
+        spans = [f"src BETWEEN $net{i}_first AND $net{i}_last" for i in range(len(networks))]
+        sql += f" AND ({' OR '.join(spans)})"
+        for i, (first, last) in enumerate(networks):
+            params |= {f"net{i}_first": first, f"net{i}_last": last}
+    return Condition(sql, params)
