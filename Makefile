@@ -23,8 +23,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Then the dashboard's chart library (uPlot), from the npm registry, checked against its
-# pinned sha512 (teiten.web.assets; a mirror: TEITEN_NPM_REGISTRY=URL); silent when present.
+# Then the dashboard's chart library (uPlot) and the API docs' Swagger UI, from the npm
+# registry, each checked against its pinned sha512 (teiten.web.assets; a mirror:
+# TEITEN_NPM_REGISTRY=URL); silent when present.
 setup: $(STAMP)
 	@$(BIN)/python -m teiten.web.assets --quiet
 

@@ -142,16 +142,23 @@ def fill_disk(folder: Path) -> None:
             assert exc.errno == errno.ENOSPC
 
 
-@pytest.fixture
-def certificate(tmp_path):
-    """A self-signed certificate (and key) for 127.0.0.1, made with Debian's openssl."""
+def self_signed_certificate(folder: Path, name: str) -> tuple[Path, Path]:
+    """``folder/NAME.crt`` and its key ``folder/NAME.key``: a self-signed certificate for
+    127.0.0.1 (its own CA: a client trusts it with ``cafile=NAME.crt``), made with Debian's
+    openssl."""
     openssl = require_tool("openssl")
-    cert, key = tmp_path / "collector.crt", tmp_path / "collector.key"
+    cert, key = folder / f"{name}.crt", folder / f"{name}.key"
     subprocess.run(
         [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=teiten-collector", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-subj", f"/CN=teiten-{name}", "-addext", "subjectAltName=IP:127.0.0.1",
          "-keyout", str(key), "-out", str(cert)],
         check=True,
         capture_output=True,
     )  # fmt: skip
     return cert, key
+
+
+@pytest.fixture
+def certificate(tmp_path):
+    """A self-signed certificate (and key) for 127.0.0.1 (:func:`self_signed_certificate`)."""
+    return self_signed_certificate(tmp_path, "collector")

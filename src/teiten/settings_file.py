@@ -2,12 +2,15 @@
 
 Each file format declares ``section -> key -> (field name, type, check or None)``;
 unknown sections or keys, wrong types and impossible values are errors naming the
-file and the key. Relative paths are relative to the file's folder.
+file and the key. Relative paths are relative to the file's folder. A TLS pair
+(``listen.certfile`` and ``listen.keyfile``) is loaded as the server will load it, so
+an unreadable key is an error of the file, not of the server starting later.
 """
 
 from __future__ import annotations
 
 import os
+import ssl
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -86,8 +89,9 @@ def check_files(
     path: str | os.PathLike[str],
     error: type[SettingsFileError],
 ) -> None:
-    """The TLS pair (``certfile`` and ``keyfile``: both or neither), and the files of the
-    keys ``names`` (``section.key``, the value's field named as the key) exist."""
+    """The TLS pair (``certfile`` and ``keyfile``: both or neither, and loadable as a
+    server's certificate and key), and the files of the keys ``names`` (``section.key``,
+    the value's field named as the key) exist."""
     if (values.get("certfile") is None) != (values.get("keyfile") is None):
         raise error(
             path, "listen.certfile and listen.keyfile go together: give both for HTTPS, or neither"
@@ -96,3 +100,48 @@ def check_files(
         file = values.get(name.rpartition(".")[2])
         if file is not None and not file.is_file():
             raise error(path, f"{name}: no such file {file}")
+    if values.get("certfile") is not None:
+        _check_tls_pair(values["certfile"], values["keyfile"], path, error)
+
+
+def _check_tls_pair(
+    cert: Path, key: Path, path: str | os.PathLike[str], error: type[SettingsFileError]
+) -> None:
+    """``cert`` holds a PEM certificate and ``key`` its unencrypted private key, as
+    uvicorn will load them (which would otherwise fail with OpenSSL's terse words)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_verify_locations(cafile=cert)
+    except OSError as exc:
+        raise _tls_error(exc, "listen.certfile", cert, "a PEM certificate", path, error) from exc
+    try:
+        context.load_cert_chain(cert, key, password=_no_password)
+    except ssl.SSLError as exc:
+        if "KEY_VALUES_MISMATCH" in str(exc).upper():
+            message = f"listen.keyfile: {key} is not the private key of the certificate in {cert}"
+            raise error(path, message) from exc
+        raise _tls_error(exc, "listen.keyfile", key, _KEY, path, error) from exc
+    except OSError as exc:
+        raise _tls_error(exc, "listen.keyfile", key, _KEY, path, error) from exc
+
+
+_KEY = "an unencrypted PEM private key"
+
+
+def _no_password() -> bytes:
+    """An encrypted key is refused, never prompted for (a service has no terminal)."""
+    return b""
+
+
+def _tls_error(
+    exc: OSError,
+    key: str,
+    file: Path,
+    wanted: str,
+    path: str | os.PathLike[str],
+    error: type[SettingsFileError],
+) -> SettingsFileError:
+    if isinstance(exc, ssl.SSLError):
+        reason = f" ({exc.reason})" if exc.reason else ""  # OpenSSL's, when it has one
+        return error(path, f"{key}: {file} is not {wanted}{reason}")
+    return error(path, f"{key}: cannot read {file}: {exc.strerror or exc}")

@@ -15,16 +15,27 @@ from collector._server import free_port
 
 class WebServer:
     """``teiten serve --store STORE`` with a ``web.toml`` of ``settings``
-    (``{section: {key: value}}``)."""
+    (``{section: {key: value}}``), over HTTPS with ``tls`` (certificate, key)."""
 
-    def __init__(self, folder: Path, store: Path, **settings: dict[str, object]) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        store: Path,
+        *,
+        tls: tuple[Path, Path] | None = None,
+        **settings: dict[str, object],
+    ) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
         self.store = store
         self.port = free_port()
+        self.tls = tls
         self.log = folder / "web.log"
         self.config = folder / "web.toml"
-        sections = {"listen": {"host": "127.0.0.1", "port": self.port}, **settings}
+        listen: dict[str, object] = {"host": "127.0.0.1", "port": self.port}
+        if tls:
+            listen.update(certfile=str(tls[0]), keyfile=str(tls[1]))
+        sections = {"listen": listen, **settings}
         sections.setdefault("store", {})["path"] = str(store)
         lines = []
         for section, keys in sections.items():
@@ -37,7 +48,7 @@ class WebServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60.0) -> WebServer:
         command = [sys.executable, "-m", "teiten.cli", "serve", "--config", str(self.config)]
@@ -49,11 +60,13 @@ class WebServer:
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
         deadline = time.monotonic() + timeout
+        verify = not self.tls  # the readiness probe only; tests verify TLS themselves
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"teiten serve exited:\n{self.log.read_text()}")
             try:
-                if httpx.get(self.url + "/api/v1/health", timeout=1).status_code == 200:
+                health = httpx.get(self.url + "/api/v1/health", timeout=1, verify=verify)
+                if health.status_code == 200:
                     return self
             except httpx.TransportError:
                 time.sleep(0.1)

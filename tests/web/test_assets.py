@@ -23,6 +23,7 @@ from teiten.web.assets import (
     ASSETS,
     DEFAULT_REGISTRY,
     REGISTRY_ENV,
+    SWAGGER_UI,
     UPLOT,
     VENDOR,
     Asset,
@@ -106,17 +107,31 @@ def test_fetch_takes_the_pinned_files_records_them_and_is_idempotent(registry, t
     assert (folder / "chart.js").read_bytes() == CHART_JS
 
 
-def test_a_tampered_tarball_is_refused_before_anything_is_extracted(registry, tmp_path):
-    tampered = tgz({"package/dist/uPlot.iife.min.js": b"alert(1)", "package/LICENSE": b""})
-    publish(registry, UPLOT, tampered)
+@pytest.mark.parametrize("asset", ASSETS, ids=lambda a: a.package)
+def test_a_tampered_tarball_is_refused_before_anything_is_extracted(registry, tmp_path, asset):
+    tampered = tgz({member: b"alert(1)" for member in asset.files})  # every file it takes
+    publish(registry, asset, tampered)
 
     with pytest.raises(AssetError) as caught:
-        ensure_assets(tmp_path / "vendor")
+        ensure_assets(tmp_path / "vendor", assets=[asset])
     message = str(caught.value)
-    assert message.startswith("uplot 1.6.32: ")
-    assert f"expected {UPLOT.integrity}, got {sri(tampered)}" in message
+    assert message.startswith(f"{asset.package} {asset.version}: ")
+    assert f"expected {asset.integrity}, got {sri(tampered)}" in message
     assert REGISTRY_ENV in message
     assert not (tmp_path / "vendor").exists()
+
+
+def test_swagger_ui_is_pinned_to_its_bundle_its_styles_and_its_licences():
+    assert SWAGGER_UI.tarball == "swagger-ui-dist/-/swagger-ui-dist-5.36.0.tgz"
+    assert SWAGGER_UI.integrity.startswith("sha512-") and SWAGGER_UI.license == "Apache-2.0"
+    assert SWAGGER_UI.names == (
+        "swagger-ui-bundle.js",
+        "swagger-ui.css",
+        "LICENSE",
+        "NOTICE",  # Apache-2.0 asks that it go along
+        "swagger-ui-bundle.js.LICENSE.txt",  # the licences of what the bundle holds
+    )
+    assert [a.package for a in ASSETS] == ["uplot", "swagger-ui-dist"]
 
 
 def test_a_failed_update_keeps_the_files_there(registry, tmp_path):
@@ -230,11 +245,17 @@ def test_the_pin_is_what_the_registry_publishes(fetched):
         assert record["integrity"] == published["dist"]["integrity"]
     assert vendor_file("uplot/uPlot.iife.min.js") == VENDOR / "uplot" / "uPlot.iife.min.js"
     assert b"uPlot" in vendor_file("uplot/uPlot.iife.min.js").read_bytes()[:2000]
+    bundle = vendor_file("swagger-ui-dist/swagger-ui-bundle.js")
+    assert bundle == VENDOR / "swagger-ui-dist" / "swagger-ui-bundle.js"
+    assert b"SwaggerUIBundle" in bundle.read_bytes()
 
 
 def test_the_entry_point_says_the_files_are_present(fetched):
     command = [sys.executable, "-m", "teiten.web.assets", "--dest", str(fetched)]
     done = subprocess.run(command, capture_output=True, text=True, check=True)
-    assert done.stdout == f"uplot 1.6.32: present in {fetched / 'uplot'}\n"
+    assert done.stdout == (
+        f"uplot 1.6.32: present in {fetched / 'uplot'}\n"
+        f"swagger-ui-dist 5.36.0: present in {fetched / 'swagger-ui-dist'}\n"
+    )
     quiet = subprocess.run([*command, "--quiet"], capture_output=True, text=True, check=True)
     assert quiet.stdout == quiet.stderr == ""

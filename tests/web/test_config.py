@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, self_signed_certificate
 from teiten.errors import WebConfigError
 from teiten.web.config import _KEYS, DEFAULT_PORT, WebConfig, load_config
 
@@ -58,8 +58,7 @@ def test_values_and_relative_paths(tmp_path):
 
 
 def test_tls_needs_both_files(tmp_path):
-    (tmp_path / "web.crt").write_text("cert")
-    (tmp_path / "web.key").write_text("key")
+    self_signed_certificate(tmp_path, "web")  # web.crt, web.key (loaded as a server would)
     config = _load(tmp_path, '[listen]\ncertfile = "web.crt"\nkeyfile = "web.key"\n')
     assert config.tls and config.keyfile == tmp_path.resolve() / "web.key"
     for text in ('[listen]\ncertfile = "web.crt"\n', '[listen]\nkeyfile = "web.key"\n'):

@@ -69,6 +69,8 @@ SECURITY_HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
 }
 _FREE = ("/static/", "/signin", "/api/v1/health")  # answered to anyone, outside any budget
+# An OpenAPI operation only operators are answered (left out of the public document).
+OPERATORS_ONLY = "x-teiten-operators"
 # A browser's operator token (set by the dashboard's sign-in form: HttpOnly, SameSite=Strict).
 TOKEN_COOKIE = "teiten_token"  # answered whatever the client's budget
 
@@ -249,7 +251,7 @@ def create_app(config: WebConfig) -> FastAPI:
             "of a teiten store. Every endpoint mirrors a CLI command: the same parameters, "
             "the same JSON as its --json."
         ),
-        openapi_url=f"{API}/openapi.json",
+        openapi_url=None,  # served by teiten.web.apidocs, as the caller may see it
         docs_url=None,
         redoc_url=None,
     )
@@ -272,14 +274,22 @@ def create_app(config: WebConfig) -> FastAPI:
         server.metrics.seconds.labels(label).observe(time.perf_counter() - started)
         return response
 
-    @app.get(f"{API}/health", summary="Whether the server runs and reads its store")
+    @app.get(
+        f"{API}/health",
+        summary="Whether the server runs and reads its store",
+        openapi_extra={"security": []},  # answered to anyone, never with a token's view
+    )
     async def health() -> JSONResponse:
         version, _ = store_version(server.store)
         ok = version.split("/")[0] != "-"
         body = {"status": "ok" if ok else "error", "version": teiten.__version__}
         return JSONResponse(body, status_code=200 if ok else 503)
 
-    @app.get(f"{API}/metrics", summary="Prometheus metrics (operators)")
+    @app.get(
+        f"{API}/metrics",
+        summary="Prometheus metrics (operators)",
+        openapi_extra={OPERATORS_ONLY: True},
+    )
     async def metrics(request: Request) -> Response:
         if not request.state.access.operator:
             return _error(401, "an operator token is needed for the metrics")
@@ -305,6 +315,9 @@ def create_app(config: WebConfig) -> FastAPI:
     from teiten.web.reports import add_reports
 
     add_reports(app, server)
+    from teiten.web.apidocs import add_api_docs
+
+    add_api_docs(app)
     from teiten.web.pages import add_pages
 
     add_pages(app, server)
@@ -329,7 +342,7 @@ async def _limited(
         wait = server.limiter.take(client)
         if wait > 0:
             return _too_many(wait)
-        if not path.startswith("/api/"):
+        if not path.startswith(f"{API}/"):  # a page (the dashboard's, /api/docs)
             return RedirectResponse("/signin", 303)
         return _error(refused.status, refused.message)
     wait = server.limiter.take(client)
@@ -384,7 +397,10 @@ def _route(app: FastAPI, server: _Server, endpoint: Endpoint) -> None:
         methods=["GET"],
         summary=endpoint.summary,
         description=f"The JSON of `teiten {' '.join(endpoint.command)} --json`.",
-        openapi_extra={"parameters": _openapi_parameters(endpoint)},
+        openapi_extra={
+            "parameters": _openapi_parameters(endpoint),
+            **({} if endpoint.public else {OPERATORS_ONLY: True}),
+        },
     )
 
 

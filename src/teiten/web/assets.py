@@ -1,9 +1,10 @@
 """The front-end files ``teiten serve`` serves itself, fetched at build time and pinned.
 
-The dashboard draws its charts with uPlot, taken from the npm registry's tarball by
-``make setup`` (``python -m teiten.web.assets``) and never from a CDN at run time: the
-pages work offline, under a Content-Security-Policy that allows scripts from this server
-only. Each package is pinned by version and by the registry's sha512 ``integrity``; a
+The dashboard draws its charts with uPlot, and ``/api/docs`` shows the API with Swagger
+UI (``swagger-ui-dist``), both taken from the npm registry's tarballs by ``make setup``
+(``python -m teiten.web.assets``) and never from a CDN at run time: the pages work
+offline, under a Content-Security-Policy that allows scripts from this server only.
+Each package is pinned by version and by the registry's sha512 ``integrity``; a
 download that does not match is refused before anything is extracted. Only the listed
 files are taken, under names the pin gives (never names from the archive), into
 ``static/vendor/<package>/`` beside this module, with an ``ASSETS.json`` saying what is
@@ -39,6 +40,7 @@ __all__ = [
     "ASSETS",
     "DEFAULT_REGISTRY",
     "REGISTRY_ENV",
+    "SWAGGER_UI",
     "UPLOT",
     "VENDOR",
     "Asset",
@@ -56,7 +58,7 @@ VENDOR = Path(__file__).resolve().parent / "static" / "vendor"
 #: The record written beside each package's files.
 RECORD = "ASSETS.json"
 TIMEOUT_S = 60.0
-#: A tarball larger than this is refused unread (uPlot's is 164 kB).
+#: A tarball larger than this is refused unread (uPlot's is 164 kB, swagger-ui-dist's 3.6 MB).
 MAX_TARBALL_BYTES = 16 * 1024 * 1024
 
 
@@ -108,8 +110,23 @@ UPLOT = Asset(
     license="MIT",
     files=("package/dist/uPlot.iife.min.js", "package/dist/uPlot.min.css", "package/LICENSE"),
 )
+# The bundle (React and all) and its styles; Apache-2.0 asks that its NOTICE go along, and
+# the bundle's own LICENSE.txt names the licences of what it bundles.
+SWAGGER_UI = Asset(
+    package="swagger-ui-dist",
+    version="5.36.0",
+    integrity="sha512-Lt6/Kb0gXmLdiabLhvso4VdJP9V7qJWB0zh0gzeXUV3+CMOTzMmvpJRSXN7EAjfwixwmoi9ezDbLHiexC7lA9A==",
+    license="Apache-2.0",
+    files=(
+        "package/swagger-ui-bundle.js",
+        "package/swagger-ui.css",
+        "package/LICENSE",
+        "package/NOTICE",
+        "package/swagger-ui-bundle.js.LICENSE.txt",
+    ),
+)
 #: Every vendored package (``make setup`` fetches them all).
-ASSETS: tuple[Asset, ...] = (UPLOT,)
+ASSETS: tuple[Asset, ...] = (UPLOT, SWAGGER_UI)
 
 
 def ensure_assets(
@@ -293,8 +310,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``python -m teiten.web.assets``: fetch what is missing, say what was done."""
     parser = argparse.ArgumentParser(
         prog="python -m teiten.web.assets",
-        description="Fetch the dashboard's front-end files from the npm registry "
-        f"(${REGISTRY_ENV} for a mirror), checked against their pinned sha512.",
+        description="Fetch the dashboard's front-end files (uPlot, Swagger UI) from the npm "
+        f"registry (${REGISTRY_ENV} for a mirror), checked against their pinned sha512.",
     )
     parser.add_argument("--dest", type=Path, default=VENDOR, help=f"folder (default {VENDOR})")
     parser.add_argument("--quiet", action="store_true", help="say nothing when all are present")

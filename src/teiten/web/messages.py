@@ -58,6 +58,10 @@ TEXT: dict[str, dict[str, str]] = {
         "lookup": "Look up",
         "operators_only": "Operators only: sign in with a token.",
         "sign_in": "Sign in",
+        "api_docs": "API documentation",
+        "api_try": "'Try it out' sends its request from this page, with the sign-in cookie "
+        "or with the operator token given to 'Authorize'.",
+        "api_public": "Public view: the endpoints for operators are not listed.",
         "token": "Operator token",
         "download": "Download",
         "filters": "Filters",
@@ -117,6 +121,10 @@ TEXT: dict[str, dict[str, str]] = {
         "lookup": "検索",
         "operators_only": "運用者のみ: トークンでサインインしてください。",
         "sign_in": "サインイン",
+        "api_docs": "API ドキュメント",
+        "api_try": "「Try it out」はこのページからリクエストを送ります（サインインの Cookie、"
+        "または「Authorize」に入れた運用者トークンを付けて）。",
+        "api_public": "公開版: 運用者向けのエンドポイントは載せていません。",
         "token": "運用者トークン",
         "download": "ダウンロード",
         "filters": "条件",
