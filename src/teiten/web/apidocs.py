@@ -38,7 +38,7 @@ _SCHEMES = {
     }
 }
 # Public mode refuses these parameters (teiten.web.api.parse_query).
-_NOT_PUBLIC = {"sensor"}
+_NOT_PUBLIC = {"sensor", "prefix"}
 
 
 def add_api_docs(app: FastAPI) -> None:
