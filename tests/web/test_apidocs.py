@@ -112,9 +112,9 @@ def test_the_public_document_leaves_out_what_only_operators_are_answered(public,
     assert set(shown["paths"]) == set(full["paths"]) - OPERATORS_ONLY
     for item in shown["paths"].values():
         for operation in item.values():
-            assert "sensor" not in {p["name"] for p in operation.get("parameters", [])}
+            assert not {"sensor", "prefix"} & {p["name"] for p in operation.get("parameters", [])}
     top = full["paths"]["/api/v1/top/ports"]["get"]
-    assert "sensor" in {p["name"] for p in top["parameters"]}
+    assert {"sensor", "prefix"} <= {p["name"] for p in top["parameters"]}
     for document in (full, shown):
         assert document["components"]["securitySchemes"][SCHEME]["scheme"] == "bearer"
         assert document["paths"]["/api/v1/health"]["get"]["security"] == []
