@@ -74,6 +74,9 @@ TOP = [
     ["top", "ports", "--period", "2019-05", "--json", "--metric", "sources"],
     ["top", "ports", "--period", "2019-05", "--json", "--metric", "per-sensor", "--proto", "tcp",
      "--exclude-tag", "research", "--traffic", "all", "--explain"],
+    ["top", "asns", "--period", "2019-05", "--json", "--prefix", "128.0.0.0/1",
+     "--prefix", "2000::/3"],
+    ["top", "countries", "--period", "2019-05", "--json", "--prefix", "0.0.0.0/2"],
 ]  # fmt: skip
 
 
@@ -85,6 +88,8 @@ def test_rankings_are_the_same(spark, simulated, args):
 def test_sources_and_one_source_are_the_same(spark, simulated):
     found = json.loads(_same(simulated, "sources", "--period", "2019-05", "--json"))
     _same(simulated, "sources", "--period", "2019-05", "--json", "--tag", "mirai", "--port", "23")
+    _same(simulated, "sources", "--period", "2019-05", "--json", "--prefix", "64.0.0.0/2")
+    _same(simulated, "sources", "--period", "2019-05", "--json", "--asn", "64500", "--asn", "1")
     _same(simulated, "source", found["rows"][0]["source"], "--json")
 
 

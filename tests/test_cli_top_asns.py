@@ -153,3 +153,18 @@ def test_table_names_the_ases(store: Path) -> None:
     assert "Top source ASes" in result.output
     top = _packets(store)[0][0]
     assert f"AS{top}" in result.output
+
+
+def test_sources_by_asn_and_prefix(store: Path) -> None:
+    args = ["--store", str(store), "--period", REAL_PERIOD, "--traffic", "all", "--limit", "99999"]
+    everyone = _run("sources", *args)
+    top = _packets(store)[0][0]
+    body = _run("sources", *args, "--asn", str(top))
+    assert body["filters"]["asns"] == [top]
+    assert body["rows"] and {r["asn"] for r in body["rows"]} == {top}
+    assert body["total"]["sources"] == sum(1 for r in everyone["rows"] if r["asn"] == top)
+    body = _run("sources", *args, "--prefix", "128.0.0.0/1")
+    net = ipaddress.ip_network("128.0.0.0/1")
+    inside = [r for r in everyone["rows"] if ipaddress.ip_address(r["source"]) in net]
+    assert 0 < len(inside) < len(everyone["rows"])
+    assert [r["source"] for r in body["rows"]] == [r["source"] for r in inside]

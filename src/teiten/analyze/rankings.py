@@ -62,6 +62,7 @@ __all__ = [
     "port_text",
     "proto_number",
     "rank",
+    "source_networks",
 ]
 
 METRICS = ("packets", "sources", "per-sensor")
@@ -112,11 +113,9 @@ class Filters:
     prefixes: tuple[str, ...] = ()  # only packets from sources in any of these networks
 
     def __post_init__(self) -> None:
-        for asn in self.asns:
-            if not 0 <= asn <= MAX_ASN:
-                raise OptionError(f"--asn {asn}: an AS number is 0 … {MAX_ASN}")
-        object.__setattr__(self, "asns", tuple(sorted(set(self.asns))))
-        object.__setattr__(self, "prefixes", tuple(network_text(p) for p in self.prefixes))
+        asns, prefixes = source_networks(self.asns, self.prefixes)
+        object.__setattr__(self, "asns", asns)
+        object.__setattr__(self, "prefixes", prefixes)
         if self.country is not None:
             object.__setattr__(self, "country", country_code(self.country))
         if self.port is not None:
@@ -189,6 +188,17 @@ def parse_port(text: str) -> tuple[int | None, int]:
     if not number.isdigit() or not 0 <= int(number) <= 0xFFFF:
         raise OptionError(f"--port {text!r}: expected PORT/PROTO such as 23/tcp or 53/udp")
     return (proto_number(proto) if proto else None), int(number)
+
+
+def source_networks(
+    asns: Sequence[int], prefixes: Sequence[str]
+) -> tuple[tuple[int, ...], tuple[str, ...]]:
+    """``--asn`` and ``--prefix`` values as filters keep them: AS numbers checked, sorted,
+    once each; networks normalised (:func:`network_text`)."""
+    for asn in asns:
+        if not 0 <= asn <= MAX_ASN:
+            raise OptionError(f"--asn {asn}: an AS number is 0 … {MAX_ASN}")
+    return tuple(sorted(set(asns))), tuple(network_text(p) for p in prefixes)
 
 
 def network_text(text: str) -> str:

@@ -31,9 +31,10 @@ from teiten.analyze.darknet import darknet_size
 from teiten.analyze.dos import DosParams, extract_attacks
 from teiten.analyze.events import Window, to_rows
 from teiten.analyze.periods import Period
-from teiten.analyze.rankings import TRAFFIC, one_of, parse_port, port_text
+from teiten.analyze.rankings import TRAFFIC, one_of, parse_port, port_text, source_networks
 from teiten.analyze.scans import ScanParams, extract_scans
 from teiten.enrich import protocol_name
+from teiten.enrich.addresses import network_span
 from teiten.errors import OptionError, TeitenError
 from teiten.store import queries
 from teiten.store.timestamps import iso_ns
@@ -83,24 +84,36 @@ def port_label(proto: int, port: int | None) -> str:
 class SourceFilters:
     """Which sources to list (all given filters must hold).
 
-    ``country`` is a code or a name (``"Japan"``, ``"日本"``), kept as the code.
+    ``country`` is a code or a name (``"Japan"``, ``"日本"``), kept as the code; ``asns``
+    and ``prefixes`` (CIDR) as :class:`~teiten.analyze.rankings.Filters` keeps them.
     """
 
     tag: str | None = None  # any of its packets carries this fingerprint
     country: str | None = None
     port: str | None = None  # it hit this port, e.g. "23/tcp"
     traffic: str = "probe"  # which packets count: probe, backscatter, all
+    asns: tuple[int, ...] = ()  # it is in one of these ASes
+    prefixes: tuple[str, ...] = ()  # it is in one of these networks
 
     def __post_init__(self) -> None:
         from teiten.enrich.countries import country_code
 
         if self.country is not None:
             object.__setattr__(self, "country", country_code(self.country))
+        asns, prefixes = source_networks(self.asns, self.prefixes)
+        object.__setattr__(self, "asns", asns)
+        object.__setattr__(self, "prefixes", prefixes)
 
     def as_json(self) -> dict[str, Any]:
         """The filters given, as applied (``traffic`` always: it has a default)."""
         port = port_text(self.port) if self.port else None
-        given = {"tag": self.tag, "country": self.country, "port": port}
+        given = {
+            "tag": self.tag,
+            "country": self.country,
+            "port": port,
+            "asns": list(self.asns),
+            "prefixes": list(self.prefixes),
+        }
         return {name: value for name, value in given.items() if value} | {"traffic": self.traffic}
 
 
@@ -136,8 +149,12 @@ def sources(
         engine.dialect,
         period.start,
         period.end,
-        kind=None if filters.traffic == "all" else filters.traffic,
-        country=filters.country.strip().upper() if filters.country else None,
+        where=queries.filters.where(
+            kind=None if filters.traffic == "all" else filters.traffic,
+            country=filters.country,
+            asns=filters.asns,
+            networks=[network_span(p) for p in filters.prefixes],
+        ),
         tag_mask=mask,
         port=port,
         proto=proto,

@@ -26,6 +26,7 @@ __all__ = [
     "filters_title",
     "known_sensors",
     "packet_filter_options",
+    "source_network_options",
 ]
 
 
@@ -82,7 +83,7 @@ def packet_filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
     ``--exclude-tag`` (as ``exclude_tags``), ``--asn`` (as ``asns``) and ``--prefix`` (as
     ``prefixes``): which packets a ranking or a series counts
     (:class:`teiten.analyze.rankings.Filters`)."""
-    from teiten.analyze.rankings import MAX_ASN, TRAFFIC
+    from teiten.analyze.rankings import TRAFFIC
 
     options: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
         click.option(
@@ -112,27 +113,35 @@ def packet_filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
             metavar="LABEL",
             help="Leave out packets carrying this tag (e.g. research); repeatable.",
         ),
-        click.option(
-            "--asn",
-            "asns",
-            multiple=True,
-            type=click.IntRange(0, MAX_ASN),
-            metavar="N",
-            help="Only packets from sources in this AS (its number); repeat for any of several.",
-        ),
-        click.option(
-            "--prefix",
-            "prefixes",
-            multiple=True,
-            type=NETWORK,
-            metavar="CIDR",
-            help="Only packets from sources in this network (192.0.2.0/24, 2001:db8::/32); "
-            "repeat for any of several.",
-        ),
+        source_network_options,
     ]
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def source_network_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--asn`` (as ``asns``) and ``--prefix`` (as ``prefixes``): only sources in these
+    ASes or networks (each repeatable: any of them)."""
+    from teiten.analyze.rankings import MAX_ASN
+
+    func = click.option(
+        "--prefix",
+        "prefixes",
+        multiple=True,
+        type=NETWORK,
+        metavar="CIDR",
+        help="Only sources in this network (192.0.2.0/24, 2001:db8::/32); repeat for any of "
+        "several.",
+    )(func)
+    return click.option(
+        "--asn",
+        "asns",
+        multiple=True,
+        type=click.IntRange(0, MAX_ASN),
+        metavar="N",
+        help="Only sources in this AS (its number); repeat for any of several.",
+    )(func)
 
 
 def known_sensors(engine: Engine) -> list[str]:

@@ -15,7 +15,7 @@ from teiten.cli.common import (
     period_option,
     store_option,
 )
-from teiten.cli.filters import country_option
+from teiten.cli.filters import country_option, source_network_options
 from teiten.cli.tables import Answer, emit_answer, output_options
 
 # Columns of `teiten sources` rows (the CSV header when no source matches).
@@ -40,6 +40,7 @@ SOURCE_COLUMNS = (
     show_default=True,
     help="Which packets count: probes, DoS backscatter, or all.",
 )
+@source_network_options
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1))
 @output_options
 @fail_cleanly
@@ -57,6 +58,8 @@ def sources_answer(
     port: str | None,
     traffic: str,
     limit: int,
+    asns: tuple[int, ...] = (),
+    prefixes: tuple[str, ...] = (),
 ) -> Answer:
     """The sources of ``teiten sources`` for its options."""
     from teiten.analyze.periods import parse_period
@@ -64,7 +67,9 @@ def sources_answer(
     from teiten.store import Store, open_engine
     from teiten.store.retention import require_raw
 
-    filters = SourceFilters(tag=tag, country=country, port=port, traffic=traffic)
+    filters = SourceFilters(
+        tag=tag, country=country, port=port, traffic=traffic, asns=asns, prefixes=prefixes
+    )
     store, parsed = Store(store_dir, create=False), parse_period(period)
     require_raw(store, parsed.start, parsed.last_day, f"the sources of {parsed.label}")
     with open_engine(store, engine_name) as engine:

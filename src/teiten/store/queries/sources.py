@@ -8,7 +8,7 @@ from typing import Any
 
 from teiten.store.dialect import ordered_list
 from teiten.store.queries.filters import KEY_PORT
-from teiten.store.queries.statement import Statement
+from teiten.store.queries.statement import Condition, Statement, merged
 
 __all__ = ["dropped_destination", "history", "period_sources", "seen_as_destination"]
 
@@ -25,8 +25,7 @@ def period_sources(
     first: date,
     end: date,
     *,
-    kind: str | None,
-    country: str | None,
+    where: Condition,
     tag_mask: int | None,
     port: int | None,
     proto: int | None,
@@ -34,8 +33,9 @@ def period_sources(
     limit: int,
 ) -> Statement:
     """The sources of days ``first`` … ``end`` (exclusive), most packets first, ``limit``
-    of them: those of packets of ``kind`` from ``country``, carrying a tag of ``tag_mask``
-    and hitting ``port`` of ``proto`` (TCP or UDP when ``None``) — each only when given.
+    of them: those of the ``keys`` rows ``where`` selects (:func:`~teiten.store.queries.
+    filters.where`), with a packet carrying a tag of ``tag_mask`` and one hitting ``port``
+    of ``proto`` (TCP or UDP when ``None``) — each only when given.
     Per source its packets, first and last instant, ``tag_bits`` and its ``top`` ports;
     ``is_sensor`` when it is also a destination (the sensor ones sort last, and the totals
     over all rows leave them out: ``total_sources``, ``total_packets``, ``withheld``).
@@ -44,13 +44,7 @@ def period_sources(
     packets'), the IPv4 destinations from the ``dsts`` rollup and the IPv6 ones from the
     packets (which the rollups do not list)."""
     params: dict[str, Any] = {"first": first, "end": end, "top": top}
-    where, having = "", []
-    if kind is not None:
-        where += " AND kind = $kind"
-        params["kind"] = kind
-    if country is not None:
-        where += " AND country = $country"
-        params["country"] = country
+    having = []
     if tag_mask is not None:
         having.append("bit_or(tag_bits) & $tag_mask <> 0")
         params["tag_mask"] = tag_mask
@@ -68,7 +62,7 @@ def period_sources(
         SELECT src, proto, {KEY_PORT} AS port, sum(packets) AS n,
                min(first_ns) AS first_seen, max(last_ns) AS last_seen, bit_or(tags) AS tag_bits,
                any_value(country) AS country, any_value(asn) AS asn
-        FROM keys WHERE day >= $first AND day < $end{where}
+        FROM keys WHERE day >= $first AND day < $end{where.sql}
         GROUP BY ALL
     ), per_source AS (
         SELECT src, any_value(country) AS country, any_value(asn) AS asn,
@@ -95,7 +89,7 @@ def period_sources(
     LIMIT $limit
     """
     params["limit"] = limit
-    return Statement(sql, params)
+    return Statement(sql, merged(params, where.params))
 
 
 def seen_as_destination(address: bytes) -> Statement:
