@@ -24,7 +24,8 @@ def _sensors(value: str | None) -> object:
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Write captures here: OUT/SENSOR/SENSOR-PERIOD.pcap and OUT/truth.json.",
+    help="Write captures here: OUT/SENSOR/SENSOR-PERIOD.pcap, OUT/truth.json and "
+    "OUT/ip2asn-v4.tsv.gz (the sources' AS table).",
 )
 @click.option(
     "--store",
@@ -102,9 +103,18 @@ def simulate(
         raise click.UsageError(str(exc)) from exc
     if out is not None:
         paths = simulate_to_pcap(config, out, per=per, fmt=fmt)  # type: ignore[arg-type]
-        truth_file = out / TRUTH_FILE
-        result: dict[str, Any] = {"files": [str(p) for p in paths], "truth": str(truth_file)}
-        summary = f"wrote {len(paths)} capture files and {truth_file}"
+        from teiten.simulate.as_table import FILE_NAME
+
+        truth_file, as_file = out / TRUTH_FILE, out / FILE_NAME
+        result: dict[str, Any] = {
+            "files": [str(p) for p in paths],
+            "truth": str(truth_file),
+            "as_table": str(as_file),
+        }
+        summary = (
+            f"wrote {len(paths)} capture files, {truth_file} and the sources' AS table "
+            f"{as_file} (teiten asn import reads it)"
+        )
     else:
         from teiten.simulate import simulate_to_store
         from teiten.store import Store

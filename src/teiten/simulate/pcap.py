@@ -22,8 +22,11 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from teiten.capture import PacketBatch
+from teiten.simulate.as_table import FILE_NAME as AS_FILE
+from teiten.simulate.as_table import as_table, write_iptoasn
 from teiten.simulate.config import SimulationConfig
 from teiten.simulate.generator import LINKTYPES, LinkType, SimulatedChunk, generate_packets
+from teiten.simulate.population import build_population
 from teiten.simulate.truth import GroundTruth
 
 __all__ = [
@@ -226,7 +229,8 @@ def simulate_to_pcap(
     linktype: LinkType = "ethernet",
     fmt: Format = "pcap",
 ) -> list[Path]:
-    """Write the simulation as ``out_dir/SENSOR/SENSOR-PERIOD.pcap`` files and ``truth.json``.
+    """Write the simulation as ``out_dir/SENSOR/SENSOR-PERIOD.pcap`` files, ``truth.json``
+    and its prefix → AS table (:mod:`teiten.simulate.as_table`, ``ip2asn-v4.tsv.gz``).
 
     Every sensor gets a file for every period the simulation touches (empty ones
     too, as a rotating sensor would write). ``fmt="pcapng"`` writes ``.pcapng``
@@ -243,9 +247,11 @@ def simulate_to_pcap(
     truth = GroundTruth(config, linktype)
     n_sensors = len(config.sensors)
     buffer = np.empty(0, dtype=np.uint8)
+    population = None
     try:
         for chunk in generate_packets(config, linktype=linktype):
             truth.add(chunk)
+            population = chunk.population
             period = files.period_of(chunk.batch.ts_ns // 1000)
             files.close_before(int(period[0]))
             # Sensor-major order that keeps time order inside each sensor.
@@ -270,6 +276,8 @@ def simulate_to_pcap(
     finally:
         files.close_all()
     write_truth(truth, out_dir / TRUTH_FILE, per=per, format=fmt)
+    population = population or build_population(config)  # no packets: drawn anyway
+    write_iptoasn(as_table(population, config.seed), out_dir / AS_FILE)
     return sorted(out_dir / name for name in truth.files)
 
 
