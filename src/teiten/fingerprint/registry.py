@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from teiten.errors import OptionError
 
-__all__ = ["TAG_BITS", "has_tag_sql", "tag_labels", "tag_mask", "tag_sql_macro"]
+__all__ = ["INFECTION_TAGS", "TAG_BITS", "has_tag_sql", "tag_labels", "tag_mask", "tag_sql_macro"]
 
 TAG_BITS: dict[str, int] = {
     # scanner tools
@@ -36,6 +36,11 @@ TAG_BITS: dict[str, int] = {
     # source lists
     "research": 24,
 }
+
+# Tags that say the source is an infected device, not a tool someone runs: Mirai and its
+# variants (a TCP SYN whose sequence number equals the destination address). ZMap and
+# Masscan scans are run on purpose, by researchers and attackers alike.
+INFECTION_TAGS = ("mirai",)
 
 
 def tag_mask(labels: Iterable[str], option: str = "--tag") -> int:

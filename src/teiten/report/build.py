@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Mapping
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ from teiten.analyze.rankings import METRICS, Filters, rank
 from teiten.analyze.scans import scan_events
 from teiten.enrich import port_registry
 from teiten.errors import OptionError
+from teiten.fingerprint.registry import INFECTION_TAGS
 from teiten.knowledge import load_knowledge
 from teiten.report.digest import period_digest
 from teiten.report.events import summarize_events
@@ -93,7 +95,7 @@ def build_report(
         overview = _overview(engine, period)
         ports = rank(engine, "ports", period, metric=metric, limit=top)
         countries = rank(engine, "countries", period, metric=metric, limit=None)
-        focus = _focus(engine, period, metric, country, countries, top)
+        focus = _focus(engine, period, metric, country, countries, top, _as_names(store))
         countries.rows = countries.rows[:top]
         port_trend = trend(engine, ports, ports.rows)
         country_trend = trend(engine, countries, countries.rows)
@@ -140,12 +142,19 @@ def _overview(engine: Engine, period: Period) -> Overview:
 
 
 def _focus(
-    engine: Engine, period: Period, metric: str, country: str, countries: Ranking, top: int
+    engine: Engine,
+    period: Period,
+    metric: str,
+    country: str,
+    countries: Ranking,
+    top: int,
+    as_names: Mapping[int, str],
 ) -> FocusSection:
     """The focus country's ports; its rank comes from the full country ranking."""
     ports = rank(
         engine, "ports", period, metric=metric, filters=Filters(country=country), limit=top
     )
+    infected = Filters(country=country, tags=INFECTION_TAGS)
     row = next((r for r in countries.rows if r["country"] == country), None)
     packets, everything = ports.total["packets"], countries.total["packets"]
     return FocusSection(
@@ -158,7 +167,30 @@ def _focus(
         mirai=mirai_share(engine, period, country),
         mirai_share=ports.tag_shares.get("mirai", 0.0),
         mirai_share_all=countries.tag_shares.get("mirai", 0.0),
+        infected_asns=_infected_asns(engine, period, infected, top, as_names),
     )
+
+
+def _as_names(store: Store) -> dict[int, str]:
+    """AS number → holder, from the AS data imported into ``store`` (none yet)."""
+    return {}
+
+
+def _infected_asns(
+    engine: Engine, period: Period, infected: Filters, top: int, as_names: Mapping[int, str]
+) -> Ranking | None:
+    """The ASes of ``infected``'s sources by distinct sources, each row with its
+    ``previous_sources``; None when none of them has an AS number."""
+    ranking = rank(
+        engine, "asns", period, metric="sources", filters=infected, limit=top, as_names=as_names
+    )
+    if all(r["asn"] is None for r in ranking.rows):
+        return None
+    before = rank(engine, "asns", period.previous(), metric="sources", filters=infected, limit=None)
+    previous = {r["asn"]: r["sources"] for r in before.rows}
+    for row in ranking.rows:
+        row["previous_sources"] = previous.get(row["asn"], 0)
+    return ranking
 
 
 def _method(

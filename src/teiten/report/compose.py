@@ -26,6 +26,7 @@ from teiten.report.series import aligned, row_key, span
 if TYPE_CHECKING:
     from teiten.analyze.periods import Period
     from teiten.analyze.phenomena import Finding
+    from teiten.analyze.rankings import Ranking
 
 __all__ = ["Cell", "Document", "Figure", "Paragraph", "Section", "Table", "compose"]
 
@@ -302,6 +303,8 @@ def _ranking_table(
     prev = m.previous(kind)
     if dimension == "ports":
         columns = [m("col.rank"), m("col.port"), m("col.service")]
+    elif dimension == "asns":
+        columns = [m("col.rank"), m("col.asn"), m("col.holder")]
     else:
         columns = [m("col.rank"), m("col.region")]
     columns += [
@@ -316,6 +319,8 @@ def _ranking_table(
     for r in rows:
         if dimension == "ports":
             keys = [Cell(m.port(r), row_key(r)), Cell(m.service(r))]
+        elif dimension == "asns":
+            keys = [Cell(m.asn(r["asn"]), r["asn"]), Cell(r["name"] or "")]
         else:
             keys = [Cell(m.country(r["country"]), r["country"])]
         busiest = (r.get("top_sources_share") or [0.0])[0]
@@ -700,7 +705,30 @@ def _focus(data: ReportData, m: Messages, n: _Numbering) -> Section:
             x_range=days,
         )
         section.blocks.append(figure)
+    if f.infected_asns is not None:
+        section.blocks += _infected_asns(m, n, f.infected_asns, country, data)
     return section
+
+
+def _infected_asns(
+    m: Messages, n: _Numbering, ranking: Ranking, country: str, data: ReportData
+) -> list[Block]:
+    """The ASes holding the focus country's infected sources: whose operators can reach
+    the owners of those devices (by distinct sources, with the change since the
+    previous period)."""
+    heading = m("focus.asns", country=country, n=data.top)
+    columns, numeric, rows = _ranking_table(
+        m, heading, ranking.rows, "asns", "sources", data.period.kind, data.previous_data
+    )
+    columns.append(m("col.change", previous=m.previous(data.period.kind)))
+    numeric.append(True)
+    for cells, r in zip(rows, ranking.rows, strict=True):
+        change = r["sources"] - r["previous_sources"]
+        text = m.change(change) if data.previous_data else m("no_previous_rank")
+        cells.append(Cell(text, change, True))
+    lead = m("focus.asns_lead", country=country, table=n.peek_table())
+    tid, tlabel = n.table()
+    return [Paragraph(lead), Table(tid, f"{tlabel} {heading}", columns, numeric, rows)]
 
 
 def _per_sensor(data: ReportData, packets: float) -> float:

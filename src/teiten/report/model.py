@@ -106,8 +106,12 @@ class FocusSection:
     mirai: Series  # daily share of mirai-tagged probes: the country, and all sources
     mirai_share: float  # of the country's probes over the period
     mirai_share_all: float  # of all probes over the period
+    # The ASes of its infected (Mirai-type) sources, by distinct sources, each row with
+    # its ``previous_sources``; None when the period's sources have no AS numbers.
+    infected_asns: Ranking | None = None
 
     def as_json(self) -> dict[str, Any]:
+        asns = self.infected_asns
         return {
             "country": self.country,
             "packets": self.packets,
@@ -118,6 +122,7 @@ class FocusSection:
             "mirai": self.mirai.as_json(),
             "mirai_share": self.mirai_share,
             "mirai_share_all": self.mirai_share_all,
+            "infected_asns": None if asns is None else asns.as_json(),
         }
 
 

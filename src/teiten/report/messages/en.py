@@ -50,6 +50,9 @@ TEXT: dict[str, str] = {
     "col.packets": "Packets",
     "col.victim_region": "Victim region",
     "col.asn": "AS",
+    "col.holder": "Holder",
+    "col.change": "Change from {previous}",
+    "unknown_asn": "no AS data",
     "col.proto": "Protocol",
     "col.victim_ports": "Victim ports",
     "col.start": "Start ({zone})",
@@ -227,6 +230,12 @@ TEXT: dict[str, str] = {
         "{country} and {share_all} of all packets; Figure {figure} shows it day by day."
     ),
     "focus.mirai_figure": "Share of Mirai-type packets, daily",
+    "focus.asns": "Top {n} ASes of infected (Mirai-type) sources in {country}, by sources",
+    "focus.asns_lead": (
+        "Table {table} lists the networks (ASes) holding the most infected sources in "
+        "{country} — sources whose packets carry the mark of Mirai and its variants: their "
+        "operators can reach the owners of those devices."
+    ),
     "scans.threshold": "{n} or more",
     "scans.threshold_hidden": "enough",
     "scans.hidden_note": (

@@ -52,6 +52,9 @@ TEXT: dict[str, str] = {
     "col.packets": "パケット数",
     "col.victim_region": "被害ホストの地域",
     "col.asn": "AS番号",
+    "col.holder": "AS保有者",
+    "col.change": "{previous}からの増減",
+    "unknown_asn": "AS情報なし",
     "col.proto": "プロトコル",
     "col.victim_ports": "応答元ポート",
     "col.start": "開始日時（{zone}）",
@@ -241,6 +244,12 @@ TEXT: dict[str, str] = {
         "全送信元で{share_all}でした。日別の推移を図{figure}に示します。"
     ),
     "focus.mirai_figure": "Miraiの特徴を持つパケットの割合の日別推移",
+    "focus.asns": "{country}の感染ホスト（Mirai型の送信元）が多いAS 上位{n}位（送信元数）",
+    "focus.asns_lead": (
+        "表{table}は、{country}の感染ホスト（Miraiおよびその亜種の特徴を持つパケットの送信元）を"
+        "多く抱えるネットワーク（AS）です。これらのASの運用者を通じて、機器の所有者に対処を"
+        "促すことができます。"
+    ),
     # events
     "scans.threshold": "{n}以上の",
     "scans.threshold_hidden": "規模に応じたしきい値以上の",
