@@ -30,38 +30,37 @@ __all__ = [
 ]
 
 
-class CountryType(click.ParamType):
-    """A country code or an English/Japanese name, converted to the ISO code."""
+class ReadType(click.ParamType):
+    """A value read by ``read``, whose :class:`OptionError` becomes click's usage error
+    (naming the option)."""
 
-    name = "country"
+    def __init__(self, name: str, read: Callable[[str], str]) -> None:
+        self.name = name
+        self._read = read
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        from teiten.enrich.countries import country_code
-
         try:
-            return country_code(str(value))
+            return self._read(str(value))
         except OptionError as exc:
             self.fail(str(exc), param, ctx)
 
 
-COUNTRY = CountryType()
+def _country(text: str) -> str:
+    from teiten.enrich.countries import country_code
+
+    return country_code(text)
 
 
-class NetworkType(click.ParamType):
-    """A source network in CIDR (``192.0.2.0/24``), normalised (host bits dropped)."""
+def _network(text: str) -> str:
+    from teiten.analyze.rankings import network_text
 
-    name = "prefix"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        from teiten.analyze.rankings import network_text
-
-        try:
-            return network_text(str(value))
-        except OptionError as exc:
-            self.fail(str(exc), param, ctx)
+    return network_text(text)
 
 
-NETWORK = NetworkType()
+#: A country code or an English/Japanese name, converted to the ISO code.
+COUNTRY = ReadType("country", _country)
+#: A source network in CIDR (``192.0.2.0/24``), normalised (host bits dropped).
+NETWORK = ReadType("prefix", _network)
 
 
 def country_option(
