@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING
 
 from teiten.analyze.darknet import darknet_size
 from teiten.analyze.dos import dos_attacks
+from teiten.analyze.infected import infected_by_as
 from teiten.analyze.phenomena import PhenomenaSettings, find_phenomena, previous_observed
 from teiten.analyze.phenomena.actions import recommend
 from teiten.analyze.rankings import METRICS, Filters, rank
 from teiten.analyze.scans import scan_events
 from teiten.enrich import port_registry
 from teiten.errors import OptionError
-from teiten.fingerprint.registry import INFECTION_TAGS
 from teiten.knowledge import load_knowledge
 from teiten.report.digest import period_digest
 from teiten.report.events import summarize_events
@@ -154,7 +154,6 @@ def _focus(
     ports = rank(
         engine, "ports", period, metric=metric, filters=Filters(country=country), limit=top
     )
-    infected = Filters(country=country, tags=INFECTION_TAGS)
     row = next((r for r in countries.rows if r["country"] == country), None)
     packets, everything = ports.total["packets"], countries.total["packets"]
     return FocusSection(
@@ -167,30 +166,13 @@ def _focus(
         mirai=mirai_share(engine, period, country),
         mirai_share=ports.tag_shares.get("mirai", 0.0),
         mirai_share_all=countries.tag_shares.get("mirai", 0.0),
-        infected_asns=_infected_asns(engine, period, infected, top, as_names),
+        infected_asns=infected_by_as(engine, period, country, limit=top, as_names=as_names),
     )
 
 
 def _as_names(store: Store) -> dict[int, str]:
     """AS number → holder, from the AS data imported into ``store`` (none yet)."""
     return {}
-
-
-def _infected_asns(
-    engine: Engine, period: Period, infected: Filters, top: int, as_names: Mapping[int, str]
-) -> Ranking | None:
-    """The ASes of ``infected``'s sources by distinct sources, each row with its
-    ``previous_sources``; None when none of them has an AS number."""
-    ranking = rank(
-        engine, "asns", period, metric="sources", filters=infected, limit=top, as_names=as_names
-    )
-    if all(r["asn"] is None for r in ranking.rows):
-        return None
-    before = rank(engine, "asns", period.previous(), metric="sources", filters=infected, limit=None)
-    previous = {r["asn"]: r["sources"] for r in before.rows}
-    for row in ranking.rows:
-        row["previous_sources"] = previous.get(row["asn"], 0)
-    return ranking
 
 
 def _method(

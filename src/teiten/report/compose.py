@@ -24,9 +24,9 @@ from teiten.report.publish import DAILY_DIGITS, public, shown_per_sensor
 from teiten.report.series import aligned, row_key, span
 
 if TYPE_CHECKING:
+    from teiten.analyze.infected import InfectedByAs
     from teiten.analyze.periods import Period
     from teiten.analyze.phenomena import Finding
-    from teiten.analyze.rankings import Ranking
 
 __all__ = ["Cell", "Document", "Figure", "Paragraph", "Section", "Table", "compose"]
 
@@ -711,22 +711,33 @@ def _focus(data: ReportData, m: Messages, n: _Numbering) -> Section:
 
 
 def _infected_asns(
-    m: Messages, n: _Numbering, ranking: Ranking, country: str, data: ReportData
+    m: Messages, n: _Numbering, infected: InfectedByAs, country: str, data: ReportData
 ) -> list[Block]:
-    """The ASes holding the focus country's infected sources: whose operators can reach
-    the owners of those devices (by distinct sources, with the change since the
-    previous period)."""
+    """The ASes holding the focus country's infected sources, whose operators can reach
+    the owners of those devices: by distinct sources, with how many are new and gone
+    since the previous period."""
     heading = m("focus.asns", country=country, n=data.top)
     columns, numeric, rows = _ranking_table(
-        m, heading, ranking.rows, "asns", "sources", data.period.kind, data.previous_data
+        m, heading, infected.rows, "asns", "sources", data.period.kind, data.previous_data
     )
-    columns.append(m("col.change", previous=m.previous(data.period.kind)))
-    numeric.append(True)
-    for cells, r in zip(rows, ranking.rows, strict=True):
-        change = r["sources"] - r["previous_sources"]
-        text = m.change(change) if data.previous_data else m("no_previous_rank")
-        cells.append(Cell(text, change, True))
-    lead = m("focus.asns_lead", country=country, table=n.peek_table())
+    for key in ("new", "gone"):
+        columns.append(m(f"col.{key}"))
+        numeric.append(True)
+        for cells, r in zip(rows, infected.rows, strict=True):
+            shown = m.integer(r[key]) if data.previous_data else m("no_previous_rank")
+            cells.append(Cell(shown, r[key], True))
+    t = infected.total
+    key = "focus.asns_lead" if data.previous_data else "focus.asns_lead_first"
+    lead = m(
+        key,
+        country=country,
+        table=n.peek_table(),
+        sources=m.integer(t["sources"]),
+        previous_sources=m.integer(t["previous_sources"]),
+        new=m.integer(t["new"]),
+        gone=m.integer(t["gone"]),
+        previous=m.previous(data.period.kind),
+    )
     tid, tlabel = n.table()
     return [Paragraph(lead), Table(tid, f"{tlabel} {heading}", columns, numeric, rows)]
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from teiten.report.settings import ReportSettings
 
 if TYPE_CHECKING:
+    from teiten.analyze.infected import InfectedByAs
     from teiten.analyze.periods import Period
     from teiten.analyze.phenomena import Finding
     from teiten.analyze.rankings import Ranking
@@ -106,9 +107,9 @@ class FocusSection:
     mirai: Series  # daily share of mirai-tagged probes: the country, and all sources
     mirai_share: float  # of the country's probes over the period
     mirai_share_all: float  # of all probes over the period
-    # The ASes of its infected (Mirai-type) sources, by distinct sources, each row with
-    # its ``previous_sources``; None when the period's sources have no AS numbers.
-    infected_asns: Ranking | None = None
+    # The ASes of its infected (Mirai-type) sources, by distinct sources, with their
+    # turnover; None when the period's sources have no AS numbers.
+    infected_asns: InfectedByAs | None = None
 
     def as_json(self) -> dict[str, Any]:
         asns = self.infected_asns

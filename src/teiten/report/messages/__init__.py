@@ -155,12 +155,6 @@ class Messages:
         """``AS64512``; sources without AS data say so."""
         return self("unknown_asn") if number is None else f"AS{number}"
 
-    def change(self, delta: int) -> str:
-        """A signed count: ``+12``, ``−3`` (a minus sign), ``±0``."""
-        if delta == 0:
-            return "±0"
-        return ("+" if delta > 0 else "−") + self.integer(abs(delta))
-
     def previous_rank(self, rank: int | None, compared: bool = True) -> str:
         """The previous period's rank, or 「TOP10外」 / "outside top 10"; 「－」 / "–"
         when the previous period has no data at all (``compared`` false)."""

@@ -51,7 +51,8 @@ TEXT: dict[str, str] = {
     "col.victim_region": "Victim region",
     "col.asn": "AS",
     "col.holder": "Holder",
-    "col.change": "Change from {previous}",
+    "col.new": "New",
+    "col.gone": "Gone",
     "unknown_asn": "no AS data",
     "col.proto": "Protocol",
     "col.victim_ports": "Victim ports",
@@ -232,9 +233,16 @@ TEXT: dict[str, str] = {
     "focus.mirai_figure": "Share of Mirai-type packets, daily",
     "focus.asns": "Top {n} ASes of infected (Mirai-type) sources in {country}, by sources",
     "focus.asns_lead": (
-        "Table {table} lists the networks (ASes) holding the most infected sources in "
-        "{country} — sources whose packets carry the mark of Mirai and its variants: their "
-        "operators can reach the owners of those devices."
+        "Infected sources in {country} — those whose packets carry the mark of Mirai and "
+        "its variants — numbered {sources} (the {previous}: {previous_sources}); {new} of "
+        "them were not seen infected in the {previous}, and {gone} seen then were not seen "
+        "now. Table {table} lists the networks (ASes) holding most of them: their operators "
+        "can reach the owners of those devices."
+    ),
+    "focus.asns_lead_first": (
+        "Infected sources in {country} — those whose packets carry the mark of Mirai and "
+        "its variants — numbered {sources}. Table {table} lists the networks (ASes) holding "
+        "most of them: their operators can reach the owners of those devices."
     ),
     "scans.threshold": "{n} or more",
     "scans.threshold_hidden": "enough",

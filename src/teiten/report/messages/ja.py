@@ -53,7 +53,8 @@ TEXT: dict[str, str] = {
     "col.victim_region": "被害ホストの地域",
     "col.asn": "AS番号",
     "col.holder": "AS保有者",
-    "col.change": "{previous}からの増減",
+    "col.new": "新規",
+    "col.gone": "消滅",
     "unknown_asn": "AS情報なし",
     "col.proto": "プロトコル",
     "col.victim_ports": "応答元ポート",
@@ -246,9 +247,16 @@ TEXT: dict[str, str] = {
     "focus.mirai_figure": "Miraiの特徴を持つパケットの割合の日別推移",
     "focus.asns": "{country}の感染ホスト（Mirai型の送信元）が多いAS 上位{n}位（送信元数）",
     "focus.asns_lead": (
-        "表{table}は、{country}の感染ホスト（Miraiおよびその亜種の特徴を持つパケットの送信元）を"
-        "多く抱えるネットワーク（AS）です。これらのASの運用者を通じて、機器の所有者に対処を"
+        "{country}の感染ホスト（Miraiおよびその亜種の特徴を持つパケットの送信元）は{sources}件"
+        "（{previous}: {previous_sources}件）で、うち{new}件は{previous}には観測されず、"
+        "{previous}に観測された{gone}件は今期観測されませんでした。表{table}は、それらを多く"
+        "抱えるネットワーク（AS）です。これらのASの運用者を通じて、機器の所有者に対処を"
         "促すことができます。"
+    ),
+    "focus.asns_lead_first": (
+        "{country}の感染ホスト（Miraiおよびその亜種の特徴を持つパケットの送信元）は{sources}件"
+        "でした。表{table}は、それらを多く抱えるネットワーク（AS）です。これらのASの運用者を"
+        "通じて、機器の所有者に対処を促すことができます。"
     ),
     # events
     "scans.threshold": "{n}以上の",

@@ -14,7 +14,15 @@ from typing import Any
 from teiten.fingerprint.registry import TAG_BITS
 from teiten.store.queries.statement import Condition, Statement, merged
 
-__all__ = ["ranked", "row_sources", "sensors", "tag_column", "tag_histogram", "totals"]
+__all__ = [
+    "ranked",
+    "row_sources",
+    "sensors",
+    "tag_column",
+    "tag_histogram",
+    "totals",
+    "turnover",
+]
 
 
 def tag_column(label: str, prefix: str = "") -> str:
@@ -149,3 +157,28 @@ def sensors(relation: str, first: date, end: date, where: Condition) -> Statemen
         f"WHERE day >= $first AND day < $end{where.sql}"
     )
     return Statement(sql, merged({"first": first, "end": end}, where.params))
+
+
+def turnover(
+    relation: str, key: str, *, previous: date, first: date, end: date, where: Condition
+) -> Statement:
+    """Per value of ``key``: its distinct sources in days ``first`` … ``end``
+    (``sources``), in the previous period, days ``previous`` … ``first``
+    (``previous_sources``), and how many are ``new`` (in this period only) and ``gone``
+    (in the previous one only)."""
+    sql = f"""
+        WITH seen AS (
+            SELECT {key}, src, bool_or(day >= $first) AS now, bool_or(day < $first) AS before
+            FROM {relation}
+            WHERE day >= $previous AND day < $end{where.sql}
+            GROUP BY {key}, src
+        )
+        SELECT {key},
+               count(CASE WHEN now THEN 1 END) AS sources,
+               count(CASE WHEN before THEN 1 END) AS previous_sources,
+               count(CASE WHEN now AND NOT before THEN 1 END) AS new,
+               count(CASE WHEN before AND NOT now THEN 1 END) AS gone
+        FROM seen GROUP BY {key}
+    """
+    params = {"previous": previous, "first": first, "end": end}
+    return Statement(sql, merged(params, where.params))
