@@ -252,12 +252,13 @@ def test_mmdb_lookups_equal_the_maxminddb_reader(tmp_path, make_mmdb):
         "20.1.3.0/24": {"country": {"iso_code": "JP"}},  # no AS: a hole in the /16
         "2001:db8::/32": {"autonomous_system_number": 400, "autonomous_system_organization": "Six"},
         "2001:db8:1::/48": {"asn": "AS500", "as_name": "IPinfo style"},
+        "2002:100::/24": {"autonomous_system_number": 600},  # 6to4: an alias of IPv4 space
     }
     path = make_mmdb(tmp_path / "GeoLite2-ASN.mmdb", "GeoLite2-ASN", networks)
     assert detect_format(path) == "mmdb"
     source = read_asn_file(path)
     assert (source.date.isoformat(), source.date_from) == ("2024-05-01", "database build time")
-    assert source.counts["no_asn"] == 1
+    assert source.counts["no_asn"] == 1 and source.counts["ipv4_aliases"] == 1
     table, _ = build_table(source.ipv4, source.ipv6, source.names)
     assert (
         table.name(100) == "Big" and table.name(500) == "IPinfo style" and table.name(300) is None
@@ -281,6 +282,7 @@ def test_mmdb_lookups_equal_the_maxminddb_reader(tmp_path, make_mmdb):
 
         assert table_answers(table, 4, v4) == [expected(4, a) for a in v4]
         assert table_answers(table, 6, v6) == [expected(6, a) for a in v6]
+    assert table.answers(["2002:100::1"])[0]["asn"] is None  # skipped, not an IPv6 network
 
 
 def test_a_country_mmdb_is_refused(tmp_path, country_mmdb):

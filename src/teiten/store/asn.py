@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from teiten.enrich.asn import AsnTable, build_table, read_asn_file
-from teiten.errors import OptionError, StoreDamageError
+from teiten.errors import OptionError, ReferenceDataError, StoreDamageError
 
 if TYPE_CHECKING:
     from teiten.enrich.geo import GeoTagger
@@ -125,8 +125,6 @@ def import_asn_file(
     nothing changed). Raises :class:`~teiten.errors.ReferenceDataError` naming the
     file and line for input it cannot read; the store is then unchanged.
     """
-    from teiten.errors import ReferenceDataError
-
     source = os.fspath(path)
     try:
         digest = "sha256:" + _sha256(source)
@@ -177,7 +175,8 @@ def _write_table(root: str | os.PathLike[str], edition: str, table: AsnTable) ->
     aside = folder / f".{edition}.{os.getpid()}.tmp"
     shutil.rmtree(aside, ignore_errors=True)
     aside.mkdir()
-    np.savez_compressed(aside / TABLE_FILE, allow_pickle=False, **table.arrays())
+    arrays: dict[str, Any] = table.arrays()  # plain numeric arrays: nothing to pickle
+    np.savez_compressed(aside / TABLE_FILE, **arrays)
     final = folder / edition
     shutil.rmtree(final, ignore_errors=True)  # debris of an import that never got recorded
     os.replace(aside, final)

@@ -32,7 +32,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from ipaddress import IPv4Network, IPv6Network, ip_network
+from ipaddress import IPv4Network, IPv6Network
 from typing import IO
 
 import maxminddb
@@ -49,7 +49,7 @@ _MMDB_MARKER = b"\xab\xcd\xefMaxMind.com"
 _MMDB_TAIL = 128 * 1024  # the metadata section is within the file's last 128 KiB
 _PFX2AS_NAME = re.compile(r"(\d{4})(\d{2})(\d{2})-\d{4}\.pfx2as")
 # An IPv6 database's aliases of its IPv4 tree (IPv4-mapped, 6to4): not IPv6 networks.
-_IPV4_ALIASES = (ip_network("::ffff:0:0/96"), ip_network("2002::/16"))
+_IPV4_ALIASES = (IPv6Network("::ffff:0:0/96"), IPv6Network("2002::/16"))
 _ASN_MAX = 2**32 - 1
 
 _IPTOASN_SHAPE = "an iptoasn line is: range start, range end, AS number, country, AS name"
@@ -288,7 +288,7 @@ def _read_mmdb(path: str) -> AsnSource:
 
 def _mmdb_network(network: IPv4Network | IPv6Network, record: object, found: AsnSource) -> None:
     found.counts["rows"] += 1
-    if network.version == 6 and any(network.subnet_of(a) for a in _IPV4_ALIASES):  # type: ignore[arg-type]
+    if isinstance(network, IPv6Network) and any(network.subnet_of(a) for a in _IPV4_ALIASES):
         found.counts["ipv4_aliases"] += 1
         return
     asn = record_asn(record)
