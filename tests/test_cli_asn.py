@@ -105,6 +105,10 @@ def test_import_records_the_edition_and_the_same_file_again_adds_nothing(tmp_pat
 
 
 def test_each_format_is_dated_from_its_data_or_the_option(tmp_path):
+    from teiten.cli.asn import _FORMATS
+    from teiten.enrich.asn import FORMATS
+
+    assert _FORMATS == FORMATS  # the CLI names them without importing the readers
     store = str(tmp_path / "store")
     pfx = write_prefix2as(tmp_path / "routeviews-rv2-20240601-1200.pfx2as.gz")
     record = run_json("asn", "import", str(pfx), "--store", store)

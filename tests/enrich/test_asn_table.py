@@ -217,6 +217,16 @@ def test_prefix2as_most_specific_prefix_wins(tmp_path, version):
     assert table_answers(table, version, addresses) == [reference(a) for a in addresses]
 
 
+def test_resolve_cuts_holders_around_what_they_hold():
+    nested = [(0, 100, 1), (10, 20, 2), (10, 20, 3), (30, 30, 4), (95, 100, 5)]
+    assert resolve(nested) == (
+        [(0, 9, 1), (10, 20, 2), (21, 29, 1), (30, 30, 4), (31, 94, 1), (95, 100, 5)],
+        5,
+    )  # the same range twice: the first given wins
+    crossing = [(0, 10, 1), (5, 15, 2), (12, 40, 3), (50, 60, 4)]
+    assert resolve(crossing) == ([(0, 10, 1), (11, 15, 2), (16, 40, 3), (50, 60, 4)], 3)
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     st.lists(

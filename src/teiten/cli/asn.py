@@ -39,13 +39,13 @@ def asn_group() -> None:
 def asn_import(
     file: Path, store_dir: Path | None, on: datetime | None, fmt: str | None, as_json: bool
 ) -> None:
-    """Convert FILE (iptoasn TSV, CAIDA prefix2as or an ASN .mmdb; gzip or plain) into an
-    AS table of the store and make it the one in use.
+    """Convert FILE into an AS table of the store, the one in use from now on.
 
-    Later `teiten ingest` runs (and the collector, once restarted) tag each source with
-    its AS number from it, unless an AS database is given (--geoip-asn, geoip_asn),
-    which wins. Importing the same file again adds nothing. A line that does not parse
-    changes nothing and is reported with its line number.
+    FILE: an iptoasn TSV, a CAIDA prefix2as file or an ASN .mmdb, gzip or plain.
+    Later `teiten ingest` runs (and the collector, once restarted) tag each source
+    with its AS number from it, unless an AS database is given (--geoip-asn,
+    geoip_asn), which wins. Importing the same file again adds nothing. A line that
+    does not parse changes nothing and is reported with its line number.
     """
     from teiten.store import Store
     from teiten.store.asn import import_asn_file
@@ -116,7 +116,7 @@ def asn_list(store_dir: Path | None, as_json: bool) -> None:
 @store_option
 @fail_cleanly
 def asn_use(edition: str, store_dir: Path | None) -> None:
-    """Make an imported EDITION (see `teiten asn list`) the one ingest tags with."""
+    """Make EDITION (see `teiten asn list`) the one ingest tags with."""
     from teiten.store import Store
     from teiten.store.asn import use_asn_edition
 
@@ -133,7 +133,7 @@ def asn_use(edition: str, store_dir: Path | None) -> None:
 def asn_lookup(
     addresses: tuple[str, ...], store_dir: Path | None, edition: str | None, as_json: bool
 ) -> None:
-    """The AS number and name of each IP address, and the range of the table it fell in."""
+    """Each address's AS number, holder, and the range of the table it fell in."""
     from teiten.errors import StoreError
     from teiten.store import Store
     from teiten.store.asn import load_asn_table

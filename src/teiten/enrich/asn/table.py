@@ -249,10 +249,15 @@ def resolve(spans: list[Span]) -> tuple[list[Span], int]:
     and how many spans overlapped another.
 
     Spans are sorted by start and taken in runs that overlap each other; a run of one
-    span is kept as it is, a longer run is swept boundary by boundary with a heap of
-    the spans that hold the current address, smallest (then first given) on top.
+    span is kept as it is. In a longer run where every span lies inside or apart from
+    every other (as CIDR prefixes do) the innermost open span wins (:func:`_nested`);
+    otherwise the run is swept boundary by boundary with a heap of the spans that hold
+    the current address, smallest (then first given) on top (:func:`_swept`).
     """
-    order = sorted(range(len(spans)), key=lambda k: spans[k][0])
+    # By start, holders before what they hold, then as given (the sort is stable): one
+    # integer key each, which sorts much faster than a tuple.
+    keys = [(start << 130) - end for start, end, _ in spans]
+    order = sorted(range(len(spans)), key=keys.__getitem__)
     pieces: list[Span] = []
     overlapping = 0
     run: list[int] = []
@@ -263,7 +268,8 @@ def resolve(spans: list[Span]) -> tuple[list[Span], int]:
             overlapping += _emit(spans, run, pieces)
             run, run_end = [], -1
         run.append(k)
-        run_end = max(run_end, end)
+        if end > run_end:
+            run_end = end
     if run:
         overlapping += _emit(spans, run, pieces)
     return pieces, overlapping
@@ -274,6 +280,44 @@ def _emit(spans: list[Span], run: list[int], pieces: list[Span]) -> int:
     if len(run) == 1:
         pieces.append(spans[run[0]])
         return 0
+    nested = _nested(spans, run)
+    pieces.extend(_swept(spans, run) if nested is None else nested)
+    return len(run)
+
+
+def _nested(spans: list[Span], run: list[int]) -> list[Span] | None:
+    """Pieces of a run of nested spans (in :func:`resolve`'s order) with a stack of the
+    open ones, innermost on top; None when two overlap without one holding the other."""
+    pieces: list[Span] = []
+    stack: list[Span] = []
+    cursor = spans[run[0]][0]  # the first address no piece holds yet
+    for k in run:
+        start, end, asn = spans[k]
+        while stack and stack[-1][1] < start:
+            _, last, held_by = stack.pop()
+            if cursor <= last:
+                pieces.append((cursor, last, held_by))
+                cursor = last + 1
+        if stack:
+            if end > stack[-1][1]:
+                return None
+            if (start, end) == stack[-1][:2]:
+                continue  # the same range again: the first given wins
+            if cursor < start:
+                pieces.append((cursor, start - 1, stack[-1][2]))
+        cursor = start
+        stack.append((start, end, asn))
+    while stack:
+        _, last, held_by = stack.pop()
+        if cursor <= last:
+            pieces.append((cursor, last, held_by))
+            cursor = last + 1
+    return pieces
+
+
+def _swept(spans: list[Span], run: list[int]) -> list[Span]:
+    """Pieces of any run of overlapping spans, swept from boundary to boundary."""
+    pieces: list[Span] = []
     points = sorted({spans[k][0] for k in run} | {spans[k][1] + 1 for k in run})
     active: list[tuple[int, int, int, int]] = []  # (size, input order, last address, asn)
     last_winner = -1
@@ -293,7 +337,7 @@ def _emit(spans: list[Span], run: list[int], pieces: list[Span]) -> int:
         else:
             pieces.append((point, following - 1, asn))
         last_winner = winner
-    return len(run)
+    return pieces
 
 
 def _ipv4_ranges(pieces: list[Span]) -> Ranges:
