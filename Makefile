@@ -71,6 +71,7 @@ bench: setup spark
 	$(call apt_install,$(BENCH_PACKAGES))
 	$(BIN)/python benchmarks/bench_ingest.py; status=$$?; \
 	$(BIN)/python benchmarks/bench_events.py || status=1; \
+	$(BIN)/python benchmarks/bench_asn.py || status=1; \
 	$(BIN)/python benchmarks/bench_collector.py || status=1; \
 	$(BIN)/python benchmarks/bench_simulate.py || status=1; \
 	$(BIN)/python benchmarks/bench_scale.py || status=1; \

@@ -7,6 +7,7 @@ import teiten.enrich
 
 def test_public_names() -> None:
     assert teiten.enrich.__all__ == [
+        "AsnTableTagger",
         "GeoTagger",
         "GeoTags",
         "MmdbTagger",

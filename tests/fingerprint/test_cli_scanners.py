@@ -69,7 +69,7 @@ def test_a_new_version_keeps_the_old_one_in_the_record(tmp_path):
     second.write_text("192.0.2.0/24\nAS64496 Example\n")
     assert run("scanners", "import", str(first), "--store", str(store))[0] == 0
     code, out = run("scanners", "import", str(second), "--store", str(store))
-    assert code == 0 and "1 AS numbers" in out and "AS-capable --geoip" in out
+    assert code == 0 and "1 AS numbers" in out and "`teiten asn import`" in out
     status = json.loads(run("scanners", "list", "--store", str(store), "--json")[1])
     assert len(status["entries"]) == 2 and len(status["previous"]) == 1
     assert status["previous"][0]["entries"] == 1

@@ -122,6 +122,7 @@ def emit_settings(config: Any, as_json: bool) -> None:
 # Each command's module, imported only when the command runs (or help lists it): a
 # command pays for its own imports, not for every other command's.
 COMMANDS = {
+    "asn": "asn",
     "collector": "collector",
     "demo": "demo",
     "events": "events",

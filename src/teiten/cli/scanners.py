@@ -40,8 +40,8 @@ def scanners_import(file: Path, store_dir: Path | None, as_json: bool) -> None:
     )
     if record["asn"]:
         click.echo(
-            "  AS entries match only when ingest uses an AS-capable --geoip database "
-            "(GeoLite2-ASN, DB-IP or IPinfo .mmdb)"
+            "  AS entries match only when ingest knows AS numbers: import an AS table "
+            "(`teiten asn import`) or give an ASN .mmdb (--geoip, --geoip-asn)"
         )
 
 

@@ -31,9 +31,9 @@ from teiten.collector.metrics import CONTENT_TYPE_LATEST, UNAUTHENTICATED, Colle
 from teiten.collector.prefixes import PrefixSet
 from teiten.collector.registry import RegisteredSensor, Registry
 from teiten.collector.writer import Outcome, StoreWriter, UploadedBatch
-from teiten.enrich import open_geo
 from teiten.errors import BatchFormatError, Refusal, StoreWriteError, TeitenError
 from teiten.store import Manifest
+from teiten.store.asn import open_store_geo
 from teiten.transport.wire import (
     HEADER_DIGEST,
     HEADER_SENSOR,
@@ -75,10 +75,8 @@ class _Collector:
 
     def open(self) -> None:
         self.registry = Registry(self.config.store)
-        geo = open_geo(
-            str(self.config.geoip) if self.config.geoip else None,
-            asn_path=str(self.config.geoip_asn) if self.config.geoip_asn else None,
-        )
+        # AS numbers: enrich.geoip_asn when set, else the store's AS edition (read at start).
+        geo = open_store_geo(self.config.store, self.config.geoip, self.config.geoip_asn)
         self.writer = StoreWriter(
             self.config.store,
             geo,

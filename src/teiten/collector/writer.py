@@ -362,7 +362,8 @@ class StoreWriter:
             if self._research.has_asns and isinstance(self.geo, RirTagger):
                 log.warning(
                     "the research scanner list has AS entries, but the built-in RIR data has "
-                    "no AS numbers; only its networks are matched (set enrich.geoip)"
+                    "no AS numbers; only its networks are matched (import an AS table with "
+                    "`teiten asn import` and restart, or set enrich.geoip_asn)"
                 )
 
     def _note_tagged(self, job: UploadedBatch) -> None:

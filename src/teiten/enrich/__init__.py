@@ -10,9 +10,17 @@ from teiten.enrich.countries import country_name
 from teiten.enrich.services import icmp_type_name, port_registry, protocol_name, service_name
 
 if TYPE_CHECKING:  # loaded on first use (below): queries need the names, not the tagger
-    from teiten.enrich.geo import GeoTagger, GeoTags, MmdbTagger, RirTagger, open_geo
+    from teiten.enrich.geo import (
+        AsnTableTagger,
+        GeoTagger,
+        GeoTags,
+        MmdbTagger,
+        RirTagger,
+        open_geo,
+    )
 
 __all__ = [
+    "AsnTableTagger",
     "GeoTagger",
     "GeoTags",
     "MmdbTagger",
@@ -26,7 +34,7 @@ __all__ = [
 ]
 
 
-_GEO = {"GeoTagger", "GeoTags", "MmdbTagger", "RirTagger", "open_geo"}
+_GEO = {"AsnTableTagger", "GeoTagger", "GeoTags", "MmdbTagger", "RirTagger", "open_geo"}
 
 
 def __getattr__(name: str) -> object:

@@ -10,7 +10,9 @@ reserved, multicast …) are unknown without asking.
 Two databases are built in: the RIR delegated statistics shipped inside ``iptocc``
 (offline, country only, the default) and any MaxMind-format ``.mmdb`` file
 (GeoLite2/GeoIP2, DB-IP, IPinfo), which can also carry the AS number; there, new
-sources that fall in the same database network share one query.
+sources that fall in the same database network share one query. AS numbers can
+also come from an AS table imported into the store (:class:`AsnTableTagger`,
+``teiten asn import``), beside either.
 """
 
 from __future__ import annotations
@@ -31,11 +33,12 @@ import numpy as np
 import pyarrow as pa
 
 from teiten.enrich.addresses import IPV4, IPV6, Family, as_address_rows, ipv4_mapped
+from teiten.enrich.asn.table import AsnTable
 from teiten.enrich.hashcache import IPv4AnswerCache
 from teiten.enrich.mmdb_fields import record_asn, record_country
 from teiten.errors import GeoDatabaseError
 
-__all__ = ["GeoTagger", "GeoTags", "MmdbTagger", "RirTagger", "open_geo"]
+__all__ = ["AsnTableTagger", "GeoTagger", "GeoTags", "MmdbTagger", "RirTagger", "open_geo"]
 
 #: Distinct addresses remembered per family before the cache starts over.
 DEFAULT_CACHE_LIMIT = 4_000_000
@@ -146,7 +149,8 @@ class GeoTagger(ABC):
 class _CachingTagger(GeoTagger):
     """A tagger that asks its database once per distinct, routable address it has not seen.
 
-    Subclasses answer :meth:`_lookup` for sorted keys of one address family.
+    Subclasses answer sorted keys of one address family: :meth:`_lookup` with a value
+    per key, or :meth:`_answer` with arrays (a lookup without a Python loop per key).
     """
 
     def __init__(self, cache_limit: int = DEFAULT_CACHE_LIMIT) -> None:
@@ -157,9 +161,9 @@ class _CachingTagger(GeoTagger):
         self.lookups = 0  # distinct addresses asked of the database so far
         self._lock = threading.Lock()  # ingest workers share one tagger and its caches
 
-    @abstractmethod
     def _lookup(self, family: Family, keys: np.ndarray) -> _Lookup:
         """Country code (or None) of each sorted key, and AS numbers (None if never known)."""
+        raise NotImplementedError
 
     def tag(self, addrs: np.ndarray) -> GeoTags:
         with self._lock:
@@ -248,16 +252,23 @@ class _CachingTagger(GeoTagger):
             return country, asn, has_asn
         asked = keys[routable]
         self.lookups += len(asked)
-        codes, numbers = self._lookup(family, asked)
+        country[routable], asn[routable], has_asn[routable] = self._answer(family, asked)
+        return country, asn, has_asn
+
+    def _answer(
+        self, family: Family, keys: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Country index (-1 unknown), AS number and whether known, of routable sorted keys."""
+        codes, numbers = self._lookup(family, keys)
         for code in sorted({code for code in codes if code is not None} - self._index.keys()):
             self._index[code] = len(self.countries)
             self.countries.append(code)
         index = self._index
-        country[routable] = [index[code] for code in codes]
-        if numbers is not None:
-            asn[routable] = [number or 0 for number in numbers]
-            has_asn[routable] = [number is not None for number in numbers]
-        return country, asn, has_asn
+        country = np.array([index[code] for code in codes], np.int16)
+        if numbers is None:
+            return country, np.zeros(keys.shape, np.uint32), np.zeros(keys.shape, bool)
+        asn = np.array([number or 0 for number in numbers], np.uint32)
+        return country, asn, np.array([number is not None for number in numbers], bool)
 
 
 class RirTagger(_CachingTagger):
@@ -326,6 +337,25 @@ class MmdbTagger(_CachingTagger):
         return codes, asns
 
 
+class AsnTableTagger(_CachingTagger):
+    """AS numbers (no countries) from an AS table, e.g. the store's imported edition.
+
+    The table answers all new sources of a chunk at once (:meth:`AsnTable.lookup`).
+    """
+
+    def __init__(self, table: AsnTable, cache_limit: int = DEFAULT_CACHE_LIMIT) -> None:
+        super().__init__(cache_limit)
+        self.table = table
+        self.database = f"AS table ({table.source_format or 'unnamed'})"
+        self.edition = f"AS table {table.edition or 'built in memory'}"
+
+    def _answer(
+        self, family: Family, keys: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        asn, found = self.table.lookup(family, keys)
+        return np.full(keys.shape, -1, np.int16), asn, found
+
+
 class _CombinedTagger(GeoTagger):
     """Country from one database, AS from a second one where the first has none."""
 
@@ -349,15 +379,18 @@ def open_geo(
     mmdb_path: str | os.PathLike[str] | None = None,
     *,
     asn_path: str | os.PathLike[str] | None = None,
+    asn_table: AsnTable | None = None,
 ) -> GeoTagger:
     """The tagger for a MaxMind-format file, or the built-in RIR data when no file is given.
 
     ``asn_path`` adds a second database (e.g. GeoLite2-ASN) for AS numbers where the
-    first has none; countries still come from the first.
+    first has none; countries still come from the first. Without one, ``asn_table``
+    (the store's imported AS edition, :func:`teiten.store.asn.open_store_geo`) does:
+    a database given explicitly wins over the table.
     """
     tagger: GeoTagger = RirTagger() if mmdb_path is None else MmdbTagger(mmdb_path)
     if asn_path is None:
-        return tagger
+        return tagger if asn_table is None else _CombinedTagger(tagger, AsnTableTagger(asn_table))
     try:
         return _CombinedTagger(tagger, MmdbTagger(asn_path))
     except GeoDatabaseError:

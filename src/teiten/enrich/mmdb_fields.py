@@ -1,6 +1,7 @@
 """Where each MaxMind-format database vendor puts the country and the AS of a network.
 
-One reader serves GeoLite2/GeoIP2 Country, City and ASN, DB-IP and IPinfo files: the
+One reader serves GeoLite2/GeoIP2 Country, City and ASN, DB-IP and IPinfo files (and the
+AS import, :mod:`teiten.enrich.asn`, reads the AS fields the same way): the
 record layouts differ, so these functions look in each known place, first match wins.
 """
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["record_asn", "record_country"]
+__all__ = ["record_as_name", "record_asn", "record_country"]
 
 
 def _alpha2(value: Any) -> str | None:
@@ -61,4 +62,23 @@ def record_asn(record: Any) -> int | None:
     ):
         if (asn := _as_number(value)) is not None:
             return asn
+    return None
+
+
+def record_as_name(record: Any) -> str | None:
+    """Name of the AS holder in a record, or None.
+
+    GeoLite2/GeoIP2 ASN, DB-IP ASN: ``autonomous_system_organization`` (GeoIP2
+    Enterprise: under ``traits``); IPinfo: ``as_name``.
+    """
+    if not isinstance(record, dict):
+        return None
+    traits = record.get("traits")
+    for value in (
+        record.get("autonomous_system_organization"),
+        record.get("as_name"),
+        traits.get("autonomous_system_organization") if isinstance(traits, dict) else None,
+    ):
+        if isinstance(value, str) and value.strip():
+            return value.strip()
     return None
