@@ -1,8 +1,9 @@
 """The demo: two simulated quarters of darknet traffic, ingested and ranked.
 
 It is what `make demo` runs: a newcomer sees the whole pipeline — captures
-written per sensor and day as real sensors write them, ingested exactly once,
-and the quarter's rankings against the previous quarter.
+written per sensor and day as real sensors write them, the simulation's own AS table
+imported as an operator imports iptoasn's, the captures ingested exactly once, and the
+quarter's rankings against the previous quarter.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from teiten.enrich import open_geo
 from teiten.ingest import IngestReport, ingest
 from teiten.simulate import Scenario, SimulationConfig, load_scenario, simulate_to_pcap
+from teiten.simulate.as_table import FILE_NAME as AS_TABLE
 from teiten.store import Store
+from teiten.store.asn import import_asn_file, open_store_geo
 
 __all__ = ["DEMO_PERIOD", "DEMO_SCENARIO", "DemoResult", "demo_reports", "run_demo"]
 
@@ -52,17 +54,19 @@ def run_demo(
     seed: int = 2019,
     scenario: str | None = DEMO_SCENARIO,
 ) -> DemoResult:
-    """Simulate (the built-in 2019q2 story by default), write per-sensor daily pcaps, and
-    ingest them (again: nothing is added twice)."""
+    """Simulate (the built-in 2019q2 story by default), write per-sensor daily pcaps,
+    import the simulation's AS table (dated the day the simulation starts), and ingest
+    the captures (again: nothing is added twice)."""
     config = demo_config(packets, seed, load_scenario(scenario) if scenario else None)
     captures = out_dir / "captures"
     paths = simulate_to_pcap(config, captures, per="day")
     store = Store(out_dir / "store")
-    geo = open_geo()
+    import_asn_file(store, captures / AS_TABLE, fmt="iptoasn", on=config.start.date())
     report = IngestReport()
-    for sensor in config.sensors:
-        mine = [p for p in paths if p.parent.name == sensor.name]
-        report.results += ingest(mine, store, geo, sensor=sensor.name).results
+    with open_store_geo(store.root) as geo:
+        for sensor in config.sensors:
+            mine = [p for p in paths if p.parent.name == sensor.name]
+            report.results += ingest(mine, store, geo, sensor=sensor.name).results
     return DemoResult(captures, store, len(paths), report)
 
 

@@ -22,7 +22,8 @@ from teiten.cli.common import fail_cleanly, main
 @fail_cleanly
 def demo(out: Path, packets: int, seed: int) -> None:
     """Simulate 2019Q1-Q2 on four sensors (the 2019q2 scenario), ingest, print 2019Q2's
-    top 5 ports and regions, and write its report in Japanese and English (HTML, PDF)."""
+    top 5 ports, regions and ASes, and write its report in Japanese and English (HTML,
+    PDF)."""
     import time
 
     from teiten.analyze.periods import parse_period
@@ -31,6 +32,7 @@ def demo(out: Path, packets: int, seed: int) -> None:
     from teiten.cli.output import print_ranking
     from teiten.demo import DEMO_PERIOD, demo_reports, run_demo
     from teiten.store import open_engine
+    from teiten.store.asn import as_names
 
     started = time.monotonic()
     console.print(f"simulating {packets:,} packets of darknet traffic into {out}/captures ...")
@@ -43,10 +45,11 @@ def demo(out: Path, packets: int, seed: int) -> None:
         highlight=False,
     )
     period = parse_period(DEMO_PERIOD)
+    names = as_names(result.store.root)
     with open_engine(result.store) as engine:
-        for dimension in ("ports", "countries"):
+        for dimension in ("ports", "countries", "asns"):
             console.print()
-            ranking = rank(engine, dimension, period, metric="per-sensor", limit=5)
+            ranking = rank(engine, dimension, period, metric="per-sensor", limit=5, as_names=names)
             print_ranking(ranking)
     console.print(f"\nwriting the {DEMO_PERIOD} report (ja, en; HTML, PDF) ...", highlight=False)
     for path in demo_reports(result.store, out):

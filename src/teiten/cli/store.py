@@ -251,12 +251,8 @@ def store_rollup(
     same).
     """
     import time
-    from datetime import date
 
-    from teiten.analyze.phenomena.find import prepare_findings
-    from teiten.analyze.sessions import prepare_all, prepare_events
-    from teiten.knowledge import load_knowledge
-    from teiten.store import DuckDBEngine, Store, period_rollups
+    from teiten.store import Store
     from teiten.store.engine import engine_name as chosen
     from teiten.store.rollup import rebuild
 
@@ -271,17 +267,10 @@ def store_rollup(
     else:
         done = rebuild(store, days=days or None)
     seconds = round(time.monotonic() - started, 3)
-    with store.lock():
-        summed = period_rollups.build(store, days=[date.fromisoformat(d) for d in days] or None)
-    period_seconds = round(time.monotonic() - started - seconds, 3)
-    started = time.monotonic()
-    with DuckDBEngine(store) as engine:
-        rebuilt = [date.fromisoformat(d.day) for d in done]
-        sessions = prepare_all(engine, rebuilt)
-        events = prepare_events(engine, rebuilt)
-        labels = [p.label for p in period_rollups.periods_of(rebuilt)]
-        findings = prepare_findings(engine, labels, load_knowledge(store=store.root))
-    session_seconds = round(time.monotonic() - started, 3)
+    refreshed = _refresh(store, list(days), [d.day for d in done])
+    period_seconds, session_seconds = refreshed["period_seconds"], refreshed["session_seconds"]
+    summed, sessions = refreshed["summed"], refreshed["sessions"]
+    events, findings = refreshed["events"], refreshed["findings"]
     packets = sum(d.packets for d in done)
     rows = sum(d.rows for d in done)
     size = sum(d.bytes for d in done)
@@ -323,6 +312,85 @@ def store_rollup(
             if events or findings
             else ""
         )
+    )
+
+
+def _refresh(store: Any, days: list[str], rebuilt_days: list[str]) -> dict[str, Any]:
+    """After the day rollups of ``rebuilt_days`` were rebuilt: the month and quarter
+    rollups (of ``days``, or all that are stale), and the session fragments, events and
+    phenomena of the periods those days are in."""
+    import time
+    from datetime import date
+
+    from teiten.analyze.phenomena.find import prepare_findings
+    from teiten.analyze.sessions import prepare_all, prepare_events
+    from teiten.knowledge import load_knowledge
+    from teiten.store import DuckDBEngine, period_rollups
+
+    started = time.monotonic()
+    with store.lock():
+        summed = period_rollups.build(store, days=[date.fromisoformat(d) for d in days] or None)
+    period_seconds = round(time.monotonic() - started, 3)
+    started = time.monotonic()
+    with DuckDBEngine(store) as engine:
+        rebuilt = [date.fromisoformat(d) for d in rebuilt_days]
+        sessions = prepare_all(engine, rebuilt)
+        events = prepare_events(engine, rebuilt)
+        labels = [p.label for p in period_rollups.periods_of(rebuilt)]
+        findings = prepare_findings(engine, labels, load_knowledge(store=store.root))
+    return {
+        "summed": summed,
+        "period_seconds": period_seconds,
+        "sessions": sessions,
+        "events": events,
+        "findings": findings,
+        "session_seconds": round(time.monotonic() - started, 3),
+    }
+
+
+@store_group.command("retag")
+@store_option
+@click.option("--asn", is_flag=True, help="Set AS numbers from the current AS edition.")
+@click.option("--research", is_flag=True, help="Set the research tag from the stored list.")
+@click.option(
+    "--day", "days", multiple=True, metavar="YYYY-MM-DD", help="Only this day; repeatable."
+)
+@json_option
+@fail_cleanly
+def store_retag(
+    store_dir: Path | None, asn: bool, research: bool, days: tuple[str, ...], as_json: bool
+) -> None:
+    """Tag stored days anew: AS numbers from the store's current AS edition (`teiten asn
+    import`), the research tag from its research scanner list (`teiten scanners
+    import`). Only those columns change, so every count stays the same; each day is
+    swapped in atomically, then its rollups, and the months, quarters, events and
+    phenomena summed from them, are brought up to date."""
+    from teiten.store import Store
+    from teiten.store.retag import retag
+
+    store = Store(store_dir, create=False)
+    done = retag(store, asn=asn, research=research, days=days or None)
+    changed = [d.day for d in done]
+    refreshed = _refresh(store, changed, changed) if changed else None
+    if as_json:
+        emit_json(
+            {
+                "days": [d.as_json() for d in done],
+                "asn_changed": sum(d.asn_changed for d in done),
+                "research_changed": sum(d.research_changed for d in done),
+                "refreshed": refreshed
+                and {
+                    "periods": refreshed["summed"],
+                    "events": refreshed["events"],
+                    "findings": refreshed["findings"],
+                },
+            }
+        )
+        return
+    click.echo(
+        f"retagged {len(done)} day(s): AS number changed on "
+        f"{sum(d.asn_changed for d in done):,} rows, research tag on "
+        f"{sum(d.research_changed for d in done):,} rows" + ("" if done else " (nothing to change)")
     )
 
 

@@ -66,6 +66,7 @@ def top_answer(dimension: str, **kw: Any) -> Answer:
     from teiten.analyze.rankings import Filters, rank
     from teiten.cli.filters import check_sensor
     from teiten.store import Store, open_engine
+    from teiten.store.asn import as_names
 
     period = parse_period(kw["period"])
     filters = Filters(
@@ -95,6 +96,7 @@ def top_answer(dimension: str, **kw: Any) -> Answer:
             limit=kw["limit"],
             knowledge=knowledge,
             attribution_threshold=kw["attribution_threshold"],
+            as_names=as_names(store.root) if dimension == "asns" else None,
         )
     return Answer(ranking, ranking.as_json(), ranking.rows, _columns(ranking))
 

@@ -34,6 +34,7 @@ from teiten.report.model import (
 )
 from teiten.report.series import daily_overview, mirai_share, trend
 from teiten.report.settings import ReportSettings
+from teiten.store.asn import as_names
 
 if TYPE_CHECKING:
     from teiten.analyze.periods import Period
@@ -95,7 +96,7 @@ def build_report(
         overview = _overview(engine, period)
         ports = rank(engine, "ports", period, metric=metric, limit=top)
         countries = rank(engine, "countries", period, metric=metric, limit=None)
-        focus = _focus(engine, period, metric, country, countries, top, _as_names(store))
+        focus = _focus(engine, period, metric, country, countries, top, as_names(store.root))
         countries.rows = countries.rows[:top]
         port_trend = trend(engine, ports, ports.rows)
         country_trend = trend(engine, countries, countries.rows)
@@ -168,11 +169,6 @@ def _focus(
         mirai_share_all=countries.tag_shares.get("mirai", 0.0),
         infected_asns=infected_by_as(engine, period, country, limit=top, as_names=as_names),
     )
-
-
-def _as_names(store: Store) -> dict[int, str]:
-    """AS number → holder, from the AS data imported into ``store`` (none yet)."""
-    return {}
 
 
 def _method(

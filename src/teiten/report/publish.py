@@ -22,10 +22,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from teiten import numbers
 from teiten.report.model import RankingSection, ReportData, Series
+
+if TYPE_CHECKING:
+    from teiten.analyze.infected import InfectedByAs
 
 __all__ = ["DAILY_DIGITS", "public", "shown_per_sensor", "shown_share", "significant"]
 
@@ -62,7 +65,12 @@ def public(data: ReportData) -> ReportData:
         overview=replace(data.overview, daily=daily(data.overview.daily)),
         ports=_section(data.ports, rows, daily),
         countries=_section(data.countries, rows, daily),
-        focus=replace(focus, ports=_section(focus.ports, rows, daily), mirai=daily(focus.mirai)),
+        focus=replace(
+            focus,
+            ports=_section(focus.ports, rows, daily),
+            mirai=daily(focus.mirai),
+            infected_asns=_infected(focus.infected_asns, rows),
+        ),
         scans=replace(data.scans, daily=daily(data.scans.daily)),
         dos=replace(data.dos, daily=daily(data.dos.daily)),
         findings=[_finding(f, daily) for f in data.findings],
@@ -97,6 +105,15 @@ def _section(
 ) -> RankingSection:
     ranking = replace(section.ranking, rows=[rows(r) for r in section.ranking.rows])
     return RankingSection(ranking, daily(section.trend))
+
+
+def _infected(
+    infected: InfectedByAs | None, rows: Callable[[dict[str, Any]], dict[str, Any]]
+) -> InfectedByAs | None:
+    if infected is None:
+        return None
+    ranking = replace(infected.ranking, rows=[rows(r) for r in infected.ranking.rows])
+    return replace(infected, ranking=ranking)
 
 
 def _finding(finding: Any, daily: _Rule) -> Any:

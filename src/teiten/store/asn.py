@@ -26,7 +26,7 @@ import json
 import os
 import shutil
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ASN_DIR",
+    "as_names",
     "asn_editions",
     "import_asn_file",
     "load_asn_table",
@@ -223,6 +224,13 @@ def load_asn_table(root: str | os.PathLike[str], edition: str | None = None) -> 
             f"{path}: the AS table of edition {record['edition']} is unreadable ({reason}); "
             f"import {record['file']} again",
         ) from exc
+
+
+def as_names(root: str | os.PathLike[str]) -> Mapping[int, str]:
+    """AS number → holder, as the store's current AS edition names them (empty when none
+    was imported). Rows tagged by an older edition are named by the current one."""
+    table = load_asn_table(root)
+    return {} if table is None else table.names
 
 
 def open_store_geo(

@@ -32,7 +32,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,6 +125,11 @@ class AsnTable:
         first, last = int(self.name_offsets[i]), int(self.name_offsets[i + 1])
         return self.name_bytes[first:last].tobytes().decode("utf-8", "replace")
 
+    @property
+    def names(self) -> Mapping[int, str]:
+        """AS number → name, for the ASes the data names."""
+        return _Names(self)
+
     def answers(self, addresses: Sequence[str]) -> list[dict[str, Any]]:
         """For each address text: its AS number and name and the range it fell in (the
         first and last address), all None where no range holds it; for people and tools.
@@ -198,6 +203,25 @@ class AsnTable:
         )
         _check(table)
         return table
+
+
+class _Names(Mapping[int, str]):
+    """:attr:`AsnTable.names`: read from the table's arrays as asked, never copied."""
+
+    def __init__(self, table: AsnTable) -> None:
+        self._table = table
+
+    def __getitem__(self, asn: int) -> str:
+        name = self._table.name(asn)
+        if name is None:
+            raise KeyError(asn)
+        return name
+
+    def __iter__(self) -> Iterator[int]:
+        return (int(asn) for asn in self._table.name_asn)
+
+    def __len__(self) -> int:
+        return len(self._table.name_asn)
 
 
 def _array(arrays: Mapping[str, np.ndarray], key: str, dtype: Any = np.uint32) -> np.ndarray:
