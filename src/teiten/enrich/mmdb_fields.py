@@ -52,14 +52,7 @@ def record_asn(record: Any) -> int | None:
     Enterprise: ``traits.autonomous_system_number``; IPinfo: ``asn`` as ``"AS2497"``
     (or an int).
     """
-    if not isinstance(record, dict):
-        return None
-    traits = record.get("traits")
-    for value in (
-        record.get("autonomous_system_number"),
-        record.get("asn"),
-        traits.get("autonomous_system_number") if isinstance(traits, dict) else None,
-    ):
+    for value in _as_fields(record, "autonomous_system_number", "asn"):
         if (asn := _as_number(value)) is not None:
             return asn
     return None
@@ -71,14 +64,20 @@ def record_as_name(record: Any) -> str | None:
     GeoLite2/GeoIP2 ASN, DB-IP ASN: ``autonomous_system_organization`` (GeoIP2
     Enterprise: under ``traits``); IPinfo: ``as_name``.
     """
-    if not isinstance(record, dict):
-        return None
-    traits = record.get("traits")
-    for value in (
-        record.get("autonomous_system_organization"),
-        record.get("as_name"),
-        traits.get("autonomous_system_organization") if isinstance(traits, dict) else None,
-    ):
+    for value in _as_fields(record, "autonomous_system_organization", "as_name"):
         if isinstance(value, str) and value.strip():
             return value.strip()
     return None
+
+
+def _as_fields(record: Any, key: str, flat: str) -> list[Any]:
+    """A record's values of MaxMind's ``key`` (at the top, then IPinfo's ``flat``, then
+    ``key`` under GeoIP2 Enterprise's ``traits``), in that order."""
+    if not isinstance(record, dict):
+        return []
+    traits = record.get("traits")
+    return [
+        record.get(key),
+        record.get(flat),
+        traits.get(key) if isinstance(traits, dict) else None,
+    ]
