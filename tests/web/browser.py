@@ -71,7 +71,9 @@ class WatchedPage:
     ``console_errors``: console messages of type error (a script's ``console.error``,
     a refused Content-Security-Policy, a resource that failed to load); ``page_errors``:
     uncaught exceptions; ``failed_requests``: requests that got no answer or an HTTP
-    status of 400 or more. Every other attribute is the page's own.
+    status of 400 or more — but a request the browser aborted because the page it was
+    made from was left (a poll in flight when a link is followed). Every other
+    attribute is the page's own.
     """
 
     def __init__(self, page: Page) -> None:
@@ -79,7 +81,11 @@ class WatchedPage:
         self.console_errors: list[str] = []
         self.page_errors: list[str] = []
         self.failed_requests: list[str] = []
+        self._navigations = 0  # documents the page has asked for so far
+        self._made_from: dict[Request, int] = {}  # the document each request was made from
         page.set_default_timeout(TIMEOUT_MS)
+        page.on("request", self._on_request)
+        page.on("requestfinished", lambda request: self._made_from.pop(request, None))
         page.on("console", self._on_console)
         page.on("pageerror", self._on_page_error)
         page.on("requestfailed", self._on_request_failed)
@@ -125,7 +131,15 @@ class WatchedPage:
     def _on_page_error(self, error: Exception) -> None:
         self.page_errors.append(str(error))
 
+    def _on_request(self, request: Request) -> None:
+        if request.is_navigation_request() and request.frame == self.page.main_frame:
+            self._navigations += 1
+        self._made_from[request] = self._navigations
+
     def _on_request_failed(self, request: Request) -> None:
+        left = self._made_from.pop(request, self._navigations) != self._navigations
+        if left and request.failure == "net::ERR_ABORTED":
+            return  # the page it was made for is gone: the browser dropped it, as it should
         self.failed_requests.append(f"{request.method} {request.url}: {request.failure}")
 
     def _on_response(self, response: Response) -> None:

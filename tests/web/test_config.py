@@ -49,12 +49,13 @@ def test_values_and_relative_paths(tmp_path):
         '[store]\npath = "data"\nengine = "spark"\n'
         "[access]\npublic = true\npublication_delay_hours = 48\n"
         "[limits]\nrequests_per_minute = 6\nburst = 1\ncache_entries = 0\n"
+        "[cache]\nwarm = false\n"
         '[log]\nlevel = "debug"\n',
     )
     assert config.store == tmp_path.resolve() / "data"
     assert config.engine == "spark" and config.public and config.publication_delay_hours == 48
     assert (config.requests_per_minute, config.burst, config.cache_entries) == (6, 1, 0)
-    assert config.log_level == "debug"
+    assert config.log_level == "debug" and not config.warm and WebConfig().warm
 
 
 def test_tls_needs_both_files(tmp_path):
@@ -93,6 +94,8 @@ def test_tls_needs_both_files(tmp_path):
         ("[limits]\nburst = true\n", "limits.burst must be an integer"),
         ("[limits]\ncache_entries = -1\n", "limits.cache_entries must be 0 (no cache) or more"),
         ("[log]\nlevel = 'loud'\n", "log.level must be one of debug, info, warning, error"),
+        ("[cache]\nwarm = 'yes'\n", "cache.warm must be a bool"),
+        ("[cache]\nentries = 10\n", "[cache] has no key 'entries'; keys: warm"),
         ("[store\n", "not valid TOML"),
     ],
 )

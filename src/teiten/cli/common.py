@@ -9,17 +9,21 @@ reaches a user (``TEITEN_DEBUG=1`` shows it for an unexpected error).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from teiten.errors import OptionError, PeriodError, TeitenError
+
+if TYPE_CHECKING:
+    from teiten.store import Engine, Store
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -82,6 +86,23 @@ def engine_option(func: Callable[..., Any]) -> Callable[..., Any]:
         help="Query engine: duckdb (local) or spark (PySpark; $TEITEN_SPARK_MASTER picks a "
         "cluster or an sc:// Spark Connect server) [default: $TEITEN_ENGINE or duckdb].",
     )(func)
+
+
+@contextlib.contextmanager
+def answering_engine(
+    store: Store | Path | None, engine_name: str | None, engine: Engine | None = None
+) -> Iterator[Engine]:
+    """The engine an answer runs on: ``engine`` when the caller lends one (``teiten
+    serve`` shares one per store version; it stays open), else one opened over ``store``
+    (a directory or an opened store) by ``engine_name``, closed afterwards."""
+    if engine is not None:
+        yield engine
+        return
+    from teiten.store import Store, open_engine
+
+    opened = store if isinstance(store, Store) else Store(store, create=False)
+    with open_engine(opened, engine_name) as fresh:
+        yield fresh
 
 
 def period_option(func: Callable[..., Any]) -> Callable[..., Any]:

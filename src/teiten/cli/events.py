@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -15,6 +15,9 @@ from teiten.analyze.scans import (
 )
 from teiten.cli.common import engine_option, fail_cleanly, main, period_option, store_option
 from teiten.cli.tables import Answer, emit_answer, output_options
+
+if TYPE_CHECKING:
+    from teiten.store import Engine
 
 
 def _limit_option(func: Any) -> Any:
@@ -77,14 +80,16 @@ def scans_answer(
     min_rate: float | None,
     timeout: float,
     limit: int,
+    engine: Engine | None = None,
 ) -> Answer:
-    """The scan events of ``teiten events scans`` for its options."""
+    """The scan events of ``teiten events scans`` for its options (``engine``: one to run
+    on, lent by the caller)."""
     from teiten.analyze.periods import parse_period
     from teiten.analyze.scans import scan_events
-    from teiten.store import Store, open_engine
+    from teiten.cli.common import answering_engine
 
     params = ScanParams(min_destinations=min_destinations, min_rate=min_rate, timeout_s=timeout)
-    with open_engine(Store(store_dir, create=False), engine_name) as engine:
+    with answering_engine(store_dir, engine_name, engine) as engine:
         report = scan_events(engine, parse_period(period), params, limit=limit)
     return _answer(report)
 
@@ -105,13 +110,20 @@ def events_dos(output: str, **kw: Any) -> None:
     emit_answer(dos_answer(**kw), output, _print)
 
 
-def dos_answer(store_dir: Path | None, engine_name: str | None, period: str, limit: int) -> Answer:
-    """The DoS attacks of ``teiten events dos`` for its options."""
+def dos_answer(
+    store_dir: Path | None,
+    engine_name: str | None,
+    period: str,
+    limit: int,
+    engine: Engine | None = None,
+) -> Answer:
+    """The DoS attacks of ``teiten events dos`` for its options (``engine``: one to run
+    on, lent by the caller)."""
     from teiten.analyze.dos import dos_attacks
     from teiten.analyze.periods import parse_period
-    from teiten.store import Store, open_engine
+    from teiten.cli.common import answering_engine
 
-    with open_engine(Store(store_dir, create=False), engine_name) as engine:
+    with answering_engine(store_dir, engine_name, engine) as engine:
         report = dos_attacks(engine, parse_period(period), limit=limit)
     return _answer(report)
 

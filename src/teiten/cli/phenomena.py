@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -16,6 +16,9 @@ from teiten.cli.common import (
 )
 from teiten.cli.filters import country_option
 from teiten.cli.tables import Answer, emit_answer, output_options
+
+if TYPE_CHECKING:
+    from teiten.store import Engine
 
 # Columns of a finding (the CSV header when nothing is found); evidence adds its own.
 FINDING_COLUMNS = (
@@ -69,18 +72,19 @@ def phenomena_answer(
     period: str,
     focus_country: str,
     limit: int | None,
+    engine: Engine | None = None,
 ) -> Answer:
-    """The findings of ``teiten phenomena`` for its options."""
+    """The findings of ``teiten phenomena`` for its options (``engine``: one to run on,
+    lent by the caller)."""
     from teiten.analyze.periods import parse_period
     from teiten.analyze.phenomena import PhenomenaSettings, find_phenomena, previous_observed
+    from teiten.cli.common import answering_engine
     from teiten.knowledge import load_knowledge
-    from teiten.store import Store, open_engine
 
     parsed = parse_period(period)
     settings = PhenomenaSettings(focus_country=focus_country)
-    opened = Store(store_dir, create=False)
-    kb = load_knowledge(store=opened.root)
-    with open_engine(opened, engine_name) as engine:
+    with answering_engine(store_dir, engine_name, engine) as engine:
+        kb = load_knowledge(store=engine.store.root)
         findings = find_phenomena(engine, parsed, settings=settings, kb=kb)
         compared = previous_observed(engine, parsed)
     findings = findings[:limit] if limit else findings

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -11,6 +11,9 @@ from teiten.analyze.series import BY, METRICS
 from teiten.cli.common import engine_option, fail_cleanly, main, period_option, store_option
 from teiten.cli.filters import packet_filter_options
 from teiten.cli.tables import Answer, emit_answer, output_options
+
+if TYPE_CHECKING:
+    from teiten.store import Engine
 
 
 @main.command("series")
@@ -57,13 +60,15 @@ def series_answer(
     port: str | None,
     asns: tuple[int, ...] = (),
     prefixes: tuple[str, ...] = (),
+    engine: Engine | None = None,
 ) -> Answer:
-    """The series of ``teiten series`` for its options."""
+    """The series of ``teiten series`` for its options (``engine``: one to run on, lent
+    by the caller)."""
     from teiten.analyze.periods import parse_period
     from teiten.analyze.rankings import Filters
     from teiten.analyze.series import series, series_rows
+    from teiten.cli.common import answering_engine
     from teiten.cli.filters import check_sensor
-    from teiten.store import Store, open_engine
 
     parsed = parse_period(period)
     filters = Filters(
@@ -76,7 +81,7 @@ def series_answer(
         asns=asns,
         prefixes=prefixes,
     )
-    with open_engine(Store(store_dir, create=False), engine_name) as engine:
+    with answering_engine(store_dir, engine_name, engine) as engine:
         check_sensor(engine, filters.sensor)
         counts = series(engine, parsed, by=by, metric=metric, traffic=traffic, filters=filters)
     body = counts.as_json()

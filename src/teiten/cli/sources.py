@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -17,6 +17,9 @@ from teiten.cli.common import (
 )
 from teiten.cli.filters import country_option, source_network_options
 from teiten.cli.tables import Answer, emit_answer, output_options
+
+if TYPE_CHECKING:
+    from teiten.store import Engine
 
 # Columns of `teiten sources` rows (the CSV header when no source matches).
 SOURCE_COLUMNS = (
@@ -60,19 +63,23 @@ def sources_answer(
     limit: int,
     asns: tuple[int, ...] = (),
     prefixes: tuple[str, ...] = (),
+    engine: Engine | None = None,
 ) -> Answer:
-    """The sources of ``teiten sources`` for its options."""
+    """The sources of ``teiten sources`` for its options (``engine``: one to run on, lent
+    by the caller)."""
     from teiten.analyze.periods import parse_period
     from teiten.analyze.sources import SourceFilters, sources
-    from teiten.store import Store, open_engine
+    from teiten.cli.common import answering_engine
+    from teiten.store import Store
     from teiten.store.retention import require_raw
 
     filters = SourceFilters(
         tag=tag, country=country, port=port, traffic=traffic, asns=asns, prefixes=prefixes
     )
-    store, parsed = Store(store_dir, create=False), parse_period(period)
+    store = engine.store if engine is not None else Store(store_dir, create=False)
+    parsed = parse_period(period)
     require_raw(store, parsed.start, parsed.last_day, f"the sources of {parsed.label}")
-    with open_engine(store, engine_name) as engine:
+    with answering_engine(store, engine_name, engine) as engine:
         report = sources(engine, parsed, filters, limit=limit)
     return Answer(report, report.as_json(), report.rows, SOURCE_COLUMNS)
 
@@ -89,12 +96,15 @@ def source_command(store_dir: Path | None, engine_name: str | None, ip: str, as_
     emit_answer(history, "json" if as_json else "table", _print_history)
 
 
-def source_answer(store_dir: Path | None, engine_name: str | None, ip: str) -> Answer:
-    """The history of ``teiten source IP``."""
+def source_answer(
+    store_dir: Path | None, engine_name: str | None, ip: str, engine: Engine | None = None
+) -> Answer:
+    """The history of ``teiten source IP`` (``engine``: one to run on, lent by the
+    caller)."""
     from teiten.analyze.sources import source_history
-    from teiten.store import Store, open_engine
+    from teiten.cli.common import answering_engine
 
-    with open_engine(Store(store_dir, create=False), engine_name) as engine:
+    with answering_engine(store_dir, engine_name, engine) as engine:
         history = source_history(engine, ip)
     return Answer(history, history, history["days"])
 

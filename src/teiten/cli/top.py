@@ -61,11 +61,12 @@ def _top(dimension: str, **kw: Any) -> None:
 
 def top_answer(dimension: str, **kw: Any) -> Answer:
     """The ranking of ``dimension`` ("ports", "countries" or "asns") for the options of
-    ``teiten top`` (``store_dir`` and ``engine_name`` included)."""
+    ``teiten top`` (``store_dir`` and ``engine_name`` included; ``engine``: one to run
+    on, lent by the caller)."""
     from teiten.analyze.periods import parse_period
     from teiten.analyze.rankings import Filters, rank
+    from teiten.cli.common import answering_engine
     from teiten.cli.filters import check_sensor
-    from teiten.store import Store, open_engine
     from teiten.store.asn import as_names
 
     period = parse_period(kw["period"])
@@ -78,13 +79,13 @@ def top_answer(dimension: str, **kw: Any) -> Answer:
         asns=kw["asns"],
         prefixes=kw["prefixes"],
     )
-    store = Store(kw["store_dir"], create=False)
-    knowledge = None
-    if kw.get("explain"):
-        from teiten.knowledge import load_knowledge
+    with answering_engine(kw["store_dir"], kw["engine_name"], kw.get("engine")) as engine:
+        knowledge = None
+        if kw.get("explain"):
+            from teiten.knowledge import load_knowledge
 
-        knowledge = load_knowledge(store=store.root)  # with the CVE links imported there
-    with open_engine(store, kw["engine_name"]) as engine:
+            # with the CVE links imported into the store
+            knowledge = load_knowledge(store=engine.store.root)
         check_sensor(engine, filters.sensor)
         ranking = rank(
             engine,
@@ -96,7 +97,7 @@ def top_answer(dimension: str, **kw: Any) -> Answer:
             limit=kw["limit"],
             knowledge=knowledge,
             attribution_threshold=kw["attribution_threshold"],
-            as_names=as_names(store.root) if dimension == "asns" else None,
+            as_names=as_names(engine.store.root) if dimension == "asns" else None,
         )
     return Answer(ranking, ranking.as_json(), ranking.rows, _columns(ranking))
 

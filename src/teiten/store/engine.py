@@ -242,7 +242,7 @@ class DuckDBEngine(StoreSide):
             )
         else:
             empty = SCHEMA.empty_table().append_column("day", pa.array([], pa.date32()))
-            self.con.register("_empty_packets", empty)
+            self._empty_table("_empty_packets", empty)
             self.con.execute(
                 f"CREATE VIEW packets AS SELECT *, {T_NS_SQL} AS t_ns FROM _empty_packets"
             )
@@ -267,14 +267,46 @@ class DuckDBEngine(StoreSide):
             else:
                 schema = rollup.SCHEMAS[name]
                 empty = schema.empty_table().append_column("day", pa.array([], pa.date32()))
-                self.con.register(f"_empty_{name}", empty)
+                self._empty_table(f"_empty_{name}", empty)
                 self.con.execute(f"CREATE VIEW {name} AS SELECT * FROM _empty_{name}")
+        # What relation() found, once engines share this one's database (see sharing()).
+        self._relations: dict[tuple[str, tuple[Span, ...]], str] | None = None
+
+    def _empty_table(self, name: str, empty: pa.Table) -> None:
+        """A table with ``empty``'s columns and no row, in the database (not registered on
+        this connection only, so that :meth:`sharing` engines read it too)."""
+        self.con.register("_empty", empty)
+        self.con.execute(f"CREATE TABLE {name} AS SELECT * FROM _empty")
+        self.con.unregister("_empty")
+
+    def sharing(self, store: Store) -> DuckDBEngine:
+        """An engine over this one's database (its views, settings and memory limit) with
+        a connection of its own, for another thread; ``store`` is the same store opened
+        again (its manifest connection belongs to one thread). Closing it closes only its
+        connection. Valid while the store's version is the one this engine was opened
+        at (a server opens a new one when the store changes)."""
+        twin = object.__new__(DuckDBEngine)
+        twin.store = store
+        twin.con = self.con.cursor()
+        twin.rolled_up = self.rolled_up
+        if self._relations is None:
+            self._relations = {}  # the store does not change under engines that share
+        twin._relations = self._relations
+        return twin
 
     def relation(self, name: str, *spans: Span) -> str:
         """The period rollup files covering whole months or quarters of ``spans`` and the
         view's rows of the other days (see :class:`Engine`)."""
         if not self.rolled_up or name not in period_rollups.TABLES:
             return name
+        if self._relations is None:
+            return self._relation(name, spans)
+        found = self._relations.get((name, spans))
+        if found is None:  # the period rollups' states read once for the sharing engines
+            found = self._relations[(name, spans)] = self._relation(name, spans)
+        return found
+
+    def _relation(self, name: str, spans: tuple[Span, ...]) -> str:
         used: list[period_rollups.CalendarPeriod] = []
         left: list[Span] = []
         for start, end in spans:

@@ -4,9 +4,8 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import mmap
+from typing import NamedTuple
 
 import numpy as np
 

@@ -16,12 +16,15 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from teiten.cli.tables import Answer, write_csv
 from teiten.errors import OptionError, ParameterError
+
+if TYPE_CHECKING:
+    from teiten.store import Engine
 
 __all__ = [
     "ENDPOINTS",
@@ -273,11 +276,18 @@ def _single(given: dict[str, list[str]], name: str, default: str) -> str:
 _OPTION = re.compile(r"--([a-z][a-z-]*)")
 
 
-def answer(endpoint: Endpoint, kwargs: dict[str, Any], store: Path, engine: str | None) -> Answer:
-    """The endpoint's answer over ``store``; a refused option (an unknown sensor, a bad
-    period) is an :class:`ParameterError` naming its query parameter."""
+def answer(
+    endpoint: Endpoint,
+    kwargs: dict[str, Any],
+    store: Path,
+    engine_name: str | None,
+    engine: Engine | None = None,
+) -> Answer:
+    """The endpoint's answer over ``store`` (on ``engine`` when one is lent, else on one
+    of its own); a refused option (an unknown sensor, a bad period) is an
+    :class:`ParameterError` naming its query parameter."""
     try:
-        return endpoint.compute(store_dir=store, engine_name=engine, **kwargs)
+        return endpoint.compute(store_dir=store, engine_name=engine_name, engine=engine, **kwargs)
     except click.BadParameter as exc:
         hint = exc.param_hint if isinstance(exc.param_hint, str) else ""
         name = _parameter_named(hint or exc.format_message(), endpoint)

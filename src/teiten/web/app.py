@@ -8,21 +8,22 @@ server listens on a loopback address (one analyst on their own machine), else 40
 A wrong token is always 401. Every client (its token's name, else its address) has a
 request budget (429 with ``Retry-After`` beyond it). Answers are cached per store
 version, which is also their ``ETag`` and ``Last-Modified``: a client that has the
-current answer gets 304 without it being computed again. Logs name endpoints and
+current answer gets 304 without it being computed again; ``X-Cache: hit`` says an
+answer was ready (:mod:`teiten.web.answers`), and the dashboard's standard answers are
+made ahead whenever the store changes (:mod:`teiten.web.warm`). Logs name endpoints and
 statuses, never tokens or client addresses.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import ipaddress
 import json
 import logging
 import math
-import threading
 import time
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from email.utils import formatdate
 from pathlib import Path
@@ -31,12 +32,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
 
 import teiten
 from teiten.errors import ParameterError, Refusal, StoreError, TeitenError
+from teiten.web.answers import Answers, Engines, Held, Key, store_version
 from teiten.web.api import (
     ENDPOINTS,
     Endpoint,
@@ -49,6 +51,7 @@ from teiten.web.api import (
 from teiten.web.config import WebConfig
 from teiten.web.ratelimit import RateLimiter
 from teiten.web.tokens import Tokens
+from teiten.web.warm import Warmer
 
 __all__ = ["create_app", "is_loopback", "store_version"]
 
@@ -75,53 +78,30 @@ OPERATORS_ONLY = "x-teiten-operators"
 TOKEN_COOKIE = "teiten_token"  # answered whatever the client's budget
 
 
-def store_version(root: Path) -> tuple[str, float]:
-    """What changes whenever an answer may: the manifest (every commit, retag, removal)
-    and the knowledge imported into the store. (An opaque string, and its time.)"""
-    parts, latest = [], 0.0
-    for path in (root / "manifest.sqlite", root / "knowledge"):
-        try:
-            stat = path.stat()
-        except OSError:
-            parts.append("-")
-            continue
-        parts.append(f"{stat.st_mtime_ns}:{stat.st_size}")
-        latest = max(latest, stat.st_mtime)
-    return "/".join(parts), latest
-
-
 @dataclass(frozen=True)
 class _Access:
     """Who asks: ``operator`` (full answers) or not (public ones), and the client's key
-    for its request budget (a token's name, or its address)."""
+    for its request budget (a token's name, or its address); ``ahead``: the server
+    itself, making answers before anyone asks (:mod:`teiten.web.warm`)."""
 
     operator: bool
     client: str
+    ahead: bool = False
 
 
-class _Cache:
-    """Answers by (store version, request, view), the least recently used dropped."""
+@dataclass(frozen=True)
+class _Asked:
+    """An answer asked for: its key in the cache (and so its ETag), the store's time,
+    and how to make it."""
 
-    def __init__(self, entries: int) -> None:
-        self._entries = entries
-        self._held: OrderedDict[tuple[str, ...], tuple[bytes, str]] = OrderedDict()
-        self._lock = threading.Lock()
+    key: Key
+    modified: float
+    make: Callable[[], Held]
 
-    def get(self, key: tuple[str, ...]) -> tuple[bytes, str] | None:
-        with self._lock:
-            found = self._held.get(key)
-            if found is not None:
-                self._held.move_to_end(key)
-            return found
-
-    def put(self, key: tuple[str, ...], value: tuple[bytes, str]) -> None:
-        if self._entries <= 0:
-            return
-        with self._lock:
-            self._held[key] = value
-            self._held.move_to_end(key)
-            while len(self._held) > self._entries:
-                self._held.popitem(last=False)
+    @property
+    def etag(self) -> str:
+        digest = hashlib.blake2b("\0".join(self.key).encode(), digest_size=16).hexdigest()
+        return f'"{digest}"'
 
 
 class _Metrics:
@@ -144,8 +124,18 @@ class _Metrics:
         )
         self.cache = Counter(
             "teiten_web_cache",
-            "Answers from the cache (hit) or computed (miss).",
+            "Answers from the cache (hit), computed for a client (miss) or ahead (warm).",
             ["result"],
+            registry=self.registry,
+        )
+        self.warm_done = Gauge(
+            "teiten_web_warm_done",
+            "Requests of a first dashboard visit (pages, charts) made ahead, this store version.",
+            registry=self.registry,
+        )
+        self.warm_planned = Gauge(
+            "teiten_web_warm_planned",
+            "Requests of a first dashboard visit to make ahead, this store version (so far).",
             registry=self.registry,
         )
 
@@ -159,30 +149,67 @@ class _Server:
         self.store = config.store
         self.tokens = Tokens(config.store)
         self.limiter = RateLimiter(config.requests_per_minute, config.burst)
-        self.cache = _Cache(config.cache_entries)
+        self.cache = Answers(config.cache_entries)
+        self.engines = Engines(config.store, config.engine)
         self.metrics = _Metrics()
         self.loopback = is_loopback(config.host)
 
-    def answer(self, endpoint: Endpoint, given: list[tuple[str, str]], access: _Access) -> Any:
-        """The endpoint's JSON for the query ``given`` as ``access`` may see it, from the
-        cache while the store has not changed (pages use it; the API's routes too)."""
-        kwargs, _ = parse_query(endpoint, given, public=not access.operator)
+    def asked(self, route: str, query: str, access: _Access, make: Callable[[], Held]) -> _Asked:
+        """``route``'s answer for ``query`` (as parsed: the same text for the same
+        answer) as ``access`` may see it, at the store's current version."""
+        version, modified = store_version(self.store)
+        view = "operator" if access.operator else "public"
+        return _Asked((version, route, query, view), modified, make)
+
+    def endpoint_asked(
+        self, endpoint: Endpoint, given: list[tuple[str, str]], access: _Access
+    ) -> _Asked:
+        """The endpoint's answer for the query ``given``; :class:`ParameterError` for a
+        parameter refused (a public one: a period not published yet, too)."""
+        kwargs, output = parse_query(endpoint, given, public=not access.operator)
         if not access.operator:
             _check_delay(kwargs.get("period"), self.config.publication_delay_hours)
-        version, _ = store_version(self.store)
-        query = "&".join(f"{k}={v}" for k, v in sorted(given))
-        key = (
-            version,
-            f"{API}/{endpoint.path}",
-            query,
-            "operator" if access.operator else "public",
-        )
-        found = self.cache.get(key)
-        if found is None:
-            result = answer(endpoint, kwargs, self.store, self.config.engine)
+        query = json.dumps({**kwargs, "format": output}, sort_keys=True, default=str)
+
+        def make() -> Held:
+            with self.engines.lend() as engine:
+                result = answer(endpoint, kwargs, self.store, self.config.engine, engine)
             body = result.json if access.operator else public_view(endpoint, result.json)
-            found = (_json_bytes(body), "application/json")
-            self.cache.put(key, found)
+            if output == "csv":
+                return csv_of(endpoint, result, body).encode(), "text/csv; charset=utf-8"
+            return _json_bytes(body), "application/json"
+
+        return self.asked(f"{API}/{endpoint.path}", query, access, make)
+
+    def store_asked(self, access: _Access) -> _Asked:
+        """``/api/v1/store``: what the store holds (in public, without its sensors)."""
+
+        def make() -> Held:
+            from teiten.store import Store
+            from teiten.store.summary import summarize
+
+            info = summarize(Store(self.store, create=False))
+            if not access.operator:
+                info = {k: v for k, v in info.items() if k not in ("store", "sensors", "inputs")}
+            return _json_bytes(info), "application/json"
+
+        return self.asked(f"{API}/store", "", access, make)
+
+    def held(self, asked: _Asked, *, for_client: bool = True) -> tuple[Held, bool]:
+        """The answer asked for, from the cache, else made (once, whoever asks meanwhile);
+        and whether it was found made. Not ``for_client``: made ahead (the warmer)."""
+        found, made = self.cache.get_or_make(asked.key, asked.make, for_client=for_client)
+        if for_client:
+            self.metrics.cache.labels("miss" if made else "hit").inc()
+        elif made:
+            self.metrics.cache.labels("warm").inc()
+        return found, not made
+
+    def answer(self, endpoint: Endpoint, given: list[tuple[str, str]], access: _Access) -> Any:
+        """The endpoint's JSON for the query ``given`` as ``access`` may see it, as its API
+        route answers it (the pages' figures)."""
+        asked = self.endpoint_asked(endpoint, given, access)
+        found, _ = self.held(asked, for_client=not access.ahead)
         return json.loads(found[0])
 
     def access(self, request: Request) -> _Access:
@@ -243,7 +270,21 @@ def _json_bytes(body: Any) -> bytes:
 def create_app(config: WebConfig) -> FastAPI:
     """The app serving ``config.store`` (which must exist)."""
     server = _Server(config)
+    warmer = _warmer(server)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if warmer is not None:
+            warmer.start()
+        try:
+            yield
+        finally:
+            if warmer is not None:
+                warmer.stop()
+            server.engines.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="teiten",
         version=teiten.__version__,
         description=(
@@ -276,13 +317,18 @@ def create_app(config: WebConfig) -> FastAPI:
 
     @app.get(
         f"{API}/health",
-        summary="Whether the server runs and reads its store",
+        summary="Whether the server runs and reads its store, and how far the dashboard's "
+        "standard answers are made",
         openapi_extra={"security": []},  # answered to anyone, never with a token's view
     )
     async def health() -> JSONResponse:
         version, _ = store_version(server.store)
         ok = version.split("/")[0] != "-"
-        body = {"status": "ok" if ok else "error", "version": teiten.__version__}
+        body = {
+            "status": "ok" if ok else "error",
+            "version": teiten.__version__,
+            "warm": warmer.state() if warmer is not None else {"state": "off"},
+        }
         return JSONResponse(body, status_code=200 if ok else 503)
 
     @app.get(
@@ -298,17 +344,7 @@ def create_app(config: WebConfig) -> FastAPI:
     @app.get(f"{API}/store", summary="What the store holds: days, packets, sensors, editions")
     async def store(request: Request) -> Response:
         access: _Access = request.state.access
-
-        def compute() -> dict[str, Any]:
-            from teiten.store import Store
-            from teiten.store.summary import summarize
-
-            info = summarize(Store(server.store, create=False))
-            if access.operator:
-                return info
-            return {k: v for k, v in info.items() if k not in ("store", "sensors", "inputs")}
-
-        return await _cached(server, request, access, compute)
+        return await _cached(server, request, access, server.store_asked(access))
 
     for endpoint in ENDPOINTS:
         _route(app, server, endpoint)
@@ -323,6 +359,15 @@ def create_app(config: WebConfig) -> FastAPI:
     add_pages(app, server)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     return app
+
+
+def _warmer(server: _Server) -> Warmer | None:
+    """The thread making the dashboard's standard answers ahead, in the view its
+    visitors get (the public one in public mode); None when ``[cache] warm`` is off or
+    nothing is kept (``cache_entries = 0``)."""
+    if not server.config.warm or server.config.cache_entries <= 0:
+        return None
+    return Warmer(server, _Access(not server.config.public, "-", ahead=True))
 
 
 async def _limited(
@@ -375,19 +420,8 @@ def _route(app: FastAPI, server: _Server, endpoint: Endpoint) -> None:
             return _error(401, f"/{endpoint.path} is for operators: send an operator token")
         try:
             given = [*request.query_params.multi_items(), *request.path_params.items()]
-            kwargs, output = parse_query(endpoint, given, public=not access.operator)
-            if not access.operator:
-                _check_delay(kwargs.get("period"), server.config.publication_delay_hours)
-        except ParameterError as exc:
-            return _invalid(exc)
-
-        def compute() -> dict[str, Any] | str:
-            result = answer(endpoint, kwargs, server.store, server.config.engine)
-            body = result.json if access.operator else public_view(endpoint, result.json)
-            return csv_of(endpoint, result, body) if output == "csv" else body
-
-        try:
-            return await _cached(server, request, access, compute)
+            asked = server.endpoint_asked(endpoint, given, access)
+            return await _cached(server, request, access, asked)
         except ParameterError as exc:
             return _invalid(exc)
 
@@ -422,46 +456,29 @@ def _check_delay(period: str | None, hours: int) -> None:
         )
 
 
-async def _cached(
-    server: _Server,
-    request: Request,
-    access: _Access,
-    compute: Callable[[], Any],
-) -> Response:
-    """The answer ``compute`` gives, from the cache when the store has not changed since,
+async def _cached(server: _Server, request: Request, access: _Access, asked: _Asked) -> Response:
+    """The answer ``asked`` for, from the cache when the store has not changed since,
     or 304 when the client holds it already."""
-    version, modified = store_version(server.store)
-    view = "operator" if access.operator else "public"
-    query = "&".join(f"{k}={v}" for k, v in sorted(request.query_params.multi_items()))
-    key = (version, request.url.path, query, view)
-    etag = '"' + hashlib.blake2b("\0".join(key).encode(), digest_size=16).hexdigest() + '"'
     headers = {
-        "ETag": etag,
-        "Last-Modified": formatdate(modified, usegmt=True),
+        "ETag": asked.etag,
+        "Last-Modified": formatdate(asked.modified, usegmt=True),
         "Cache-Control": "private, no-cache" if access.operator else "public, no-cache",
         "Vary": "Authorization",
     }
-    if request.headers.get("if-none-match") == etag:
+    if request.headers.get("if-none-match") == asked.etag:
         return Response(status_code=304, headers=headers)
-    found = server.cache.get(key)
-    if found is None:
-        server.metrics.cache.labels("miss").inc()
-        try:
-            value = await run_in_threadpool(compute)
-        except ParameterError:
-            raise
-        except StoreError as exc:
-            return _error(503, str(exc))
-        except TeitenError as exc:
-            return _error(400, str(exc))
-        if isinstance(value, str):
-            found = (value.encode(), "text/csv; charset=utf-8")
+    try:
+        if server.cache.get(asked.key) is not None:
+            (content, media), hit = server.held(asked)  # at hand: no thread needed
         else:
-            found = (_json_bytes(value), "application/json")
-        server.cache.put(key, found)
-    else:
-        server.metrics.cache.labels("hit").inc()
-    content, media = found
+            (content, media), hit = await run_in_threadpool(server.held, asked)
+    except ParameterError:
+        raise
+    except StoreError as exc:
+        return _error(503, str(exc))
+    except TeitenError as exc:
+        return _error(400, str(exc))
+    headers["X-Cache"] = "hit" if hit else "miss"
     return Response(content, media_type=media, headers=headers)
 
 

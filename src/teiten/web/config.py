@@ -37,6 +37,7 @@ class WebConfig:
     requests_per_minute: int = 120
     burst: int = 60  # an overview page asks for about 22 answers at once
     cache_entries: int = 512
+    warm: bool = True  # make the dashboard's standard answers whenever the store changes
     log_level: str = "info"
 
     @property
@@ -68,6 +69,9 @@ _KEYS: Keys = {
         "requests_per_minute": ("requests_per_minute", int, lambda v: v >= 1),
         "burst": ("burst", int, lambda v: v >= 1),
         "cache_entries": ("cache_entries", int, lambda v: v >= 0),
+    },
+    "cache": {
+        "warm": ("warm", bool, None),
     },
     "log": {
         "level": ("log_level", str, lambda v: v in ("debug", "info", "warning", "error")),

@@ -5,12 +5,14 @@ same JSON, the same public view, the same cache) and renders it; the charts are 
 in the browser by ``static/dashboard.js`` with uPlot, from the API (no inline script:
 data travels in ``data-`` attributes). The period and the language are in the URL
 (``?period=2019Q2&lang=ja``); without one, the last 7 days of data and the browser's
-language (Japanese when it asks for it first).
+language (Japanese when it asks for it first). :func:`first_visit` builds a page as its
+first visitor's load does (the warmer makes the standard views so, ahead).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -27,7 +29,7 @@ from teiten.web.messages import TEXT, language
 if TYPE_CHECKING:
     from teiten.web.app import _Access, _Server
 
-__all__ = ["add_pages"]
+__all__ = ["add_pages", "first_visit", "last_day", "preset_periods"]
 
 _ENDPOINTS = {e.path: e for e in ENDPOINTS}
 _ATTRIBUTION_MARK = {"one-host": "†", "few-hosts": "‡"}
@@ -115,7 +117,7 @@ async def _page(
         "params": dict(request.query_params),
         "poll": _poll(request.query_params.get("poll")),
     }
-    last = await run_in_threadpool(_last_day, server)
+    last = await run_in_threadpool(last_day, server, access)
     if period:
         context["period"] = request.query_params.get("period") or _last_7_days(last)
         context["presets"] = _presets(last, lang, request)
@@ -127,7 +129,7 @@ async def _page(
         for name in ("overview", "series", "phenomena", "events", "source")
     }
     try:
-        await run_in_threadpool(build, server, access, context, request)
+        await run_in_threadpool(build, server, access, context, request.query_params)
     except ParameterError as exc:
         context["error"] = str(exc)
         return HTMLResponse(_error_page(context, str(exc)), status_code=422)
@@ -166,32 +168,33 @@ def _query(request: Request, **changes: Any) -> str:
     return urlencode(params)
 
 
-def _last_day(server: _Server) -> date:
-    """The store's last day with packets (today when it holds none)."""
-    from teiten.store import Store
-    from teiten.store.summary import summarize
-    from teiten.web.app import store_version
-
-    version, _ = store_version(server.store)
-    found = server.cache.get(("last_day", version))
-    if found is None:
-        info = summarize(Store(server.store, create=False))
-        found = ((info.get("last_day") or date.today().isoformat()).encode(), "text/plain")
-        server.cache.put(("last_day", version), found)
-    return date.fromisoformat(found[0].decode())
+def last_day(server: _Server, access: _Access) -> date:
+    """The store's last day with packets (today when it holds none), from the answer
+    of ``/api/v1/store`` (which the overview asks for too)."""
+    found, _ = server.held(server.store_asked(access), for_client=not access.ahead)
+    return date.fromisoformat(json.loads(found[0]).get("last_day") or date.today().isoformat())
 
 
 def _last_7_days(last: date) -> str:
     return f"{last - timedelta(days=6)}..{last}"
 
 
+def preset_periods(last: date) -> list[str]:
+    """The period picker's presets around the store's last day: its last 7 days (the
+    default period), its month, its quarter."""
+    return [
+        _last_7_days(last),
+        f"{last.year}-{last.month:02d}",
+        f"{last.year}Q{(last.month - 1) // 3 + 1}",
+    ]
+
+
 def _presets(last: date, lang: str, request: Request) -> list[tuple[str, str]]:
     """Links to the usual periods around the store's last day."""
     t = TEXT[lang]
-    quarter = f"{last.year}Q{(last.month - 1) // 3 + 1}"
-    month = f"{last.year}-{last.month:02d}"
+    days, month, quarter = preset_periods(last)
     return [
-        (t["last_7_days"], "?" + _query(request, period=_last_7_days(last))),
+        (t["last_7_days"], "?" + _query(request, period=days)),
         (f"{t['month']} {month}", "?" + _query(request, period=month)),
         (f"{t['quarter']} {quarter}", "?" + _query(request, period=quarter)),
     ]
@@ -207,11 +210,27 @@ def _ask(server: _Server, access: _Access, path: str, **params: Any) -> Any:
     return server.answer(_ENDPOINTS[path], given, access)
 
 
+def first_visit(server: _Server, access: _Access, page: str, period: str) -> list[str]:
+    """Build ``page`` (overview, series, phenomena or events) of ``period`` as its first
+    visitor's load does, so that the answers it shows are made and kept; the API URLs
+    its charts then ask for (the overview's: its sparklines and the store's version)."""
+    context: dict[str, Any] = {"t": TEXT["en"], "lang": "en", "period": period}
+    _BUILDERS[page](server, access, context, {})
+    if page == "overview":
+        rows = [r for table in context["tables"] for r in table["rows"]]
+        return [*(r["series"] for r in rows), "/api/v1/store"]
+    if page == "series":
+        return [context["series_url"], context["phenomena_url"]]
+    return []
+
+
 def _count(value: float) -> str:
     return f"{value:,.0f}"
 
 
-def _overview(server: _Server, access: _Access, context: dict[str, Any], request: Request) -> None:
+def _overview(
+    server: _Server, access: _Access, context: dict[str, Any], params: Mapping[str, str]
+) -> None:
     from teiten.analyze.periods import parse_period
     from teiten.web.app import store_version
 
@@ -318,8 +337,9 @@ def _change(now: float, before: float) -> str:
     return f"{(now - before) / before:+.1%}"
 
 
-def _series(server: _Server, access: _Access, context: dict[str, Any], request: Request) -> None:
-    params = request.query_params
+def _series(
+    server: _Server, access: _Access, context: dict[str, Any], params: Mapping[str, str]
+) -> None:
     form = {k: params.get(k, "") for k in ("port", "country", "proto")}
     chosen = {k: v for k, v in form.items() if v}
     period = context["period"]
@@ -333,7 +353,9 @@ def _series(server: _Server, access: _Access, context: dict[str, Any], request: 
     _ask(server, access, "top/ports", period=period, limit=1)  # a bad period is a 422 here
 
 
-def _phenomena(server: _Server, access: _Access, context: dict[str, Any], request: Request) -> None:
+def _phenomena(
+    server: _Server, access: _Access, context: dict[str, Any], params: Mapping[str, str]
+) -> None:
     t, lang = context["t"], context["lang"]
     found = _ask(server, access, "phenomena", period=context["period"])
     findings = []
@@ -376,7 +398,9 @@ _DOS_COLUMNS: list[tuple[str, Any]] = [
 ]
 
 
-def _events(server: _Server, access: _Access, context: dict[str, Any], request: Request) -> None:
+def _events(
+    server: _Server, access: _Access, context: dict[str, Any], params: Mapping[str, str]
+) -> None:
     t, period = context["t"], context["period"]
     context["tables"] = []
     for path, title, columns in (
@@ -395,13 +419,26 @@ def _events(server: _Server, access: _Access, context: dict[str, Any], request: 
         )
 
 
-def _source(server: _Server, access: _Access, context: dict[str, Any], request: Request) -> None:
-    ip = request.query_params.get("ip")
+def _source(
+    server: _Server, access: _Access, context: dict[str, Any], params: Mapping[str, str]
+) -> None:
+    ip = params.get("ip")
     context["ip"] = ip
     context["history"] = None
     if access.operator and ip:
         context["history"] = server.answer(_ENDPOINTS["source/{ip}"], [("ip", ip)], access)
 
 
-def _signin(server: _Server, access: _Access, context: dict[str, Any], request: Request) -> None:
-    context["failed"] = bool(request.query_params.get("failed"))
+def _signin(
+    server: _Server, access: _Access, context: dict[str, Any], params: Mapping[str, str]
+) -> None:
+    context["failed"] = bool(params.get("failed"))
+
+
+_Builder = Callable[["_Server", "_Access", dict[str, Any], Mapping[str, str]], None]
+_BUILDERS: dict[str, _Builder] = {
+    "overview": _overview,
+    "series": _series,
+    "phenomena": _phenomena,
+    "events": _events,
+}
