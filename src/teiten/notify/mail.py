@@ -1,7 +1,8 @@
 """A feed as an e-mail: a short summary, the CSV and the JSON attached.
 
-The message is a function of the feed alone: its ``Message-ID`` is derived from the
-feed's digest and its ``Date`` is when the feed was generated, so a message sent again
+The message is a function of the feed alone: its ``Message-ID`` and MIME boundary are
+derived from the feed's digest and its ``Date`` is when the feed was generated, so a
+message sent again
 (after an attempt that may have arrived) is the same message, byte for byte, and a
 mailbox or ticket system can tell the duplicate by its ``Message-ID``.
 """
@@ -19,6 +20,9 @@ from teiten.notify.feeds import Feed, render_csv, render_json
 
 __all__ = ["feed_message", "message_id", "smtp_data"]
 
+# Header lines unfolded up to RFC 5322's limit: a Message-ID stays on its own line.
+_POLICY = email.policy.SMTP.clone(max_line_length=998)
+
 
 def message_id(feed: Feed, sender: str) -> str:
     """``<teiten-feed.<first 40 hex digits of the digest>@<the sender's domain>>``."""
@@ -31,7 +35,7 @@ def feed_message(feed: Feed, sender: str, to: tuple[str, ...]) -> EmailMessage:
     h = feed.header
     label = h["period"]["label"]
     hosts = len({r["ip"] for r in feed.rows if r["status"] != "gone"})
-    message = EmailMessage(policy=email.policy.SMTP)
+    message = EmailMessage(policy=_POLICY)
     message["From"] = sender
     message["To"] = ", ".join(to)
     message["Subject"] = (
@@ -47,6 +51,8 @@ def feed_message(feed: Feed, sender: str, to: tuple[str, ...]) -> EmailMessage:
     message.add_attachment(
         render_json(feed), maintype="application", subtype="json", filename=f"{name}.json"
     )
+    # Not random: the same feed makes the same bytes ("_" is in no base64 part).
+    message.set_boundary(f"=_teiten_{feed.digest.partition(':')[2][:32]}")
     return message
 
 
@@ -86,6 +92,6 @@ def summary(feed: Feed) -> str:
 def smtp_data(message: EmailMessage) -> bytes:
     """The message as DATA sends it, without the final ``.`` line: CRLF line ends, a
     leading dot doubled (RFC 5321 4.5.2), ending with CRLF."""
-    data = message.as_bytes(policy=email.policy.SMTP)
+    data = message.as_bytes(policy=_POLICY)
     data = re.sub(rb"(?m)^\.", b"..", data)
     return data if data.endswith(b"\r\n") else data + b"\r\n"
