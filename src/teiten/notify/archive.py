@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from teiten.analyze.periods import Period
@@ -51,9 +52,12 @@ class Archive:
         return sorted(stored, key=lambda s: s.feed.period_start)
 
     def previous(self, recipient: str, period: Period) -> Feed | None:
-        """The recipient's feed of the latest period that starts before ``period``."""
-        earlier = [s.feed for s in self.feeds(recipient) if s.feed.period_start < str(period.start)]
-        return earlier[-1] if earlier else None
+        """The recipient's feed of the latest period that starts before ``period`` (found
+        by the files' names, which are period labels: only that one is read)."""
+        folder = self.root / recipient
+        starts = [(_start(p), p) for p in folder.glob("*.json")] if folder.is_dir() else []
+        earlier = sorted((start, p) for start, p in starts if start and start < period.start)
+        return self._read(earlier[-1][1]) if earlier else None
 
     def write(self, feed: Feed) -> tuple[StoredFeed, bool]:
         """Keep ``feed`` (JSON and CSV); unchanged (False) when the kept one has its
@@ -76,6 +80,17 @@ class Archive:
             raise StoreError(
                 f"{path}: not a feed teiten wrote ({exc}); remove it and build its period again"
             ) from exc
+
+
+def _start(path: Path) -> date | None:
+    """The first day of the period a feed file is named after (None: not a period)."""
+    from teiten.analyze.periods import parse_period
+    from teiten.errors import PeriodError
+
+    try:
+        return parse_period(path.stem).start
+    except PeriodError:
+        return None
 
 
 def private_folders(store_root: Path, folder: Path) -> None:

@@ -19,8 +19,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import ipaddress
 import json
+import socket
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -182,15 +182,24 @@ def _with_statuses(
     return rows
 
 
-def _order(row: dict[str, Any]) -> tuple[int, str, int, int, str]:
-    ip = ipaddress.ip_address(row["ip"])
-    return SEVERITIES.index(row["severity"]), row["type"], ip.version, int(ip), row["protocol"]
+def _order(row: dict[str, Any]) -> tuple[int, str, bytes, str]:
+    """Most severe first, then by kind, address (IPv4 before IPv6) and protocol."""
+    return SEVERITIES.index(row["severity"]), row["type"], _packed(row["ip"]), row["protocol"]
+
+
+def _packed(ip: str) -> bytes:
+    """An address's bytes, IPv4 (4 bytes) sorting before IPv6 (a leading byte)."""
+    try:
+        return b"\x04" + socket.inet_pton(socket.AF_INET, ip)
+    except OSError:
+        return b"\x06" + socket.inet_pton(socket.AF_INET6, ip)
 
 
 def render_json(feed: Feed) -> bytes:
-    """The feed as JSON: its header's fields and ``rows``."""
-    body = feed.header | {"rows": list(feed.rows)}
-    return (json.dumps(body, ensure_ascii=False, indent=1) + "\n").encode()
+    """The feed as JSON: its header's fields (indented), then ``rows``, one per line."""
+    head = json.dumps(feed.header, ensure_ascii=False, indent=1)
+    rows = ",\n  ".join(json.dumps(r, ensure_ascii=False) for r in feed.rows)
+    return f'{head[:-2]},\n "rows": [\n  {rows}\n ]\n}}\n'.encode()
 
 
 def parse_json(data: bytes) -> Feed:

@@ -17,6 +17,7 @@ EVIDENCE`; :func:`find` runs it for a period. Every kind leaves out:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -171,6 +172,12 @@ def find(
     return Found(period, kept, withheld)
 
 
+@functools.cache
+def _tags(bits: int) -> tuple[str, ...]:
+    """The labels of ``bits`` but the backscatter kinds (evidence is probes)."""
+    return tuple(t for t in tag_labels(bits) if not t.startswith("bs-"))
+
+
 def _found(r: dict[str, Any]) -> FoundSource:
     src = bytes(r["src"])
     return FoundSource(
@@ -184,5 +191,5 @@ def _found(r: dict[str, Any]) -> FoundSource:
         first_ns=int(r["first_ns"]),
         last_ns=int(r["last_ns"]),
         packets=int(r["packets"]),
-        tags=tuple(t for t in tag_labels(int(r["tag_bits"])) if not t.startswith("bs-")),
+        tags=_tags(int(r["tag_bits"])),
     )
