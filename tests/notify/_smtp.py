@@ -97,7 +97,7 @@ class Server:
     certificate: Path
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -119,7 +119,7 @@ def smtp_server(folder: Path) -> Iterator[Server]:
     cert, key = self_signed_certificate(folder, "smtp")
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
-    mailbox, port = Mailbox(), _free_port()
+    mailbox, port = Mailbox(), free_port()
     controller = _Controller(
         mailbox,
         hostname="127.0.0.1",

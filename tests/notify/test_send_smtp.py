@@ -241,6 +241,8 @@ def test_kill_9_after_the_final_dot_is_resent_with_the_same_message_id_or_held(
         assert box.message_ids().count(outcomes[1]["identity"]) == 2
         assert box.messages[1].as_bytes() == box.messages[2].as_bytes()
     else:
+        planned = _sent(setup, "--dry-run")  # shows it, exits 0: nothing was attempted
+        assert [o["action"] for o in planned] == ["already-sent", "held", "would-send"]
         result = _send(setup, "--json")
         assert result.exit_code == 1
         assert [o["action"] for o in json.loads(result.stdout)] == ["already-sent", "held", "sent"]
@@ -251,3 +253,33 @@ def test_kill_9_after_the_final_dot_is_resent_with_the_same_message_id_or_held(
     assert _per_recipient(setup) == {"isp-a": 1, "isp-b": 2, "cert-br": 1}
     assert len(set(box.message_ids())) == 3
     assert [o["action"] for o in _sent(setup)] == ["already-sent"] * 3
+
+
+def test_a_server_without_starttls_never_gets_the_credentials(
+    notify_store: NotifyStore, tmp_path: Path
+) -> None:
+    from aiosmtpd.controller import Controller
+
+    from notify._smtp import Mailbox, free_port
+
+    mailbox, port = Mailbox(), free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)  # plain SMTP only
+    controller.start()
+    try:
+        plain = Server(mailbox, port, server_cert(tmp_path))
+        setup = _setup(notify_store, tmp_path, plain)
+        result = _send(setup, "--json")
+    finally:
+        controller.stop()
+    assert result.exit_code == 1
+    outcomes = json.loads(result.stdout)
+    assert [(o["action"], o["attempts"]) for o in outcomes] == [("failed", 1)] * 3
+    assert "the server does not offer STARTTLS" in outcomes[0]["detail"]
+    assert mailbox.messages == [] and mailbox.transactions == 0
+
+
+def server_cert(folder: Path) -> Path:
+    """Any readable PEM file for ca_file (the connection never gets to TLS)."""
+    from conftest import self_signed_certificate
+
+    return self_signed_certificate(folder, "unused")[0]

@@ -185,11 +185,6 @@ class SentLog:
             int(maybe_delivered),
         )
 
-    def entries(self) -> list[LogEntry]:
-        """Every row, oldest change first."""
-        keys = self._run("SELECT recipient, period, digest FROM deliveries ORDER BY updated_at")
-        return [e for k in keys if (e := self.get(FeedKey(*k))) is not None]
-
     def _set(self, key: FeedKey, assignments: str, *values: object) -> None:
         self._run(
             f"UPDATE deliveries SET {assignments}, updated_at = ? "
