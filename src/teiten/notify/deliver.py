@@ -256,8 +256,8 @@ class HttpsTransport:
             with httpx.Client(verify=verify, timeout=self.d.timeout_seconds) as client:
                 commit()
                 answer = client.post(self.url, content=render_json(feed), headers=headers)
-        except httpx.ConnectError as exc:
-            raise DeliveryError(f"{self.where}: cannot connect ({exc})") from None
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # nothing was sent
+            raise DeliveryError(f"{self.where}: cannot connect ({exc or 'timeout'})") from None
         except httpx.HTTPError as exc:
             raise DeliveryError(
                 f"{self.where}: {type(exc).__name__} after the request was sent: it may have "
