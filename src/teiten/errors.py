@@ -35,7 +35,8 @@ Tree::
     ├── SettingsFileError            a settings file cannot be read or has a bad key (``path``)
     │   ├── SensorConfigError        … ``sensor.toml``
     │   ├── CollectorConfigError     … ``collector.toml``
-    │   └── WebConfigError           … ``web.toml``
+    │   ├── WebConfigError           … ``web.toml``
+    │   └── NotifyConfigError        … ``notify.toml`` (or a credentials file it names)
     ├── SensorsFileError             a simulation's sensors file is unreadable (file and line)
     ├── ScenarioError                a simulation scenario breaks the vocabulary (``path``,
     │                                ``entry``, ``field``)
@@ -46,6 +47,8 @@ Tree::
     ├── EngineError                  the query engine cannot start (PySpark not installed, no
     │                                Java, a Spark master or Connect server unreachable)
     ├── BatchFormatError             an uploaded body is not a wire batch of this version
+    ├── DeliveryError                a feed could not be delivered (names the recipient, the
+    │                                transport and why; never a credential)
     └── Refusal                      the collector refuses an upload, or the web server a
                                      request: HTTP ``status``, metric ``reason`` (answered as JSON)
 
@@ -69,11 +72,13 @@ __all__ = [
     "CollectorConfigError",
     "CorruptCaptureError",
     "DecompressionError",
+    "DeliveryError",
     "EngineError",
     "GeoDatabaseError",
     "KnowledgeError",
     "NotACaptureError",
     "NotAStoreError",
+    "NotifyConfigError",
     "OptionError",
     "ParameterError",
     "PeriodError",
@@ -303,6 +308,11 @@ class WebConfigError(SettingsFileError):
     """``web.toml`` cannot be read or has a bad key (names the file and key)."""
 
 
+class NotifyConfigError(SettingsFileError):
+    """``notify.toml``, or a credentials file it names, cannot be read or has a bad key
+    (names the file and key; never a secret's value)."""
+
+
 class SensorsFileError(TeitenError):
     """A sensors file cannot be read or has a bad line (names the file and line)."""
 
@@ -336,6 +346,22 @@ class EngineError(TeitenError):
 
 class BatchFormatError(TeitenError):
     """A batch body is not a wire batch of this version (says what is wrong)."""
+
+
+class DeliveryError(TeitenError):
+    """A feed could not be delivered: says to whom, by which transport and why (never a
+    credential).
+
+    ``maybe_delivered``: the attempt went past the point where the receiver may have
+    accepted it (an SMTP message's final dot, an HTTP request) without an answer, so it
+    may have arrived; ``permanent``: the receiver refused it for good (a 5xx reply, a
+    4xx HTTP status), so retrying now cannot help.
+    """
+
+    def __init__(self, message: str, *, maybe_delivered: bool = False, permanent: bool = False):
+        self.maybe_delivered = maybe_delivered
+        self.permanent = permanent
+        super().__init__(message)
 
 
 class Refusal(TeitenError):

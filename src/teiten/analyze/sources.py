@@ -23,6 +23,7 @@ attacks need raw packets and cover the days from ``raw_since`` on.
 from __future__ import annotations
 
 import ipaddress
+import socket
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
@@ -52,6 +53,7 @@ __all__ = [
 ]
 
 TOP_PORTS = 10  # ports listed per source
+_IPV4_MAPPED = bytes(10) + b"\xff\xff"  # ::ffff:0:0/96
 _ICMP = (1, 58)
 
 
@@ -68,8 +70,10 @@ def address_bytes(text: str) -> bytes:
 
 def address_text(value: bytes) -> str:
     """The text of a 16-byte stored address (IPv4-mapped ones as dotted quads)."""
-    ip = ipaddress.IPv6Address(bytes(value))
-    return str(ip.ipv4_mapped) if ip.ipv4_mapped else str(ip)
+    value = bytes(value)
+    if value[:12] == _IPV4_MAPPED:
+        return socket.inet_ntoa(value[12:])
+    return str(ipaddress.IPv6Address(value))
 
 
 def port_label(proto: int, port: int | None) -> str:

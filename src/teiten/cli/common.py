@@ -150,6 +150,7 @@ COMMANDS = {
     "explain": "explain",
     "ingest": "ingest",
     "knowledge": "knowledge",
+    "notify": "notify",
     "phenomena": "phenomena",
     "report": "report",
     "scanners": "scanners",

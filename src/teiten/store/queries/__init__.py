@@ -28,6 +28,7 @@ module          statements
 ``dos``         DoS attacks: from the backscatter, from fragments, a day's fragments
 ``sources``     a period's sources, one source's history, whether an address is a
                 sensor's
+``notify``      the evidence of the finding kinds notification feeds report, per source
 =============== ==========================================================================
 
 Not here: the rollups' own SQL and the engines' views (:mod:`teiten.store.rollup`, the
@@ -41,6 +42,7 @@ from teiten.store.queries import (
     events,
     filters,
     holdings,
+    notify,
     rankings,
     scans,
     series,
@@ -58,6 +60,7 @@ __all__ = [
     "events",
     "filters",
     "holdings",
+    "notify",
     "rankings",
     "scans",
     "series",
