@@ -101,6 +101,8 @@ def test_asn_filter(store: Path) -> None:
     assert 0 < body["total"]["packets"] == sum(n for _, n, _ in wanted)
     assert body["total"]["packets"] < sum(n for _, n, _ in _packets(store))
     assert body["filters"]["asns"] == sorted(ranked)
+    ranked_asns = _run("top", "asns", *args, *asns)  # the filter beside the rows' own markers
+    assert [r["asn"] for r in ranked_asns["rows"]] == ranked
     series = _run("series", *args, *asns)
     assert sum(series["values"]) == body["total"]["packets"]
     assert series["filters"]["asns"] == sorted(ranked)

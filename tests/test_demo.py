@@ -64,3 +64,28 @@ def test_demo_writes_the_report_in_both_languages(demo):
     assert "destination ports" in en.lower()
     for prefix in ("198.18.0.", "192.0.2.", "198.51.100.", "203.0.113."):  # the sensors
         assert prefix not in ja and prefix not in en
+
+
+def test_demo_imports_its_as_table_and_writes_a_feed(demo):
+    import csv
+
+    from teiten.analyze.periods import parse_period
+    from teiten.analyze.rankings import rank
+    from teiten.demo import demo_feed
+    from teiten.store.asn import as_names
+
+    out, result, _ = demo
+    with DuckDBEngine(result.store) as engine:
+        ranked = rank(engine, "asns", parse_period("2019Q2"), as_names=as_names(result.store.root))
+    assert ranked.rows[0]["asn"] is not None and ranked.rows[0]["name"].startswith("Simulated")
+    feed = demo_feed(result.store, out)
+    assert feed is not None and feed.parent == out / "notify"
+    lines = feed.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("# TLP:AMBER")
+    rows = list(csv.DictReader(line for line in lines if not line.startswith("#")))
+    assert rows and {r["status"] for r in rows} <= {"new", "ongoing", "gone"}
+    assert len({r["asn"] for r in rows}) == 1  # the one AS the demo's recipient asked for
+    text = "\n".join(lines)
+    for prefix in ("198.18.0.", "192.0.2.", "198.51.100.", "203.0.113."):  # the sensors
+        assert prefix not in text
+    assert demo_feed(result.store, out) == feed  # built and sent again: nothing new

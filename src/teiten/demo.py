@@ -18,7 +18,14 @@ from teiten.simulate.as_table import FILE_NAME as AS_TABLE
 from teiten.store import Store
 from teiten.store.asn import import_asn_file, open_store_geo
 
-__all__ = ["DEMO_PERIOD", "DEMO_SCENARIO", "DemoResult", "demo_reports", "run_demo"]
+__all__ = [
+    "DEMO_PERIOD",
+    "DEMO_SCENARIO",
+    "DemoResult",
+    "demo_feed",
+    "demo_reports",
+    "run_demo",
+]
 
 DEMO_PERIOD = "2019Q2"
 
@@ -68,6 +75,52 @@ def run_demo(
             mine = [p for p in paths if p.parent.name == sensor.name]
             report.results += ingest(mine, store, geo, sensor=sensor.name).results
     return DemoResult(captures, store, len(paths), report)
+
+
+# The demo's notify.toml: one recipient, a Japanese ISP's CSIRT told about the infected
+# hosts of the busiest Japanese AS, its feeds written into a folder.
+_NOTIFY_TOML = """\
+# The demo's recipients file (every key: docs/examples/notify.toml).
+[feed]
+tlp = "amber"
+organisation = "teiten demo"
+
+[[recipient]]
+name = "{name}"
+asns = [{asn}]
+
+[recipient.delivery]
+kind = "directory"
+path = "{folder}"
+"""
+
+
+def demo_feed(store: Store, out_dir: Path) -> Path | None:
+    """The notification feed of :data:`DEMO_PERIOD` for the Japanese AS with the most
+    infected sources: ``notify.toml`` written into ``out_dir``, the feeds of the period
+    and the one before built (so rows say new, ongoing or gone) and sent once into
+    ``out_dir/notify/``. Returns the period's CSV (None: no AS data)."""
+    from teiten.analyze.infected import infected_by_as
+    from teiten.analyze.periods import parse_period
+    from teiten.notify import build_feeds, load_config, send_feeds
+    from teiten.store import open_engine
+
+    period = parse_period(DEMO_PERIOD)
+    with open_engine(store) as engine:
+        infected = infected_by_as(engine, period, "JP", limit=1)
+    if infected is None or not infected.rows or infected.rows[0]["asn"] is None:
+        return None
+    asn = infected.rows[0]["asn"]
+    folder = out_dir / "notify"
+    config = out_dir / "notify.toml"
+    name = f"as{asn}"
+    config.write_text(_NOTIFY_TOML.format(name=name, asn=asn, folder=folder.resolve()))
+    loaded = load_config(config)
+    for p in (period.previous(), period):
+        build_feeds(store, loaded, p)
+    send_feeds(store, loaded)
+    found = sorted(folder.glob(f"*{name}*{DEMO_PERIOD}*.csv"))
+    return found[0] if found else None
 
 
 def demo_reports(

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from types import TracebackType
 
 import numpy as np
 
 from teiten.capture.batch import PacketBatch
 from teiten.capture.source import DigestingFile, Source
 from teiten.capture.window import Window
+from teiten.closing import Closing
 from teiten.errors import CaptureError, CorruptCaptureError, DecompressionError
 
 # Outputs per kernel call: one batch per 8 MiB chunk of 60-byte packets, and a
@@ -27,7 +27,7 @@ _COUNTED = {
 }
 
 
-class CaptureReader:
+class CaptureReader(Closing):
     """A capture file read as a stream of :class:`PacketBatch` objects.
 
     Iterate it (once; a second ``for`` continues where the first stopped) and
@@ -102,17 +102,6 @@ class CaptureReader:
         if self._batches is None:
             self._batches = self._scan() if not self._closed else iter(())
         return self._batches
-
-    def __enter__(self) -> CaptureReader:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         if self._closed:

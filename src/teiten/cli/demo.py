@@ -30,7 +30,7 @@ def demo(out: Path, packets: int, seed: int) -> None:
     from teiten.analyze.rankings import rank
     from teiten.cli.output import out as console
     from teiten.cli.output import print_ranking
-    from teiten.demo import DEMO_PERIOD, demo_reports, run_demo
+    from teiten.demo import DEMO_PERIOD, demo_feed, demo_reports, run_demo
     from teiten.store import open_engine
     from teiten.store.asn import as_names
 
@@ -51,6 +51,18 @@ def demo(out: Path, packets: int, seed: int) -> None:
             console.print()
             ranking = rank(engine, dimension, period, metric="per-sensor", limit=5, as_names=names)
             print_ranking(ranking)
+    console.print(
+        f"\nbuilding the {DEMO_PERIOD} notification feed of the Japanese AS with the most "
+        "infected hosts ...",
+        highlight=False,
+    )
+    feed = demo_feed(result.store, out)
+    if feed is None:
+        console.print("  no AS data: no feed", highlight=False)
+    else:
+        console.print(f"  {feed} (recipients: {out / 'notify.toml'})", highlight=False)
+        for line in feed.read_text(encoding="utf-8").splitlines()[:14]:
+            console.print(f"  {line}", highlight=False, soft_wrap=True)
     console.print(f"\nwriting the {DEMO_PERIOD} report (ja, en; HTML, PDF) ...", highlight=False)
     for path in demo_reports(result.store, out):
         console.print(f"  {path}", highlight=False)

@@ -24,14 +24,13 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version
-from types import TracebackType
-from typing import Self
 
 import iptocc
 import maxminddb
 import numpy as np
 import pyarrow as pa
 
+from teiten.closing import Closing
 from teiten.enrich.addresses import IPV4, IPV6, Family, as_address_rows, ipv4_mapped
 from teiten.enrich.asn.table import AsnTable
 from teiten.enrich.hashcache import IPv4AnswerCache
@@ -114,7 +113,7 @@ class _KnownIPv6:
         self.has_asn = np.insert(self.has_asn, pos, has_asn)
 
 
-class GeoTagger(ABC):
+class GeoTagger(Closing, ABC):
     """Tags source addresses with country (and AS, if the database has it).
 
     ``database`` and ``edition`` say which data answered, for the report.
@@ -130,17 +129,6 @@ class GeoTagger(ABC):
     def close(self) -> None:
         """Release the database (a no-op for in-memory data)."""
         return None
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.edition}>"

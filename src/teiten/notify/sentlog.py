@@ -23,9 +23,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any, NamedTuple
 
+from teiten.closing import Closing
 from teiten.errors import StoreError
 from teiten.notify.archive import NOTIFY, private_folders
 
@@ -80,7 +80,7 @@ class LogEntry:
         return self.state == "committing" or (self.state != "sent" and self.maybe_delivered)
 
 
-class SentLog:
+class SentLog(Closing):
     """``<store>/notify/sent.sqlite``. ``read_only``: never creates it (a dry run); a
     missing file then reads as empty."""
 
@@ -93,17 +93,6 @@ class SentLog:
             self._db = self._open()
         except (OSError, sqlite3.Error) as exc:
             raise self._error(exc) from exc
-
-    def __enter__(self) -> SentLog:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         if self._db is not None:

@@ -57,11 +57,12 @@ def where(
     params = {name: value for name, value in given.items() if value is not None}
     sql = "".join(f" AND {clauses[name]}" for name in params)
     if asns:
-        sql += f" AND asn IN ({', '.join(f'$asn{i}' for i in range(len(asns)))})"
-        params |= {f"asn{i}": int(asn) for i, asn in enumerate(asns)}
+        # not $asn0 …: a ranking by AS names its shown rows' values so (rankings.row_sources)
+        sql += f" AND asn IN ({', '.join(f'$in_asn{i}' for i in range(len(asns)))})"
+        params |= {f"in_asn{i}": int(asn) for i, asn in enumerate(asns)}
     if networks:
-        spans = [f"src BETWEEN $net{i}_first AND $net{i}_last" for i in range(len(networks))]
+        spans = [f"src BETWEEN $in_net{i}_first AND $in_net{i}_last" for i in range(len(networks))]
         sql += f" AND ({' OR '.join(spans)})"
         for i, (first, last) in enumerate(networks):
-            params |= {f"net{i}_first": first, f"net{i}_last": last}
+            params |= {f"in_net{i}_first": first, f"in_net{i}_last": last}
     return Condition(sql, params)

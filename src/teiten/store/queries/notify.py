@@ -8,6 +8,7 @@ from datetime import date
 
 from teiten.store.dialect import ordered_list
 from teiten.store.queries.filters import KEY_PORT
+from teiten.store.queries.sources import sensor_sources
 from teiten.store.queries.statement import Statement
 
 __all__ = ["EVIDENCE", "findings"]
@@ -76,13 +77,7 @@ def findings(
         WHERE (s.source_tags & $research) = 0
           AND (f.finding <> 'smb-worm'
                OR (f.packets >= $smb_min_packets AND f.packets >= $smb_min_share * s.probes))
-    ), sensor_sources AS (
-        SELECT DISTINCT dst AS src FROM dsts
-        WHERE day >= $first AND day < $end AND dst IN (SELECT src FROM kept)
-        UNION
-        SELECT DISTINCT dst AS src FROM packets
-        WHERE day >= $first AND day < $end AND ip_version = 6
-          AND dst IN (SELECT src FROM kept)
+    ), sensor_sources AS ({sensor_sources("kept")}
     )
     SELECT *, src IN (SELECT src FROM sensor_sources) AS is_sensor
     FROM kept ORDER BY finding, src, proto

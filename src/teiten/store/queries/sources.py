@@ -10,7 +10,13 @@ from teiten.store.dialect import ordered_list
 from teiten.store.queries.filters import KEY_PORT
 from teiten.store.queries.statement import Condition, Statement, merged
 
-__all__ = ["dropped_destination", "history", "period_sources", "seen_as_destination"]
+__all__ = [
+    "dropped_destination",
+    "history",
+    "period_sources",
+    "seen_as_destination",
+    "sensor_sources",
+]
 
 
 def _top_ports(dialect: str) -> str:
@@ -71,13 +77,7 @@ def period_sources(
                {_top_ports(dialect)} AS ports
         FROM per_port GROUP BY src
         {"HAVING " + " AND ".join(having) if having else ""}
-    ), sensor_sources AS (
-        SELECT DISTINCT dst AS src FROM dsts
-        WHERE day >= $first AND day < $end AND dst IN (SELECT src FROM per_source)
-        UNION
-        SELECT DISTINCT dst AS src FROM packets
-        WHERE day >= $first AND day < $end AND ip_version = 6
-          AND dst IN (SELECT src FROM per_source)
+    ), sensor_sources AS ({sensor_sources("per_source")}
     ), visible AS (
         SELECT *, src IN (SELECT src FROM sensor_sources) AS is_sensor FROM per_source
     )
@@ -90,6 +90,19 @@ def period_sources(
     """
     params["limit"] = limit
     return Statement(sql, merged(params, where.params))
+
+
+def sensor_sources(among: str) -> str:
+    """A CTE's body: the ``src`` of relation ``among`` that are destinations of days
+    ``$first`` … ``$end`` — sensors' addresses: IPv4 ones from the ``dsts`` rollup, IPv6
+    ones from the packets (which the rollups do not list)."""
+    return f"""
+        SELECT DISTINCT dst AS src FROM dsts
+        WHERE day >= $first AND day < $end AND dst IN (SELECT src FROM {among})
+        UNION
+        SELECT DISTINCT dst AS src FROM packets
+        WHERE day >= $first AND day < $end AND ip_version = 6
+          AND dst IN (SELECT src FROM {among})"""
 
 
 def seen_as_destination(address: bytes) -> Statement:
