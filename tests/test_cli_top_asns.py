@@ -15,39 +15,16 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
-from _cli_store import REAL_PERIOD, SENSORS
-from conftest import capture_path
-from enrich.conftest import write_mmdb
+from _asn_store import asn_store
+from _cli_store import REAL_PERIOD
 from teiten.cli import main
 
 FIRST, END = "2021-04-01", "2021-07-01"  # REAL_PERIOD's days
 
 
-def _as_of(block: int) -> int:
-    return 64500 + block
-
-
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("asns")
-    networks = {
-        f"{16 * i}.0.0.0/4": {
-            "country": {"iso_code": "JP" if i % 2 else "US"},
-            "autonomous_system_number": _as_of(i),
-        }
-        for i in range(16)
-    }
-    networks |= {
-        "2000::/4": {"country": {"iso_code": "DE"}, "autonomous_system_number": 64600},
-        "3000::/4": {"country": {"iso_code": "FR"}, "autonomous_system_number": 64601},
-    }
-    geoip = write_mmdb(root / "asn.mmdb", "teiten-test-country-asn", networks)
-    store = root / "store"
-    for sensor, names in SENSORS.items():
-        args = ["ingest", "--store", str(store), "--sensor", sensor, "--geoip", str(geoip)]
-        result = CliRunner().invoke(main, [*args, *(str(capture_path(n)) for n in names)])
-        assert result.exit_code == 0, result.output
-    return store
+    return asn_store(tmp_path_factory.mktemp("asns"))
 
 
 def _run(*args: str) -> dict:

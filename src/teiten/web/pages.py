@@ -237,6 +237,7 @@ def _overview(
     t, lang, period = context["t"], context["lang"], context["period"]
     ports = _ask(server, access, "top/ports", period=period, limit=10)
     countries = _ask(server, access, "top/countries", period=period, limit=10)
+    asns = _ask(server, access, "top/asns", period=period, limit=10)
     previous = parse_period(period).previous().label
     before = _ask(server, access, "top/ports", period=previous, limit=1)["total"]
     total = ports["total"]
@@ -301,6 +302,23 @@ def _overview(
             ],
         },
     ]
+    if any(r["asn"] is not None for r in asns["rows"]):  # the store has AS data
+        context["tables"].append(
+            {
+                "id": "top-asns",
+                "title": t["top_asns"],
+                "heads": [t["asn"], t["holder"]],
+                "rows": [
+                    _row(
+                        r,
+                        ["—" if r["asn"] is None else f"AS{r['asn']}", r["name"] or ""],
+                        {**base, "asn": r["asn"]},
+                        lang,
+                    )
+                    for r in asns["rows"]
+                ],
+            }
+        )
 
 
 def _port_label(r: dict[str, Any]) -> str:
@@ -340,7 +358,7 @@ def _change(now: float, before: float) -> str:
 def _series(
     server: _Server, access: _Access, context: dict[str, Any], params: Mapping[str, str]
 ) -> None:
-    form = {k: params.get(k, "") for k in ("port", "country", "proto")}
+    form = {k: params.get(k, "") for k in ("port", "country", "asn", "proto")}
     chosen = {k: v for k, v in form.items() if v}
     period = context["period"]
     context["form"] = form
