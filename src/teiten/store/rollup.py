@@ -47,22 +47,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from teiten.errors import StoreError
-from teiten.store._rollup_kernel import MAX_CODE
-from teiten.store.rollup_counts import (
-    Columns,
-    DayCounts,
-    PacketColumns,
-    columns,
-    empty_columns,
-    kind_order,
-)
 from teiten.store.schema import T_NS_SQL, address_array, dictionary_array, masked_array
 from teiten.store.swap import fsync_path
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the counting kernels (numba) are imported by the writers that count
     import duckdb
 
     from teiten.store.dataset import Store
+    from teiten.store.rollup_counts import Columns, DayCounts, PacketColumns
 
 __all__ = [
     "DSTS_SCHEMA",
@@ -211,6 +203,8 @@ class Rollups:
         self._days: dict[str, DayCounts] = {}
         self._written: dict[str, list[dict[str, Path]]] = {}
         self._parts = itertools.count()
+        from teiten.store.rollup_counts import empty_columns
+
         self._into = empty_columns(_ROW_GROUP)
         self._queue: queue.Queue[tuple[str, pa.RecordBatch, int] | None] = queue.Queue(_QUEUED)
         self._worker: threading.Thread | None = None
@@ -270,6 +264,8 @@ class Rollups:
         while start < batch.num_rows:
             counts = self._days.get(day)
             if counts is None:
+                from teiten.store.rollup_counts import DayCounts
+
                 counts = self._days[day] = DayCounts(_FLUSH_ROWS, expected)
             start = counts.add(columns, start)
             if counts.full:
@@ -290,6 +286,8 @@ class Rollups:
         )
         port, icmp_type, asn = (batch.column(c) for c in ("dport", "icmp_type", "asn"))
         bits = [_bits(column) for column in (country, port, icmp_type, asn)]
+        from teiten.store.rollup_counts import PacketColumns
+
         return PacketColumns(
             _values(sensor, np.int32),
             sensor_codes,
@@ -320,6 +318,8 @@ class Rollups:
             column = column.dictionary_encode()
         known = self._names[name]
         codes = [known.setdefault(v, len(known)) for v in column.dictionary.to_pylist()]
+        from teiten.store._rollup_kernel import MAX_CODE
+
         if len(known) > MAX_CODE[name]:
             raise StoreError(f"more than {MAX_CODE[name]:,} distinct {name} values in one batch")
         return column.indices.cast(pa.int32()), np.array(codes, np.int32)
@@ -360,6 +360,8 @@ def _write_counted(
     """Counted ``keys`` or ``sources`` rows as ``schema``'s file, a row group at a time, one
     traffic kind's rows together (a query of probes skips backscatter's row groups);
     ``into``: room for a row group's columns, reused from one file to the next."""
+    from teiten.store.rollup_counts import columns, empty_columns, kind_order
+
     order = kind_order(rows)
     into = into or empty_columns(min(len(order), _ROW_GROUP))
     with pq.ParquetWriter(path, schema, **_PARQUET) as writer:
