@@ -110,7 +110,7 @@ def test_host_bits_are_dropped(store: Path) -> None:
 @pytest.mark.parametrize(
     ("option", "value", "message"),
     [
-        ("--prefix", "10.0.0.0/33", "expected a network such as 192.0.2.0/24"),
+        ("--prefix", "10.0.0.0/33", "expected a network in CIDR, such as 10.0.0.0/8"),
         ("--prefix", "example.net", "expected a network"),
         ("--asn", "-1", "-1"),
         ("--asn", str(1 << 32), str(1 << 32)),

@@ -26,6 +26,7 @@ Tree::
     ├── OptionError                  a value given to an option is invalid (usage error)
     │   ├── PeriodError              a period string cannot be parsed
     │   └── ParameterError           … a query parameter of the HTTP API (422, names it)
+    ├── WarmingStale                 … the store changed while answers were made ahead
     ├── KnowledgeError               the knowledge base, a feed or a stored import is malformed
     │                                (names the file, line, entry and field)
     ├── ReferenceDataError           a reference list (e.g. research scanner networks) cannot
@@ -98,6 +99,7 @@ __all__ = [
     "TeitenError",
     "UnsupportedFormatError",
     "UnsupportedLinkTypeError",
+    "WarmingStale",
     "WebConfigError",
 ]
 
@@ -403,3 +405,8 @@ def _located(
     if field:
         where += f": field '{field}'"
     return f"{where}: {message}"
+
+
+class WarmingStale(TeitenError):
+    """The store changed (or the server stops) while ``teiten serve`` made answers ahead:
+    the warmer starts over (or stops). Never reaches a user."""

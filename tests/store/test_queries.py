@@ -159,10 +159,42 @@ def _source_statements(dialect: str) -> list[queries.Statement]:
         queries.sources.seen_as_destination(ADDRESS),
         queries.sources.dropped_destination(ADDRESS, SPLIT),
     ]
-    given = {"kind": "probe", "country": "JP", "tag_mask": 6, "port": 23, "proto": 6}
-    for left_out in [(), ("proto",), ("port", "proto"), tuple(given)]:
+    given = {"tag_mask": 6, "port": 23, "proto": 6}
+    wheres = [
+        queries.filters.where(kind="probe", country="JP"),
+        queries.filters.where(asns=[64500, 64501], networks=[(ADDRESS, ADDRESS)]),
+        queries.NO_CONDITION,
+    ]
+    for left_out, where in zip(
+        [(), ("proto",), ("port", "proto"), tuple(given)], [*wheres, wheres[2]], strict=True
+    ):
         filters = {k: None if k in left_out else v for k, v in given.items()}
-        out.append(queries.sources.period_sources(dialect, FIRST, END, **filters, top=10, limit=20))
+        out.append(
+            queries.sources.period_sources(
+                dialect, FIRST, END, where=where, **filters, top=10, limit=20
+            )
+        )
+    masks = {"mirai": 1, "tools": 6, "research": 1 << 24}
+    for kinds in (["mirai"], ["mirai", "scanner", "smb-worm"]):
+        out.append(
+            queries.notify.findings(
+                dialect,
+                "keys",
+                FIRST,
+                END,
+                kinds,
+                masks=masks,
+                smb_min_packets=10,
+                smb_min_share=0.9,
+                top=5,
+            )
+        )
+    for where in wheres:
+        out.append(
+            queries.rankings.turnover(
+                "sources", "asn", previous=FIRST, first=SPLIT, end=END, where=where
+            )
+        )
     return out
 
 

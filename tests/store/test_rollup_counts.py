@@ -22,6 +22,7 @@ import pytest
 
 from teiten.errors import StoreError
 from teiten.store import rollup
+from teiten.store._rollup_kernel import MAX_CODE
 from teiten.store.schema import SCHEMA, address_array, dictionary_array, masked_array
 
 
@@ -153,7 +154,7 @@ def test_rows_of_other_dictionaries_or_none_count_under_the_same_codes(tmp_path)
 
 def test_an_error_counting_in_the_background_is_raised_to_the_writer(tmp_path):
     rows = _rows(500, 6)
-    kinds = [f"k{i}" for i in range(rollup.MAX_CODE["kind"] + 1)]  # one more than a code holds
+    kinds = [f"k{i}" for i in range(MAX_CODE["kind"] + 1)]  # one more than a code holds
     many = rows.set_column(
         rows.schema.get_field_index("kind"),
         "kind",

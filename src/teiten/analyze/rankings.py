@@ -210,7 +210,7 @@ def network_text(text: str) -> str:
         return str(ipaddress.ip_network(text.strip(), strict=False))
     except ValueError as exc:
         raise OptionError(
-            f"--prefix {text!r}: expected a network such as 192.0.2.0/24 or 2001:db8::/32"
+            f"--prefix {text!r}: expected a network in CIDR, such as 10.0.0.0/8 or 2001:db8::/32"
         ) from exc
 
 

@@ -130,8 +130,8 @@ def source_network_options(func: Callable[..., Any]) -> Callable[..., Any]:
         multiple=True,
         type=NETWORK,
         metavar="CIDR",
-        help="Only sources in this network (192.0.2.0/24, 2001:db8::/32); repeat for any of "
-        "several.",
+        help="Only sources in this network, in CIDR (an IPv4 or IPv6 prefix); repeat for any "
+        "of several.",
     )(func)
     return click.option(
         "--asn",

@@ -26,7 +26,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from teiten.errors import ParameterError, TeitenError
+from teiten.errors import ParameterError, TeitenError, WarmingStale
 from teiten.web.answers import store_version
 
 if TYPE_CHECKING:
@@ -39,10 +39,6 @@ log = logging.getLogger("teiten.web")
 PAGES_FIRST = ("overview",)  # for every preset before the other pages of any
 PAGES_THEN = ("series", "phenomena", "events")
 _IDLE_POLL_S = 0.05
-
-
-class _Stale(Exception):
-    """The store changed (or the server stops) while warming: start over (or stop)."""
 
 
 class Warmer:
@@ -84,7 +80,7 @@ class Warmer:
             if version != self._version:
                 try:
                     self._warm(version)
-                except _Stale:
+                except WarmingStale:
                     continue
                 except Exception:  # never let the thread die: answers are made on demand
                     log.exception("warming the dashboard's answers failed")
@@ -149,7 +145,7 @@ class Warmer:
         while self._server.cache.busy and not self._stopping.is_set():
             time.sleep(_IDLE_POLL_S)
         if self._stopping.is_set() or store_version(self._server.store)[0] != version:
-            raise _Stale
+            raise WarmingStale
         try:
             make()
             return True
