@@ -118,6 +118,23 @@ def _statements(dialect: str) -> list[queries.Statement]:
             out.append(sources)
             out += [r.totals(table, FIRST, END, where), r.tag_histogram(table, FIRST, END, where)]
             out.append(r.sensors(table, FIRST, END, where))
+        # A period's digests (period_rollups), over the view rows; read as digests.
+        for where in (queries.NO_CONDITION, queries.filters.where(kind="probe")):
+            out += [
+                r.digest_rows(table, keys, ["mirai", "research"], where=where, top=3),
+                r.digest_totals("sources", where),
+                r.digest_tags("sources", where),
+            ]
+        rows = r.digest_rows(table, keys, ["mirai"], where=queries.NO_CONDITION, top=3).sql
+        digest = f"(SELECT 'probe' AS traffic, * FROM ({rows}))"
+        for by_sources in (False, True):
+            for limit in (None, 10):
+                out.append(
+                    r.ranked_digest(
+                        digest, digest, keys, traffic="all", by_sources=by_sources, limit=limit
+                    )
+                )
+        out.append(r.digest_of(f"(SELECT 'all' AS traffic, 1 AS n FROM {table})", "probe"))
     for where in (queries.NO_CONDITION, queries.filters.where(sensor="a")):
         out.append(s.sensors_per_day(FIRST, END, where))
     for dimension in ("ports", "countries"):

@@ -36,7 +36,7 @@ FILTERS = [
 
 COMBOS = [
     (dimension, metric, traffic)
-    for dimension in ("ports", "countries")
+    for dimension in ("ports", "countries", "asns")
     for metric in ("packets", "sources", "per-sensor")
     for traffic in ("probe", "backscatter", "all")
 ]
@@ -75,7 +75,7 @@ def _answers(store: Store, *, rollups: bool, periods: list[str] = PERIODS) -> di
                     )  # fmt: skip
                     key = f"{label} {f} {dimension} {metric} {traffic}"
                     out[key] = ranking.as_json()
-                    if metric != "per-sensor":
+                    if metric != "per-sensor" and dimension != "asns":  # report trends
                         out[key + " trend"] = trend(engine, ranking, ranking.rows[:3]).as_json()
             totals, overview = daily_overview(engine, period)
             out[f"{label} overview"] = [totals, overview.as_json()]
@@ -260,6 +260,19 @@ def test_month_and_quarter_rollups_give_the_answers_of_the_packets(simulated, tm
         assert "2019-04/sources.parquet" in mixed and "day >= DATE '2019-05-01'" in mixed
         week = parse_period("2019-W20")
         assert engine.relation("keys", (week.start, week.end)) == "keys"
+        # Unfiltered rankings of Q2 and May read their digests (and their previous
+        # periods'); a week and a range have none.
+        q1, april = parse_period("2019Q1"), parse_period("2019-04")
+        for p, before in ((q2, q1), (parse_period("2019-05"), april)):
+            found = engine.digests("ports", (p.start, p.end), (before.start, before.end))
+            assert found and f"{p.label}/digest-ports" in found[0], p
+        assert engine.digests("ports", (week.start, week.end)) is None
+        may_10 = parse_period("2019-03-20..2019-05-10")
+        assert engine.digests("totals", (may_10.start, may_10.end)) is None
+        # January's previous month holds no day: its digest is an empty relation.
+        jan, dec = parse_period("2019-01"), parse_period("2018-12")
+        found = engine.digests("countries", (jan.start, jan.end), (dec.start, dec.end))
+        assert found and "WHERE FALSE" in found[1]
     expected = _answers(simulated, rollups=False, periods=PERIOD_GRID)
     assert _answers(store, rollups=True, periods=PERIOD_GRID) == expected
     # Summed again: nothing to do, all current.
@@ -304,13 +317,15 @@ def test_a_damaged_period_rollup_is_not_read(simulated, tmp_path):
     shutil.copytree(simulated.root, root)
     cli("store", "rollup", "--periods", "--store", root)
     (root / "period_rollups" / "2019Q2" / "keys.parquet").write_bytes(b"not parquet")
-    q2 = parse_period("2019Q2")
+    (root / "period_rollups" / "2019-05" / "digest-ports.parquet").write_bytes(b"not parquet")
+    q2, may = parse_period("2019Q2"), parse_period("2019-05")
     with DuckDBEngine(Store(root, create=False)) as engine:
         assert "2019Q2" not in engine.relation("keys", (q2.start, q2.end))
-    expected = cli("top", "ports", "--period", "2019Q2", "--json", "--store", simulated.root)
-    assert cli("top", "ports", "--period", "2019Q2", "--json", "--store", root).output == (
-        expected.output
-    )
+        assert engine.digests("ports", (may.start, may.end)) is None
+        assert engine.digests("totals", (q2.start, q2.end)) is None
+    for period in ("2019Q2", "2019-05"):
+        args = ("top", "ports", "--period", period, "--json", "--store")
+        assert cli(*args, root).output == cli(*args, simulated.root).output
 
 
 def test_store_check_finds_a_period_rollup_that_does_not_count_its_days(simulated, tmp_path):
@@ -336,3 +351,20 @@ def test_calendar_periods_of_any_month_are_summed(tmp_path):
     assert labels == ["2018-01", "2018-06", "2018-11", "2018-12", "2018Q1", "2018Q2", "2018Q4"]
     december = periods_of([date(2018, 12, 31)])[0]
     assert (december.start, december.end) == (date(2018, 12, 1), date(2019, 1, 1))
+
+
+def test_store_check_finds_a_digest_that_does_not_count_its_period(simulated, tmp_path):
+    import pyarrow as pa
+
+    root = tmp_path / "store"
+    shutil.copytree(simulated.root, root)
+    cli("store", "rollup", "--periods", "--store", root)
+    path = root / "period_rollups" / "2019Q1" / "digest-countries.parquet"
+    table = pq.read_table(path)
+    doubled = pa.compute.multiply(table.column("packets"), 2)
+    table = table.set_column(table.schema.get_field_index("packets"), "packets", doubled)
+    pq.write_table(table.replace_schema_metadata(table.schema.metadata), path)
+    result = cli("store", "check", "--store", root, "--json", ok=False)
+    (problem,) = json.loads(result.output)["problems"]
+    assert problem["kind"] == "period-rollup" and problem["file"] == "period_rollups/2019Q1"
+    assert "countries digest counts" in problem["detail"]

@@ -66,7 +66,7 @@ __all__ = [
 ]
 
 METRICS = ("packets", "sources", "per-sensor")
-TRAFFIC = ("probe", "backscatter", "all")
+TRAFFIC = queries.rankings.TRAFFIC
 Dimension = Literal["ports", "countries", "asns"]
 SHARE_TAGS = ("mirai", "zmap", "masscan", "research")  # tag shares every ranking reports
 
@@ -78,17 +78,13 @@ host than about a trend (the 2019Q2 demo's 22/TCP at #2 was one Korean ZMap host
 a reader must be told so. Lower it to flag rows that are only partly one host's."""
 
 ATTRIBUTIONS = ("one-host", "few-hosts", "broad")
-TOP_SOURCES = 3  # the "few" of few-hosts
+TOP_SOURCES = queries.rankings.TOP_SOURCES  # the "few" of few-hosts
 
 _PROTO_NUMBERS = {"icmp": 1, "tcp": 6, "udp": 17, "icmpv6": 58, "sctp": 132, "gre": 47}
 _ICMP = (1, 58)
 
 # Grouping keys per dimension: the ``keys`` rollup's columns (teiten.store.rollup).
-_KEYS: dict[str, tuple[str, ...]] = {
-    "ports": ("proto", "port", "icmp_type"),
-    "countries": ("country",),
-    "asns": ("asn",),
-}
+_KEYS = {name: keys for name, (_, keys) in queries.rankings.DIMENSIONS.items()}
 MAX_ASN = (1 << 32) - 1
 
 
@@ -280,30 +276,16 @@ def rank(
     one_of(traffic, TRAFFIC, "traffic kind")
     filters = filters or Filters()
     previous = period.previous()
-    where = filters.condition(traffic)
     keys = _KEYS[dimension]
-    total, tagged = _totals(engine, period, where, filters)
-    shares = [label for label in TAG_BITS if label in SHARE_TAGS or tagged[label]]
-    present = [label for label in TAG_BITS if tagged[label]]  # tags a top source may carry
-    table = filters.table(dimension == "ports")
-    both = engine.relation(table, (previous.start, previous.end), (period.start, period.end))
-    # Rows are ranked from their sums (and distinct sources when ranked by them) ...
-    shown = engine.rows(
-        *queries.rankings.ranked(
-            both,
-            keys,
-            previous=previous.start,
-            first=period.start,
-            end=period.end,
-            by_sources=metric == "sources",
-            tags=shares,
-            limit=limit,
-            where=where,
+    found = _from_digests(engine, dimension, period, traffic, metric, limit, filters)
+    if found is not None:
+        total, tagged, shown = found
+        sources: list[dict[str, Any]] = []  # the digest rows carry them
+    else:
+        total, tagged, shown, sources = _from_rollups(
+            engine, dimension, period, traffic, metric, limit, filters
         )
-    )
-    # ... and only the shown rows are then grouped by source (a second statement: as
-    # one, DuckDB computed the sums twice), for their sources and busiest sources.
-    sources = _row_sources(engine, table, keys, shown, present, period, where)
+    shares, present = _tag_lists(tagged)
     by_key = {tuple(r[k] for k in keys): r for r in sources}
     rows = []
     for r in shown:
@@ -325,6 +307,82 @@ def rank(
         filters=filters,
         attribution_threshold=attribution_threshold,
     )
+
+
+_Found = tuple[dict[str, int], dict[str, int], list[dict[str, Any]]]
+
+
+def _from_digests(
+    engine: Engine,
+    dimension: str,
+    period: Period,
+    traffic: str,
+    metric: str,
+    limit: int | None,
+    filters: Filters,
+) -> _Found | None:
+    """The totals, packets per tag and shown rows (with their sources) from the period's
+    and the previous period's digests: unfiltered rankings of whole months and quarters
+    whose period rollups are current; None otherwise."""
+    if filters != Filters():
+        return None
+    spans = (period.start, period.end), (period.previous().start, period.previous().end)
+    rows = engine.digests(dimension, *spans)
+    totals = engine.digests("totals", spans[0])
+    tags = engine.digests("tags", spans[0])
+    if rows is None or totals is None or tags is None:
+        return None
+    (t,) = engine.rows(*queries.rankings.digest_of(totals[0], traffic))
+    histogram = engine.rows(*queries.rankings.digest_of(tags[0], traffic))
+    current, before = rows
+    shown = engine.rows(
+        *queries.rankings.ranked_digest(
+            current,
+            before,
+            _KEYS[dimension],
+            traffic=traffic,
+            by_sources=metric == "sources",
+            limit=limit,
+        )
+    )
+    return _total(t, t), _per_tag(histogram), shown
+
+
+def _from_rollups(
+    engine: Engine,
+    dimension: str,
+    period: Period,
+    traffic: str,
+    metric: str,
+    limit: int | None,
+    filters: Filters,
+) -> tuple[dict[str, int], dict[str, int], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The totals, packets per tag, shown rows and their sources from the rollups."""
+    previous = period.previous()
+    where = filters.condition(traffic)
+    keys = _KEYS[dimension]
+    total, tagged = _totals(engine, period, where, filters)
+    shares, present = _tag_lists(tagged)
+    table = filters.table(dimension == "ports")
+    both = engine.relation(table, (previous.start, previous.end), (period.start, period.end))
+    # Rows are ranked from their sums (and distinct sources when ranked by them) ...
+    shown = engine.rows(
+        *queries.rankings.ranked(
+            both,
+            keys,
+            previous=previous.start,
+            first=period.start,
+            end=period.end,
+            by_sources=metric == "sources",
+            tags=shares,
+            limit=limit,
+            where=where,
+        )
+    )
+    # ... and only the shown rows are then grouped by source (a second statement: as
+    # one, DuckDB computed the sums twice), for their sources and busiest sources.
+    sources = _row_sources(engine, table, keys, shown, present, period, where)
+    return total, tagged, shown, sources
 
 
 def attribution(top_sources_share: list[float], threshold: float = ATTRIBUTION_THRESHOLD) -> str:
@@ -391,16 +449,31 @@ def _totals(
     histogram = engine.rows(*queries.rankings.tag_histogram(table, first, end, where))
     by_sensor = Filters(sensor=filters.sensor).condition()
     (s,) = engine.rows(*queries.rankings.sensors(table, first, end, by_sensor))
-    total = {
+    return _total(t, s), _per_tag(histogram)
+
+
+def _total(t: dict[str, Any], s: dict[str, Any]) -> dict[str, int]:
+    """A ranking's ``total``: the packets and sources of ``t``, the sensors of ``s``."""
+    return {
         "packets": int(t["packets"]),
         "sources": int(t["sources"]),
         "sensors": int(s["sensors"]),
     }
-    per_tag = {
+
+
+def _tag_lists(tagged: dict[str, int]) -> tuple[list[str], list[str]]:
+    """The tags whose shares a ranking reports (:data:`SHARE_TAGS` and those present), and
+    those present (a top source may carry them)."""
+    shares = [label for label in TAG_BITS if label in SHARE_TAGS or tagged[label]]
+    return shares, [label for label in TAG_BITS if tagged[label]]
+
+
+def _per_tag(histogram: list[dict[str, Any]]) -> dict[str, int]:
+    """Packets per tag from the packets per ``tags`` value."""
+    return {
         label: sum(int(r["n"]) for r in histogram if r["tags"] >> bit & 1)
         for label, bit in TAG_BITS.items()
     }
-    return total, per_tag
 
 
 def _row(

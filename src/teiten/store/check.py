@@ -17,8 +17,9 @@ Each problem found has a ``kind``:
   its rollups, all that was left of it. The rollups of such days have no packets to be
   compared with;
 * ``period-rollup`` — a month's or quarter's rollup (:mod:`teiten.store.period_rollups`)
-  that queries would read (its recorded state is the store's) but that cannot be read or
-  does not count the packets of its days' rollups;
+  that queries would read (its recorded state is the store's) but that cannot be read,
+  does not count the packets of its days' rollups, or whose digests (the period's
+  unfiltered rankings) do not count the packets of its rollups;
 * ``pending`` — an interrupted write the next writer finishes (opening a store one
   may write finishes it at once, so this is seen only on a read-only store).
 

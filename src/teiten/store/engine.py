@@ -79,6 +79,12 @@ class Engine(Protocol):
         Either way the rows sum to the same answers."""
         ...
 
+    def digests(self, name: str, *spans: Span) -> list[str] | None:
+        """What to read digest ``name`` (:data:`~teiten.store.period_rollups.DIGESTS`)
+        of each span from, when every span is a whole month or quarter whose digest is
+        current or holds no day at all (an empty relation then); else None."""
+        ...
+
     @property
     def sessions(self) -> SessionStore:
         """The store's per-day session fragments (scans, DoS)."""
@@ -215,6 +221,10 @@ class StoreSide:
         """The view ``name`` (an engine that reads period rollups overrides this)."""
         return name
 
+    def digests(self, name: str, *spans: Span) -> list[str] | None:
+        """None: no digests (an engine that reads period rollups overrides this)."""
+        return None
+
 
 class DuckDBEngine(StoreSide):
     """An embedded DuckDB connection with the store's views."""
@@ -305,6 +315,20 @@ class DuckDBEngine(StoreSide):
         if found is None:  # the period rollups' states read once for the sharing engines
             found = self._relations[(name, spans)] = self._relation(name, spans)
         return found
+
+    def digests(self, name: str, *spans: Span) -> list[str] | None:
+        """The digest files of ``spans`` when each is a whole month or quarter with a
+        current digest, or without any day (see :class:`Engine`)."""
+        if not self.rolled_up:
+            return None
+        key = (f"digest-{name}", spans)
+        if self._relations is not None and key in self._relations:
+            found = self._relations[key]
+        else:
+            found = "\n".join(period_rollups.digest_files(self.store, name, spans) or [])
+            if self._relations is not None:
+                self._relations[key] = found
+        return found.split("\n") if found else None
 
     def _relation(self, name: str, spans: tuple[Span, ...]) -> str:
         used: list[period_rollups.CalendarPeriod] = []

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow.parquet as pq
 
-from teiten.store import rollup
+from teiten.store import queries, rollup
 from teiten.store.swap import fsync_path
 
 if TYPE_CHECKING:
@@ -43,17 +43,22 @@ if TYPE_CHECKING:
     from teiten.store.dataset import Store
 
 __all__ = [
+    "DIGESTS",
     "TABLES",
     "CalendarPeriod",
     "build",
     "cover",
     "current",
+    "digest_files",
     "path",
     "period_state",
     "periods_of",
 ]
 
 TABLES = {"keys": rollup.KEY_COLUMNS, "sources": rollup.SOURCE_COLUMNS}
+# A period's unfiltered rankings, summed once (teiten.store.queries.rankings, "digests"):
+# per dimension its rows, and the totals and packets per tags value, of each traffic kind.
+DIGESTS = (*queries.rankings.DIMENSIONS, "totals", "tags")
 FOLDER = "period_rollups"
 _META = b"teiten.period_rollup"
 Span = tuple[date, date]  # whole UTC days, start inclusive, end exclusive
@@ -109,7 +114,19 @@ def period_state(store: Store, period: CalendarPeriod) -> str:
 
 
 def path(store: Store, period: CalendarPeriod, table: str) -> Path:
+    """The file of ``period``'s ``table`` (a rollup of :data:`TABLES`)."""
     return store.root / FOLDER / period.label / f"{table}.parquet"
+
+
+def digest_path(store: Store, period: CalendarPeriod, name: str) -> Path:
+    """The file of ``period``'s digest ``name`` (of :data:`DIGESTS`)."""
+    return store.root / FOLDER / period.label / f"digest-{name}.parquet"
+
+
+def _files(store: Store, period: CalendarPeriod) -> list[Path]:
+    return [path(store, period, t) for t in TABLES] + [
+        digest_path(store, period, d) for d in DIGESTS
+    ]
 
 
 def _stored_state(path: Path) -> str | None:
@@ -124,7 +141,7 @@ def _stored_state(path: Path) -> str | None:
 def current(store: Store, period: CalendarPeriod, state: str | None = None) -> bool:
     """Whether ``period``'s files were summed from the day rollups the store has now."""
     state = state or period_state(store, period)
-    return all(_stored_state(path(store, period, t)) == state for t in TABLES)
+    return all(_stored_state(p) == state for p in _files(store, period))
 
 
 def cover(store: Store, start: date, end: date) -> tuple[list[CalendarPeriod], list[Span]]:
@@ -148,6 +165,31 @@ def cover(store: Store, start: date, end: date) -> tuple[list[CalendarPeriod], l
     return used, left
 
 
+def digest_files(store: Store, name: str, spans: Iterable[Span]) -> list[str] | None:
+    """SQL reading digest ``name`` of each span, when each is one whole month or quarter
+    whose digest is current (or that holds no rolled-up day: no rows then, unless no span
+    holds any); else None."""
+    found: list[Path | None] = []
+    for start, end in spans:
+        inside = [p for p in _inside(start, end) if (p.start, p.end) == (start, end)]
+        if not inside:
+            return None
+        period = inside[0]
+        if current(store, period):
+            found.append(digest_path(store, period, name))
+        elif any((store.root / "rollups" / f"day={d}").is_dir() for d in period.days()):
+            return None
+        else:
+            found.append(None)
+    some = next((f for f in found if f is not None), None)
+    if some is None:
+        return None
+    return [
+        rollup._files([f]) if f else f"(SELECT * FROM {rollup._files([some])} WHERE FALSE)"
+        for f in found
+    ]
+
+
 def _inside(start: date, end: date) -> list[CalendarPeriod]:
     """Quarters, then months, lying wholly within ``start`` … ``end``."""
     months = []
@@ -165,36 +207,53 @@ def _overlaps(a: CalendarPeriod, b: CalendarPeriod) -> bool:
 
 
 def problems(store: Store, con: duckdb.DuckDBPyConnection) -> Iterator[tuple[str, str]]:
-    """``(label, what is wrong)`` of each current period rollup whose files cannot be read
-    or do not count the packets of its days' rollup files (``teiten store check``)."""
-    import duckdb
-
+    """``(label, what is wrong)`` of each current period rollup whose files cannot be read,
+    do not count the packets of its days' rollup files, or whose digests do not count the
+    packets of its rollups (``teiten store check``)."""
     for folder in sorted((store.root / FOLDER).glob("*")):
         period = _parse(folder.name)
         if period is None or not current(store, period):
             continue  # not read by queries: summed anew by the next build
-        for table in TABLES:
-            days = [
-                p
-                for day in period.days()
-                for p in (store.root / "rollups" / f"day={day}").glob(f"*.{table}.parquet")
-            ]
-            total = "SELECT coalesce(sum(packets), 0) FROM "
-            try:
-                summed = _one(con, total + rollup._files([path(store, period, table)]))
-                counted = _one(con, total + rollup._files(days)) if days else 0
-            except duckdb.Error as exc:
-                yield period.label, f"{table}.parquet cannot be read ({str(exc).splitlines()[0]})"
-                break
-            if summed != counted:
-                yield (
-                    period.label,
-                    (
-                        f"its {table} rollup counts {summed:,} packets, "
-                        f"its days' rollups {counted:,}"
-                    ),
-                )
-                break
+        wrong = _miscounted(store, period, con)
+        if wrong:
+            yield period.label, wrong
+
+
+def _miscounted(store: Store, period: CalendarPeriod, con: duckdb.DuckDBPyConnection) -> str:
+    """What is wrong with ``period``'s files: one that cannot be read, a rollup that does
+    not count its days' packets, or a digest that does not count its rollup's; or ""."""
+    import duckdb
+
+    total = "SELECT coalesce(sum(packets), 0) FROM "
+    counts: dict[str, int] = {}
+    for table in TABLES:
+        days = [
+            p
+            for day in period.days()
+            for p in (store.root / "rollups" / f"day={day}").glob(f"*.{table}.parquet")
+        ]
+        try:
+            counts[table] = _one(con, total + rollup._files([path(store, period, table)]))
+            counted = _one(con, total + rollup._files(days)) if days else 0
+        except duckdb.Error as exc:
+            return f"{table}.parquet cannot be read ({str(exc).splitlines()[0]})"
+        if counts[table] != counted:
+            summed = counts[table]
+            return f"its {table} rollup counts {summed:,} packets, its days' rollups {counted:,}"
+    for name in DIGESTS:
+        if name == "tags":
+            continue
+        where = " WHERE traffic = 'all'"
+        try:
+            summed = _one(con, total + rollup._files([digest_path(store, period, name)]) + where)
+        except duckdb.Error as exc:
+            return f"digest-{name}.parquet cannot be read ({str(exc).splitlines()[0]})"
+        table = "keys" if name == "ports" else "sources"
+        if summed != counts[table]:
+            return (
+                f"its {name} digest counts {summed:,} packets, its {table} rollup {counts[table]:,}"
+            )
+    return ""
 
 
 def _one(con: duckdb.DuckDBPyConnection, sql: str) -> int:
@@ -274,8 +333,43 @@ def _sum(store: Store, period: CalendarPeriod, state: str) -> None:
                         rows = rows.append_column(schema.field("day"), days)
                         writer.write_table(rows, row_group_size=rollup._ROW_GROUP)
             fsync_path(out)
+        _digest(con, staging, meta)
         fsync_path(staging)
         rollup._replace_folder(staging, live)
     finally:
         con.close()
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _digest(con: duckdb.DuckDBPyConnection, folder: Path, meta: dict[bytes, bytes]) -> None:
+    """Write the digests (:data:`DIGESTS`) of the period rollups in ``folder``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from teiten.fingerprint.registry import TAG_BITS
+
+    rankings, tags = queries.rankings, list(TAG_BITS)
+    for name in DIGESTS:
+        parts = []
+        for traffic in rankings.TRAFFIC:
+            where = queries.filters.where(kind=None if traffic == "all" else traffic)
+            if name in rankings.DIMENSIONS:
+                table, keys = rankings.DIMENSIONS[name]
+                relation = rollup._files([folder / f"{table}.parquet"])
+                statement = rankings.digest_rows(
+                    relation, keys, tags, where=where, top=rankings.TOP_SOURCES
+                )
+            else:
+                relation = rollup._files([folder / "sources.parquet"])
+                made = rankings.digest_totals if name == "totals" else rankings.digest_tags
+                statement = made(relation, where)
+            part = con.sql(statement.sql, params=statement.params).to_arrow_table()
+            kinds = pa.array([traffic] * len(part), pa.string())
+            parts.append(part.add_column(0, "traffic", kinds))
+        rows = pa.concat_tables(parts)
+        for i, f in enumerate(rows.schema):  # sums come as HUGEINT (decimal): they fit int64
+            if pa.types.is_decimal(f.type):
+                rows = rows.set_column(i, f.name, pc.cast(rows.column(i), pa.int64()))
+        out = folder / f"digest-{name}.parquet"
+        pq.write_table(rows.replace_schema_metadata(meta), out)
+        fsync_path(out)

@@ -15,7 +15,15 @@ from teiten.fingerprint.registry import TAG_BITS
 from teiten.store.queries.statement import Condition, Statement, merged
 
 __all__ = [
+    "DIMENSIONS",
+    "TOP_SOURCES",
+    "TRAFFIC",
+    "digest_of",
+    "digest_rows",
+    "digest_tags",
+    "digest_totals",
     "ranked",
+    "ranked_digest",
     "row_sources",
     "sensors",
     "tag_column",
@@ -23,6 +31,17 @@ __all__ = [
     "totals",
     "turnover",
 ]
+
+
+TRAFFIC = ("probe", "backscatter", "all")  # the traffic kinds a ranking counts; all: any kind
+TOP_SOURCES = 3  # a row's busiest sources whose packets it reports (the "few" of few-hosts)
+
+# Per dimension: the rollup a ranking reads without a port filter and its grouping keys.
+DIMENSIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "ports": ("keys", ("proto", "port", "icmp_type")),
+    "countries": ("sources", ("country",)),
+    "asns": ("sources", ("asn",)),
+}
 
 
 def tag_column(label: str, prefix: str = "") -> str:
@@ -87,6 +106,35 @@ def ranked(
     return Statement(sql, merged(params, where.params))
 
 
+def _by_source(relation: str, keys: Sequence[str], tags: Sequence[str], where: str) -> str:
+    """The CTEs ``by_source`` (per row and source: its packets ``n``, its country and
+    packets per tag of ``tags``) and ``ordered`` (each row's sources numbered busiest
+    first, ``i``)."""
+    key_names, counts = ", ".join(keys), _tag_counts(tags)
+    return f"""
+        by_source AS (
+            SELECT {key_names}, src, sum(packets) AS n, min(country) AS src_country{counts}
+            FROM {relation} s
+            WHERE {where}
+            GROUP BY {key_names}, src
+        ), ordered AS (
+            SELECT *, row_number() OVER (PARTITION BY {key_names} ORDER BY n DESC, src) AS i
+            FROM by_source
+        )"""
+
+
+def _busiest(tags: Sequence[str], top: int) -> str:
+    """A row's distinct sources and what its busiest sources sent, from ``ordered``."""
+    top_counts = "".join(
+        f", max({tag_column(t)}) FILTER (WHERE i = 1) AS {tag_column(t, 'top_')}" for t in tags
+    )
+    return (
+        "count(*) AS row_sources, max(n) FILTER (WHERE i = 1) AS top1_packets, "
+        f"sum(n) FILTER (WHERE i <= {int(top)}) AS top_n_packets, "
+        f"max(src_country) FILTER (WHERE i = 1) AS top_country{top_counts}"
+    )
+
+
 def row_sources(
     relation: str,
     keys: Sequence[str],
@@ -107,24 +155,10 @@ def row_sources(
         "(" + " AND ".join(f"s.{k} IS NOT DISTINCT FROM ${k}{i}" for k in keys) + ")"
         for i in range(len(shown))
     )
-    counts = _tag_counts(tags)
-    top_counts = "".join(
-        f", max({tag_column(t)}) FILTER (WHERE i = 1) AS {tag_column(t, 'top_')}" for t in tags
-    )
+    scope = f"day >= $first AND day < $end{where.sql} AND ({wanted})"
     sql = f"""
-        WITH by_source AS (
-            SELECT {key_names}, src, sum(packets) AS n, min(country) AS src_country{counts}
-            FROM {relation} s
-            WHERE day >= $first AND day < $end{where.sql} AND ({wanted})
-            GROUP BY {key_names}, src
-        ), ordered AS (
-            SELECT *, row_number() OVER (PARTITION BY {key_names} ORDER BY n DESC, src) AS i
-            FROM by_source
-        )
-        SELECT {key_names}, count(*) AS row_sources,
-               max(n) FILTER (WHERE i = 1) AS top1_packets,
-               sum(n) FILTER (WHERE i <= {int(top)}) AS top_n_packets,
-               max(src_country) FILTER (WHERE i = 1) AS top_country{top_counts}
+        WITH {_by_source(relation, keys, tags, scope)}
+        SELECT {key_names}, {_busiest(tags, top)}
         FROM ordered GROUP BY {key_names}
     """
     values = {f"{k}{i}": v for i, row in enumerate(shown) for k, v in zip(keys, row, strict=True)}
@@ -182,3 +216,110 @@ def turnover(
     """
     params = {"previous": previous, "first": first, "end": end}
     return Statement(sql, merged(params, where.params))
+
+
+# --- digests: a whole month's or quarter's unfiltered rankings, summed once -------------
+#
+# teiten.store.period_rollups writes them beside the period rollups; a ranking without
+# filters (but the traffic kind) reads its rows, totals and tags from them instead of
+# grouping the period's rows by source. Each holds exactly what the statements above
+# give for the whole period: the same sums, distinct counts and busiest sources.
+
+
+def digest_rows(
+    relation: str, keys: Sequence[str], tags: Sequence[str], *, where: Condition, top: int
+) -> Statement:
+    """Every row of ``keys`` in ``relation`` (the rows ``where`` selects): its packets,
+    distinct sources, packets per tag of ``tags`` and busiest sources (as
+    :func:`ranked` and :func:`row_sources` give them). The tag counts come from the rows
+    grouped by ``tags`` value (a few per row), the busiest source's from its rows only."""
+    key_names = ", ".join(keys)
+    scope = "TRUE" + where.sql
+    row_tags = "".join(f", {_tag_count(t)} AS {tag_column(t)}" for t in tags)
+    top_tags = "".join(f", {_tag_count(t)} AS {tag_column(t, 'top_')}" for t in tags)
+    picked = ", ".join([*(f"b.{k}" for k in keys), "b.packets", "b.sources"])
+    row_cols = "".join(f", t.{tag_column(x)}" for x in tags)
+    top_cols = "".join(
+        f", coalesce(o.{tag_column(x, 'top_')}, 0) AS {tag_column(x, 'top_')}" for x in tags
+    )
+    sql = f"""
+        WITH by_source AS (
+            SELECT {key_names}, src, sum(packets) AS n, min(country) AS src_country
+            FROM {relation} WHERE {scope} GROUP BY {key_names}, src
+        ), ordered AS (
+            SELECT *, row_number() OVER (PARTITION BY {key_names} ORDER BY n DESC, src) AS i
+            FROM by_source
+        ), busiest AS (
+            SELECT {key_names}, sum(n) AS packets, count(src) AS sources, {_busiest((), top)},
+                   max(src) FILTER (WHERE i = 1) AS top_src
+            FROM ordered GROUP BY {key_names}
+        ), by_tags AS (
+            SELECT {key_names}, tags, sum(packets) AS packets
+            FROM {relation} WHERE {scope} GROUP BY {key_names}, tags
+        ), row_tags AS (
+            SELECT {key_names}{row_tags} FROM by_tags GROUP BY {key_names}
+        ), top_tags AS (
+            SELECT {", ".join(f"s.{k}" for k in keys)}{top_tags}
+            FROM (SELECT * FROM {relation} WHERE {scope}) s
+            JOIN (SELECT {key_names}, top_src FROM busiest) b
+              ON {_same(keys, "s", "b")} AND s.src = b.top_src
+            GROUP BY {", ".join(f"s.{k}" for k in keys)}
+        )
+        SELECT {picked}{row_cols}, b.row_sources, b.top1_packets, b.top_n_packets,
+               b.top_country{top_cols}
+        FROM busiest b
+        JOIN row_tags t ON {_same(keys, "b", "t")}
+        LEFT JOIN top_tags o ON {_same(keys, "b", "o")}
+    """
+    return Statement(sql, where.params)
+
+
+def digest_totals(relation: str, where: Condition) -> Statement:
+    """The packets and distinct sources of ``relation``'s rows ``where`` selects, and the
+    distinct sensors of all its rows."""
+    sql = (
+        "SELECT coalesce(sum(packets) FILTER (WHERE TRUE" + where.sql + "), 0) AS packets, "
+        f"count(DISTINCT src) FILTER (WHERE TRUE{where.sql}) AS sources, "
+        f"count(DISTINCT sensor) AS sensors FROM {relation}"
+    )
+    return Statement(sql, where.params)
+
+
+def digest_of(relation: str, traffic: str) -> Statement:
+    """The rows of a digest (totals, tags) of ``traffic``."""
+    return Statement(f"SELECT * FROM {relation} WHERE traffic = $traffic", {"traffic": traffic})
+
+
+def digest_tags(relation: str, where: Condition) -> Statement:
+    """The packets per ``tags`` value of ``relation``'s rows ``where`` selects."""
+    return Statement(
+        f"SELECT tags, sum(packets) AS n FROM {relation} WHERE TRUE{where.sql} GROUP BY tags",
+        where.params,
+    )
+
+
+def ranked_digest(
+    current: str,
+    previous: str,
+    keys: Sequence[str],
+    *,
+    traffic: str,
+    by_sources: bool,
+    limit: int | None,
+) -> Statement:
+    """:func:`ranked` and :func:`row_sources` in one, for the rows of ``traffic`` in two
+    periods' digests of a dimension (``current``, ``previous``: relations)."""
+    key_names = ", ".join(keys)
+    order = "sources" if by_sources else "packets"
+    number = f"row_number() OVER (ORDER BY {order} DESC, packets DESC, {key_names} NULLS LAST)"
+    sql = f"""
+        WITH c AS (SELECT *, {number} AS rank FROM {current} WHERE traffic = $traffic),
+             p AS (SELECT {key_names}, {number} AS rank FROM {previous} WHERE traffic = $traffic)
+        SELECT c.*, p.rank AS previous_rank
+        FROM c LEFT JOIN p ON {_same(keys, "c", "p")}
+        ORDER BY c.rank{"" if limit is None else " LIMIT $limit"}
+    """
+    params: dict[str, Any] = {"traffic": traffic}
+    if limit is not None:
+        params["limit"] = limit
+    return Statement(sql, params)
