@@ -48,6 +48,8 @@ GRID = [
     ("series", ["series"], {"period": PERIOD}),
     ("series", ["series"], {"period": PERIOD, "by": "hour", "tag": "mirai", "traffic": "all"}),
     ("series", ["series"], {"period": PERIOD, "port": "23", "proto": "tcp", "metric": "sources"}),
+    ("infected", ["infected"], {"period": PERIOD}),
+    ("infected", ["infected"], {"period": PERIOD, "country": "US", "limit": "3"}),
 ]
 
 
@@ -101,6 +103,8 @@ def test_csv_is_the_clis_csv(operator, store, path, command, query):
         ("phenomena", {"period": PERIOD, "focus_country": "ZZ"}, "focus_country", "ZZ"),
         ("series", {"period": "2024", "by": "hour"}, "by", "at most 31 days"),
         ("series", {"period": PERIOD, "port": "telnet"}, "port", "expected PORT/PROTO"),
+        ("infected", {"period": PERIOD, "country": "Atlantis"}, "country", "Atlantis"),
+        ("infected", {"period": PERIOD, "limit": "0"}, "limit", "range"),
     ],
 )
 def test_a_bad_parameter_is_422_naming_it(operator, path, query, name, says):
