@@ -323,11 +323,12 @@ def _parameter_named(text: str, endpoint: Endpoint) -> str:
     return "query"
 
 
-def csv_of(endpoint: Endpoint, result: Answer, body: dict[str, Any]) -> str:
-    """The rows of ``body`` (``result``'s JSON, or its public view) as the command's
-    ``--csv`` prints them."""
+def csv_of(endpoint: Endpoint, result: Answer, body: dict[str, Any], *, public: bool) -> str:
+    """The rows of ``body`` (``result``'s JSON, or its ``public`` view) as the command's
+    ``--csv`` prints them (without rows, its header: in public, without the address
+    columns)."""
     rows = endpoint.rows(body)
-    columns = [c for c in result.columns if c.split(".")[0] not in _ADDRESS_KEYS]
+    columns = [c for c in result.columns if not public or c.split(".")[0] not in _ADDRESS_KEYS]
     out = io.StringIO()
     write_csv(rows, out, columns)
     return out.getvalue()
