@@ -103,6 +103,9 @@ def test_series_are_the_same(spark, simulated):
 def test_events_are_the_same(spark, simulated, captured):
     scans = json.loads(_same(simulated, "events", "scans", "--period", "2019-05", "--json"))
     assert scans["total"]["events"] > 0
+    args = ["events", "scans", "--period", "2019-05", "--json", "--prefix", "128.0.0.0/1"]
+    some = json.loads(_same(simulated, *args, "--prefix", "2000::/3", "--limit", "100000"))
+    assert 0 < some["total"]["events"] < scans["total"]["events"]
     dos = json.loads(_same(captured, "events", "dos", "--period", "2021Q2", "--json"))
     assert dos["total"]["events"] > 0
 

@@ -30,6 +30,9 @@ COMMANDS = [
     ["events", "dos", "--json"],
     ["phenomena"],
     ["phenomena", "--focus-country", "US", "--csv"],
+    ["infected"],
+    ["infected", "--country", "US", "--json"],
+    ["events", "scans", "--asn", "64500", "--prefix", "0.0.0.0/1"],
 ]
 
 

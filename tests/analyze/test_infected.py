@@ -6,93 +6,35 @@ prefix → AS table (turned into a MaxMind-format file for ingest)."""
 
 from __future__ import annotations
 
-import csv
-import gzip
-import ipaddress
-from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
 import pytest
 from click.testing import CliRunner
 
-from enrich.conftest import write_mmdb
+from _infected_store import (
+    END,
+    FIRST,
+    MIDDLE,
+    PERIOD,
+    busiest_country,
+    infected_sources,
+    infected_store,
+)
 from teiten.analyze.infected import infected_by_as
 from teiten.analyze.periods import parse_period
 from teiten.cli import main
-from teiten.simulate import SimulationConfig, simulate_to_pcap
-from teiten.simulate.as_table import FILE_NAME
 from teiten.store import Store, open_engine
-
-PERIOD = "2024-03-08..2024-03-14"  # and the week before it
-FIRST, MIDDLE, END = "2024-03-01", "2024-03-08", "2024-03-15"
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("infected")
-    config = SimulationConfig(
-        start=datetime(2024, 3, 1, tzinfo=UTC),
-        end=datetime(2024, 3, 15, tzinfo=UTC),
-        packets=200_000,
-        seed=5,
-    )
-    simulate_to_pcap(config, root / "caps", per="day")
-    networks = {}
-    with gzip.open(root / "caps" / FILE_NAME, "rt") as lines:
-        for a, b, asn, cc, _ in csv.reader(lines, delimiter="\t"):
-            first, last = ipaddress.IPv4Address(a), ipaddress.IPv4Address(b)
-            for net in ipaddress.summarize_address_range(first, last):
-                networks[str(net)] = {
-                    "country": {"iso_code": cc},
-                    "autonomous_system_number": int(asn),
-                }
-    geoip = write_mmdb(root / "geo.mmdb", "teiten-test-sim-asn", networks)
-    store = root / "store"
-    for sensor in config.sensors:
-        captures = sorted((root / "caps" / sensor.name).glob("*.pcap"))
-        args = ["ingest", "--store", str(store), "--sensor", sensor.name, "--geoip", str(geoip)]
-        result = CliRunner().invoke(main, [*args, *map(str, captures)])
-        assert result.exit_code == 0, result.output
-    return store
-
-
-def _infected(store: Path, country: str, first: str, end: str) -> dict[int, set[bytes]]:
-    """Mirai-tagged probe sources of ``country`` per AS, from the packet files."""
-    rows = (
-        duckdb.connect()
-        .execute(
-            f"""SELECT DISTINCT asn, src
-            FROM read_parquet('{store}/packets/*/*.parquet', hive_partitioning = false)
-            WHERE ts >= TIMESTAMPTZ '{first} 00:00:00+00' AND ts < TIMESTAMPTZ '{end} 00:00:00+00'
-              AND kind = 'probe' AND country = ? AND (tags & 1) = 1""",
-            [country],
-        )
-        .fetchall()
-    )
-    out: dict[int, set[bytes]] = {}
-    for asn, src in rows:
-        out.setdefault(asn, set()).add(src)
-    return out
-
-
-def _busiest_country(store: Path) -> str:
-    (code,) = (
-        duckdb.connect()
-        .execute(
-            f"""SELECT country FROM read_parquet('{store}/packets/*/*.parquet',
-                hive_partitioning = false)
-            WHERE (tags & 1) = 1 GROUP BY country ORDER BY count(DISTINCT src) DESC LIMIT 1"""
-        )
-        .fetchone()
-    )
-    return str(code)
+    return infected_store(tmp_path_factory.mktemp("infected"))
 
 
 def test_turnover_per_as_equals_the_packets(store: Path) -> None:
-    country = _busiest_country(store)
-    now = _infected(store, country, MIDDLE, END)
-    before = _infected(store, country, FIRST, MIDDLE)
+    country = busiest_country(store)
+    now = infected_sources(store, country, MIDDLE, END)
+    before = infected_sources(store, country, FIRST, MIDDLE)
     with open_engine(Store(store, create=False)) as engine:
         found = infected_by_as(engine, parse_period(PERIOD), country, limit=100)
     assert found is not None and len(found.rows) == len(now) > 1
@@ -122,7 +64,7 @@ def test_no_as_data_no_table(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("lang", ["en", "ja"])
 def test_the_report_prints_the_same_numbers(store: Path, tmp_path: Path, lang: str) -> None:
-    country = _busiest_country(store)
+    country = busiest_country(store)
     out = tmp_path / f"r-{lang}.md"
     args = ["report", "--store", str(store), "--period", PERIOD, "--focus-country", country]
     result = CliRunner().invoke(main, [*args, "--format", "md", "--lang", lang, "--out", str(out)])

@@ -43,11 +43,16 @@ GRID = [
     ("events/scans", ["events", "scans"], {"period": PERIOD, "limit": "5"}),
     ("events/scans", ["events", "scans"], {"period": PERIOD, "min_destinations": "20"}),
     ("events/dos", ["events", "dos"], {"period": PERIOD}),
+    ("events/scans", ["events", "scans"], {"period": PERIOD, "prefix": ["0.0.0.0/1", "2000::/3"]}),
+    ("events/scans", ["events", "scans"], {"period": PERIOD, "asn": ["64500", "2497"]}),
+    ("events/dos", ["events", "dos"], {"period": PERIOD, "prefix": "128.0.0.0/1", "limit": "3"}),
     ("phenomena", ["phenomena"], {"period": PERIOD}),
     ("phenomena", ["phenomena"], {"period": "2024-03", "focus_country": "US"}),
     ("series", ["series"], {"period": PERIOD}),
     ("series", ["series"], {"period": PERIOD, "by": "hour", "tag": "mirai", "traffic": "all"}),
     ("series", ["series"], {"period": PERIOD, "port": "23", "proto": "tcp", "metric": "sources"}),
+    ("infected", ["infected"], {"period": PERIOD}),
+    ("infected", ["infected"], {"period": PERIOD, "country": "US", "limit": "3"}),
 ]
 
 
@@ -98,9 +103,14 @@ def test_csv_is_the_clis_csv(operator, store, path, command, query):
         ("top/ports", {"period": PERIOD, "format": "xml"}, "format", "is not one of"),
         ("top/ports", {"period": [PERIOD, PERIOD]}, "period", "give it once"),
         ("events/scans", {"period": PERIOD, "min_rate": "-1"}, "min_rate", "range"),
+        ("events/scans", {"period": PERIOD, "prefix": "1.2.3/8"}, "prefix", "expected a network"),
+        ("events/dos", {"period": PERIOD, "prefix": "bogus"}, "prefix", "in CIDR"),
+        ("events/dos", {"period": PERIOD, "asn": "AS64500"}, "asn", "not a valid integer"),
         ("phenomena", {"period": PERIOD, "focus_country": "ZZ"}, "focus_country", "ZZ"),
         ("series", {"period": "2024", "by": "hour"}, "by", "at most 31 days"),
         ("series", {"period": PERIOD, "port": "telnet"}, "port", "expected PORT/PROTO"),
+        ("infected", {"period": PERIOD, "country": "Atlantis"}, "country", "Atlantis"),
+        ("infected", {"period": PERIOD, "limit": "0"}, "limit", "range"),
     ],
 )
 def test_a_bad_parameter_is_422_naming_it(operator, path, query, name, says):
@@ -185,9 +195,14 @@ def test_public_mode_never_shows_an_address_or_a_sensor(public, store):
         assert not shown, (path, query, sorted(shown)[:5])
         assert '"sensors"' not in response.text, (path, query)
         assert '"sensor"' not in response.text, (path, query)
-    for name, value in (("sensor", "s1"), ("prefix", "192.0.2.7/32")):
+    for path, name, value in (
+        ("top/ports", "sensor", "s1"),
+        ("top/ports", "prefix", "192.0.2.7/32"),
+        ("events/scans", "prefix", "192.0.2.7/32"),
+        ("events/dos", "prefix", "192.0.2.0/24"),
+    ):
         params = {"period": PERIOD, name: value}
-        refused = httpx.get(f"{public.url}/api/v1/top/ports", params=params)
+        refused = httpx.get(f"{public.url}/api/v1/{path}", params=params)
         assert refused.status_code == 422
         assert refused.json()["detail"][0]["loc"] == ["query", name]
 

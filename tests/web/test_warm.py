@@ -1,8 +1,8 @@
 """Warming: a real ``teiten serve`` makes the dashboard's standard answers ahead.
 
 After start (and after every change of the store) it makes what a first visit of the
-dashboard asks for: the overview, series, phenomena and events pages of the period
-picker's presets and the API answers their charts fetch. Health says when that is done;
+dashboard asks for: the overview, series, phenomena, events and infected hosts pages of
+the period picker's presets and the API answers their charts fetch. Health says when that is done;
 the first visitor then gets those answers from the cache (``X-Cache: hit``), the same
 bytes the CLI computes; in public mode they are the public ones, without addresses.
 """
@@ -47,17 +47,18 @@ def _links(text: str, pattern: str) -> list[str]:
 
 def _first_visit(server: WebServer, **headers: str) -> list[str]:
     """What a browser's first visit asks for, page by page: the overview of the default
-    period and of each preset of its picker, the series, phenomena and events pages of
-    them, and the API URLs their scripts fetch (sparklines, series, phenomena, store)."""
+    period and of each preset of its picker, the series, phenomena, events and infected
+    hosts pages of them, and the API URLs their scripts fetch (sparklines, series,
+    phenomena, infected hosts, store)."""
     overview = httpx.get(f"{server.url}/", headers=headers, timeout=120)
     assert overview.status_code == 200, overview.text
     queries = ["", *_links(overview.text, r'class="preset" href="\?([^"]+)"')]
     asked: list[str] = []
     for query in queries:
-        for page in ("/", "/series", "/phenomena", "/events"):
+        for page in ("/", "/series", "/phenomena", "/events", "/infected"):
             shown = httpx.get(f"{server.url}{page}?{query}", headers=headers, timeout=120)
             assert shown.status_code == 200, (page, query, shown.text)
-            asked += _links(shown.text, r'data-(?:series|phenomena)="(/api/v1/[^"]+)"')
+            asked += _links(shown.text, r'data-(?:series|phenomena|infected)="(/api/v1/[^"]+)"')
     return [*dict.fromkeys(asked), "/api/v1/store"]
 
 
@@ -97,6 +98,7 @@ def test_a_first_visit_finds_its_answers_made_and_they_are_the_clis(store, tmp_p
         _wait_warm(server)
         asked = _first_visit(server)
         assert len(asked) > 12 and any("port=" in url for url in asked)
+        assert any(url.startswith("/api/v1/infected?") for url in asked)
         for url in asked:
             response = _get(server, url)
             assert response.headers["x-cache"] == "hit", url

@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +41,7 @@ import pyarrow.compute as pc
 from teiten.analyze.darknet import Darknet, darknet_size, estimate_supported
 from teiten.analyze.event_digest import EventDigest, digest_of
 from teiten.analyze.periods import Period
+from teiten.store import queries
 from teiten.store.queries.events import IPV4_SPACE, Bounds
 from teiten.store.timestamps import iso_timestamps
 
@@ -56,6 +57,7 @@ __all__ = [
     "collect",
     "declarations",
     "finish",
+    "in_networks",
     "ns_to_timestamps",
     "protocol_names",
     "require_raw",
@@ -131,6 +133,7 @@ class EventReport:
     seconds: float = 0.0  # time to compute (0 when reused)
     table: pa.Table | None = field(default=None, repr=False)  # every event (rows: ≤ limit)
     digest: EventDigest | None = field(default=None, repr=False)  # their sums (a report's)
+    filters: dict[str, Any] = field(default_factory=dict)  # in_networks's, when it selected
 
     def summed(self) -> EventDigest:
         """The events' digest: stored with them, else summed from the table."""
@@ -146,12 +149,55 @@ class EventReport:
             "parameters": self.parameters,
             "darknet": self.darknet.as_json(),
             "estimate_supported": estimate_supported(self.darknet),
+            **({"filters": self.filters} if self.filters else {}),
             "total": {"events": self.total, "withheld_sensor_sources": self.withheld},
             "rows": self.rows,
         }
 
 
 Extract = Callable[[Darknet, Window], tuple[pa.Table, int]]
+
+_ADDRESS = {"scans": "source", "dos": "victim"}  # whose network an event is selected by
+
+
+def in_networks(
+    engine: Engine,
+    report: EventReport,
+    asns: Sequence[int] = (),
+    prefixes: Sequence[str] = (),
+    *,
+    limit: int | None = None,
+) -> EventReport:
+    """``report`` with only the events whose scanning source (a DoS attack: its victim)
+    is in any of ``asns`` (by the AS number stored with the event) and in any of the
+    networks ``prefixes`` (CIDR), its first ``limit`` as rows; itself when neither is
+    given. ``total`` counts the events selected; ``withheld`` stays the period's."""
+    from teiten.analyze.rankings import Filters
+
+    filters = Filters(asns=tuple(asns), prefixes=tuple(prefixes))
+    if not filters.asns and not filters.prefixes:
+        return report
+    if report.table is None:
+        raise ValueError("events without their table cannot be selected by network")
+    table = report.table
+    events = pa.table(
+        {
+            "i": pa.array(np.arange(table.num_rows, dtype=np.int64)),
+            "address": table.column(_ADDRESS[report.family]),
+            "asn": table.column("asn").cast(pa.int64()),
+        }
+    )
+    statement = queries.events.selected(engine.dialect, filters.condition())
+    found = engine.table(*statement, tables={"events": events}).column("i")
+    table = table.take(found.cast(pa.int64()))
+    return replace(
+        report,
+        rows=to_rows(table, limit),
+        total=table.num_rows,
+        table=table,
+        digest=None,
+        filters=filters.as_json(),
+    )
 
 
 def collect(

@@ -148,6 +148,7 @@ COMMANDS = {
     "demo": "demo",
     "events": "events",
     "explain": "explain",
+    "infected": "infected",
     "ingest": "ingest",
     "knowledge": "knowledge",
     "notify": "notify",

@@ -14,6 +14,7 @@ from teiten.analyze.scans import (
     ScanParams,
 )
 from teiten.cli.common import engine_option, fail_cleanly, main, period_option, store_option
+from teiten.cli.filters import filters_title, source_network_options
 from teiten.cli.tables import Answer, emit_answer, output_options
 
 if TYPE_CHECKING:
@@ -59,6 +60,7 @@ def events_group() -> None:
     type=click.FloatRange(0, min_open=True),
     help="Seconds of silence that end a scan.",
 )
+@source_network_options
 @_limit_option
 @output_options
 @fail_cleanly
@@ -67,7 +69,7 @@ def events_scans(output: str, **kw: Any) -> None:
 
     Defaults after Durumeric et al., USENIX Security 2014, with the destination
     threshold scaled to the darknet's size (docs/events.md). Destination addresses
-    are never shown, only counted.
+    are never shown, only counted. --asn and --prefix select the scanning sources.
     """
     emit_answer(scans_answer(**kw), output, _print)
 
@@ -80,10 +82,13 @@ def scans_answer(
     min_rate: float | None,
     timeout: float,
     limit: int,
+    asns: tuple[int, ...] = (),
+    prefixes: tuple[str, ...] = (),
     engine: Engine | None = None,
 ) -> Answer:
     """The scan events of ``teiten events scans`` for its options (``engine``: one to run
     on, lent by the caller)."""
+    from teiten.analyze.events import in_networks
     from teiten.analyze.periods import parse_period
     from teiten.analyze.scans import scan_events
     from teiten.cli.common import answering_engine
@@ -91,6 +96,7 @@ def scans_answer(
     params = ScanParams(min_destinations=min_destinations, min_rate=min_rate, timeout_s=timeout)
     with answering_engine(store_dir, engine_name, engine) as engine:
         report = scan_events(engine, parse_period(period), params, limit=limit)
+        report = in_networks(engine, report, asns, prefixes, limit=limit)
     return _answer(report)
 
 
@@ -98,6 +104,7 @@ def scans_answer(
 @store_option
 @engine_option
 @period_option
+@source_network_options
 @_limit_option
 @output_options
 @fail_cleanly
@@ -106,6 +113,7 @@ def events_dos(output: str, **kw: Any) -> None:
 
     Moore et al.'s rules as CAIDA's corsaro implements them: ≥ 25 packets, ≥ 60 s,
     ≥ 30 packets in some 60 s window; 300 s of silence ends an attack.
+    --asn and --prefix select the victims (the backscatter's sources).
     """
     emit_answer(dos_answer(**kw), output, _print)
 
@@ -115,16 +123,20 @@ def dos_answer(
     engine_name: str | None,
     period: str,
     limit: int,
+    asns: tuple[int, ...] = (),
+    prefixes: tuple[str, ...] = (),
     engine: Engine | None = None,
 ) -> Answer:
     """The DoS attacks of ``teiten events dos`` for its options (``engine``: one to run
     on, lent by the caller)."""
     from teiten.analyze.dos import dos_attacks
+    from teiten.analyze.events import in_networks
     from teiten.analyze.periods import parse_period
     from teiten.cli.common import answering_engine
 
     with answering_engine(store_dir, engine_name, engine) as engine:
         report = dos_attacks(engine, parse_period(period), limit=limit)
+        report = in_networks(engine, report, asns, prefixes, limit=limit)
     return _answer(report)
 
 
@@ -147,6 +159,7 @@ def _print(report: Any) -> None:
         what = f"Scan events, {p.label} ({p.start} – {p.last_day}): {_thresholds(report)}"
     else:
         what = f"DoS attacks (backscatter), {p.label} ({p.start} – {p.last_day})"
+    what += filters_title(report.filters)
     with_asn = any(r["asn"] is not None for r in report.rows)
     headers = [
         ("Source" if scans else "Victim", "left"),

@@ -17,6 +17,7 @@ __all__ = [
     "empty_list",
     "int_div",
     "ipv4_int",
+    "ipv4_mapped",
     "materialized",
     "named_params",
     "ordered_list",
@@ -54,6 +55,15 @@ def ipv4_int(dialect: str, column: str, *, bits: int = 64) -> str:
     if dialect == _SPARK:
         return f"CAST(conv(right(hex({column}), 8), 16, 10) AS BIGINT)"
     return f"('0x' || right(hex({column}), 8))::{'UINTEGER' if bits == 32 else 'UBIGINT'}"
+
+
+def ipv4_mapped(dialect: str, value: str) -> str:
+    """The 16-byte IPv4-mapped address (``::ffff:a.b.c.d``, as the store keeps ``src``) of
+    an IPv4 address given as an integer expression."""
+    prefix = "'00000000000000000000ffff'"
+    if dialect == _SPARK:
+        return f"unhex(concat({prefix}, lpad(hex({value}), 8, '0')))"
+    return f"unhex({prefix} || printf('%08x', {value}))"
 
 
 def empty_list(dialect: str) -> str:

@@ -119,6 +119,12 @@ def _series(**kw: Any) -> Answer:
     return series_answer(**kw)
 
 
+def _infected(**kw: Any) -> Answer:
+    from teiten.cli.infected import infected_answer
+
+    return infected_answer(**kw)
+
+
 def _findings(body: dict[str, Any]) -> list[dict[str, Any]]:
     return list(body["findings"])
 
@@ -173,6 +179,12 @@ ENDPOINTS = [
         _series,
         "Counts per day or hour for any filter, with the tag breakdown",
         rows=_series_rows,
+    ),
+    Endpoint(
+        "infected",
+        ("infected",),
+        _infected,
+        "A country's infected hosts per AS, new and gone, and per day",
     ),
     Endpoint(
         "sources",
@@ -311,11 +323,12 @@ def _parameter_named(text: str, endpoint: Endpoint) -> str:
     return "query"
 
 
-def csv_of(endpoint: Endpoint, result: Answer, body: dict[str, Any]) -> str:
-    """The rows of ``body`` (``result``'s JSON, or its public view) as the command's
-    ``--csv`` prints them."""
+def csv_of(endpoint: Endpoint, result: Answer, body: dict[str, Any], *, public: bool) -> str:
+    """The rows of ``body`` (``result``'s JSON, or its ``public`` view) as the command's
+    ``--csv`` prints them (without rows, its header: in public, without the address
+    columns)."""
     rows = endpoint.rows(body)
-    columns = [c for c in result.columns if c.split(".")[0] not in _ADDRESS_KEYS]
+    columns = [c for c in result.columns if not public or c.split(".")[0] not in _ADDRESS_KEYS]
     out = io.StringIO()
     write_csv(rows, out, columns)
     return out.getvalue()
@@ -330,7 +343,8 @@ def public_view(endpoint: Endpoint, body: dict[str, Any]) -> dict[str, Any]:
     report with its default settings (:mod:`teiten.report.publish`): no address of a
     source or a victim, nothing of one sensor, no sensor count or darknet size (nor a
     figure that gives them: no per-sensor value beside a total, shares as a report
-    shows them; a series' counts to 3 significant digits, as a report's daily counts)."""
+    shows them; a series' counts, and the infected hosts' trend, to 3 significant
+    digits, as a report's daily counts)."""
     from teiten.report.publish import shown_share, significant
 
     body = _without_addresses(body)
@@ -344,6 +358,7 @@ def public_view(endpoint: Endpoint, body: dict[str, Any]) -> dict[str, Any]:
         }
     if endpoint.command[0] == "top":
         body["tag_shares"] = {k: shown_share(v) for k, v in body["tag_shares"].items()}
+    if endpoint.command[0] == "top" or endpoint.command == ("infected",):
         for row in body["rows"]:
             del row["per_sensor"]  # beside the row's packets, it gives the sensor count away
             row["share"] = shown_share(row["share"])
@@ -352,6 +367,8 @@ def public_view(endpoint: Endpoint, body: dict[str, Any]) -> dict[str, Any]:
     if endpoint.command == ("series",):  # rounded as a report's daily counts
         body["values"] = [significant(v) for v in body["values"]]
         body["breakdown"] = {k: [significant(v) for v in vs] for k, vs in body["breakdown"].items()}
+    if endpoint.command == ("infected",):  # its trend too
+        body["trend"]["values"] = [significant(v) for v in body["trend"]["values"]]
     return body
 
 

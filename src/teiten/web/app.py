@@ -176,7 +176,8 @@ class _Server:
                 result = answer(endpoint, kwargs, self.store, self.config.engine, engine)
             body = result.json if access.operator else public_view(endpoint, result.json)
             if output == "csv":
-                return csv_of(endpoint, result, body).encode(), "text/csv; charset=utf-8"
+                shown = csv_of(endpoint, result, body, public=not access.operator)
+                return shown.encode(), "text/csv; charset=utf-8"
             return _json_bytes(body), "application/json"
 
         return self.asked(f"{API}/{endpoint.path}", query, access, make)

@@ -72,6 +72,23 @@ TEXT: dict[str, dict[str, str]] = {
         "language": "日本語",
         "breakdown": "by tag",
         "marked": "Phenomena of the period are marked on the chart.",
+        "infected": "Infected hosts",
+        "infected_heading": "Infected (Mirai-type) hosts in {country}",
+        "infected_note": "Sources whose probes carry the Mirai fingerprint, counted once "
+        "each; new: not seen infected in the previous period; gone: seen then, not now.",
+        "infected_now": "Infected sources",
+        "infected_before": "Previous period",
+        "infected_previous": "Previous",
+        "infected_change": "Change",
+        "infected_new": "New",
+        "infected_gone": "Gone",
+        "infected_by_as": "By network (AS), most infected sources first",
+        "infected_trend": "Infected sources per day",
+        "no_as_data": "No AS data: these sources carry no AS number, so they cannot be "
+        "counted per network. Import an AS table (teiten asn import FILE) and retag the "
+        "stored days (teiten store retag --asn).",
+        "no_infected": "No infected sources from this country in this period or the previous one.",
+        "no_infected_now": "No infected sources from this country in this period.",
     },
     "ja": {
         "title": "teiten — ダークネット定点観測",
@@ -138,6 +155,24 @@ TEXT: dict[str, dict[str, str]] = {
         "language": "English",
         "breakdown": "タグ別",
         "marked": "期間中の現象をグラフ上に示しています。",
+        "infected": "感染ホスト",
+        "infected_heading": "{country} の感染ホスト（Mirai 型）",
+        "infected_note": "Mirai の特徴を持つパケットを送った送信元を 1 件ずつ数えます。"
+        "新規: 前期間には感染が見られなかったもの、"
+        "消滅: 前期間には見られ今期間には見られないもの。",
+        "infected_now": "感染送信元数",
+        "infected_before": "前期間",
+        "infected_previous": "前期間",
+        "infected_change": "増減",
+        "infected_new": "新規",
+        "infected_gone": "消滅",
+        "infected_by_as": "ネットワーク（AS）別、感染送信元の多い順",
+        "infected_trend": "感染送信元数（日別）",
+        "no_as_data": "AS データがありません: これらの送信元には AS 番号がないため、"
+        "ネットワーク別に数えられません。AS 表を取り込み（teiten asn import FILE）、"
+        "保存済みの日を付け直してください（teiten store retag --asn）。",
+        "no_infected": "この期間と前期間に、この国・地域からの感染送信元はありません。",
+        "no_infected_now": "この期間に、この国・地域からの感染送信元はありません。",
     },
 }
 

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["add_pages", "first_visit", "last_day", "preset_periods"]
 
 _ENDPOINTS = {e.path: e for e in ENDPOINTS}
+NAVIGATION = ("overview", "series", "phenomena", "events", "infected", "source")
 _ATTRIBUTION_MARK = {"one-host": "†", "few-hosts": "‡"}
 
 
@@ -54,6 +55,7 @@ def add_pages(app: FastAPI, server: _Server) -> None:
         ("/series", "series", _series, True),
         ("/phenomena", "phenomena", _phenomena, True),
         ("/events", "events", _events, True),
+        ("/infected", "infected", _infected, True),
         ("/source", "source", _source, False),
         ("/signin", "source", _signin, False),
     ):
@@ -116,6 +118,7 @@ async def _page(
         "presets": [],
         "params": dict(request.query_params),
         "poll": _poll(request.query_params.get("poll")),
+        "navigation": NAVIGATION,
     }
     last = await run_in_threadpool(last_day, server, access)
     if period:
@@ -126,7 +129,7 @@ async def _page(
     context["links"] = {
         name: f"/{'' if name == 'overview' else name}?"
         + urlencode({k: v for k, v in (("period", context["period"]), ("lang", lang)) if v})
-        for name in ("overview", "series", "phenomena", "events", "source")
+        for name in NAVIGATION
     }
     try:
         await run_in_threadpool(build, server, access, context, request.query_params)
@@ -211,7 +214,7 @@ def _ask(server: _Server, access: _Access, path: str, **params: Any) -> Any:
 
 
 def first_visit(server: _Server, access: _Access, page: str, period: str) -> list[str]:
-    """Build ``page`` (overview, series, phenomena or events) of ``period`` as its first
+    """Build ``page`` (overview, series, phenomena, events or infected) of ``period`` as its first
     visitor's load does, so that the answers it shows are made and kept; the API URLs
     its charts then ask for (the overview's: its sparklines and the store's version)."""
     context: dict[str, Any] = {"t": TEXT["en"], "lang": "en", "period": period}
@@ -221,6 +224,8 @@ def first_visit(server: _Server, access: _Access, page: str, period: str) -> lis
         return [*(r["series"] for r in rows), "/api/v1/store"]
     if page == "series":
         return [context["series_url"], context["phenomena_url"]]
+    if page == "infected":
+        return [context["infected_url"]]
     return []
 
 
@@ -437,6 +442,52 @@ def _events(
         )
 
 
+def _infected(
+    server: _Server, access: _Access, context: dict[str, Any], params: Mapping[str, str]
+) -> None:
+    """The country's infected hosts (``?country=``, the report's focus country JP by
+    default): its total now and before, new and gone, the table per AS and the trend
+    (drawn from the same answer, which the chart fetches)."""
+    t = context["t"]
+    country = params.get("country") or "JP"
+    query = {"period": context["period"], "country": country}
+    found = _ask(server, access, "infected", **query)
+    total = found["total"]
+    context["country"] = found["country"]
+    context["country_label"] = _country_label(found["country"], context["lang"])
+    context["extra_params"] = [("country", country)] if params.get("country") else []
+    context["infected_url"] = "/api/v1/infected?" + urlencode(query)
+    change = _change(total["sources"], total["previous_sources"])
+    context["tiles"] = [
+        {"key": key, "label": t[label], "raw": total[key], "note": change if i == 0 else ""}
+        for i, (key, label) in enumerate(
+            (
+                ("sources", "infected_now"),
+                ("previous_sources", "infected_before"),
+                ("new", "infected_new"),
+                ("gone", "infected_gone"),
+            )
+        )
+    ]
+    context["as_data"] = found["as_data"]
+    context["any_infected"] = bool(total["sources"] or total["previous_sources"])
+    context["rows"] = [
+        {
+            "rank": r["rank"],
+            "asn": "—" if r["asn"] is None else f"AS{r['asn']}",
+            "name": r["name"] or "",
+            "link": "/series?"
+            + urlencode({k: v for k, v in (*query.items(), ("asn", r["asn"])) if v}),
+            "sources": r["sources"],
+            "previous": r["previous_sources"],
+            "change": f"{r['sources'] - r['previous_sources']:+,}",
+            "new": r["new"],
+            "gone": r["gone"],
+        }
+        for r in found["rows"]
+    ]
+
+
 def _source(
     server: _Server, access: _Access, context: dict[str, Any], params: Mapping[str, str]
 ) -> None:
@@ -459,4 +510,5 @@ _BUILDERS: dict[str, _Builder] = {
     "series": _series,
     "phenomena": _phenomena,
     "events": _events,
+    "infected": _infected,
 }

@@ -5,8 +5,9 @@ batch, a retag, a removal), a background thread makes what a first visitor of th
 dashboard would wait for, in the order a visitor asks: for each of the period picker's
 presets (the last 7 days of data, which is the default period, then its month and its
 quarter) the overview and the charts it draws (its sparklines, the store's version it
-polls), then the series, phenomena and events pages and their charts. Pages are built by
-their own code (:func:`teiten.web.pages.first_visit`), so what is made is what they ask.
+polls), then the series, phenomena, events and infected hosts pages and their charts.
+Pages are built by their own code (:func:`teiten.web.pages.first_visit`), so what is
+made is what they ask.
 
 One answer at a time, and none while a client's answer is being made: warming never
 holds up a request, it only fills the cache between them. A new version starts it over.
@@ -37,7 +38,7 @@ __all__ = ["Warmer"]
 log = logging.getLogger("teiten.web")
 
 PAGES_FIRST = ("overview",)  # for every preset before the other pages of any
-PAGES_THEN = ("series", "phenomena", "events")
+PAGES_THEN = ("series", "phenomena", "events", "infected")
 _IDLE_POLL_S = 0.05
 
 

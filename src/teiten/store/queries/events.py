@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, NamedTuple
 
+from teiten.store.dialect import ipv4_mapped
 from teiten.store.queries.statement import NO_CONDITION, Condition, Statement
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "margin_edges",
     "of_source",
     "pieces",
+    "selected",
     "sensor_sources",
     "sessions",
 ]
@@ -59,6 +61,21 @@ SESSION_TAGS = "bit_or(tags) AS tag_bits, min(country) AS country, min(asn) AS a
 def of_source(source: bytes | None) -> Condition:
     """The packets of ``source`` (a 16-byte address) alone, when given."""
     return NO_CONDITION if source is None else Condition(" AND src = $source", {"source": source})
+
+
+def selected(dialect: str, where: Condition) -> Statement:
+    """The positions ``i`` (in order) of the events of ``events`` — ``i``, ``address``
+    (the dotted quad of a scan's source or an attack's victim) and ``asn`` — that
+    ``where`` selects: a condition on ``asn`` and ``src`` (the 16-byte address, as
+    :func:`teiten.store.queries.filters.where` names them)."""
+    octets = " + ".join(
+        f"CAST(split_part(address, '.', {n}) AS BIGINT) * {1 << 8 * (4 - n)}" for n in (1, 2, 3, 4)
+    )
+    sql = f"""
+    SELECT i FROM (SELECT i, asn, {ipv4_mapped(dialect, f"({octets})")} AS src FROM events)
+    WHERE true{where.sql}
+    ORDER BY i"""
+    return Statement(sql, dict(where.params))
 
 
 def day_packets(kind: str, columns: str, first: date, end: date) -> Statement:

@@ -5,7 +5,7 @@
 
 const SERIES_COLOURS = {
   total: "#1f4e79", mirai: "#c0392b", zmap: "#27ae60", masscan: "#8e44ad",
-  research: "#7f8c8d", backscatter: "#e67e22",
+  research: "#7f8c8d", backscatter: "#e67e22", infected: "#c0392b",
 };
 
 function times(buckets) {
@@ -125,6 +125,16 @@ async function drawSeriesPage() {
   }
 }
 
+// The infected hosts page: the country's infected sources per day, from its API answer.
+async function drawInfectedPage() {
+  const element = document.getElementById("infected-chart");
+  if (!element) {
+    return;
+  }
+  const summary = await getJSON(element.dataset.infected);
+  fullChart(element, summary.trend.buckets, { infected: summary.trend.values }, []);
+}
+
 function drawEvidence(root) {
   for (const element of root.querySelectorAll(".chart[data-evidence]")) {
     const evidence = JSON.parse(element.dataset.evidence);
@@ -175,7 +185,7 @@ async function watch(etag, version) {
 }
 
 document.addEventListener("DOMContentLoaded", async () => {
-  await Promise.all([drawSparklines(document), drawSeriesPage()]);
+  await Promise.all([drawSparklines(document), drawSeriesPage(), drawInfectedPage()]);
   drawEvidence(document);
   await live();  // the page's first question about the store is answered before "ready"
   document.body.dataset.ready = "true";
