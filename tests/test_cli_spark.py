@@ -110,6 +110,24 @@ def test_events_are_the_same(spark, simulated, captured):
     assert dos["total"]["events"] > 0
 
 
+def test_infected_hosts_are_the_same(spark, simulated):
+    found = json.loads(_same(simulated, "infected", "--period", "2019-05", "--json"))
+    assert found["total"]["sources"] > 0 and any(found["trend"]["values"])
+
+
+def test_notification_findings_are_the_same(spark, simulated):
+    """What `teiten notify build --engine spark` puts in the feeds: the same findings."""
+    from teiten.analyze.periods import parse_period
+    from teiten.notify.findings import KINDS, find
+
+    found = {}
+    for engine_name in ("duckdb", "spark"):
+        with open_engine(Store(simulated, create=False), engine_name) as engine:
+            found[engine_name] = find(engine, parse_period("2019-05"), sorted(KINDS))
+    assert found["duckdb"].rows and {r.kind for r in found["duckdb"].rows} >= {"mirai"}
+    assert found["spark"] == found["duckdb"]
+
+
 def test_phenomena_are_the_same(spark, simulated):
     found = json.loads(_same(simulated, "phenomena", "--period", "2019-05", "--json"))
     assert found["findings"]

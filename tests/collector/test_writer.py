@@ -191,3 +191,34 @@ def test_the_store_keeps_the_raw_retention_the_config_sets(tmp_path, packets):
     assert (store.root / "rollups" / f"day={first}").is_dir()
     (record,) = [i for i in store.manifest.inputs() if i.name == "tokyo-1/batch-2"]
     assert record.packets == 0 and record.skip_reasons == {SKIP_REASON: len(packets)}
+
+
+def test_an_as_table_imported_while_the_writer_runs_tags_the_next_batches(tmp_path, packets):
+    """The collector reads the store's AS edition again when an import changes it (no
+    restart): batches before the import carry no AS number, those after carry the new
+    table's."""
+    import functools
+    import gzip
+
+    from teiten.store.asn import import_asn_file, open_store_geo
+
+    store = Store(tmp_path / "s")
+    writer = StoreWriter(
+        store.root,
+        open_store_geo(store.root),
+        reopen_geo=functools.partial(open_store_geo, store.root, None),
+    )
+    writer.start()
+    assert writer.submit(_job(shifted(packets, 0), "tokyo-1", 1)).result(timeout=60).status == (
+        "stored"
+    )
+    table = tmp_path / "ip2asn-v4.tsv.gz"
+    with gzip.open(table, "wt") as f:  # every IPv4 address in AS 64512
+        f.write("0.0.0.0\t255.255.255.255\t64512\tZZ\tEXAMPLE-NET\n")
+    import_asn_file(store, table)
+    assert writer.submit(_job(shifted(packets, 1), "tokyo-1", 2)).result(timeout=60).status == (
+        "stored"
+    )
+    writer.stop()
+    asns = ds.dataset(str(store.root / "packets")).to_table(columns=["asn"]).column("asn")
+    assert asns.to_pylist().count(None) == asns.to_pylist().count(64512) == len(packets)

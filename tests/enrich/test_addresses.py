@@ -59,3 +59,40 @@ def test_ipv6_distinct_is_numeric_unique(pool: list[bytes], data: st.DataObject)
     numbers = sorted({int.from_bytes(p, "big") for p in picks})
     assert [int.from_bytes(k, "big") for k in keys.tolist()] == numbers
     assert [keys[i].tobytes() for i in inverse] == picks
+
+
+def test_network_spans_hold_the_addresses_of_their_networks_only():
+    """A stored address is in a filter's spans exactly when ipaddress puts it in one of
+    the networks: IPv4 networks hold IPv4 sources only, IPv6 ones (even ``::/0`` and
+    ``::/1``, which hold ``::ffff:0:0/96`` where IPv4 is stored) IPv6 sources only."""
+    import ipaddress
+    import random
+
+    from teiten.enrich.addresses import network_spans
+
+    rng = random.Random(5)
+    addresses = [ipaddress.IPv4Address(rng.getrandbits(32)) for _ in range(300)]
+    addresses += [
+        ipaddress.IPv6Address(rng.getrandbits(128) >> rng.randrange(128)) for _ in range(300)
+    ]
+    addresses += [ipaddress.IPv4Address("10.1.2.3"), ipaddress.IPv6Address("::1")]
+    networks = ["::/0", "::/1", "::/96", "::ffff:0:0/96", "::ffff:10.0.0.0/104", "0.0.0.0/0",
+                "10.0.0.0/8", "2000::/3", "10.1.2.3", "::1"]  # fmt: skip
+
+    def stored(a: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bytes:
+        return (ipaddress.IPv6Address(f"::ffff:{a}") if a.version == 4 else a).packed
+
+    for text in networks:
+        spans = network_spans([text])
+        network = ipaddress.ip_network(text)
+        for a in addresses:
+            held = any(first <= stored(a) <= last for first, last in spans)
+            expected = a.version == network.version and a in network
+            if (
+                network.version == 6
+                and network.prefixlen >= 96
+                and network.subnet_of(ipaddress.ip_network("::ffff:0:0/96"))
+            ):  # an IPv4-mapped network: the IPv4 addresses it maps
+                expected = a.version == 4 and ipaddress.IPv6Address(f"::ffff:{a}") in network
+            assert held == expected, (text, str(a))
+    assert len(network_spans(["::/0"])) == 2 and len(network_spans(["10.0.0.0/8"])) == 1

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from teiten.analyze.periods import Period
 from teiten.enrich import country_name, protocol_name, service_name
-from teiten.enrich.addresses import network_span
+from teiten.enrich.addresses import network_spans
 from teiten.enrich.countries import country_code
 from teiten.errors import OptionError
 from teiten.fingerprint.registry import TAG_BITS, tag_mask
@@ -156,7 +156,7 @@ class Filters:
             port=port,
             kind=None if traffic == "all" else traffic,
             asns=self.asns,
-            networks=[network_span(p) for p in self.prefixes],
+            networks=network_spans(self.prefixes),
         )
 
 

@@ -35,7 +35,7 @@ from teiten.analyze.periods import Period
 from teiten.analyze.rankings import TRAFFIC, one_of, parse_port, port_text, source_networks
 from teiten.analyze.scans import ScanParams, extract_scans
 from teiten.enrich import protocol_name
-from teiten.enrich.addresses import network_span
+from teiten.enrich.addresses import network_spans
 from teiten.errors import OptionError, TeitenError
 from teiten.store import queries
 from teiten.store.timestamps import iso_ns
@@ -157,7 +157,7 @@ def sources(
             kind=None if filters.traffic == "all" else filters.traffic,
             country=filters.country,
             asns=filters.asns,
-            networks=[network_span(p) for p in filters.prefixes],
+            networks=network_spans(filters.prefixes),
         ),
         tag_mask=mask,
         port=port,

@@ -12,6 +12,7 @@ prefixes or addresses.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import sqlite3
@@ -75,8 +76,12 @@ class _Collector:
 
     def open(self) -> None:
         self.registry = Registry(self.config.store)
-        # AS numbers: enrich.geoip_asn when set, else the store's AS edition (read at start).
+        # AS numbers: enrich.geoip_asn when set, else the store's current AS edition (the
+        # writer opens it again when an import or `asn use` changes it).
         geo = open_store_geo(self.config.store, self.config.geoip, self.config.geoip_asn)
+        reopen = None
+        if self.config.geoip_asn is None:
+            reopen = functools.partial(open_store_geo, self.config.store, self.config.geoip)
         self.writer = StoreWriter(
             self.config.store,
             geo,
@@ -85,6 +90,7 @@ class _Collector:
             compact_interval=self.config.compact_interval_seconds,
             compact_min_files=self.config.compact_min_files,
             raw_retention_days=self.config.raw_retention_days,
+            reopen_geo=reopen,
         )
         self.writer.start()
         log.info(

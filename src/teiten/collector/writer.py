@@ -35,6 +35,7 @@ import sqlite3
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import date
@@ -49,6 +50,8 @@ from teiten.errors import StoreError, StoreWriteError, TeitenError
 from teiten.fingerprint import ResearchNetworks, TagContext
 from teiten.ingest import packet_rows
 from teiten.store import InputRecord, Store
+from teiten.store.asn import ASN_DIR as ASN_FOLDER
+from teiten.store.asn import EDITIONS_FILE
 from teiten.store.compact import compact
 from teiten.store.research import LIST_FILE, load_research_networks, record_tagging
 from teiten.store.retention import (
@@ -92,6 +95,13 @@ class Outcome:
     packets: int
 
 
+def _mtime(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
+
+
 class StoreWriter:
     """The store's single writer thread (start it, submit batches, stop it)."""
 
@@ -106,11 +116,16 @@ class StoreWriter:
         compact_interval: float = COMPACT_INTERVAL,
         compact_min_files: int = 4,
         raw_retention_days: int | None = None,
+        reopen_geo: Callable[[], GeoTagger] | None = None,
     ) -> None:
-        """``raw_retention_days``: set in the store at start (None: leave its setting)."""
+        """``raw_retention_days``: set in the store at start (None: leave its setting).
+        ``reopen_geo``: opens the tagger again when the store's AS editions change (an
+        ``asn import`` or ``asn use`` while the collector runs); None: ``geo`` always."""
         self.store_root = store_root
         self.raw_retention_days = raw_retention_days
         self.geo = geo
+        self._reopen_geo = reopen_geo
+        self._editions_mtime = _mtime(store_root / ASN_FOLDER / EDITIONS_FILE)
         self.research_scanners = research_scanners
         self.metrics = metrics or CollectorMetrics()
         self.group_rows = group_rows
@@ -219,6 +234,7 @@ class StoreWriter:
         store, sensor = self._store, group[0].sensor
         started = time.perf_counter()
         self._reload_research()
+        self._reload_geo()
         context = TagContext(research=self._research)
         try:
             writer = store.writer(sensor, self.geo.database, self.geo.edition)
@@ -363,8 +379,24 @@ class StoreWriter:
                 log.warning(
                     "the research scanner list has AS entries, but the built-in RIR data has "
                     "no AS numbers; only its networks are matched (import an AS table with "
-                    "`teiten asn import` and restart, or set enrich.geoip_asn)"
+                    "`teiten asn import`: the collector picks it up, or set enrich.geoip_asn)"
                 )
+
+    def _reload_geo(self) -> None:
+        """Open the tagger again when the store's AS editions changed since it was opened
+        (a damaged new edition is logged and the tagger kept)."""
+        if self._reopen_geo is None:
+            return
+        mtime = _mtime(self.store_root / ASN_FOLDER / EDITIONS_FILE)
+        if mtime == self._editions_mtime:
+            return
+        try:
+            self.geo = self._reopen_geo()
+        except TeitenError as exc:
+            log.warning("keeping the AS edition in use: %s", exc)
+        else:
+            log.info("tagging with AS edition %s", self.geo.edition or "(none)")
+        self._editions_mtime = mtime
 
     def _note_tagged(self, job: UploadedBatch) -> None:
         if self._research is not None:

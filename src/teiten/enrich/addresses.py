@@ -27,7 +27,7 @@ __all__ = [
     "ipv4_mapped",
     "ipv6_bogon",
     "ipv6_distinct",
-    "network_span",
+    "network_spans",
 ]
 
 _WORD = np.dtype(">u8")
@@ -212,15 +212,27 @@ IPV6 = Family(
 )
 
 
-def network_span(text: str) -> tuple[bytes, bytes]:
-    """The first and last stored (16-byte) address of a network written as CIDR
-    (``192.0.2.0/24``, ``2001:db8::/32``; a bare address is its own /32 or /128; host
-    bits are ignored), IPv4 as ``::ffff:a.b.c.d``; a ValueError saying why not."""
-    network = ipaddress.ip_network(text.strip(), strict=False)
-    first, last = network.network_address, network.broadcast_address
-    if network.version == 4:
-        return (
-            ipaddress.IPv6Address(f"::ffff:{first}").packed,
-            ipaddress.IPv6Address(f"::ffff:{last}").packed,
-        )
-    return first.packed, last.packed
+_MAPPED = ipaddress.ip_network("::ffff:0:0/96")  # where the store keeps IPv4 addresses
+
+
+def network_spans(prefixes: Iterable[str]) -> list[tuple[bytes, bytes]]:
+    """The first and last stored (16-byte) address of each part of the networks written
+    as CIDR (``192.0.2.0/24``, ``2001:db8::/32``; a bare address is its own /32 or /128;
+    host bits are ignored), IPv4 as ``::ffff:a.b.c.d``; a ValueError saying why not. An
+    IPv6 network holding ``::ffff:0:0/96`` (``::/0``, ``::/1`` …) leaves that range out:
+    it holds IPv6 sources only, never the IPv4 ones stored there."""
+    spans = []
+    for text in prefixes:
+        network = ipaddress.ip_network(text.strip(), strict=False)
+        if network.version == 4:
+            network = ipaddress.ip_network(
+                f"::ffff:{network.network_address}/{96 + network.prefixlen}"
+            )
+        first, last = int(network.network_address), int(network.broadcast_address)
+        if network.prefixlen < 96 and network.supernet_of(_MAPPED):  # type: ignore[arg-type]
+            low, high = int(_MAPPED.network_address), int(_MAPPED.broadcast_address)
+            parts = [(first, low - 1), (high + 1, last)]
+        else:
+            parts = [(first, last)]
+        spans += [(a.to_bytes(16, "big"), b.to_bytes(16, "big")) for a, b in parts if a <= b]
+    return spans

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from teiten.analyze.periods import Period
-from teiten.enrich.addresses import network_span
+from teiten.enrich.addresses import network_spans
 from teiten.notify.archive import Archive
 from teiten.notify.config import NotifyConfig
 from teiten.notify.feeds import make_feed, matches
@@ -96,7 +96,7 @@ def build_feeds(
     report.withheld_sensor_sources = found.withheld_sensor_sources
     publisher = {"organisation": config.organisation, "contact": config.contact}
     for recipient in config.recipients:
-        spans = [network_span(p) for p in recipient.prefixes]
+        spans = network_spans(recipient.prefixes)
         previous = archive.previous(recipient.name, period)
         feed = make_feed(
             recipient,
