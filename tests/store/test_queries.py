@@ -53,8 +53,12 @@ def _statements(dialect: str) -> list[queries.Statement]:
         queries.holdings.sensor_labels(),
         queries.holdings.rolled_up_only(SPLIT),
         queries.holdings.kind_per_day("probe", FIRST, SPLIT),
-        queries.holdings.store_totals(),
-        queries.holdings.sensor_totals(),
+        *(
+            totals(view, since)
+            for totals in (queries.holdings.store_totals, queries.holdings.sensor_totals)
+            for view in ("packets", "sources")
+            for since in (None, SPLIT)
+        ),
         s.period_totals(FIRST, END),
         s.kinds(FIRST, END),
         s.daily_packets(FIRST, END),
@@ -264,6 +268,32 @@ def test_the_statements_over_fragments_run_on_duckdb(tmp_path):
             engine.table(*statement, tables=tables)
 
 
+def _table_statements(dialect: str) -> list[tuple[queries.Statement, dict[str, pa.Table]]]:
+    """Statements over Arrow tables the caller passes (an event list to select from)."""
+    events = pa.table(
+        {
+            "i": pa.array([0, 1], pa.int64()),
+            "address": ["192.0.2.1", "198.51.100.7"],
+            "asn": pa.array([64500, None], pa.int64()),
+        }
+    )
+    wheres = [
+        queries.NO_CONDITION,
+        queries.filters.where(asns=[64500]),
+        queries.filters.where(networks=[(ADDRESS, ADDRESS)]),
+    ]
+    return [(queries.events.selected(dialect, w), {"events": events}) for w in wheres]
+
+
+def test_the_statements_over_tables_run_on_duckdb(tmp_path):
+    with DuckDBEngine(Store(tmp_path / "empty")) as engine:
+        found = [
+            engine.table(*statement, tables=tables).column("i").to_pylist()
+            for statement, tables in _table_statements(engine.dialect)
+        ]
+    assert found == [[0, 1], [0], [0]]
+
+
 def test_every_statement_function_is_exercised(monkeypatch):
     """Every public function of a queries module that returns a Statement is among the
     statements above (so its markers are checked)."""
@@ -283,6 +313,7 @@ def test_every_statement_function_is_exercised(monkeypatch):
     assert {"scans.events", "dos.merged", "sources.history", "holdings.kind_per_day"} <= wanted
     _statements("duckdb")
     _fragment_statements()
+    _table_statements("duckdb")
     assert wanted - called == set()
 
 

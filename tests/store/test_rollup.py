@@ -368,3 +368,14 @@ def test_store_check_finds_a_digest_that_does_not_count_its_period(simulated, tm
     (problem,) = json.loads(result.output)["problems"]
     assert problem["kind"] == "period-rollup" and problem["file"] == "period_rollups/2019Q1"
     assert "countries digest counts" in problem["detail"]
+
+
+def test_a_share_of_the_memory_limit_is_in_bytes(monkeypatch):
+    from teiten.store.engine import ENV_MEMORY, memory_limit
+
+    monkeypatch.delenv(ENV_MEMORY, raising=False)
+    assert memory_limit() == "1GB" and memory_limit(0.5) == "500000000B"
+    monkeypatch.setenv(ENV_MEMORY, "3 GiB")
+    assert memory_limit(0.5) == f"{3 * 2**29}B"
+    monkeypatch.setenv(ENV_MEMORY, "80%")  # not in bytes: kept whole
+    assert memory_limit(0.5) == "80%"

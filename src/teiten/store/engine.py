@@ -144,6 +144,23 @@ ENV_MEMORY = "TEITEN_MEMORY_LIMIT"
 DEFAULT_MEMORY = "1GB"
 
 
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+_UNITS |= {"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def memory_limit(share: float = 1.0) -> str:
+    """DuckDB's memory limit (``$TEITEN_MEMORY_LIMIT``, default 1 GB), or ``share`` of it
+    for work that holds much besides DuckDB's memory (a limit not in bytes, as a
+    percentage, is kept whole)."""
+    import re
+
+    text = os.environ.get(ENV_MEMORY) or DEFAULT_MEMORY
+    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", text)
+    if share >= 1 or found is None or found[2].lower() not in _UNITS:
+        return text
+    return f"{int(float(found[1]) * _UNITS[found[2].lower()] * share)}B"
+
+
 def duckdb_config() -> dict[str, str | bool | int | float | list[str]]:
     """DuckDB's settings: memory bounded (``$TEITEN_MEMORY_LIMIT``, default 1 GB — DuckDB
     would take 80 % of the machine) and spilled to a private temporary folder, never to
@@ -153,7 +170,7 @@ def duckdb_config() -> dict[str, str | bool | int | float | list[str]]:
     base = Path(tempfile.gettempdir())
     _remove_orphan_spills(base)
     spill = str(base / f"{SPILL_PREFIX}{os.getpid()}")
-    return {"memory_limit": os.environ.get(ENV_MEMORY) or DEFAULT_MEMORY, "temp_directory": spill}
+    return {"memory_limit": memory_limit(), "temp_directory": spill}
 
 
 SPILL_PREFIX = "teiten-duckdb-"

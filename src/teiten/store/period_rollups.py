@@ -347,7 +347,11 @@ def _digest(con: duckdb.DuckDBPyConnection, folder: Path, meta: dict[bytes, byte
     import pyarrow.compute as pc
 
     from teiten.fingerprint.registry import TAG_BITS
+    from teiten.store.engine import memory_limit
 
+    # Half of DuckDB's memory: grouping a quarter's rows by source took DuckDB's whole
+    # limit and Python's own on top (1.28 GB at 300 M packets, 0.78 GB so, 5 % slower).
+    con.execute(f"SET memory_limit = '{memory_limit(0.5)}'")
     rankings, tags = queries.rankings, list(TAG_BITS)
     for name in DIGESTS:
         parts = []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import Any, Literal
 
 from teiten.store import queries
 from teiten.store.dataset import Store
@@ -30,8 +30,11 @@ def summarize(store: Store) -> dict[str, Any]:
                 "first_day": old["first_day"].isoformat() if old["first_day"] else None,
                 "packets": int(old["packets"]),
             }
-        (totals,) = engine.rows(*queries.holdings.store_totals())
-        sensors = engine.rows(*queries.holdings.sensor_totals())
+        # A complete rollup counts every packet held: its day rows (of the days whose raw
+        # packets are kept) give the same totals as the packets, read in a fraction.
+        view: Literal["packets", "sources"] = "sources" if engine.rolled_up else "packets"
+        (totals,) = engine.rows(*queries.holdings.store_totals(view, since))
+        sensors = engine.rows(*queries.holdings.sensor_totals(view, since))
     batches = store.manifest.batches(state="committed")
     editions = Counter((b.geo_database, b.geo_edition) for b in batches)
     inputs = store.manifest.inputs()

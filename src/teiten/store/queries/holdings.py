@@ -58,19 +58,36 @@ def rolled_up_only(since: date) -> Statement:
     return Statement(sql, {"since": since})
 
 
-def store_totals() -> Statement:
-    """The packets, the first and last day and the number of days with packets."""
-    sql = (
-        "SELECT count(*) AS packets, min(day) AS first_day, max(day) AS last_day, "
-        "count(DISTINCT day) AS days FROM packets"
-    )
-    return Statement(sql, {})
+# How the packets' totals read in each view: the packets one by one, or the ``sources``
+# rollup's rows (each counting ``packets`` from ``first_ns`` to ``last_ns``).
+_TOTALS = {
+    "packets": ("count(*)", "min(t_ns)", "max(t_ns)"),
+    "sources": ("sum(packets)", "min(first_ns)", "max(last_ns)"),
+}
 
 
-def sensor_totals() -> Statement:
-    """Per sensor: its packets, its first and last instant (ns since the epoch)."""
+def _since(since: date | None) -> tuple[str, dict[str, date]]:
+    return ("", {}) if since is None else (" WHERE day >= $since", {"since": since})
+
+
+def store_totals(view: Literal["packets", "sources"], since: date | None = None) -> Statement:
+    """The packets, the first and last day and the number of days with packets (of days
+    ``since`` … when given), from the packets or their ``sources`` rollup."""
+    where, params = _since(since)
     sql = (
-        "SELECT sensor, count(*) AS packets, min(t_ns) AS first_seen, max(t_ns) AS last_seen "
-        "FROM packets GROUP BY sensor ORDER BY sensor"
+        f"SELECT coalesce({_TOTALS[view][0]}, 0) AS packets, min(day) AS first_day, "
+        f"max(day) AS last_day, count(DISTINCT day) AS days FROM {view}{where}"
     )
-    return Statement(sql, {})
+    return Statement(sql, params)
+
+
+def sensor_totals(view: Literal["packets", "sources"], since: date | None = None) -> Statement:
+    """Per sensor: its packets, its first and last instant (ns since the epoch), of days
+    ``since`` … when given, from the packets or their ``sources`` rollup."""
+    where, params = _since(since)
+    count, first, last = _TOTALS[view]
+    sql = (
+        f"SELECT sensor, {count} AS packets, {first} AS first_seen, {last} AS last_seen "
+        f"FROM {view}{where} GROUP BY sensor ORDER BY sensor"
+    )
+    return Statement(sql, params)
