@@ -379,3 +379,21 @@ def test_a_share_of_the_memory_limit_is_in_bytes(monkeypatch):
     assert memory_limit(0.5) == f"{3 * 2**29}B"
     monkeypatch.setenv(ENV_MEMORY, "80%")  # not in bytes: kept whole
     assert memory_limit(0.5) == "80%"
+
+
+def test_the_store_totals_from_the_rollup_equal_those_of_the_packets(simulated):
+    """`store info` (and /api/v1/store) count from the rollup: the same days, packets and
+    sensors' first and last instants as the packets give, for any raw horizon."""
+    from teiten.store import queries
+
+    for since in (None, date(2019, 5, 10)):
+        answers = []
+        for view in ("packets", "sources"):
+            with DuckDBEngine(simulated) as engine:
+                answers.append(
+                    [
+                        engine.rows(*queries.holdings.store_totals(view, since)),
+                        engine.rows(*queries.holdings.sensor_totals(view, since)),
+                    ]
+                )
+        assert answers[0] == answers[1] and answers[0][0][0]["packets"] > 0
