@@ -25,7 +25,7 @@ Run with ``.venv/bin/python benchmarks/bench_scale.py [--sizes 30000000,30000000
 4. times the peer, DuckDB alone in its own process, running the raw top-ports query
    over the store's packet Parquet, and checks that ``teiten top ports --json`` gives
    the same packets and sources for the ports both list;
-5. on the smallest store, times each of the four commands once with ``--engine spark``
+5. last, on the smallest store, times each of the four commands once with ``--engine spark``
    (PySpark in local mode on this machine's JRE, both installed by ``make bench``;
    ``--no-spark`` skips it), stopping a run after 20 minutes.
 
@@ -583,8 +583,11 @@ def measure(r: Results, sizes: list[int], repeat: int, stop_above_mb: float, spa
             check = r.part(f"agreement {label}", lambda p=path, rows=rows: agreement(p, rows))
             if check:
                 d.setdefault("agreement", {})[str(size)] = check
-        if spark and size == sizes[0]:
-            time_spark(r, path, label)
+    # Spark last: the JVM's runs take minutes, and one that fails must not keep the
+    # DuckDB targets of the larger stores from being measured.
+    smallest = d.get("stores", {}).get(str(sizes[0]))
+    if spark and smallest:
+        time_spark(r, smallest["path"], _short(sizes[0]))
 
 
 SPARK_STOP_AFTER_S = 1200.0
