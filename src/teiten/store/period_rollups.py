@@ -59,6 +59,7 @@ TABLES = {"keys": rollup.KEY_COLUMNS, "sources": rollup.SOURCE_COLUMNS}
 # A period's unfiltered rankings, summed once (teiten.store.queries.rankings, "digests"):
 # per dimension its rows, and the totals and packets per tags value, of each traffic kind.
 DIGESTS = (*queries.rankings.DIMENSIONS, "totals", "tags")
+DIGEST_VERSION = 2  # of the digests' columns: part of every period's state
 FOLDER = "period_rollups"
 _META = b"teiten.period_rollup"
 Span = tuple[date, date]  # whole UTC days, start inclusive, end exclusive
@@ -109,7 +110,7 @@ def period_state(store: Store, period: CalendarPeriod) -> str:
             for entry in os.scandir(folder):
                 if entry.name.endswith((".keys.parquet", ".sources.parquet")):
                     listed.append(f"{day}/{entry.name}/{entry.stat().st_size}")
-    text = f"v{rollup.VERSION}\n" + "\n".join(sorted(listed))
+    text = f"v{rollup.VERSION}.{DIGEST_VERSION}\n" + "\n".join(sorted(listed))
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 

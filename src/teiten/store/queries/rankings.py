@@ -264,12 +264,16 @@ def digest_rows(
             JOIN (SELECT {key_names}, top_src FROM busiest) b
               ON {_same(keys, "s", "b")} AND s.src = b.top_src
             GROUP BY {", ".join(f"s.{k}" for k in keys)}
+        ), digest AS (
+            SELECT {picked}{row_cols}, b.row_sources, b.top1_packets, b.top_n_packets,
+                   b.top_country{top_cols}
+            FROM busiest b
+            JOIN row_tags t ON {_same(keys, "b", "t")}
+            LEFT JOIN top_tags o ON {_same(keys, "b", "o")}
         )
-        SELECT {picked}{row_cols}, b.row_sources, b.top1_packets, b.top_n_packets,
-               b.top_country{top_cols}
-        FROM busiest b
-        JOIN row_tags t ON {_same(keys, "b", "t")}
-        LEFT JOIN top_tags o ON {_same(keys, "b", "o")}
+        SELECT *, {_rank_by("packets", keys)} AS rank_packets,
+               {_rank_by("sources", keys)} AS rank_sources
+        FROM digest
     """
     return Statement(sql, where.params)
 
@@ -298,6 +302,12 @@ def digest_tags(relation: str, where: Condition) -> Statement:
     )
 
 
+def _rank_by(order: str, keys: Sequence[str]) -> str:
+    """A row's rank by ``order`` (packets or sources), as :func:`ranked` ranks rows."""
+    key_names = ", ".join(keys)
+    return f"row_number() OVER (ORDER BY {order} DESC, packets DESC, {key_names} NULLS LAST)"
+
+
 def ranked_digest(
     current: str,
     previous: str,
@@ -308,16 +318,16 @@ def ranked_digest(
     limit: int | None,
 ) -> Statement:
     """:func:`ranked` and :func:`row_sources` in one, for the rows of ``traffic`` in two
-    periods' digests of a dimension (``current``, ``previous``: relations)."""
-    key_names = ", ".join(keys)
-    order = "sources" if by_sources else "packets"
-    number = f"row_number() OVER (ORDER BY {order} DESC, packets DESC, {key_names} NULLS LAST)"
+    periods' digests of a dimension (``current``, ``previous``: relations), whose rows
+    carry their ranks (``rank_packets``, ``rank_sources``)."""
+    rank = "rank_sources" if by_sources else "rank_packets"
+    shown = "" if limit is None else f" AND {rank} <= $limit"
     sql = f"""
-        WITH c AS (SELECT *, {number} AS rank FROM {current} WHERE traffic = $traffic),
-             p AS (SELECT {key_names}, {number} AS rank FROM {previous} WHERE traffic = $traffic)
-        SELECT c.*, p.rank AS previous_rank
+        WITH c AS (SELECT * FROM {current} WHERE traffic = $traffic{shown}),
+             p AS (SELECT {", ".join(keys)}, {rank} FROM {previous} WHERE traffic = $traffic)
+        SELECT c.*, c.{rank} AS rank, p.{rank} AS previous_rank
         FROM c LEFT JOIN p ON {_same(keys, "c", "p")}
-        ORDER BY c.rank{"" if limit is None else " LIMIT $limit"}
+        ORDER BY c.{rank}
     """
     params: dict[str, Any] = {"traffic": traffic}
     if limit is not None:
