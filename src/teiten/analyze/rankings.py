@@ -277,14 +277,8 @@ def rank(
     filters = filters or Filters()
     previous = period.previous()
     keys = _KEYS[dimension]
-    found = _from_digests(engine, dimension, period, traffic, metric, limit, filters)
-    if found is not None:
-        total, tagged, shown = found
-        sources: list[dict[str, Any]] = []  # the digest rows carry them
-    else:
-        total, tagged, shown, sources = _from_rollups(
-            engine, dimension, period, traffic, metric, limit, filters
-        )
+    asked = _Asked(dimension, period, traffic, metric, limit, filters)
+    total, tagged, shown, sources = _from_digests(engine, asked) or _from_rollups(engine, asked)
     shares, present = _tag_lists(tagged)
     by_key = {tuple(r[k] for k in keys): r for r in sources}
     rows = []
@@ -309,24 +303,31 @@ def rank(
     )
 
 
-_Found = tuple[dict[str, int], dict[str, int], list[dict[str, Any]]]
+@dataclass(frozen=True)
+class _Asked:
+    """What a ranking is asked for."""
+
+    dimension: str
+    period: Period
+    traffic: str
+    metric: str
+    limit: int | None
+    filters: Filters
 
 
-def _from_digests(
-    engine: Engine,
-    dimension: str,
-    period: Period,
-    traffic: str,
-    metric: str,
-    limit: int | None,
-    filters: Filters,
-) -> _Found | None:
-    """The totals, packets per tag and shown rows (with their sources) from the period's
-    and the previous period's digests: unfiltered rankings of whole months and quarters
+# The totals, the packets per tag, the shown rows and their sources (grouped by source).
+_Found = tuple[dict[str, int], dict[str, int], list[dict[str, Any]], list[dict[str, Any]]]
+
+
+def _from_digests(engine: Engine, asked: _Asked) -> _Found | None:
+    """What a ranking shows, from the period's and the previous period's digests (the
+    shown rows carry their sources): unfiltered rankings of whole months and quarters
     whose period rollups are current; None otherwise."""
-    if filters != Filters():
+    period, traffic = asked.period, asked.traffic
+    if asked.filters != Filters():
         return None
     spans = (period.start, period.end), (period.previous().start, period.previous().end)
+    dimension = asked.dimension
     rows = engine.digests(dimension, *spans)
     totals = engine.digests("totals", spans[0])
     tags = engine.digests("tags", spans[0])
@@ -341,25 +342,19 @@ def _from_digests(
             before,
             _KEYS[dimension],
             traffic=traffic,
-            by_sources=metric == "sources",
-            limit=limit,
+            by_sources=asked.metric == "sources",
+            limit=asked.limit,
         )
     )
-    return _total(t, t), _per_tag(histogram), shown
+    return _total(t, t), _per_tag(histogram), shown, []
 
 
-def _from_rollups(
-    engine: Engine,
-    dimension: str,
-    period: Period,
-    traffic: str,
-    metric: str,
-    limit: int | None,
-    filters: Filters,
-) -> tuple[dict[str, int], dict[str, int], list[dict[str, Any]], list[dict[str, Any]]]:
-    """The totals, packets per tag, shown rows and their sources from the rollups."""
+def _from_rollups(engine: Engine, asked: _Asked) -> _Found:
+    """What a ranking shows, from the rollups: rows ranked from their sums, then the
+    shown ones grouped by source."""
+    period, dimension, filters = asked.period, asked.dimension, asked.filters
     previous = period.previous()
-    where = filters.condition(traffic)
+    where = filters.condition(asked.traffic)
     keys = _KEYS[dimension]
     total, tagged = _totals(engine, period, where, filters)
     shares, present = _tag_lists(tagged)
@@ -373,9 +368,9 @@ def _from_rollups(
             previous=previous.start,
             first=period.start,
             end=period.end,
-            by_sources=metric == "sources",
+            by_sources=asked.metric == "sources",
             tags=shares,
-            limit=limit,
+            limit=asked.limit,
             where=where,
         )
     )
