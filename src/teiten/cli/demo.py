@@ -73,7 +73,8 @@ def demo(out: Path, packets: int, seed: int) -> None:
         highlight=False,
     )
     console.print(
-        f"serve it over HTTP: teiten serve --store {result.store.root}, then open "
-        f"http://127.0.0.1:8752/api/v1/top/ports?period={DEMO_PERIOD} (docs/web.md)",
+        f"open the dashboard: teiten serve --store {result.store.root}, then "
+        f"http://127.0.0.1:8752/?period={DEMO_PERIOD} (the API: "
+        f"http://127.0.0.1:8752/api/v1/top/ports?period={DEMO_PERIOD}; docs/web.md)",
         highlight=False,
     )
