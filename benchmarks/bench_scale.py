@@ -219,7 +219,13 @@ def run_measured(
         return {**run, "stopped": True}
     if proc.returncode != 0:
         shown = " ".join(Path(a).name if i == 0 else a for i, a in enumerate(cmd[:4]))[:160]
-        raise RuntimeError(f"{shown} … exited {proc.returncode}: {stderr.strip()[-400:]}")
+        kept = CACHE / "failures" / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{os.getpid()}.log"
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        kept.write_text(" ".join(cmd) + "\n\n" + stderr)
+        raise RuntimeError(
+            f"{shown} … exited {proc.returncode}: {stderr.strip()[-400:]} (whole stderr: "
+            f"{kept.relative_to(ROOT)})"
+        )
     return run
 
 
@@ -595,7 +601,9 @@ SPARK_STOP_AFTER_S = 1200.0
 
 def time_spark(r: Results, store: str, label: str) -> None:
     """Each command once with ``--engine spark`` (local mode: a JVM on this machine, started
-    by every run), stopped after :data:`SPARK_STOP_AFTER_S`."""
+    by every run), stopped after :data:`SPARK_STOP_AFTER_S`. A failed run's whole stderr,
+    with the JVM's stack (``TEITEN_DEBUG``), is kept under ``.cache/failures``."""
+    os.environ["TEITEN_DEBUG"] = "1"  # the last runs of the bench: nothing else sees it
     for c in COMMANDS:
         print(f"{label}: timing {c.label} --engine spark (once) …", flush=True)
         got = r.part(
