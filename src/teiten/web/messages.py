@@ -84,6 +84,8 @@ TEXT: dict[str, dict[str, str]] = {
         "infected_gone": "Gone",
         "infected_by_as": "By network (AS), most infected sources first",
         "infected_trend": "Infected sources per day",
+        "infected_line": "infected sources",
+        "chart_time": "Day",
         "no_as_data": "No AS data: these sources carry no AS number, so they cannot be "
         "counted per network. Import an AS table (teiten asn import FILE) and retag the "
         "stored days (teiten store retag --asn).",
@@ -168,6 +170,8 @@ TEXT: dict[str, dict[str, str]] = {
         "infected_gone": "消滅",
         "infected_by_as": "ネットワーク（AS）別、感染送信元の多い順",
         "infected_trend": "感染送信元数（日別）",
+        "infected_line": "感染送信元",
+        "chart_time": "日付",
         "no_as_data": "AS データがありません: これらの送信元には AS 番号がないため、"
         "ネットワーク別に数えられません。AS 表を取り込み（teiten asn import FILE）、"
         "保存済みの日を付け直してください（teiten store retag --asn）。",

@@ -43,14 +43,14 @@ function fullChart(element, buckets, named, marks) {
   const names = Object.keys(named);
   const data = [times(buckets), ...names.map((n) => named[n])];
   const lines = names.map((name, i) => ({
-    label: name, stroke: SERIES_COLOURS[name] || (i === 0 ? SERIES_COLOURS.total : "#555"),
+    label: (names.length === 1 && element.dataset.label) || name, stroke: SERIES_COLOURS[name] || (i === 0 ? SERIES_COLOURS.total : "#555"),
     width: i === 0 ? 2 : 1.25,
   }));
   const markTimes = marks.map((m) => Date.parse(m.date + "T12:00:00Z") / 1000);
   const chart = new uPlot({
     width: Math.min(element.clientWidth || 900, 1100), height: 320, tzDate: utc,
     scales: { x: { time: true } },
-    series: [{}, ...lines],
+    series: [element.dataset.time ? { label: element.dataset.time } : {}, ...lines],
     hooks: {
       draw: [(u) => {
         const ctx = u.ctx;
