@@ -139,6 +139,26 @@ def _statements(dialect: str) -> list[queries.Statement]:
                     )
                 )
         out.append(r.digest_of(f"(SELECT 'all' AS traffic, 1 AS n FROM {table})", "probe"))
+    # A month's daily digests (period_rollups), over the view rows; read as digests.
+    for name, (table, keys) in s.DAILY_DIGESTS.items():
+        for where in (queries.NO_CONDITION, queries.filters.where(kind="probe")):
+            out.append(s.daily_digest(table, keys, where))
+        daily = s.daily_digest(table, keys, queries.NO_CONDITION).sql
+        digest = f"(SELECT 'probe' AS traffic, * FROM ({daily}))"
+        row = {"proto": 6, "port": 23} if name == "ports" else {"country": "JP"}
+        for by_sources in (False, True):
+            out.append(
+                s.from_daily(
+                    digest,
+                    row if keys else {},
+                    "probe",
+                    FIRST,
+                    END,
+                    by_sources=by_sources,
+                    tags=["mirai", "research"],
+                    backscatter=by_sources,
+                )
+            )
     for where in (queries.NO_CONDITION, queries.filters.where(sensor="a")):
         out.append(s.sensors_per_day(FIRST, END, where))
     for dimension in ("ports", "countries"):

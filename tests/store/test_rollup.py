@@ -8,6 +8,7 @@ import shutil
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from _stores import cli
@@ -16,6 +17,7 @@ from teiten.analyze.darknet import darknet_size
 from teiten.analyze.periods import parse_period
 from teiten.analyze.phenomena import find_phenomena
 from teiten.analyze.rankings import Filters, rank
+from teiten.analyze.series import series
 from teiten.knowledge import load_knowledge
 from teiten.report.series import daily_overview, mirai_share, trend
 from teiten.simulate import SimulationConfig, load_scenario, simulate_to_store
@@ -32,6 +34,18 @@ FILTERS = [
     Filters(tags=("mirai",)),
     Filters(exclude_tags=("research", "zmap")),
     Filters(country="CN", proto="tcp", exclude_tags=("masscan",)),
+]
+
+# A time series' filters: those its daily digests hold (none, a port with its protocol, a
+# country), and some they do not (TCP or UDP, a tag, a port and a country).
+SERIES_FILTERS = [
+    Filters(),
+    Filters(port="23/tcp"),
+    Filters(port="445", proto="tcp"),
+    Filters(country="JP"),
+    Filters(port="53"),
+    Filters(tags=("mirai",)),
+    Filters(port="23/tcp", country="CN"),
 ]
 
 COMBOS = [
@@ -77,6 +91,10 @@ def _answers(store: Store, *, rollups: bool, periods: list[str] = PERIODS) -> di
                     out[key] = ranking.as_json()
                     if metric != "per-sensor" and dimension != "asns":  # report trends
                         out[key + " trend"] = trend(engine, ranking, ranking.rows[:3]).as_json()
+            for f, filters in enumerate(SERIES_FILTERS):
+                for metric, traffic in (("packets", "probe"), ("sources", "all")):
+                    drawn = series(engine, period, metric=metric, traffic=traffic, filters=filters)
+                    out[f"{label} series {f} {metric} {traffic}"] = drawn.as_json()
             totals, overview = daily_overview(engine, period)
             out[f"{label} overview"] = [totals, overview.as_json()]
             out[f"{label} mirai"] = mirai_share(engine, period, "JP").as_json()
@@ -240,8 +258,9 @@ def test_a_killed_query_s_spill_folder_is_removed_by_the_next_engine(
 
 
 # Quarters and months read from their period rollups (Q2 and its previous, Q1; May and
-# April), a range with a whole month inside (April from its file, the rest from days).
-PERIOD_GRID = ["2019Q2", "2019-05", "2019-03-20..2019-05-10"]
+# April), a week from its digests and the months' daily digests, a range with a whole
+# month inside (April from its file, the rest from days).
+PERIOD_GRID = ["2019Q2", "2019-05", "2019-W20", "2019-03-20..2019-05-10"]
 
 
 def test_month_and_quarter_rollups_give_the_answers_of_the_packets(simulated, tmp_path):
@@ -249,7 +268,9 @@ def test_month_and_quarter_rollups_give_the_answers_of_the_packets(simulated, tm
     shutil.copytree(simulated.root, root)
     data = json.loads(cli("store", "rollup", "--periods", "--store", root, "--json").output)
     months = [f"2019-{m:02d}" for m in range(1, 7)]
-    assert data["days"] == [] and data["periods"]["summed"] == [*months, "2019Q1", "2019Q2"]
+    weeks = [f"2019-W{w:02d}" for w in range(1, 27)]  # W01 starts on 2018-12-31
+    summed = [*months, "2019Q1", "2019Q2", *weeks]
+    assert data["days"] == [] and data["periods"]["summed"] == summed
     store = Store(root, create=False)
     with DuckDBEngine(store) as engine:
         q2 = parse_period("2019Q2")
@@ -260,15 +281,18 @@ def test_month_and_quarter_rollups_give_the_answers_of_the_packets(simulated, tm
         assert "2019-04/sources.parquet" in mixed and "day >= DATE '2019-05-01'" in mixed
         week = parse_period("2019-W20")
         assert engine.relation("keys", (week.start, week.end)) == "keys"
-        # Unfiltered rankings of Q2 and May read their digests (and their previous
-        # periods'); a week and a range have none.
-        q1, april = parse_period("2019Q1"), parse_period("2019-04")
-        for p, before in ((q2, q1), (parse_period("2019-05"), april)):
+        # Unfiltered rankings of Q2, May and a week read their digests (and their
+        # previous periods'); a range has none.
+        q1, april, w19 = parse_period("2019Q1"), parse_period("2019-04"), parse_period("2019-W19")
+        for p, before in ((q2, q1), (parse_period("2019-05"), april), (week, w19)):
             found = engine.digests("ports", (p.start, p.end), (before.start, before.end))
             assert found and f"{p.label}/digest-ports" in found[0], p
-        assert engine.digests("ports", (week.start, week.end)) is None
         may_10 = parse_period("2019-03-20..2019-05-10")
         assert engine.digests("totals", (may_10.start, may_10.end)) is None
+        # Series read the daily digests of the months a period overlaps.
+        w18 = parse_period("2019-W18")  # 2019-04-29 … 2019-05-05
+        found = engine.daily("ports", w18.start, w18.end)
+        assert found and "2019-04/daily-ports" in found and "2019-05/daily-ports" in found
         # January's previous month holds no day: its digest is an empty relation.
         jan, dec = parse_period("2019-01"), parse_period("2018-12")
         found = engine.digests("countries", (jan.start, jan.end), (dec.start, dec.end))
@@ -293,7 +317,7 @@ def test_a_changed_day_makes_its_month_and_quarter_stale_until_summed_again(simu
     expected = _answers(store, rollups=False, periods=PERIOD_GRID[:2])
     assert _answers(store, rollups=True, periods=PERIOD_GRID[:2]) == expected
     data = json.loads(cli("store", "rollup", "--periods", "--store", root, "--json").output)
-    assert data["periods"]["summed"] == ["2019-05", "2019Q2"]
+    assert data["periods"]["summed"] == ["2019-05", "2019Q2", "2019-W20"]
     with DuckDBEngine(Store(root, create=False)) as engine:
         assert "2019Q2/keys.parquet" in engine.relation("keys", (q2.start, q2.end))
     assert _answers(Store(root, create=False), rollups=True, periods=PERIOD_GRID[:2]) == expected
@@ -349,13 +373,16 @@ def test_calendar_periods_of_any_month_are_summed(tmp_path):
     days = [date(2018, m, 3) for m in (1, 6, 11, 12)]
     labels = [p.label for p in periods_of(days)]
     assert labels == ["2018-01", "2018-06", "2018-11", "2018-12", "2018Q1", "2018Q2", "2018Q4"]
+    # ISO weeks too, for period rollups (their digests): 2018-12-31 is in 2019-W01.
+    weeks = [p for p in periods_of([date(2018, 12, 31)], weeks=True) if "W" in p.label]
+    assert [(w.label, w.start, w.end) for w in weeks] == [
+        ("2019-W01", date(2018, 12, 31), date(2019, 1, 7))
+    ]
     december = periods_of([date(2018, 12, 31)])[0]
     assert (december.start, december.end) == (date(2018, 12, 1), date(2019, 1, 1))
 
 
 def test_store_check_finds_a_digest_that_does_not_count_its_period(simulated, tmp_path):
-    import pyarrow as pa
-
     root = tmp_path / "store"
     shutil.copytree(simulated.root, root)
     cli("store", "rollup", "--periods", "--store", root)
@@ -367,7 +394,22 @@ def test_store_check_finds_a_digest_that_does_not_count_its_period(simulated, tm
     result = cli("store", "check", "--store", root, "--json", ok=False)
     (problem,) = json.loads(result.output)["problems"]
     assert problem["kind"] == "period-rollup" and problem["file"] == "period_rollups/2019Q1"
-    assert "countries digest counts" in problem["detail"]
+    assert "digest-countries counts" in problem["detail"]
+
+
+def test_store_check_finds_a_daily_digest_that_does_not_count_its_month(simulated, tmp_path):
+    root = tmp_path / "store"
+    shutil.copytree(simulated.root, root)
+    cli("store", "rollup", "--periods", "--store", root)
+    path = root / "period_rollups" / "2019-03" / "daily-ports.parquet"
+    table = pq.read_table(path)
+    first = table.column("traffic").to_pylist().index("all")  # a row of all traffic lost
+    kept = pa.concat_tables([table.slice(0, first), table.slice(first + 1)])
+    pq.write_table(kept.replace_schema_metadata(table.schema.metadata), path)
+    result = cli("store", "check", "--store", root, "--json", ok=False)
+    (problem,) = json.loads(result.output)["problems"]
+    assert problem["file"] == "period_rollups/2019-03"
+    assert "daily-ports counts" in problem["detail"]
 
 
 def test_a_share_of_the_memory_limit_is_in_bytes(monkeypatch):

@@ -68,7 +68,7 @@ __all__ = [
 METRICS = ("packets", "sources", "per-sensor")
 TRAFFIC = queries.rankings.TRAFFIC
 Dimension = Literal["ports", "countries", "asns"]
-SHARE_TAGS = ("mirai", "zmap", "masscan", "research")  # tag shares every ranking reports
+SHARE_TAGS = queries.rankings.SHARE_TAGS  # tag shares every ranking reports
 
 ATTRIBUTION_THRESHOLD = 0.5
 """Share of a row's packets above which its busiest source (or 3 busiest) "made" the row.

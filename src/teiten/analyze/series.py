@@ -9,8 +9,10 @@ scanner tags :data:`BREAKDOWN_TAGS` (the packets, or sources, carrying each) and
 ``traffic="all"``, by the backscatter.
 
 ``by="day"`` reads the rollups (:mod:`teiten.store.rollup`), so its cost follows the days
-shown, not the packets stored; ``by="hour"`` reads the raw packets of the period, so it
-covers at most :data:`MAX_HOUR_DAYS` days, and none whose raw packets retention dropped.
+shown, not the packets stored — or, for the totals, one port (with its protocol) or one
+country, the months' daily digests (:mod:`teiten.store.period_rollups`), one row's
+days; ``by="hour"`` reads the raw packets of the period, so it covers at most
+:data:`MAX_HOUR_DAYS` days, and none whose raw packets retention dropped.
 """
 
 from __future__ import annotations
@@ -20,7 +22,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from teiten.analyze.periods import Period
-from teiten.analyze.rankings import SHARE_TAGS, TRAFFIC, Filters, one_of
+from teiten.analyze.rankings import (
+    SHARE_TAGS,
+    TRAFFIC,
+    Filters,
+    one_of,
+    parse_port,
+    proto_number,
+)
 from teiten.errors import OptionError
 from teiten.store import queries
 
@@ -103,19 +112,33 @@ def series(
     if by == "hour":
         engine.require_raw(period.start, period.last_day, f"hourly counts of {period.label}")
     backscatter = traffic == "all"
-    rows = engine.rows(
-        *queries.series.counts(
+    by_sources = metric == "sources"
+    daily = _daily(engine, period, filters) if by == "day" else None
+    if daily is not None:
+        relation, row = daily
+        statement = queries.series.from_daily(
+            relation,
+            row,
+            traffic,
+            period.start,
+            period.end,
+            by_sources=by_sources,
+            tags=BREAKDOWN_TAGS,
+            backscatter=backscatter,
+        )
+    else:
+        statement = queries.series.counts(
             engine.dialect,
             by,
             filters.table(port=False),
             period.start,
             period.end,
-            by_sources=metric == "sources",
+            by_sources=by_sources,
             tags=BREAKDOWN_TAGS,
             backscatter=backscatter,
             where=where,
         )
-    )
+    rows = engine.rows(*statement)
     buckets = [_label(b) for b in _buckets(period, by)]
     found = {_label(r["bucket"]): r for r in rows}
     columns = {label: queries.rankings.tag_column(label) for label in BREAKDOWN_TAGS}
@@ -135,6 +158,26 @@ def series(
         values=line("n"),
         breakdown={name: line(column) for name, column in columns.items()},
     )
+
+
+def _daily(engine: Engine, period: Period, filters: Filters) -> tuple[str, dict[str, Any]] | None:
+    """The daily digest to read ``filters``' series from, and its row: for no filter,
+    one port with its protocol, or one country; None for any other filter, or when a
+    month of ``period`` has no current daily digest."""
+    name, row = "totals", dict[str, Any]()
+    if filters.port is not None and filters == Filters(port=filters.port, proto=filters.proto):
+        proto, port = parse_port(filters.port)
+        if proto is None and filters.proto:
+            proto = proto_number(filters.proto)
+        if proto is None:  # TCP or UDP: their sources cannot be added up
+            return None
+        name, row = "ports", {"proto": proto, "port": port}
+    elif filters.country is not None and filters == Filters(country=filters.country):
+        name, row = "countries", {"country": filters.country}
+    elif filters != Filters():
+        return None
+    relation = engine.daily(name, period.start, period.end)
+    return None if relation is None else (relation, row)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

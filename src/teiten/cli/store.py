@@ -299,7 +299,7 @@ def store_rollup(
             f"in {seconds:.1f} s"
         )
     click.echo(
-        f"summed {len(summed)} month/quarter rollup(s) in {period_seconds:.1f} s"
+        f"summed {len(summed)} period rollup(s) (months, quarters, weeks) in {period_seconds:.1f} s"
         + (f": {', '.join(summed)}" if summed else " (all current)")
     )
     computed = max((len(ds) for ds in sessions.values()), default=0)

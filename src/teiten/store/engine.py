@@ -18,6 +18,7 @@ else DuckDB.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import date
 from functools import cached_property
 from pathlib import Path
@@ -81,8 +82,14 @@ class Engine(Protocol):
 
     def digests(self, name: str, *spans: Span) -> list[str] | None:
         """What to read digest ``name`` (:data:`~teiten.store.period_rollups.DIGESTS`)
-        of each span from, when every span is a whole month or quarter whose digest is
-        current or holds no day at all (an empty relation then); else None."""
+        of each span from, when every span is a whole month, quarter or ISO week whose
+        digest is current or holds no day at all (an empty relation then); else None."""
+        ...
+
+    def daily(self, name: str, start: date, end: date) -> str | None:
+        """What to read daily digest ``name`` (:data:`~teiten.store.period_rollups.DAILY`)
+        of the days ``start`` … ``end`` (exclusive) from, when every month they overlap has
+        a current one or holds no day; else None."""
         ...
 
     @property
@@ -242,6 +249,10 @@ class StoreSide:
         """None: no digests (an engine that reads period rollups overrides this)."""
         return None
 
+    def daily(self, name: str, start: date, end: date) -> str | None:
+        """None: no daily digests (an engine that reads period rollups overrides this)."""
+        return None
+
 
 class DuckDBEngine(StoreSide):
     """An embedded DuckDB connection with the store's views."""
@@ -298,6 +309,8 @@ class DuckDBEngine(StoreSide):
                 self.con.execute(f"CREATE VIEW {name} AS SELECT * FROM _empty_{name}")
         # What relation() found, once engines share this one's database (see sharing()).
         self._relations: dict[tuple[str, tuple[Span, ...]], str] | None = None
+        # Whether each period's files are current, by label, once engines share.
+        self._known: dict[str, bool] | None = None
 
     def _empty_table(self, name: str, empty: pa.Table) -> None:
         """A table with ``empty``'s columns and no row, in the database (not registered on
@@ -319,6 +332,9 @@ class DuckDBEngine(StoreSide):
         if self._relations is None:
             self._relations = {}  # the store does not change under engines that share
         twin._relations = self._relations
+        if self._known is None:
+            self._known = {}
+        twin._known = self._known
         return twin
 
     def relation(self, name: str, *spans: Span) -> str:
@@ -334,24 +350,42 @@ class DuckDBEngine(StoreSide):
         return found
 
     def digests(self, name: str, *spans: Span) -> list[str] | None:
-        """The digest files of ``spans`` when each is a whole month or quarter with a
-        current digest, or without any day (see :class:`Engine`)."""
-        if not self.rolled_up:
-            return None
-        key = (f"digest-{name}", spans)
-        if self._relations is not None and key in self._relations:
-            found = self._relations[key]
-        else:
-            found = "\n".join(period_rollups.digest_files(self.store, name, spans) or [])
-            if self._relations is not None:
-                self._relations[key] = found
+        """The digest files of ``spans`` when each is a whole month, quarter or ISO week
+        with a current digest, or without any day (see :class:`Engine`)."""
+        found = self._held(
+            (f"digest-{name}", spans),
+            lambda: "\n".join(
+                period_rollups.digest_files(self.store, name, spans, known=self._known) or []
+            ),
+        )
         return found.split("\n") if found else None
+
+    def daily(self, name: str, start: date, end: date) -> str | None:
+        """The daily digest files of the months over ``start`` … ``end`` (see :class:`Engine`)."""
+        found = self._held(
+            (f"daily-{name}", ((start, end),)),
+            lambda: (
+                period_rollups.daily_files(self.store, name, start, end, known=self._known) or ""
+            ),
+        )
+        return found or None
+
+    def _held(self, key: tuple[str, tuple[Span, ...]], find: Callable[[], str]) -> str:
+        """What ``find`` gives (read once per shared engine); "" without rollups."""
+        if not self.rolled_up:
+            return ""
+        if self._relations is not None and key in self._relations:
+            return self._relations[key]
+        found = find()
+        if self._relations is not None:
+            self._relations[key] = found
+        return found
 
     def _relation(self, name: str, spans: tuple[Span, ...]) -> str:
         used: list[period_rollups.CalendarPeriod] = []
         left: list[Span] = []
         for start, end in spans:
-            files, days = period_rollups.cover(self.store, start, end)
+            files, days = period_rollups.cover(self.store, start, end, known=self._known)
             used += files
             left += days
         if not used:

@@ -1,5 +1,7 @@
 """Period rollups: the ``keys`` and ``sources`` rollups summed over whole calendar months
-and quarters, for answers about a whole period (rankings and their totals).
+and quarters, for answers about a whole period (rankings and their totals), and the
+*digests* of months, quarters and ISO weeks: what their unfiltered rankings and their
+daily series show, computed once.
 
 A quarter's day rollups repeat a source once per day it was seen; summed over the
 quarter they hold each (row key, source) once. On the 300 M-packet simulation the
@@ -9,7 +11,10 @@ over the period stay exact: the rows are the day rows summed, keys unchanged.
 
 Files: ``period_rollups/<label>/{keys,sources}.parquet`` (``2019Q2``, ``2019-04``),
 each row's ``day`` the period's first day, so a query's ``day >= start AND day < end``
-selects it when the period lies inside those bounds. Each file records the *state* it
+selects it when the period lies inside those bounds; ``digest-<name>.parquet`` (of
+:data:`DIGESTS`) beside them, and for an ISO week (``2019-W15``) alone, summed from its
+days' rollups; and for a month ``daily-<name>.parquet`` (of :data:`DAILY`): per day and
+row, the counts a time series draws. Each file records the *state* it
 was summed from: a digest of the names and sizes of the period's day rollup files. A
 query uses a file only when that state is the store's (:func:`cover`), else it reads
 the day rows — the same answer, slower. Any change to a day (ingest of late data,
@@ -39,16 +44,19 @@ from teiten.store.swap import fsync_path
 
 if TYPE_CHECKING:
     import duckdb
+    import pyarrow as pa
 
     from teiten.store.dataset import Store
 
 __all__ = [
+    "DAILY",
     "DIGESTS",
     "TABLES",
     "CalendarPeriod",
     "build",
     "cover",
     "current",
+    "daily_files",
     "digest_files",
     "path",
     "period_state",
@@ -59,7 +67,10 @@ TABLES = {"keys": rollup.KEY_COLUMNS, "sources": rollup.SOURCE_COLUMNS}
 # A period's unfiltered rankings, summed once (teiten.store.queries.rankings, "digests"):
 # per dimension its rows, and the totals and packets per tags value, of each traffic kind.
 DIGESTS = (*queries.rankings.DIMENSIONS, "totals", "tags")
-DIGEST_VERSION = 2  # of the digests' columns: part of every period's state
+# A month's daily series, summed once (teiten.store.queries.series, "daily digests"):
+# per day, the totals and every port and country row, of each traffic kind.
+DAILY = tuple(queries.series.DAILY_DIGESTS)
+DIGEST_VERSION = 3  # of the digests' columns: part of every period's state
 FOLDER = "period_rollups"
 _META = b"teiten.period_rollup"
 Span = tuple[date, date]  # whole UTC days, start inclusive, end exclusive
@@ -67,11 +78,17 @@ Span = tuple[date, date]  # whole UTC days, start inclusive, end exclusive
 
 @dataclass(frozen=True)
 class CalendarPeriod:
-    """A calendar month or quarter: whole UTC days ``start`` … ``end`` (exclusive)."""
+    """A calendar month or quarter, or an ISO week: whole UTC days ``start`` … ``end``
+    (exclusive)."""
 
     label: str
     start: date
     end: date
+
+    @property
+    def kind(self) -> str:
+        """``week``, ``quarter`` or ``month``."""
+        return "week" if "W" in self.label else "quarter" if "Q" in self.label else "month"
 
     def days(self) -> Iterator[date]:
         day = self.start
@@ -90,14 +107,22 @@ def _quarter(year: int, q: int) -> CalendarPeriod:
     return CalendarPeriod(f"{year}Q{q}", date(year, 3 * q - 2, 1), end)
 
 
-def periods_of(days: Iterable[date]) -> list[CalendarPeriod]:
-    """The months, then the quarters, holding any of ``days`` that have ended (UTC)."""
+def _week(year: int, week: int) -> CalendarPeriod:
+    start = date.fromisocalendar(year, week, 1)
+    return CalendarPeriod(f"{year}-W{week:02d}", start, start + timedelta(days=7))
+
+
+def periods_of(days: Iterable[date], *, weeks: bool = False) -> list[CalendarPeriod]:
+    """The months, then the quarters (then, with ``weeks``, the ISO weeks) holding any of
+    ``days`` that have ended (UTC)."""
     today = datetime.now(UTC).date()
+    days = set(days)
     months = {(d.year, d.month) for d in days}
     quarters = {(y, (m - 1) // 3 + 1) for y, m in months}
-    found = [_month(y, m) for y, m in sorted(months)] + [
-        _quarter(y, q) for y, q in sorted(quarters)
-    ]
+    found = [_month(y, m) for y, m in sorted(months)]
+    found += [_quarter(y, q) for y, q in sorted(quarters)]
+    if weeks:
+        found += [_week(y, w) for y, w in sorted({d.isocalendar()[:2] for d in days})]
     return [p for p in found if p.end <= today]
 
 
@@ -119,15 +144,21 @@ def path(store: Store, period: CalendarPeriod, table: str) -> Path:
     return store.root / FOLDER / period.label / f"{table}.parquet"
 
 
-def digest_path(store: Store, period: CalendarPeriod, name: str) -> Path:
-    """The file of ``period``'s digest ``name`` (of :data:`DIGESTS`)."""
-    return store.root / FOLDER / period.label / f"digest-{name}.parquet"
+def digest_path(store: Store, period: CalendarPeriod, name: str, kind: str = "digest") -> Path:
+    """The file of ``period``'s digest ``name`` (of :data:`DIGESTS`; of :data:`DAILY` with
+    ``kind="daily"``)."""
+    return store.root / FOLDER / period.label / f"{kind}-{name}.parquet"
 
 
 def _files(store: Store, period: CalendarPeriod) -> list[Path]:
-    return [path(store, period, t) for t in TABLES] + [
-        digest_path(store, period, d) for d in DIGESTS
-    ]
+    """Every file of ``period``: its rollups (not a week's), digests, daily digests (a
+    month's)."""
+    found = [digest_path(store, period, d) for d in DIGESTS]
+    if period.kind != "week":
+        found += [path(store, period, t) for t in TABLES]
+    if period.kind == "month":
+        found += [digest_path(store, period, d, "daily") for d in DAILY]
+    return found
 
 
 def _stored_state(path: Path) -> str | None:
@@ -139,20 +170,35 @@ def _stored_state(path: Path) -> str | None:
     return json.loads(raw).get("state") if raw else None
 
 
-def current(store: Store, period: CalendarPeriod, state: str | None = None) -> bool:
-    """Whether ``period``'s files were summed from the day rollups the store has now."""
+def current(
+    store: Store,
+    period: CalendarPeriod,
+    state: str | None = None,
+    *,
+    known: dict[str, bool] | None = None,
+) -> bool:
+    """Whether ``period``'s files were summed from the day rollups the store has now
+    (``known``: the answers found so far by label, for callers over an unchanging store)."""
+    if known is not None and period.label in known:
+        return known[period.label]
     state = state or period_state(store, period)
-    return all(_stored_state(p) == state for p in _files(store, period))
+    found = all(_stored_state(p) == state for p in _files(store, period))
+    if known is not None:
+        known[period.label] = found
+    return found
 
 
-def cover(store: Store, start: date, end: date) -> tuple[list[CalendarPeriod], list[Span]]:
+def cover(
+    store: Store, start: date, end: date, *, known: dict[str, bool] | None = None
+) -> tuple[list[CalendarPeriod], list[Span]]:
     """Split the days ``start`` … ``end`` (exclusive) into periods with current files
-    (quarters first, then months) and the day ranges left to read from the day rows."""
+    (quarters first, then months) and the day ranges left to read from the day rows
+    (``known``: as :func:`current` takes it)."""
     if not (store.root / FOLDER).is_dir():
         return [], [(start, end)] if start < end else []
     used: list[CalendarPeriod] = []
     for period in _inside(start, end):
-        if not any(_overlaps(period, u) for u in used) and current(store, period):
+        if not any(_overlaps(period, u) for u in used) and current(store, period, known=known):
             used.append(period)
     used.sort(key=lambda p: p.start)
     left: list[Span] = []
@@ -166,19 +212,20 @@ def cover(store: Store, start: date, end: date) -> tuple[list[CalendarPeriod], l
     return used, left
 
 
-def digest_files(store: Store, name: str, spans: Iterable[Span]) -> list[str] | None:
-    """SQL reading digest ``name`` of each span, when each is one whole month or quarter
-    whose digest is current (or that holds no rolled-up day: no rows then, unless no span
-    holds any); else None."""
+def digest_files(
+    store: Store, name: str, spans: Iterable[Span], *, known: dict[str, bool] | None = None
+) -> list[str] | None:
+    """SQL reading digest ``name`` of each span, when each is one whole month, quarter or
+    ISO week whose digest is current (or that holds no rolled-up day: no rows then, unless
+    no span holds any); else None (``known``: as :func:`current` takes it)."""
     found: list[Path | None] = []
     for start, end in spans:
-        inside = [p for p in _inside(start, end) if (p.start, p.end) == (start, end)]
-        if not inside:
+        period = _whole(start, end)
+        if period is None:
             return None
-        period = inside[0]
-        if current(store, period):
+        if current(store, period, known=known):
             found.append(digest_path(store, period, name))
-        elif any((store.root / "rollups" / f"day={d}").is_dir() for d in period.days()):
+        elif _holds_days(store, period):
             return None
         else:
             found.append(None)
@@ -189,6 +236,35 @@ def digest_files(store: Store, name: str, spans: Iterable[Span]) -> list[str] | 
         rollup._files([f]) if f else f"(SELECT * FROM {rollup._files([some])} WHERE FALSE)"
         for f in found
     ]
+
+
+def daily_files(
+    store: Store, name: str, start: date, end: date, *, known: dict[str, bool] | None = None
+) -> str | None:
+    """SQL reading daily digest ``name`` (of :data:`DAILY`) of the months overlapping the
+    days ``start`` … ``end`` (exclusive), when each is current or holds no rolled-up day;
+    else None (a month not summed yet: read the rollups; ``known``: as :func:`current`
+    takes it)."""
+    found = []
+    month = _month(start.year, start.month)
+    while month.start < end:
+        if current(store, month, known=known):
+            found.append(digest_path(store, month, name, "daily"))
+        elif _holds_days(store, month):
+            return None
+        month = _month(month.end.year, month.end.month)
+    return rollup._files(found) if found else None
+
+
+def _holds_days(store: Store, period: CalendarPeriod) -> bool:
+    return any((store.root / "rollups" / f"day={d}").is_dir() for d in period.days())
+
+
+def _whole(start: date, end: date) -> CalendarPeriod | None:
+    """The month, quarter or ISO week that is exactly ``start`` … ``end``, if any."""
+    week = _week(*start.isocalendar()[:2])
+    candidates = [*_inside(start, end), week]
+    return next((p for p in candidates if (p.start, p.end) == (start, end)), None)
 
 
 def _inside(start: date, end: date) -> list[CalendarPeriod]:
@@ -222,37 +298,36 @@ def problems(store: Store, con: duckdb.DuckDBPyConnection) -> Iterator[tuple[str
 
 def _miscounted(store: Store, period: CalendarPeriod, con: duckdb.DuckDBPyConnection) -> str:
     """What is wrong with ``period``'s files: one that cannot be read, a rollup that does
-    not count its days' packets, or a digest that does not count its rollup's; or ""."""
+    not count its days' packets, or a digest that does not count its days' (or rollup's);
+    or ""."""
     import duckdb
 
     total = "SELECT coalesce(sum(packets), 0) FROM "
-    counts: dict[str, int] = {}
+    counts: dict[str, int] = {}  # the packets of the days' rollup files, per table
+    checked: list[tuple[Path, str, str]] = []  # a file, its rows, the table it counts
     for table in TABLES:
-        days = [
-            p
-            for day in period.days()
-            for p in (store.root / "rollups" / f"day={day}").glob(f"*.{table}.parquet")
-        ]
+        days = _day_files(store, period, table)
         try:
-            counts[table] = _one(con, total + rollup._files([path(store, period, table)]))
-            counted = _one(con, total + rollup._files(days)) if days else 0
+            counts[table] = _one(con, total + rollup._files(days)) if days else 0
         except duckdb.Error as exc:
-            return f"{table}.parquet cannot be read ({str(exc).splitlines()[0]})"
-        if counts[table] != counted:
-            summed = counts[table]
-            return f"its {table} rollup counts {summed:,} packets, its days' rollups {counted:,}"
-    for name in DIGESTS:
-        if name == "tags":
-            continue
-        where = " WHERE traffic = 'all'"
+            return f"a day's {table} rollup cannot be read ({str(exc).splitlines()[0]})"
+        if period.kind != "week":
+            checked.append((path(store, period, table), "", table))
+    digests = [digest_path(store, period, name) for name in DIGESTS if name != "tags"]
+    if period.kind == "month":
+        digests += [digest_path(store, period, name, "daily") for name in DAILY]
+    for file in digests:
+        table = "keys" if file.stem.endswith("-ports") else "sources"
+        checked.append((file, " WHERE traffic = 'all'", table))
+    for file, rows, table in checked:
         try:
-            summed = _one(con, total + rollup._files([digest_path(store, period, name)]) + where)
+            summed = _one(con, total + rollup._files([file]) + rows)
         except duckdb.Error as exc:
-            return f"digest-{name}.parquet cannot be read ({str(exc).splitlines()[0]})"
-        table = "keys" if name == "ports" else "sources"
+            return f"{file.name} cannot be read ({str(exc).splitlines()[0]})"
         if summed != counts[table]:
             return (
-                f"its {name} digest counts {summed:,} packets, its {table} rollup {counts[table]:,}"
+                f"its {file.stem} counts {summed:,} packets, "
+                f"its days' {table} rollups {counts[table]:,}"
             )
     return ""
 
@@ -262,8 +337,12 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str) -> int:
 
 
 def _parse(label: str) -> CalendarPeriod | None:
-    """The month (``2019-04``) or quarter (``2019Q2``) named ``label``, else None."""
+    """The month (``2019-04``), quarter (``2019Q2``) or ISO week (``2019-W15``) named
+    ``label``, else None."""
     try:
+        if "W" in label:
+            year, week = label.split("-W")
+            return _week(int(year), int(week))
         if "Q" in label:
             year, q = label.split("Q")
             return _quarter(int(year), int(q))
@@ -274,9 +353,9 @@ def _parse(label: str) -> CalendarPeriod | None:
 
 
 def build(store: Store, *, days: Iterable[date] | None = None) -> list[str]:
-    """Sum the ended months and quarters holding ``days`` (default: every rolled-up day)
-    whose files are missing or stale; a caller holding the writer lock. Returns their
-    labels. Nothing is summed while the store's day rollups are incomplete."""
+    """Sum the ended months, quarters and ISO weeks holding ``days`` (default: every
+    rolled-up day) whose files are missing or stale; a caller holding the writer lock.
+    Returns their labels. Nothing is summed while the store's day rollups are incomplete."""
     if not rollup.complete(store):
         return []
     if days is None:
@@ -285,7 +364,7 @@ def build(store: Store, *, days: Iterable[date] | None = None) -> list[str]:
             for p in (store.root / "rollups").glob("day=*")
         ]
     built = []
-    for period in periods_of(days):
+    for period in periods_of(days, weeks=True):
         state = period_state(store, period)
         if not current(store, period, state):
             _sum(store, period, state)
@@ -293,13 +372,8 @@ def build(store: Store, *, days: Iterable[date] | None = None) -> list[str]:
     return built
 
 
-def _inputs(store: Store, period: CalendarPeriod, table: str) -> list[Path]:
-    """The files to sum ``period``'s ``table`` from: a quarter's three months when they
-    are current (the same rows, fewer of them), else its days' rollup files."""
-    if "Q" in period.label:
-        months = [_month(period.start.year, period.start.month + i) for i in range(3)]
-        if all(current(store, m) for m in months):
-            return [path(store, m, table) for m in months]
+def _day_files(store: Store, period: CalendarPeriod, table: str) -> list[Path]:
+    """The day rollup files of ``period``'s ``table``."""
     return [
         p
         for day in period.days()
@@ -307,10 +381,21 @@ def _inputs(store: Store, period: CalendarPeriod, table: str) -> list[Path]:
     ]
 
 
+def _inputs(store: Store, period: CalendarPeriod, table: str) -> list[Path]:
+    """The files to sum ``period``'s ``table`` from: a quarter's three months when they
+    are current (the same rows, fewer of them), else its days' rollup files."""
+    if period.kind == "quarter":
+        months = [_month(period.start.year, period.start.month + i) for i in range(3)]
+        if all(current(store, m) for m in months):
+            return [path(store, m, table) for m in months]
+    return _day_files(store, period, table)
+
+
 def _sum(store: Store, period: CalendarPeriod, state: str) -> None:
-    """Write ``period``'s files from its day rollups, streamed (memory stays bounded)."""
+    """Write ``period``'s files from its day rollups, streamed (memory stays bounded): a
+    month's and a quarter's rollups, then the digests from them (a week's from its days'
+    rollups), then a month's daily digests from its days' rollups."""
     import duckdb
-    import pyarrow as pa
 
     from teiten.store.engine import duckdb_config, memory_limit
 
@@ -322,21 +407,18 @@ def _sum(store: Store, period: CalendarPeriod, state: str) -> None:
     con = duckdb.connect(":memory:", config=duckdb_config() | {"memory_limit": memory_limit(0.5)})
     meta = {_META: json.dumps({"state": state, "period": period.label}).encode()}
     try:
-        for table, columns in TABLES.items():
-            schema = rollup.SCHEMAS[table].append(pa.field("day", pa.date32(), nullable=False))
-            files = _inputs(store, period, table)
-            out = staging / f"{table}.parquet"
-            with pq.ParquetWriter(out, schema.with_metadata(meta), **rollup._PARQUET) as writer:
-                if files:
-                    select = rollup.summed_sql(columns, rollup._files(files))
-                    result = con.sql(select + rollup._ORDER[table]).to_arrow_reader(1 << 20)
-                    for batch in result:
-                        rows = rollup._typed(pa.Table.from_batches([batch]), rollup.SCHEMAS[table])
-                        days = pa.array([period.start] * rows.num_rows, pa.date32())
-                        rows = rows.append_column(schema.field("day"), days)
-                        writer.write_table(rows, row_group_size=rollup._ROW_GROUP)
-            fsync_path(out)
-        _digest(con, staging, meta)
+        relations = {}
+        for table in TABLES:
+            if period.kind == "week":
+                relations[table] = _read(_day_files(store, period, table), table, staging)
+            else:
+                _sum_table(con, store, period, table, staging / f"{table}.parquet", meta)
+                relations[table] = rollup._files([staging / f"{table}.parquet"])
+        _digest(con, relations, staging, meta)
+        if period.kind == "month":
+            _daily(con, store, period, staging, meta)
+        for empty in staging.glob("_empty-*"):
+            empty.unlink()
         fsync_path(staging)
         rollup._replace_folder(staging, live)
     finally:
@@ -344,11 +426,50 @@ def _sum(store: Store, period: CalendarPeriod, state: str) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _digest(con: duckdb.DuckDBPyConnection, folder: Path, meta: dict[bytes, bytes]) -> None:
-    """Write the digests (:data:`DIGESTS`) of the period rollups in ``folder``."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
+def _read(files: list[Path], table: str, staging: Path, *, day: bool = False) -> str:
+    """SQL reading ``files`` (rollup ``table``'s day files; with ``day``, their day as a
+    column); none: an empty file of its columns."""
+    if files:
+        return rollup._files(files, day=day)
+    empty = staging / f"_empty-{table}.parquet"
+    pq.write_table(rollup.SCHEMAS[table].empty_table(), empty)
+    read = rollup._files([empty])
+    return f"(SELECT *, NULL::DATE AS day FROM {read})" if day else read
 
+
+def _sum_table(
+    con: duckdb.DuckDBPyConnection,
+    store: Store,
+    period: CalendarPeriod,
+    table: str,
+    out: Path,
+    meta: dict[bytes, bytes],
+) -> None:
+    """Write ``period``'s rollup ``table``, summed from its inputs, into ``out``."""
+    import pyarrow as pa
+
+    schema = rollup.SCHEMAS[table].append(pa.field("day", pa.date32(), nullable=False))
+    files = _inputs(store, period, table)
+    with pq.ParquetWriter(out, schema.with_metadata(meta), **rollup._PARQUET) as writer:
+        if files:
+            select = rollup.summed_sql(TABLES[table], rollup._files(files))
+            result = con.sql(select + rollup._ORDER[table]).to_arrow_reader(1 << 20)
+            for batch in result:
+                rows = rollup._typed(pa.Table.from_batches([batch]), rollup.SCHEMAS[table])
+                days = pa.array([period.start] * rows.num_rows, pa.date32())
+                rows = rows.append_column(schema.field("day"), days)
+                writer.write_table(rows, row_group_size=rollup._ROW_GROUP)
+    fsync_path(out)
+
+
+def _digest(
+    con: duckdb.DuckDBPyConnection,
+    relations: dict[str, str],
+    folder: Path,
+    meta: dict[bytes, bytes],
+) -> None:
+    """Write into ``folder`` the digests (:data:`DIGESTS`) of the rollups ``relations``
+    (SQL per table) read."""
     from teiten.fingerprint.registry import TAG_BITS
 
     rankings, tags = queries.rankings, list(TAG_BITS)
@@ -358,21 +479,73 @@ def _digest(con: duckdb.DuckDBPyConnection, folder: Path, meta: dict[bytes, byte
             where = queries.filters.where(kind=None if traffic == "all" else traffic)
             if name in rankings.DIMENSIONS:
                 table, keys = rankings.DIMENSIONS[name]
-                relation = rollup._files([folder / f"{table}.parquet"])
                 statement = rankings.digest_rows(
-                    relation, keys, tags, where=where, top=rankings.TOP_SOURCES
+                    relations[table], keys, tags, where=where, top=rankings.TOP_SOURCES
                 )
             else:
-                relation = rollup._files([folder / "sources.parquet"])
                 made = rankings.digest_totals if name == "totals" else rankings.digest_tags
-                statement = made(relation, where)
-            part = con.sql(statement.sql, params=statement.params).to_arrow_table()
-            kinds = pa.array([traffic] * len(part), pa.string())
-            parts.append(part.add_column(0, "traffic", kinds))
-        rows = pa.concat_tables(parts)
-        for i, f in enumerate(rows.schema):  # sums come as HUGEINT (decimal): they fit int64
-            if pa.types.is_decimal(f.type):
-                rows = rows.set_column(i, f.name, pc.cast(rows.column(i), pa.int64()))
+                statement = made(relations["sources"], where)
+            parts.append(_of_traffic(con.sql(statement.sql, params=statement.params), traffic))
         out = folder / f"digest-{name}.parquet"
-        pq.write_table(rows.replace_schema_metadata(meta), out)
+        pq.write_table(_int64(parts).replace_schema_metadata(meta), out)
         fsync_path(out)
+
+
+def _daily(
+    con: duckdb.DuckDBPyConnection,
+    store: Store,
+    period: CalendarPeriod,
+    folder: Path,
+    meta: dict[bytes, bytes],
+) -> None:
+    """Write into ``folder`` the daily digests (:data:`DAILY`) of the month ``period``,
+    from its days' rollups, streamed: rows ordered by traffic kind, row and day, so that
+    one row's series reads a row group or two."""
+    import pyarrow as pa
+
+    series = queries.series
+    for name in DAILY:
+        table, keys = series.DAILY_DIGESTS[name]
+        relation = _read(_day_files(store, period, table), table, folder, day=True)
+        out = folder / f"daily-{name}.parquet"
+        writer: pq.ParquetWriter | None = None
+        try:
+            for traffic in queries.rankings.TRAFFIC:
+                where = queries.filters.where(kind=None if traffic == "all" else traffic)
+                statement = series.daily_digest(relation, keys, where)
+                result = con.sql(statement.sql, params=statement.params)
+                reader = result.to_arrow_reader(_DAILY_ROW_GROUP)
+                schema = reader.schema.insert(0, pa.field("traffic", pa.string()))
+                if writer is None:
+                    writer = pq.ParquetWriter(out, schema.with_metadata(meta))
+                for batch in reader:
+                    kinds = pa.array([traffic] * batch.num_rows, pa.string())
+                    rows = pa.Table.from_batches([batch]).add_column(0, "traffic", kinds)
+                    writer.write_table(rows, row_group_size=_DAILY_ROW_GROUP)
+        finally:
+            if writer is not None:
+                writer.close()
+        fsync_path(out)
+
+
+_DAILY_ROW_GROUP = 16_384  # rows per row group of a daily digest
+
+
+def _of_traffic(result: duckdb.DuckDBPyRelation, traffic: str) -> pa.Table:
+    """``result``'s rows, with ``traffic`` as their first column."""
+    import pyarrow as pa
+
+    part = result.to_arrow_table()
+    return part.add_column(0, "traffic", pa.array([traffic] * len(part), pa.string()))
+
+
+def _int64(parts: list[pa.Table]) -> pa.Table:
+    """``parts`` as one table, sums (HUGEINT, as decimals) as int64: they fit."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    rows = pa.concat_tables(parts)
+    for i, f in enumerate(rows.schema):
+        if pa.types.is_decimal(f.type):
+            rows = rows.set_column(i, f.name, pc.cast(rows.column(i), pa.int64()))
+    return rows

@@ -596,9 +596,12 @@ def merge_days(store: Store, *, days: Iterable[str] | None, min_files: int) -> l
     return merged
 
 
-def _files(paths: list[Path]) -> str:
-    """SQL reading the Parquet files ``paths``."""
+def _files(paths: list[Path], *, day: bool = False) -> str:
+    """SQL reading the Parquet files ``paths`` (with ``day``: day files, their folder's
+    day as column ``day``)."""
     listed = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
+    if day:
+        return f"read_parquet([{listed}], hive_partitioning = true, hive_types = {{'day': DATE}})"
     return f"read_parquet([{listed}])"
 
 

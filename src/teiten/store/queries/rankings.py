@@ -35,6 +35,7 @@ __all__ = [
 
 TRAFFIC = ("probe", "backscatter", "all")  # the traffic kinds a ranking counts; all: any kind
 TOP_SOURCES = 3  # a row's busiest sources whose packets it reports (the "few" of few-hosts)
+SHARE_TAGS = ("mirai", "zmap", "masscan", "research")  # tag shares every ranking reports
 
 # Per dimension: the rollup a ranking reads without a port filter and its grouping keys.
 DIMENSIONS: dict[str, tuple[str, tuple[str, ...]]] = {

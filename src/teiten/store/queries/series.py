@@ -11,13 +11,16 @@ from typing import Any, Literal
 
 from teiten.fingerprint.registry import has_tag_sql
 from teiten.store.dialect import int_div, semi_join
-from teiten.store.queries.rankings import tag_column
+from teiten.store.queries.rankings import SHARE_TAGS, tag_column
 from teiten.store.queries.statement import NO_CONDITION, Condition, Statement, merged
 
 __all__ = [
+    "DAILY_DIGESTS",
     "DAILY_KEYS",
     "counts",
+    "daily_digest",
     "daily_packets",
+    "from_daily",
     "kinds",
     "period_totals",
     "probes_per_day",
@@ -132,6 +135,69 @@ def counts(
         f"WHERE day >= $first AND day < $end{where.sql} GROUP BY {bucket}"
     )
     return Statement(sql, merged(_days(first, end), where.params))
+
+
+# A month's daily digests (teiten.store.period_rollups): per name, the rollup they are
+# summed from and the row's key columns — every day's totals, ports, countries.
+DAILY_DIGESTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "totals": ("sources", ()),
+    "ports": ("keys", ("proto", "port")),
+    "countries": ("sources", ("country",)),
+}
+_DAILY_MEASURES = {"packets": False, "sources": True}
+
+
+def _daily_column(measure: str, column: str = "") -> str:
+    """A daily digest's column: ``packets``, ``tag_0_sources``, ``backscatter_packets``."""
+    return f"{column}_{measure}" if column else measure
+
+
+def daily_digest(relation: str, keys: Sequence[str], where: Condition) -> Statement:
+    """Per day and row of ``keys`` in ``relation`` (day rollup rows, with ``day``; those
+    ``where`` selects): the packets and distinct sources, of all the row's rows, of those
+    carrying each tag of :data:`SHARE_TAGS` and of the backscatter — all that
+    :func:`counts` gives of a day, for any one row; ordered by row, then day."""
+    measures = []
+    for measure, by_sources in _DAILY_MEASURES.items():
+        measures.append(f"CAST({_count(by_sources)} AS BIGINT) AS {measure}")
+        for column, condition in [
+            *((tag_column(t), has_tag_sql(t)) for t in SHARE_TAGS),
+            ("backscatter", _BACKSCATTER),
+        ]:
+            name = _daily_column(measure, column)
+            measures.append(f"CAST({_count(by_sources, condition)} AS BIGINT) AS {name}")
+    group = ", ".join([*keys, "day"])
+    sql = (
+        f"SELECT {group}, {', '.join(measures)} FROM {relation} WHERE TRUE{where.sql} "
+        f"GROUP BY {group} ORDER BY {group}"
+    )
+    return Statement(sql, where.params)
+
+
+def from_daily(
+    relation: str,
+    row: dict[str, Any],
+    traffic: str,
+    first: date,
+    end: date,
+    *,
+    by_sources: bool,
+    tags: Sequence[str],
+    backscatter: bool,
+) -> Statement:
+    """:func:`counts` per day of the ``traffic`` rows of one ``row`` (its key columns'
+    values, e.g. ``{"proto": 6, "port": 23}``; none: the totals) of daily digests."""
+    measure = "sources" if by_sources else "packets"
+    columns = [f"{measure} AS n"]
+    columns += [f"{_daily_column(measure, tag_column(t))} AS {tag_column(t)}" for t in tags]
+    if backscatter:
+        columns.append(f"{_daily_column(measure, 'backscatter')} AS backscatter")
+    keys = "".join(f" AND {k} = ${k}" for k in row)
+    sql = (
+        f"SELECT day AS bucket, {', '.join(columns)} FROM {relation} "
+        f"WHERE traffic = $traffic{keys} AND day >= $first AND day < $end"
+    )
+    return Statement(sql, merged(row, {"traffic": traffic}, _days(first, end)))
 
 
 def period_totals(first: date, end: date) -> Statement:
