@@ -4,7 +4,8 @@ Run with ``.venv/bin/python benchmarks/bench_web.py [--clients 20] [--rounds 5]
 [--store DIR]``. It
 
 1. takes the 30 M-packet store of ``bench_scale.py`` (2019H1, the 2019q2 scenario;
-   built and cached there when missing), or the store ``--store`` (or
+   built and cached there when missing; its stale period rollups summed first, as
+   ``teiten store rollup --periods`` does), or the store ``--store`` (or
    ``$TEITEN_BENCH_WEB_STORE``) names, which it only reads;
 2. starts ``teiten serve`` on it in its own process (request budget raised: this
    measures answers, not the limiter), and, as the peer, a plain FastAPI app answering
@@ -353,6 +354,16 @@ def _checks(r: dict[str, Any]) -> dict[str, bool]:
     }
 
 
+def _sum_periods(store: Path) -> list[str]:
+    """``teiten store rollup --periods`` on ``store``: the periods it summed (none when
+    every one is current)."""
+    command = [sys.executable, "-m", "teiten.cli", "store", "rollup", "--periods"]
+    run = subprocess.run(
+        [*command, "--store", str(store), "--json"], capture_output=True, text=True, check=True
+    )
+    return list(json.loads(run.stdout)["periods"]["summed"])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--packets", type=int, default=30_000_000)
@@ -367,6 +378,10 @@ def main() -> int:
     )
     args = parser.parse_args()
     store = args.store or Path(cached_store(args.packets)["path"])
+    if not args.store:  # its period rollups and digests as the code now makes them
+        summed = _sum_periods(store)
+        if summed:
+            print(f"summed {len(summed)} period rollup(s) of the cached store first")
     work = Path(tempfile.mkdtemp(prefix="teiten-bench-web-"))
     results = {
         "store": str(store),

@@ -56,6 +56,18 @@ from teiten.web.warm import Warmer
 __all__ = ["create_app", "is_loopback", "store_version"]
 
 log = logging.getLogger("teiten.web")
+# The modules the endpoints' answers are computed in (imported when the server starts).
+_ANSWER_MODULES = (
+    "teiten.cli.top",
+    "teiten.cli.series",
+    "teiten.cli.events",
+    "teiten.cli.phenomena",
+    "teiten.cli.sources",
+    "teiten.cli.infected",
+    "teiten.analyze.rankings",
+    "teiten.analyze.series",
+    "teiten.analyze.phenomena",
+)
 
 API = "/api/v1"
 # No script or style from anywhere but this server, none inline, no framing.
@@ -153,6 +165,20 @@ class _Server:
         self.engines = Engines(config.store, config.engine)
         self.metrics = _Metrics()
         self.loopback = is_loopback(config.host)
+
+    def prepare(self) -> None:
+        """Import what answers are computed with and open the engine, before the first
+        client asks: a first answer then costs its queries alone (the first twenty
+        clients would otherwise all wait for one import of the analyses)."""
+        import importlib
+
+        for module in _ANSWER_MODULES:
+            importlib.import_module(module)
+        try:
+            with self.engines.lend():
+                pass
+        except Exception as exc:  # told again, to each client whose answer needs it
+            log.warning("the store's engine could not be opened yet: %s", exc)
 
     def asked(self, route: str, query: str, access: _Access, make: Callable[[], Held]) -> _Asked:
         """``route``'s answer for ``query`` (as parsed: the same text for the same
@@ -275,6 +301,7 @@ def create_app(config: WebConfig) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(server.prepare)
         if warmer is not None:
             warmer.start()
         try:
