@@ -100,6 +100,24 @@ def test_series_are_the_same(spark, simulated):
     assert any(json.loads(_same(simulated, *hours, "--tag", "mirai"))["values"])
 
 
+def test_series_and_week_rankings_from_digests_are_spark_s(spark, simulated, tmp_path):
+    """DuckDB reads the months' daily digests and the weeks' digests; Spark the rollups."""
+    root = tmp_path / "store"
+    shutil.copytree(simulated, root)
+    assert (
+        CliRunner().invoke(main, ["store", "rollup", "--periods", "--store", str(root)]).exit_code
+        == 0
+    )
+    assert (root / "period_rollups" / "2019-05" / "daily-ports.parquet").exists()
+    week = ["--period", "2019-W18", "--json"]  # 2019-04-29 … 2019-05-05: two months
+    for args in (
+        ["--port", "23/tcp", "--metric", "sources", "--traffic", "all"],
+        ["--country", "JP"],
+    ):
+        assert any(json.loads(_same(root, "series", *week, *args))["values"])
+    assert json.loads(_same(root, "top", "ports", *week, "--traffic", "all"))["rows"]
+
+
 def test_events_are_the_same(spark, simulated, captured):
     scans = json.loads(_same(simulated, "events", "scans", "--period", "2019-05", "--json"))
     assert scans["total"]["events"] > 0

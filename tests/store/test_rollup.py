@@ -342,14 +342,20 @@ def test_a_damaged_period_rollup_is_not_read(simulated, tmp_path):
     cli("store", "rollup", "--periods", "--store", root)
     (root / "period_rollups" / "2019Q2" / "keys.parquet").write_bytes(b"not parquet")
     (root / "period_rollups" / "2019-05" / "digest-ports.parquet").write_bytes(b"not parquet")
-    q2, may = parse_period("2019Q2"), parse_period("2019-05")
+    (root / "period_rollups" / "2019-W20" / "digest-ports.parquet").write_bytes(b"")
+    (root / "period_rollups" / "2019-03" / "daily-ports.parquet").write_bytes(b"not parquet")
+    q2, may, w20 = parse_period("2019Q2"), parse_period("2019-05"), parse_period("2019-W20")
     with DuckDBEngine(Store(root, create=False)) as engine:
         assert "2019Q2" not in engine.relation("keys", (q2.start, q2.end))
         assert engine.digests("ports", (may.start, may.end)) is None
         assert engine.digests("totals", (q2.start, q2.end)) is None
-    for period in ("2019Q2", "2019-05"):
+        assert engine.digests("ports", (w20.start, w20.end)) is None
+        assert engine.daily("ports", date(2019, 3, 25), date(2019, 4, 8)) is None
+    for period in ("2019Q2", "2019-05", "2019-W20"):
         args = ("top", "ports", "--period", period, "--json", "--store")
         assert cli(*args, root).output == cli(*args, simulated.root).output
+    args = ("series", "--period", "2019-03-25..2019-04-07", "--port", "23/tcp", "--json")
+    assert cli(*args, "--store", root).output == cli(*args, "--store", simulated.root).output
 
 
 def test_store_check_finds_a_period_rollup_that_does_not_count_its_days(simulated, tmp_path):
