@@ -388,34 +388,37 @@ def test_calendar_periods_of_any_month_are_summed(tmp_path):
     assert (december.start, december.end) == (date(2018, 12, 1), date(2019, 1, 1))
 
 
-def test_store_check_finds_a_digest_that_does_not_count_its_period(simulated, tmp_path):
-    root = tmp_path / "store"
-    shutil.copytree(simulated.root, root)
-    cli("store", "rollup", "--periods", "--store", root)
-    path = root / "period_rollups" / "2019Q1" / "digest-countries.parquet"
-    table = pq.read_table(path)
+def _doubled(table: pa.Table) -> pa.Table:
     doubled = pa.compute.multiply(table.column("packets"), 2)
-    table = table.set_column(table.schema.get_field_index("packets"), "packets", doubled)
-    pq.write_table(table.replace_schema_metadata(table.schema.metadata), path)
-    result = cli("store", "check", "--store", root, "--json", ok=False)
-    (problem,) = json.loads(result.output)["problems"]
-    assert problem["kind"] == "period-rollup" and problem["file"] == "period_rollups/2019Q1"
-    assert "digest-countries counts" in problem["detail"]
+    return table.set_column(table.schema.get_field_index("packets"), "packets", doubled)
 
 
-def test_store_check_finds_a_daily_digest_that_does_not_count_its_month(simulated, tmp_path):
+def _one_lost(table: pa.Table) -> pa.Table:
+    first = table.column("traffic").to_pylist().index("all")  # a row of all traffic lost
+    return pa.concat_tables([table.slice(0, first), table.slice(first + 1)])
+
+
+@pytest.mark.parametrize(
+    ("label", "name", "change"),
+    [
+        ("2019Q1", "digest-countries", _doubled),
+        ("2019-W10", "digest-ports", _doubled),
+        ("2019-03", "daily-ports", _one_lost),
+    ],
+)
+def test_store_check_finds_a_digest_that_does_not_count_its_period(
+    simulated, tmp_path, label, name, change
+):
     root = tmp_path / "store"
     shutil.copytree(simulated.root, root)
     cli("store", "rollup", "--periods", "--store", root)
-    path = root / "period_rollups" / "2019-03" / "daily-ports.parquet"
+    path = root / "period_rollups" / label / f"{name}.parquet"
     table = pq.read_table(path)
-    first = table.column("traffic").to_pylist().index("all")  # a row of all traffic lost
-    kept = pa.concat_tables([table.slice(0, first), table.slice(first + 1)])
-    pq.write_table(kept.replace_schema_metadata(table.schema.metadata), path)
+    pq.write_table(change(table).replace_schema_metadata(table.schema.metadata), path)
     result = cli("store", "check", "--store", root, "--json", ok=False)
     (problem,) = json.loads(result.output)["problems"]
-    assert problem["file"] == "period_rollups/2019-03"
-    assert "daily-ports counts" in problem["detail"]
+    assert problem["kind"] == "period-rollup" and problem["file"] == f"period_rollups/{label}"
+    assert f"{name} counts" in problem["detail"]
 
 
 def test_a_share_of_the_memory_limit_is_in_bytes(monkeypatch):
