@@ -225,8 +225,9 @@ def store_compact(
     "--periods",
     "periods_only",
     is_flag=True,
-    help="Only sum the day rollups into those of ended months and quarters (what "
-    "compaction also does), without rereading the packets.",
+    help="Only sum the day rollups into those of ended months and quarters, and the "
+    "digests of those and of ended ISO weeks (what compaction also does), without "
+    "rereading the packets.",
 )
 @json_option
 @fail_cleanly
@@ -238,8 +239,8 @@ def store_rollup(
     as_json: bool,
 ) -> None:
     """Rebuild the rollups (per-day counts by port, country, sensor, tags and source)
-    from the stored packets, then their sums over ended months and quarters, and the
-    per-day session fragments that scan events and DoS attacks are merged from, and the
+    from the stored packets, then their sums over ended months and quarters (with the
+    digests of those and of ended ISO weeks), and the per-day session fragments that scan events and DoS attacks are merged from, and the
     scan events, DoS attacks and phenomena of ended months and quarters (those missing
     or stale), so their first report reads them.
 
