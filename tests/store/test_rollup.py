@@ -263,14 +263,21 @@ def test_a_killed_query_s_spill_folder_is_removed_by_the_next_engine(
 PERIOD_GRID = ["2019Q2", "2019-05", "2019-W20", "2019-03-20..2019-05-10"]
 
 
-def test_month_and_quarter_rollups_give_the_answers_of_the_packets(simulated, tmp_path):
-    root = tmp_path / "store"
+@pytest.fixture(scope="module")
+def summed(simulated: Store, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """A copy of ``simulated`` with its periods summed (``store rollup --periods``), and
+    what that command answered; tests that change it copy it first."""
+    root = tmp_path_factory.mktemp("summed") / "store"
     shutil.copytree(simulated.root, root)
     data = json.loads(cli("store", "rollup", "--periods", "--store", root, "--json").output)
+    return root, data
+
+
+def test_month_and_quarter_rollups_give_the_answers_of_the_packets(simulated, summed):
+    root, data = summed
     months = [f"2019-{m:02d}" for m in range(1, 7)]
     weeks = [f"2019-W{w:02d}" for w in range(1, 27)]  # W01 starts on 2018-12-31
-    summed = [*months, "2019Q1", "2019Q2", *weeks]
-    assert data["days"] == [] and data["periods"]["summed"] == summed
+    assert data["days"] == [] and data["periods"]["summed"] == [*months, "2019Q1", "2019Q2", *weeks]
     store = Store(root, create=False)
     with DuckDBEngine(store) as engine:
         q2 = parse_period("2019Q2")
@@ -304,10 +311,9 @@ def test_month_and_quarter_rollups_give_the_answers_of_the_packets(simulated, tm
     assert data["periods"]["summed"] == []
 
 
-def test_a_changed_day_makes_its_month_and_quarter_stale_until_summed_again(simulated, tmp_path):
+def test_a_changed_day_makes_its_month_and_quarter_stale_until_summed_again(summed, tmp_path):
     root = tmp_path / "store"
-    shutil.copytree(simulated.root, root)
-    cli("store", "rollup", "--periods", "--store", root)
+    shutil.copytree(summed[0], root)
     cli("store", "remove", "--days", "2019-05-15", "--store", root, "--yes")
     store = Store(root, create=False)
     q2 = parse_period("2019Q2")
@@ -336,10 +342,9 @@ def test_ingest_leaves_the_month_and_quarter_sums_to_store_rollup_periods(tmp_pa
     assert {p.name for p in (root / "period_rollups").iterdir()} == set(answer["periods"]["summed"])
 
 
-def test_a_damaged_period_rollup_is_not_read(simulated, tmp_path):
+def test_a_damaged_period_rollup_is_not_read(simulated, summed, tmp_path):
     root = tmp_path / "store"
-    shutil.copytree(simulated.root, root)
-    cli("store", "rollup", "--periods", "--store", root)
+    shutil.copytree(summed[0], root)
     (root / "period_rollups" / "2019Q2" / "keys.parquet").write_bytes(b"not parquet")
     (root / "period_rollups" / "2019-05" / "digest-ports.parquet").write_bytes(b"not parquet")
     (root / "period_rollups" / "2019-W20" / "digest-ports.parquet").write_bytes(b"")
@@ -358,10 +363,9 @@ def test_a_damaged_period_rollup_is_not_read(simulated, tmp_path):
     assert cli(*args, "--store", root).output == cli(*args, "--store", simulated.root).output
 
 
-def test_store_check_finds_a_period_rollup_that_does_not_count_its_days(simulated, tmp_path):
+def test_store_check_finds_a_period_rollup_that_does_not_count_its_days(summed, tmp_path):
     root = tmp_path / "store"
-    shutil.copytree(simulated.root, root)
-    cli("store", "rollup", "--periods", "--store", root)
+    shutil.copytree(summed[0], root)
     assert json.loads(cli("store", "check", "--store", root, "--json").output)["problems"] == []
     # A file that reads but counts what its days do not (state kept: queries would use it).
     path = root / "period_rollups" / "2019-05" / "keys.parquet"
@@ -407,11 +411,10 @@ def _one_lost(table: pa.Table) -> pa.Table:
     ],
 )
 def test_store_check_finds_a_digest_that_does_not_count_its_period(
-    simulated, tmp_path, label, name, change
+    summed, tmp_path, label, name, change
 ):
     root = tmp_path / "store"
-    shutil.copytree(simulated.root, root)
-    cli("store", "rollup", "--periods", "--store", root)
+    shutil.copytree(summed[0], root)
     path = root / "period_rollups" / label / f"{name}.parquet"
     table = pq.read_table(path)
     pq.write_table(change(table).replace_schema_metadata(table.schema.metadata), path)

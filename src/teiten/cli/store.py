@@ -240,9 +240,10 @@ def store_rollup(
 ) -> None:
     """Rebuild the rollups (per-day counts by port, country, sensor, tags and source)
     from the stored packets, then their sums over ended months and quarters (with the
-    digests of those and of ended ISO weeks), and the per-day session fragments that scan events and DoS attacks are merged from, and the
-    scan events, DoS attacks and phenomena of ended months and quarters (those missing
-    or stale), so their first report reads them.
+    digests of those and of ended ISO weeks), and the per-day session fragments that
+    scan events and DoS attacks are merged from, and the scan events, DoS attacks and
+    phenomena of ended months and quarters (those missing or stale), so their first
+    report reads them.
 
     Ingest, the collector and `simulate --store` keep the day rollups up to date; run
     this once for a store written by an earlier teiten, whose queries read every packet
