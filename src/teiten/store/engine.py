@@ -340,14 +340,9 @@ class DuckDBEngine(StoreSide):
     def relation(self, name: str, *spans: Span) -> str:
         """The period rollup files covering whole months or quarters of ``spans`` and the
         view's rows of the other days (see :class:`Engine`)."""
-        if not self.rolled_up or name not in period_rollups.TABLES:
+        if name not in period_rollups.TABLES:
             return name
-        if self._relations is None:
-            return self._relation(name, spans)
-        found = self._relations.get((name, spans))
-        if found is None:  # the period rollups' states read once for the sharing engines
-            found = self._relations[(name, spans)] = self._relation(name, spans)
-        return found
+        return self._held((name, spans), lambda: self._relation(name, spans)) or name
 
     def digests(self, name: str, *spans: Span) -> list[str] | None:
         """The digest files of ``spans`` when each is a whole month, quarter or ISO week
@@ -371,7 +366,8 @@ class DuckDBEngine(StoreSide):
         return found or None
 
     def _held(self, key: tuple[str, tuple[Span, ...]], find: Callable[[], str]) -> str:
-        """What ``find`` gives (read once per shared engine); "" without rollups."""
+        """What ``find`` gives: the period rollups' states read once for the sharing
+        engines; "" without rollups."""
         if not self.rolled_up:
             return ""
         if self._relations is not None and key in self._relations:
