@@ -527,7 +527,7 @@ def print_table(d: dict[str, Any], sizes: list[int]) -> None:
                 f"process, peak RSS {r['peak_rss_mb']:.0f} MB) = "
                 f"{r['seconds_per_100m']:.1f} s per 100 M packets; "
                 f"{r['rows']:,} rows, {r['bytes'] / 1e6:.1f} MB over {r['days']} days; "
-                f"then {len(r['periods'])} month/quarter rollups summed in "
+                f"then {len(r['periods'])} periods (months, quarters, ISO weeks) summed in "
                 f"{r['periods_seconds']:.1f} s ({r['periods_bytes'] / 1e6:.1f} MB); "
                 f"scan/DoS session fragments of {r.get('sessions_days', 0)} days and "
                 f"{len(r.get('sessions_events', []))} event lists and the phenomena of "

@@ -19,6 +19,7 @@ from teiten.errors import OptionError, RawPacketsDroppedError
 from teiten.report import build_report
 from teiten.store import Store
 from teiten.store.retention import horizon, raw_since, require_raw, retain
+from teiten.store.summary import last_day, summarize
 
 APRIL = Q2[3]  # its packets are all of 2021-04-01
 DAYS = ["2010-06-29", "2015-01-03", "2021-04-01", "2021-05-15", "2021-06-14", "2021-06-20"]
@@ -107,6 +108,19 @@ def _capture(path: Path, days: dict[str, int], src: str = "203.0.113.7") -> Path
 
 
 # --- which days go -----------------------------------------------------------------------
+
+
+def test_the_last_day_from_the_folders_is_the_summary_s(base, dropped, tmp_path):
+    """The dashboard's cheap last day (folder names) equals the summary's (the rows), with
+    and without raw packets of old days; an emptied folder does not count, nor a store
+    without packets."""
+    for root in (base[0], dropped):
+        stated = summarize(Store(root, create=False))["last_day"]
+        assert last_day(root) == date.fromisoformat(stated) == date(2021, 6, 20)
+    (dropped / "packets" / "day=2030-01-01").mkdir()
+    assert last_day(dropped) == date(2021, 6, 20)
+    Store(tmp_path / "empty").close()
+    assert last_day(tmp_path / "empty") is None
 
 
 def test_days_before_the_horizon_go_and_their_rollups_stay(store):

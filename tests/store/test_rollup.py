@@ -285,9 +285,13 @@ def test_month_and_quarter_rollups_give_the_answers_of_the_packets(simulated, su
         mixed = engine.relation(
             "sources", (q2.start - timedelta(days=12), q2.start + timedelta(days=40))
         )
-        assert "2019-04/sources.parquet" in mixed and "day >= DATE '2019-05-01'" in mixed
+        # The other days' rollup files by name, those of the span's days only.
+        assert "2019-04/sources.parquet" in mixed and "period_rollups/2019-05" not in mixed
+        assert "day=2019-03-20/" in mixed and "day=2019-05-10/" in mixed
+        assert "day=2019-03-19/" not in mixed and "day=2019-05-11/" not in mixed
         week = parse_period("2019-W20")
-        assert engine.relation("keys", (week.start, week.end)) == "keys"
+        read = engine.relation("keys", (week.start, week.end))
+        assert read.count(".keys.parquet'") == 7 and "period_rollups" not in read
         # Unfiltered rankings of Q2, May and a week read their digests (and their
         # previous periods'); a range has none.
         q1, april, w19 = parse_period("2019Q1"), parse_period("2019-04"), parse_period("2019-W19")
@@ -309,6 +313,25 @@ def test_month_and_quarter_rollups_give_the_answers_of_the_packets(simulated, su
     # Summed again: nothing to do, all current.
     data = json.loads(cli("store", "rollup", "--periods", "--store", root, "--json").output)
     assert data["periods"]["summed"] == []
+
+
+@pytest.mark.parametrize("label", ["2019-05", "2019Q2"])
+@pytest.mark.parametrize("table", ["keys", "sources"])
+def test_a_period_s_rows_lie_by_kind_and_country_for_a_country_to_skip_the_rest(
+    summed, label, table
+):
+    """A period rollup is ordered by traffic kind and country, and each row group says
+    which kinds and countries it holds: a question about one country skips the others."""
+    path = summed[0] / "period_rollups" / label / f"{table}.parquet"
+    meta = pq.ParquetFile(path).metadata
+    names = [meta.schema.column(i).name for i in range(meta.num_columns)]
+    for group in range(meta.num_row_groups):
+        for column in ("kind", "country"):
+            stats = meta.row_group(group).column(names.index(column)).statistics
+            assert stats is not None and stats.has_min_max, (group, column)
+    rows = pq.read_table(path, columns=["kind", "country"]).to_pylist()
+    keys = [(r["kind"], r["country"] is None, r["country"] or "") for r in rows]
+    assert len(rows) > 1000 and keys == sorted(keys)
 
 
 def test_a_changed_day_makes_its_month_and_quarter_stale_until_summed_again(summed, tmp_path):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import stat
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -113,3 +115,15 @@ def test_verify_is_safe_to_share_between_threads(root):
     with ThreadPoolExecutor(8) as pool:
         found = list(pool.map(tokens.verify, [token, "wrong"] * 200))
     assert found == ["alice", None] * 200
+
+
+def test_the_web_server_loads_neither_the_collector_nor_the_packet_decoder():
+    """Tokens share the sensors' label rule, not the collector: ``teiten serve`` starts
+    without importing the collector's upload path (and numba's compiler with it)."""
+    code = (
+        "import sys, teiten.web.app, teiten.cli.web; "
+        "print(sorted(m for m in ('teiten.collector', 'numba') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

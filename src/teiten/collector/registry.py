@@ -18,7 +18,6 @@ import hmac
 import ipaddress
 import json
 import os
-import re
 import secrets
 import sqlite3
 import threading
@@ -28,12 +27,11 @@ from pathlib import Path
 
 from teiten.errors import OptionError, StoreError
 from teiten.store import Store
-from teiten.store.sensors import declare_sensor
+from teiten.store.sensors import LABEL, declare_sensor
 
 __all__ = ["REGISTRY_FILE", "RegisteredSensor", "Registry", "normalise_prefixes"]
 
 REGISTRY_FILE = Path("collector") / "registry.sqlite"
-LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sensors (

@@ -76,8 +76,8 @@ class Engine(Protocol):
         an exclusive end) from, for a FROM clause: the view, or its period rollups where
         they cover whole months or quarters of a span (one never reaches across two
         spans: a query telling a period from its previous one by ``day`` passes both),
-        with the view's rows of the other days (:mod:`teiten.store.period_rollups`).
-        Either way the rows sum to the same answers."""
+        with the other days' rollup files (:mod:`teiten.store.period_rollups`). Either
+        way the rows sum to the same answers."""
         ...
 
     def digests(self, name: str, *spans: Span) -> list[str] | None:
@@ -339,7 +339,7 @@ class DuckDBEngine(StoreSide):
 
     def relation(self, name: str, *spans: Span) -> str:
         """The period rollup files covering whole months or quarters of ``spans`` and the
-        view's rows of the other days (see :class:`Engine`)."""
+        other days' rollup files (see :class:`Engine`)."""
         if name not in period_rollups.TABLES:
             return name
         return self._held((name, spans), lambda: self._relation(name, spans)) or name
@@ -384,15 +384,17 @@ class DuckDBEngine(StoreSide):
             files, days = period_rollups.cover(self.store, start, end, known=self._known)
             used += files
             left += days
-        if not used:
-            return name
         parts = [
             f"SELECT * FROM read_parquet('{_quoted(period_rollups.path(self.store, p, name))}')"
             for p in used
         ]
-        parts += [
-            f"SELECT * FROM {name} WHERE day >= DATE '{a}' AND day < DATE '{b}'" for a, b in left
-        ]
+        # The other days' files by name: the view's glob lists every day of the store,
+        # which cost more than reading a week's rows (and grows with the store).
+        rest = [f for a, b in left for f in period_rollups.day_files(self.store, name, a, b)]
+        if rest:
+            parts.append(f"SELECT * FROM {rollup._files(rest, day=True)}")
+        if not parts:
+            return name
         return "(" + " UNION ALL BY NAME ".join(parts) + ")"
 
     def rows(self, sql: str, params: Params | None = None) -> list[dict[str, Any]]:

@@ -57,6 +57,7 @@ __all__ = [
     "cover",
     "current",
     "daily_files",
+    "day_files",
     "digest_files",
     "path",
     "period_state",
@@ -70,7 +71,7 @@ DIGESTS = (*queries.rankings.DIMENSIONS, "totals", "tags")
 # A month's daily series, summed once (teiten.store.queries.series, "daily digests"):
 # per day, the totals and every port and country row, of each traffic kind.
 DAILY = tuple(queries.series.DAILY_DIGESTS)
-DIGEST_VERSION = 3  # of the digests' columns: part of every period's state
+LAYOUT_VERSION = 4  # of the files' columns and order: part of every period's state
 FOLDER = "period_rollups"
 _META = b"teiten.period_rollup"
 Span = tuple[date, date]  # whole UTC days, start inclusive, end exclusive
@@ -135,7 +136,7 @@ def period_state(store: Store, period: CalendarPeriod) -> str:
             for entry in os.scandir(folder):
                 if entry.name.endswith((".keys.parquet", ".sources.parquet")):
                     listed.append(f"{day}/{entry.name}/{entry.stat().st_size}")
-    text = f"v{rollup.VERSION}.{DIGEST_VERSION}\n" + "\n".join(sorted(listed))
+    text = f"v{rollup.VERSION}.{LAYOUT_VERSION}\n" + "\n".join(sorted(listed))
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
@@ -374,11 +375,19 @@ def build(store: Store, *, days: Iterable[date] | None = None) -> list[str]:
 
 def _day_files(store: Store, period: CalendarPeriod, table: str) -> list[Path]:
     """The day rollup files of ``period``'s ``table``."""
-    return [
-        p
-        for day in period.days()
-        for p in (store.root / "rollups" / f"day={day}").glob(f"*.{table}.parquet")
-    ]
+    return day_files(store, table, period.start, period.end)
+
+
+def day_files(store: Store, table: str, start: date, end: date) -> list[Path]:
+    """The day rollup files of ``table`` (of :data:`TABLES`) for the days ``start`` …
+    ``end`` (exclusive): what a query of those days reads, found without listing the
+    store's other days."""
+    found = []
+    day = start
+    while day < end:
+        found += sorted((store.root / "rollups" / f"day={day}").glob(f"*.{table}.parquet"))
+        day += timedelta(days=1)
+    return found
 
 
 def _inputs(store: Store, period: CalendarPeriod, table: str) -> list[Path]:
@@ -450,16 +459,28 @@ def _sum_table(
 
     schema = rollup.SCHEMAS[table].append(pa.field("day", pa.date32(), nullable=False))
     files = _inputs(store, period, table)
-    with pq.ParquetWriter(out, schema.with_metadata(meta), **rollup._PARQUET) as writer:
+    with pq.ParquetWriter(out, schema.with_metadata(meta), **_PARQUET) as writer:
         if files:
             select = rollup.summed_sql(TABLES[table], rollup._files(files))
-            result = con.sql(select + rollup._ORDER[table]).to_arrow_reader(1 << 20)
+            result = con.sql(select + _ORDER[table]).to_arrow_reader(1 << 20)
             for batch in result:
                 rows = rollup._typed(pa.Table.from_batches([batch]), rollup.SCHEMAS[table])
                 days = pa.array([period.start] * rows.num_rows, pa.date32())
                 rows = rows.append_column(schema.field("day"), days)
-                writer.write_table(rows, row_group_size=rollup._ROW_GROUP)
+                writer.write_table(rows, row_group_size=_ROW_GROUP)
     fsync_path(out)
+
+
+# A period's rows by traffic kind and country, in row groups small enough (with their
+# min/max statistics) that a question about one country (its ranking, its infected
+# hosts) reads that country's groups only. Every other question reads them all, as
+# before (unfiltered rankings read the digests).
+_ORDER = {
+    "keys": " ORDER BY kind, country, proto, port, icmp_type, src",
+    "sources": " ORDER BY kind, country, src",
+}
+_ROW_GROUP = 1 << 14
+_PARQUET = rollup._PARQUET | {"write_statistics": ["kind", "country"]}
 
 
 def _digest(

@@ -9,6 +9,7 @@ never the prefixes themselves, so no output can ever reveal where a sensor sits.
 from __future__ import annotations
 
 import ipaddress
+import re
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -19,9 +20,11 @@ from teiten.store.manifest import SensorRecord
 if TYPE_CHECKING:
     from teiten.store.dataset import Store
 
-__all__ = ["IPV4_SPACE", "declaration", "declare_sensor", "declared_sensors"]
+__all__ = ["IPV4_SPACE", "LABEL", "declaration", "declare_sensor", "declared_sensors"]
 
 IPV4_SPACE = 1 << 32
+# A sensor's name (and a web token's): a letter or digit, then up to 63 of them, ".", "_", "-".
+LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 def declaration(

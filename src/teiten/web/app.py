@@ -67,6 +67,7 @@ _ANSWER_MODULES = (
     "teiten.analyze.rankings",
     "teiten.analyze.series",
     "teiten.analyze.phenomena",
+    "teiten.store.asn",
 )
 
 API = "/api/v1"
@@ -167,13 +168,17 @@ class _Server:
         self.loopback = is_loopback(config.host)
 
     def prepare(self) -> None:
-        """Import what answers are computed with and open the engine, before the first
-        client asks: a first answer then costs its queries alone (the first twenty
-        clients would otherwise all wait for one import of the analyses)."""
+        """Import what answers are computed with, read the packaged knowledge base and
+        open the engine, before the first client asks: a first answer then costs its
+        queries alone (the first twenty clients would otherwise all wait for one import
+        of the analyses, one parse of the knowledge base)."""
         import importlib
+
+        from teiten.knowledge import load_knowledge
 
         for module in _ANSWER_MODULES:
             importlib.import_module(module)
+        load_knowledge()  # the packaged file, parsed once: port rows name their service
         try:
             with self.engines.lend():
                 pass

@@ -120,7 +120,7 @@ async def _page(
         "poll": _poll(request.query_params.get("poll")),
         "navigation": NAVIGATION,
     }
-    last = await run_in_threadpool(last_day, server, access)
+    last = await run_in_threadpool(last_day, server)
     if period:
         context["period"] = request.query_params.get("period") or _last_7_days(last)
         context["presets"] = _presets(last, lang, request)
@@ -171,11 +171,13 @@ def _query(request: Request, **changes: Any) -> str:
     return urlencode(params)
 
 
-def last_day(server: _Server, access: _Access) -> date:
-    """The store's last day with packets (today when it holds none), from the answer
-    of ``/api/v1/store`` (which the overview asks for too)."""
-    found, _ = server.held(server.store_asked(access), for_client=not access.ahead)
-    return date.fromisoformat(json.loads(found[0]).get("last_day") or date.today().isoformat())
+def last_day(server: _Server) -> date:
+    """The store's last day with packets (today when it holds none): from its day
+    folders' names, not from the answer of ``/api/v1/store``, which reads every day's
+    rows."""
+    from teiten.store.summary import last_day as newest
+
+    return newest(server.store) or date.today()
 
 
 def _last_7_days(last: date) -> str:

@@ -23,9 +23,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from teiten.collector.registry import LABEL
 from teiten.errors import OptionError, StoreError
 from teiten.store import Store
+from teiten.store.sensors import LABEL
 
 __all__ = ["TOKENS_FILE", "Tokens", "WebToken"]
 

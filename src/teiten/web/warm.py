@@ -92,12 +92,11 @@ class Warmer:
     def _warm(self, version: str) -> None:
         from teiten.web.pages import last_day, preset_periods
 
-        self._version, self.done, self.of = version, 0, 1
+        self._version, self.done, self.of = version, 0, 0
         self.finished = self.failed = False
         self._metrics()
         started = time.perf_counter()
-        self._step(version, partial(last_day, self._server, self._access))
-        periods = preset_periods(last_day(self._server, self._access))
+        periods = preset_periods(last_day(self._server))
         self.of += len(periods) * (len(PAGES_FIRST) + len(PAGES_THEN))
         for pages in (PAGES_FIRST, PAGES_THEN):
             for period in periods:
