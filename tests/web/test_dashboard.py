@@ -124,6 +124,9 @@ def test_the_overview_picks_up_a_batch_the_collector_stores(page, store, tmp_pat
     try:
         _open(page, f"{web.url}/?period={PERIOD}&poll=1000")
         _ready(page, "data-live='watching'")
+        # The page carries the store's version it was made at, as /api/v1/store's ETag.
+        stated = httpx.get(web.url + "/api/v1/store").headers["etag"]
+        assert page.locator("#live").get_attribute("data-etag") == stated
         page.evaluate("window.__same_page = true")
         before = _tile(page, "packets")
         packets = into_prefixes(capture_packets("ppa3e_synscan.pcapng"))

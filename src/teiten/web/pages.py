@@ -239,7 +239,6 @@ def _overview(
     server: _Server, access: _Access, context: dict[str, Any], params: Mapping[str, str]
 ) -> None:
     from teiten.analyze.periods import parse_period
-    from teiten.web.app import store_version
 
     t, lang, period = context["t"], context["lang"], context["period"]
     ports = _ask(server, access, "top/ports", period=period, limit=10)
@@ -273,7 +272,9 @@ def _overview(
                 "note": note,
             }
         )
-    context["store_version"] = store_version(server.store)[0]
+    # The ETag of /api/v1/store now, which the live figures' script watches for a change
+    # (the page's own: its first question needs no answer before the page is ready).
+    context["store_etag"] = server.store_asked(access).etag
     context["tiles"] = tiles
     base = {"period": period, "lang": lang}
     context["tables"] = [

@@ -150,12 +150,12 @@ async function live() {
     return;
   }
   // The store's version is its answers' ETag (asked plainly: a 200 from the server's
-  // cache, not a conditional request).
+  // cache, not a conditional request); the page carries the one it was made at.
   const version = async (etag) => {
     const response = await fetch("/api/v1/store", { credentials: "same-origin" });
     return response.ok ? response.headers.get("ETag") : etag;
   };
-  let etag = await version(null);
+  const etag = marker.dataset.etag;
   document.body.dataset.live = "watching";
   watch(etag, version);  // in the background, for as long as the page is open
 }
@@ -187,6 +187,6 @@ async function watch(etag, version) {
 document.addEventListener("DOMContentLoaded", async () => {
   await Promise.all([drawSparklines(document), drawSeriesPage(), drawInfectedPage()]);
   drawEvidence(document);
-  await live();  // the page's first question about the store is answered before "ready"
+  await live();
   document.body.dataset.ready = "true";
 });
