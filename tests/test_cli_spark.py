@@ -116,6 +116,7 @@ def test_series_and_week_rankings_from_digests_are_spark_s(spark, simulated, tmp
     ):
         assert any(json.loads(_same(root, "series", *week, *args))["values"])
     assert json.loads(_same(root, "top", "ports", *week, "--traffic", "all"))["rows"]
+    _same_report(root, "2019Q2", tmp_path)  # its trends of the top rows: daily digests
 
 
 def test_events_are_the_same(spark, simulated, captured):
@@ -160,16 +161,23 @@ def test_captured_store_answers_the_same(spark, captured):
         _same(captured, *args)
 
 
-def test_report_is_the_same(spark, captured, tmp_path):
-    texts = {}
+def _same_report(root: Path, period: str, tmp_path: Path) -> None:
+    """The report's Markdown and its charts (their drawn values) are the same."""
+    made = {}
     for engine in ("duckdb", "spark"):
-        shutil.rmtree(captured / "events", ignore_errors=True)
+        shutil.rmtree(root / "events", ignore_errors=True)
         out = tmp_path / engine / "report.md"
-        args = ["report", "--store", captured, "--period", "2021Q2", "--format", "md"]
+        args = ["report", "--store", root, "--period", period, "--format", "md"]
         result = CliRunner().invoke(main, [*map(str, args), "--out", str(out), "--engine", engine])
         assert result.exit_code == 0, result.output
-        texts[engine] = out.read_text()
-    assert texts["spark"] == texts["duckdb"]
+        charts = sorted((tmp_path / engine / "report_charts").glob("*.svg"))
+        assert charts
+        made[engine] = [out.read_text(), *(c.read_text() for c in charts)]
+    assert made["spark"] == made["duckdb"]
+
+
+def test_report_is_the_same(spark, captured, tmp_path):
+    _same_report(captured, "2021Q2", tmp_path)
 
 
 def test_packets_read_without_rollups_give_the_same_rows(spark, captured):

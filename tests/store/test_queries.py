@@ -159,6 +159,21 @@ def _statements(dialect: str) -> list[queries.Statement]:
                     backscatter=by_sources,
                 )
             )
+            if keys:  # a report's trend of ranking rows, from the daily digests
+                shown = [(6, 23, None), (17, 53, None)] if name == "ports" else [("JP",), (None,)]
+                traffic = queries.Condition(" AND traffic = $traffic", {"traffic": "probe"})
+                out.append(
+                    s.rows_per_day(
+                        digest,
+                        name,
+                        shown,
+                        by_sources=by_sources,
+                        first=FIRST,
+                        end=END,
+                        where=traffic,
+                        daily=True,
+                    )
+                )
     for where in (queries.NO_CONDITION, queries.filters.where(sensor="a")):
         out.append(s.sensors_per_day(FIRST, END, where))
     for dimension in ("ports", "countries"):

@@ -24,10 +24,12 @@ from teiten.analyze.rankings import Filters, Ranking
 from teiten.enrich import protocol_name
 from teiten.report.model import Series
 from teiten.store import queries
+from teiten.store.queries.statement import Condition
 
 if TYPE_CHECKING:
     from teiten.analyze.periods import Period
     from teiten.store import Engine
+    from teiten.store.queries.statement import Statement
 
 __all__ = [
     "CONTEXT_DAYS",
@@ -144,18 +146,7 @@ def trend(
         keys = [(_proto_numbers()[r["proto"]], r["port"], r.get("icmp_type")) for r in rows]
     else:
         keys = [(r["country"],) for r in rows]
-    result = engine.rows(
-        *queries.series.rows_per_day(
-            # the day rows, not Engine.relation's: a period rollup has one day per period
-            ranking.filters.table(ranking.dimension == "ports"),
-            ranking.dimension,
-            keys,
-            by_sources=metric == "sources",
-            first=first,
-            end=period.end,
-            where=ranking.filters.condition(ranking.traffic),
-        )
-    )
+    result = engine.rows(*_per_day(engine, ranking, keys, first, period.end))
     counts: list[dict[date, float]] = [{} for _ in rows]
     for r in result:
         counts[int(r["k_i"])][r["day"]] = float(r["n"])
@@ -163,6 +154,35 @@ def trend(
         row_key(r): _values(days, sensors, c, metric) for r, c in zip(rows, counts, strict=True)
     }
     return _with_context(days, lines, unit, context)
+
+
+def _per_day(
+    engine: Engine, ranking: Ranking, keys: list[tuple[Any, ...]], first: date, end: date
+) -> Statement:
+    """The statement of the daily values of the rows of ``keys``: from the months' daily
+    digests when the ranking has no filter but its traffic kind and no row is an ICMP
+    type (and each month is summed), else from the day rows (not Engine.relation's: a
+    period rollup has one day per period). Either gives the same values."""
+    dimension, by_sources = ranking.dimension, ranking.metric == "sources"
+    digested = ranking.filters == Filters()
+    if dimension == "ports":  # the daily digests hold no ICMP type
+        digested = digested and all(port is not None for _, port, _ in keys)
+    daily = engine.daily(dimension, first, end) if digested else None
+    if daily is None:
+        table = ranking.filters.table(dimension == "ports")
+        where = ranking.filters.condition(ranking.traffic)
+    else:
+        table, where = daily, Condition(" AND traffic = $traffic", {"traffic": ranking.traffic})
+    return queries.series.rows_per_day(
+        table,
+        dimension,
+        keys,
+        by_sources=by_sources,
+        first=first,
+        end=end,
+        where=where,
+        daily=daily is not None,
+    )
 
 
 def daily_overview(

@@ -56,27 +56,32 @@ def rows_per_day(
     first: date,
     end: date,
     where: Condition,
+    daily: bool = False,
 ) -> Statement:
     """Per day, the packets (or distinct sources, ``by_sources``) in rollup ``table`` of
     each ranking row of ``keys`` — (proto number, port, icmp_type) for ``ports``,
-    (country,) for ``countries`` — as ``n``, with the row's index in ``keys`` as ``k_i``."""
+    (country,) for ``countries`` — as ``n``, with the row's index in ``keys`` as ``k_i``.
+    With ``daily``, ``table`` is a daily digest of the dimension (:data:`DAILY_DIGESTS`:
+    a row's counts per traffic kind and day, ports without ICMP types) and ``where``
+    selects its traffic kind."""
     if dimension == "ports":
         values = ", ".join(
             f"({i}::INTEGER, $proto{i}::INTEGER, $port{i}::INTEGER, $icmp{i}::INTEGER)"
             for i in range(len(keys))
         )
         wanted = f"SELECT * FROM (VALUES {values}) k(k_i, k_proto, k_port, k_icmp)"
-        join = (
-            "proto = k_proto AND port IS NOT DISTINCT FROM k_port"
-            " AND icmp_type IS NOT DISTINCT FROM k_icmp"
-        )
+        join = "proto = k_proto AND port IS NOT DISTINCT FROM k_port"
+        join += "" if daily else " AND icmp_type IS NOT DISTINCT FROM k_icmp"
         names: tuple[str, ...] = ("proto", "port", "icmp")
     else:
         values = ", ".join(f"({i}::INTEGER, $country{i}::STRING)" for i in range(len(keys)))
         wanted = f"SELECT * FROM (VALUES {values}) k(k_i, k_country)"
         join = "country IS NOT DISTINCT FROM k_country"
         names = ("country",)
-    measure = "count(DISTINCT src)" if by_sources else "sum(packets)"
+    if daily:  # one row per traffic kind, day and row: its counts, summed as they are
+        measure = "sum(sources)" if by_sources else "sum(packets)"
+    else:
+        measure = "count(DISTINCT src)" if by_sources else "sum(packets)"
     sql = (
         f"WITH wanted AS ({wanted}) "
         f"SELECT day, k_i, {measure} AS n FROM {table} JOIN wanted ON {join} "
