@@ -131,14 +131,26 @@ def _statements(dialect: str) -> list[queries.Statement]:
             ]
         rows = r.digest_rows(table, keys, ["mirai"], where=queries.NO_CONDITION, top=3).sql
         digest = f"(SELECT 'probe' AS traffic, * FROM ({rows}))"
+        for previous in (digest, None):
+            out.append(r.with_previous_ranks(digest, previous, keys))
+        ranked = (
+            f"(SELECT *, rank_packets AS previous_rank_packets, "
+            f"rank_sources AS previous_rank_sources FROM {digest})"
+        )
         for by_sources in (False, True):
             for limit in (None, 10):
                 out.append(
                     r.ranked_digest(
-                        digest, digest, keys, traffic="all", by_sources=by_sources, limit=limit
+                        ranked,
+                        keys,
+                        traffic="all",
+                        by_sources=by_sources,
+                        limit=limit,
+                        tags=["mirai"],
+                        top_tags=["mirai"],
                     )
                 )
-        out.append(r.digest_of(f"(SELECT 'all' AS traffic, 1 AS n FROM {table})", "probe"))
+        out.append(r.digest_of(f"(SELECT 'all' AS traffic, 1 AS n FROM {table})"))
     # A month's daily digests (period_rollups), over the view rows; read as digests.
     for name, (table, keys) in s.DAILY_DIGESTS.items():
         for where in (queries.NO_CONDITION, queries.filters.where(kind="probe")):

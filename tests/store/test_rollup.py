@@ -292,22 +292,24 @@ def test_month_and_quarter_rollups_give_the_answers_of_the_packets(simulated, su
         week = parse_period("2019-W20")
         read = engine.relation("keys", (week.start, week.end))
         assert read.count(".keys.parquet'") == 7 and "period_rollups" not in read
-        # Unfiltered rankings of Q2, May and a week read their digests (and their
-        # previous periods'); a range has none.
-        q1, april, w19 = parse_period("2019Q1"), parse_period("2019-04"), parse_period("2019-W19")
-        for p, before in ((q2, q1), (parse_period("2019-05"), april), (week, w19)):
-            found = engine.digests("ports", (p.start, p.end), (before.start, before.end))
-            assert found and f"{p.label}/digest-ports" in found[0], p
+        # Unfiltered rankings of Q2, May and a week read their digests, whose rows carry
+        # their previous ranks; a range has none.
+        for p in (q2, parse_period("2019-05"), week):
+            found = engine.ranked("ports", (p.start, p.end))
+            assert found and f"{p.label}/digest-ports" in found, p
         may_10 = parse_period("2019-03-20..2019-05-10")
         assert engine.digests("totals", (may_10.start, may_10.end)) is None
+        assert engine.ranked("ports", (may_10.start, may_10.end)) is None
         # Series read the daily digests of the months a period overlaps.
         w18 = parse_period("2019-W18")  # 2019-04-29 … 2019-05-05
         found = engine.daily("ports", w18.start, w18.end)
         assert found and "2019-04/daily-ports" in found and "2019-05/daily-ports" in found
-        # January's previous month holds no day: its digest is an empty relation.
-        jan, dec = parse_period("2019-01"), parse_period("2018-12")
-        found = engine.digests("countries", (jan.start, jan.end), (dec.start, dec.end))
-        assert found and "WHERE FALSE" in found[1]
+        # January's previous month holds no day: its rows have no previous rank.
+        jan = parse_period("2019-01")
+        found = engine.ranked("countries", (jan.start, jan.end))
+        assert found and "2019-01/digest-countries" in found
+        ranks = engine.rows(f"SELECT DISTINCT previous_rank_packets AS r FROM {found}")
+        assert ranks == [{"r": None}]
     expected = _answers(simulated, rollups=False, periods=PERIOD_GRID)
     assert _answers(store, rollups=True, periods=PERIOD_GRID) == expected
     # Summed again: nothing to do, all current.
@@ -345,11 +347,25 @@ def test_a_changed_day_makes_its_month_and_quarter_stale_until_summed_again(summ
     assert "2019Q2/" not in used and "2019-05/" not in used and "2019-04/keys" in used
     expected = _answers(store, rollups=False, periods=PERIOD_GRID[:2])
     assert _answers(store, rollups=True, periods=PERIOD_GRID[:2]) == expected
+    # June's and week 21's rows took their previous ranks from May and week 20 before.
+    june, w21 = parse_period("2019-06"), parse_period("2019-W21")
+    with DuckDBEngine(store) as engine:
+        assert engine.ranked("ports", (june.start, june.end)) is None
+        assert engine.ranked("countries", (w21.start, w21.end)) is None
+        assert engine.ranked("ports", (q2.start, q2.end)) is None
+    periods = [*PERIOD_GRID[:2], "2019-06", "2019-W21"]
+    expected = _answers(store, rollups=False, periods=periods)
+    assert _answers(store, rollups=True, periods=periods) == expected
     data = json.loads(cli("store", "rollup", "--periods", "--store", root, "--json").output)
-    assert data["periods"]["summed"] == ["2019-05", "2019Q2", "2019-W20"]
+    # Summed anew; June and week 21 their previous ranks taken anew.
+    assert data["periods"]["summed"] == ["2019-05", "2019Q2", "2019-W20", "2019-06", "2019-W21"]
     with DuckDBEngine(Store(root, create=False)) as engine:
         assert "2019Q2/keys.parquet" in engine.relation("keys", (q2.start, q2.end))
-    assert _answers(Store(root, create=False), rollups=True, periods=PERIOD_GRID[:2]) == expected
+        for p in (june, w21, q2):
+            assert engine.ranked("ports", (p.start, p.end)), p
+    assert _answers(Store(root, create=False), rollups=True, periods=periods) == expected
+    data = json.loads(cli("store", "rollup", "--periods", "--store", root, "--json").output)
+    assert data["periods"]["summed"] == []
 
 
 def test_ingest_leaves_the_month_and_quarter_sums_to_store_rollup_periods(tmp_path):
@@ -375,9 +391,9 @@ def test_a_damaged_period_rollup_is_not_read(simulated, summed, tmp_path):
     q2, may, w20 = parse_period("2019Q2"), parse_period("2019-05"), parse_period("2019-W20")
     with DuckDBEngine(Store(root, create=False)) as engine:
         assert "2019Q2" not in engine.relation("keys", (q2.start, q2.end))
-        assert engine.digests("ports", (may.start, may.end)) is None
+        assert engine.ranked("ports", (may.start, may.end)) is None
         assert engine.digests("totals", (q2.start, q2.end)) is None
-        assert engine.digests("ports", (w20.start, w20.end)) is None
+        assert engine.ranked("ports", (w20.start, w20.end)) is None
         assert engine.daily("ports", date(2019, 3, 25), date(2019, 4, 8)) is None
     for period in ("2019Q2", "2019-05", "2019-W20"):
         args = ("top", "ports", "--period", period, "--json", "--store")

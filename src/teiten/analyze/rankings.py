@@ -43,6 +43,8 @@ from teiten.fingerprint.registry import TAG_BITS, tag_mask
 from teiten.store import queries
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from teiten.knowledge import KnowledgeBase
     from teiten.store import Engine
     from teiten.store.queries import Condition
@@ -320,33 +322,48 @@ _Found = tuple[dict[str, int], dict[str, int], list[dict[str, Any]], list[dict[s
 
 
 def _from_digests(engine: Engine, asked: _Asked) -> _Found | None:
-    """What a ranking shows, from the period's and the previous period's digests (the
-    shown rows carry their sources): unfiltered rankings of whole months and quarters
-    whose period rollups are current; None otherwise."""
+    """What a ranking shows, from the period's digests (the shown rows carry their sources
+    and their previous ranks): unfiltered rankings of whole months, quarters and ISO weeks
+    whose period rollups and previous ranks are current; None otherwise."""
     period, traffic = asked.period, asked.traffic
     if asked.filters != Filters():
         return None
-    spans = (period.start, period.end), (period.previous().start, period.previous().end)
-    dimension = asked.dimension
-    rows = engine.digests(dimension, *spans)
-    totals = engine.digests("totals", spans[0])
-    tags = engine.digests("tags", spans[0])
-    if rows is None or totals is None or tags is None:
+    span = (period.start, period.end)
+    rows = engine.ranked(asked.dimension, span)
+    found = _digest_totals(engine, span, traffic)
+    if rows is None or found is None:
         return None
-    (t,) = engine.rows(*queries.rankings.digest_of(totals[0], traffic))
-    histogram = engine.rows(*queries.rankings.digest_of(tags[0], traffic))
-    current, before = rows
+    total, tagged = found
+    shares, present = _tag_lists(tagged)
     shown = engine.rows(
         *queries.rankings.ranked_digest(
-            current,
-            before,
-            _KEYS[dimension],
+            rows,
+            _KEYS[asked.dimension],
             traffic=traffic,
             by_sources=asked.metric == "sources",
             limit=asked.limit,
+            tags=shares,
+            top_tags=present,
         )
     )
-    return _total(t, t), _per_tag(histogram), shown, []
+    return total, tagged, shown, []
+
+
+def _digest_totals(
+    engine: Engine, span: tuple[date, date], traffic: str
+) -> tuple[dict[str, int], dict[str, int]] | None:
+    """The totals of ``traffic`` in a whole period and its packets per tag, from its
+    digests (kept by the engine: every ranking of the period reads them); None when it
+    has none."""
+    totals, tags = engine.digests("totals", span), engine.digests("tags", span)
+    if totals is None or tags is None:
+        return None
+    kept = [
+        [r for r in engine.kept_rows(*queries.rankings.digest_of(d[0])) if r["traffic"] == traffic]
+        for d in (totals, tags)
+    ]
+    (t,), histogram = kept
+    return _total(t, t), _per_tag(histogram)
 
 
 def _from_rollups(engine: Engine, asked: _Asked) -> _Found:
@@ -442,6 +459,9 @@ def _totals(
     table = engine.relation(filters.table(port=False), (first, end))
     (t,) = engine.rows(*queries.rankings.totals(table, first, end, where))
     histogram = engine.rows(*queries.rankings.tag_histogram(table, first, end, where))
+    whole = None if filters.sensor else _digest_totals(engine, (first, end), "all")
+    if whole is not None:  # the period's sensors, counted in its digest
+        return _total(t, whole[0]), _per_tag(histogram)
     by_sensor = Filters(sensor=filters.sensor).condition()
     (s,) = engine.rows(*queries.rankings.sensors(table, first, end, by_sensor))
     return _total(t, s), _per_tag(histogram)

@@ -86,10 +86,22 @@ class Engine(Protocol):
         digest is current or holds no day at all (an empty relation then); else None."""
         ...
 
+    def ranked(self, name: str, span: Span) -> str | None:
+        """What to read the digest of dimension ``name`` of ``span`` from, its rows with
+        their ranks in the previous period (``previous_rank_packets``,
+        ``previous_rank_sources``), when ``span`` is a whole month, quarter or ISO week
+        whose digest and previous ranks are current; else None."""
+        ...
+
     def daily(self, name: str, start: date, end: date) -> str | None:
         """What to read daily digest ``name`` (:data:`~teiten.store.period_rollups.DAILY`)
         of the days ``start`` … ``end`` (exclusive) from, when every month they overlap has
         a current one or holds no day; else None."""
+        ...
+
+    def kept_rows(self, sql: str, params: Params | None = None) -> list[dict[str, Any]]:
+        """:meth:`rows` of a query reading only files that stay as they are while the
+        store does (digests): an engine may keep the answer for the next asker."""
         ...
 
     @property
@@ -249,9 +261,20 @@ class StoreSide:
         """None: no digests (an engine that reads period rollups overrides this)."""
         return None
 
+    def ranked(self, name: str, span: Span) -> str | None:
+        """None: no digests (an engine that reads period rollups overrides this)."""
+        return None
+
     def daily(self, name: str, start: date, end: date) -> str | None:
         """None: no daily digests (an engine that reads period rollups overrides this)."""
         return None
+
+    def rows(self, sql: str, params: Params | None = None) -> list[dict[str, Any]]:
+        raise NotImplementedError  # each engine runs its queries its own way
+
+    def kept_rows(self, sql: str, params: Params | None = None) -> list[dict[str, Any]]:
+        """:meth:`rows` (an engine that keeps answers overrides this)."""
+        return self.rows(sql, params)
 
 
 class DuckDBEngine(StoreSide):
@@ -269,6 +292,9 @@ class DuckDBEngine(StoreSide):
         from teiten.fingerprint.registry import tag_sql_macro
 
         self.con.execute(tag_sql_macro())
+        # Parquet footers read once per database: a server's answers read the same
+        # period files again and again (files are replaced, never rewritten in place).
+        self.con.execute("SET parquet_metadata_cache = true")
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")
         if store.has_packets():
@@ -311,6 +337,8 @@ class DuckDBEngine(StoreSide):
         self._relations: dict[tuple[str, tuple[Span, ...]], str] | None = None
         # Whether each period's files are current, by label, once engines share.
         self._known: dict[str, bool] | None = None
+        # What kept_rows() answered, once engines share.
+        self._kept: dict[tuple[str, str], list[dict[str, Any]]] | None = None
 
     def _empty_table(self, name: str, empty: pa.Table) -> None:
         """A table with ``empty``'s columns and no row, in the database (not registered on
@@ -335,6 +363,9 @@ class DuckDBEngine(StoreSide):
         if self._known is None:
             self._known = {}
         twin._known = self._known
+        if self._kept is None:
+            self._kept = {}
+        twin._kept = self._kept
         return twin
 
     def relation(self, name: str, *spans: Span) -> str:
@@ -354,6 +385,26 @@ class DuckDBEngine(StoreSide):
             ),
         )
         return found.split("\n") if found else None
+
+    def ranked(self, name: str, span: Span) -> str | None:
+        """The digest file of ``span`` when its rows' previous ranks are current (see
+        :class:`Engine`)."""
+        found = self._held(
+            (f"ranked-{name}", (span,)),
+            lambda: period_rollups.ranked_file(self.store, name, *span, known=self._known) or "",
+        )
+        return found or None
+
+    def kept_rows(self, sql: str, params: Params | None = None) -> list[dict[str, Any]]:
+        """:meth:`rows`, kept for the engines sharing this one's database (see
+        :class:`Engine`)."""
+        if self._kept is None:
+            return self.rows(sql, params)
+        key = (sql, repr(sorted((params or {}).items())))
+        found = self._kept.get(key)
+        if found is None:
+            found = self._kept[key] = self.rows(sql, params)
+        return [dict(row) for row in found]
 
     def daily(self, name: str, start: date, end: date) -> str | None:
         """The daily digest files of the months over ``start`` … ``end`` (see :class:`Engine`)."""

@@ -71,7 +71,7 @@ DIGESTS = (*queries.rankings.DIMENSIONS, "totals", "tags")
 # A month's daily series, summed once (teiten.store.queries.series, "daily digests"):
 # per day, the totals and every port and country row, of each traffic kind.
 DAILY = tuple(queries.series.DAILY_DIGESTS)
-LAYOUT_VERSION = 5  # of the files' columns and order: part of every period's state
+LAYOUT_VERSION = 6  # of the files' columns and order: part of every period's state
 FOLDER = "period_rollups"
 _META = b"teiten.period_rollup"
 Span = tuple[date, date]  # whole UTC days, start inclusive, end exclusive
@@ -90,6 +90,14 @@ class CalendarPeriod:
     def kind(self) -> str:
         """``week``, ``quarter`` or ``month``."""
         return "week" if "W" in self.label else "quarter" if "Q" in self.label else "month"
+
+    def previous(self) -> CalendarPeriod:
+        """The month, quarter or ISO week before this one."""
+        return _of_kind(self.kind, self.start - timedelta(days=1))
+
+    def following(self) -> CalendarPeriod:
+        """The month, quarter or ISO week after this one."""
+        return _of_kind(self.kind, self.end)
 
     def days(self) -> Iterator[date]:
         day = self.start
@@ -111,6 +119,15 @@ def _quarter(year: int, q: int) -> CalendarPeriod:
 def _week(year: int, week: int) -> CalendarPeriod:
     start = date.fromisocalendar(year, week, 1)
     return CalendarPeriod(f"{year}-W{week:02d}", start, start + timedelta(days=7))
+
+
+def _of_kind(kind: str, day: date) -> CalendarPeriod:
+    """The period of ``kind`` (``week``, ``month``, ``quarter``) holding ``day``."""
+    if kind == "week":
+        return _week(*day.isocalendar()[:2])
+    if kind == "month":
+        return _month(day.year, day.month)
+    return _quarter(day.year, (day.month - 1) // 3 + 1)
 
 
 def periods_of(days: Iterable[date], *, weeks: bool = False) -> list[CalendarPeriod]:
@@ -162,13 +179,15 @@ def _files(store: Store, period: CalendarPeriod) -> list[Path]:
     return found
 
 
-def _stored_state(path: Path) -> str | None:
+def _stored_state(path: Path, field: str = "state") -> str | None:
+    """What ``path`` records it was summed from: its period's ``state``, or (a dimension's
+    digest) the ``previous`` period's state its previous ranks were taken at."""
     try:
         meta = pq.read_schema(path).metadata or {}
     except (OSError, ValueError):
         return None  # none yet, or damaged: not used, summed anew by the next build
     raw = meta.get(_META)
-    return json.loads(raw).get("state") if raw else None
+    return json.loads(raw).get(field) if raw else None
 
 
 def current(
@@ -237,6 +256,22 @@ def digest_files(
         rollup._files([f]) if f else f"(SELECT * FROM {rollup._files([some])} WHERE FALSE)"
         for f in found
     ]
+
+
+def ranked_file(
+    store: Store, name: str, start: date, end: date, *, known: dict[str, bool] | None = None
+) -> str | None:
+    """SQL reading the digest of dimension ``name`` of the days ``start`` … ``end``
+    (exclusive) with its rows' previous ranks, when they are one whole month, quarter or
+    ISO week whose digest is current and whose previous period has not changed since its
+    ranks were taken; else None (``known``: as :func:`current` takes it)."""
+    period = _whole(start, end)
+    if period is None or not current(store, period, known=known):
+        return None
+    file = digest_path(store, period, name)
+    if _stored_state(file, "previous") != period_state(store, period.previous()):
+        return None
+    return rollup._files([file])
 
 
 def daily_files(
@@ -365,12 +400,75 @@ def build(store: Store, *, days: Iterable[date] | None = None) -> list[str]:
             for p in (store.root / "rollups").glob("day=*")
         ]
     built = []
-    for period in periods_of(days, weeks=True):
+    periods = periods_of(days, weeks=True)
+    for period in periods:
         state = period_state(store, period)
         if not current(store, period, state):
             _sum(store, period, state)
             built.append(period.label)
+    # The periods after those: their previous ranks were taken from a period now changed.
+    today = datetime.now(UTC).date()
+    following = {p.following() for p in periods} - set(periods)
+    for period in [*periods, *sorted(following, key=lambda p: (p.kind, p.start))]:
+        if period.label not in built and period.end <= today and _ranks_stale(store, period):
+            _rerank(store, period)
+            built.append(period.label)
     return built
+
+
+_Previous = tuple["CalendarPeriod | None", str | None]
+
+
+def _previous(store: Store, period: CalendarPeriod) -> _Previous:
+    """What ``period``'s rows take their previous ranks from: its previous period, whose
+    digests are current (None: it holds no rolled-up day, so no row has a previous rank),
+    and that period's state; (None, None) when its digests are stale (no previous ranks
+    can be taken)."""
+    before = period.previous()
+    if not _holds_days(store, before):
+        return None, period_state(store, before)
+    if current(store, before):
+        return before, period_state(store, before)
+    return None, None
+
+
+def _ranks_stale(store: Store, period: CalendarPeriod) -> bool:
+    """Whether ``period``'s digests are current but their previous ranks were taken from
+    another state of the previous period than the one it has now (whose ranks can be
+    taken)."""
+    if not (store.root / FOLDER / period.label).is_dir() or not current(store, period):
+        return False
+    _, state = _previous(store, period)
+    taken = _stored_state(digest_path(store, period, _DIMENSIONS[0]), "previous")
+    return state is not None and taken != state
+
+
+def _rerank(store: Store, period: CalendarPeriod) -> None:
+    """Take ``period``'s previous ranks anew into its dimensions' digests (files replaced
+    one by one, each whole)."""
+    import duckdb
+
+    from teiten.store.engine import duckdb_config
+
+    previous = _previous(store, period)
+    staging = store.root / "staging" / f"period-ranks-{uuid.uuid4().hex[:12]}"
+    staging.mkdir(parents=True)
+    con = duckdb.connect(":memory:", config=duckdb_config())
+    try:
+        for name in _DIMENSIONS:
+            live = digest_path(store, period, name)
+            meta = {_META: (pq.read_schema(live).metadata or {})[_META]}
+            rows = (
+                "(SELECT * EXCLUDE (previous_rank_packets, previous_rank_sources) "
+                f"FROM {rollup._files([live])})"
+            )
+            _write_ranked(con, store, rows, name, previous, staging / live.name, meta)
+        for file in staging.iterdir():
+            os.replace(file, store.root / FOLDER / period.label / file.name)
+        fsync_path(store.root / FOLDER / period.label)
+    finally:
+        con.close()
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _day_files(store: Store, period: CalendarPeriod, table: str) -> list[Path]:
@@ -423,7 +521,7 @@ def _sum(store: Store, period: CalendarPeriod, state: str) -> None:
             else:
                 _sum_table(con, store, period, table, staging / f"{table}.parquet", meta)
                 relations[table] = rollup._files([staging / f"{table}.parquet"])
-        _digest(con, relations, staging, meta)
+        _digest(con, relations, staging, meta, _previous(store, period), store)
         if period.kind == "month":
             _daily(con, store, period, staging, meta)
         for empty in staging.glob("_empty-*"):
@@ -488,9 +586,12 @@ def _digest(
     relations: dict[str, str],
     folder: Path,
     meta: dict[bytes, bytes],
+    previous: _Previous,
+    store: Store,
 ) -> None:
     """Write into ``folder`` the digests (:data:`DIGESTS`) of the rollups ``relations``
-    (SQL per table) read."""
+    (SQL per table) read; a dimension's rows with their ranks in the ``previous`` period
+    (as :func:`_previous` gives it)."""
     from teiten.fingerprint.registry import TAG_BITS
 
     rankings, tags = queries.rankings, list(TAG_BITS)
@@ -508,8 +609,54 @@ def _digest(
                 statement = made(relations["sources"], where)
             parts.append(_of_traffic(con.sql(statement.sql, params=statement.params), traffic))
         out = folder / f"digest-{name}.parquet"
+        if name in rankings.DIMENSIONS:
+            con.register("_digest_rows", _int64(parts))
+            try:
+                _write_ranked(con, store, "_digest_rows", name, previous, out, meta)
+            finally:
+                con.unregister("_digest_rows")
+            continue
         pq.write_table(_int64(parts).replace_schema_metadata(meta), out)
         fsync_path(out)
+
+
+_DIMENSIONS = tuple(queries.rankings.DIMENSIONS)
+# Rows per row group of a dimension's digest past its front rows (FRONT_RANKS): few
+# groups keep the footer small, which a ranking of the front rows reads too.
+_DIGEST_ROW_GROUP = 1 << 17
+_DIGEST_PARQUET = {"write_statistics": ["traffic", "rank_packets", "rank_sources"]}
+
+
+def _write_ranked(
+    con: duckdb.DuckDBPyConnection,
+    store: Store,
+    rows: str,
+    name: str,
+    previous: _Previous,
+    out: Path,
+    meta: dict[bytes, bytes],
+) -> None:
+    """Write to ``out`` the digest of dimension ``name`` whose rows (of every traffic kind)
+    ``rows`` reads, each with its ranks in the ``previous`` period (and its state, which
+    ``meta`` then records: :func:`_previous`): its front rows
+    (:data:`~teiten.store.queries.rankings.FRONT_RANKS`) in a row group of their own."""
+    import pyarrow.compute as pc
+
+    rankings = queries.rankings
+    before, state = previous
+    read = rollup._files([digest_path(store, before, name)]) if before else None
+    statement = rankings.with_previous_ranks(rows, read, rankings.DIMENSIONS[name][1])
+    table = con.sql(statement.sql, params=statement.params).to_arrow_table()
+    lead = pc.min_element_wise(table["rank_packets"], table["rank_sources"])
+    front = int(pc.sum(pc.less_equal(lead, rankings.FRONT_RANKS)).as_py() or 0)
+    record = json.loads(meta[_META]) | {"previous": state}
+    schema = table.schema.with_metadata({_META: json.dumps(record).encode()})
+    with pq.ParquetWriter(out, schema, **_DIGEST_PARQUET) as writer:
+        if front:
+            writer.write_table(table.slice(0, front), row_group_size=front)
+        if front < table.num_rows:
+            writer.write_table(table.slice(front), row_group_size=_DIGEST_ROW_GROUP)
+    fsync_path(out)
 
 
 def _daily(

@@ -16,6 +16,7 @@ from teiten.store.queries.statement import Condition, Statement, merged
 
 __all__ = [
     "DIMENSIONS",
+    "FRONT_RANKS",
     "TOP_SOURCES",
     "TRAFFIC",
     "digest_of",
@@ -30,6 +31,7 @@ __all__ = [
     "tag_histogram",
     "totals",
     "turnover",
+    "with_previous_ranks",
 ]
 
 
@@ -290,9 +292,9 @@ def digest_totals(relation: str, where: Condition) -> Statement:
     return Statement(sql, where.params)
 
 
-def digest_of(relation: str, traffic: str) -> Statement:
-    """The rows of a digest (totals, tags) of ``traffic``."""
-    return Statement(f"SELECT * FROM {relation} WHERE traffic = $traffic", {"traffic": traffic})
+def digest_of(relation: str) -> Statement:
+    """The rows of a digest (totals, tags), of every traffic kind (``traffic``)."""
+    return Statement(f"SELECT * FROM {relation}", {})
 
 
 def digest_tags(relation: str, where: Condition) -> Statement:
@@ -310,27 +312,65 @@ def _rank_by(order: str, keys: Sequence[str]) -> str:
 
 
 def ranked_digest(
-    current: str,
-    previous: str,
+    relation: str,
     keys: Sequence[str],
     *,
     traffic: str,
     by_sources: bool,
     limit: int | None,
+    tags: Sequence[str],
+    top_tags: Sequence[str],
 ) -> Statement:
-    """:func:`ranked` and :func:`row_sources` in one, for the rows of ``traffic`` in two
-    periods' digests of a dimension (``current``, ``previous``: relations), whose rows
-    carry their ranks (``rank_packets``, ``rank_sources``)."""
+    """:func:`ranked` and :func:`row_sources` in one, for the rows of ``traffic`` in a
+    period's digest of a dimension (``relation``, as :func:`with_previous_ranks` writes
+    it: its rows carry their ranks and their ranks in the previous period), with the
+    packets per tag of ``tags`` and the busiest source's of ``top_tags``."""
     rank = "rank_sources" if by_sources else "rank_packets"
+    columns = [
+        *keys,
+        "packets",
+        "sources",
+        "row_sources",
+        "top1_packets",
+        "top_n_packets",
+        "top_country",
+        *(tag_column(t) for t in tags),
+        *(tag_column(t, "top_") for t in top_tags),
+    ]
     shown = "" if limit is None else f" AND {rank} <= $limit"
-    sql = f"""
-        WITH c AS (SELECT * FROM {current} WHERE traffic = $traffic{shown}),
-             p AS (SELECT {", ".join(keys)}, {rank} FROM {previous} WHERE traffic = $traffic)
-        SELECT c.*, c.{rank} AS rank, p.{rank} AS previous_rank
-        FROM c LEFT JOIN p ON {_same(keys, "c", "p")}
-        ORDER BY c.{rank}
-    """
+    sql = (
+        f"SELECT {', '.join(columns)}, {rank} AS rank, previous_{rank} AS previous_rank "
+        f"FROM {relation} WHERE traffic = $traffic{shown} ORDER BY {rank}"
+    )
     params: dict[str, Any] = {"traffic": traffic}
     if limit is not None:
         params["limit"] = limit
     return Statement(sql, params)
+
+
+FRONT_RANKS = 1000
+"""Rows ranked up to this (by packets or by sources) lead a dimension's digest, in a row
+group of their own: a ranking of that many rows or fewer reads that group only."""
+
+
+def with_previous_ranks(current: str, previous: str | None, keys: Sequence[str]) -> Statement:
+    """The rows of a period's digest of a dimension (``current``: :func:`digest_rows` of
+    each traffic kind, with ``traffic``), each with its ranks in the previous period's
+    (``previous``; None: it holds no row) as ``previous_rank_packets`` and
+    ``previous_rank_sources``, ordered as the digest is written: the rows of a rank up to
+    :data:`FRONT_RANKS` first, then by traffic kind and rank."""
+    if previous is None:
+        none = "CAST(NULL AS BIGINT)"
+        ranks = f"{none} AS previous_rank_packets, {none} AS previous_rank_sources"
+        joined = ""
+    else:
+        ranks = "p.rank_packets AS previous_rank_packets, p.rank_sources AS previous_rank_sources"
+        joined = (
+            f" LEFT JOIN (SELECT traffic, {', '.join(keys)}, rank_packets, rank_sources "
+            f"FROM {previous}) p ON c.traffic = p.traffic AND {_same(keys, 'c', 'p')}"
+        )
+    sql = (
+        f"SELECT c.*, {ranks} FROM {current} c{joined} ORDER BY "
+        "least(c.rank_packets, c.rank_sources) > $front, c.traffic, c.rank_packets"
+    )
+    return Statement(sql, {"front": FRONT_RANKS})
