@@ -317,6 +317,43 @@ def test_month_and_quarter_rollups_give_the_answers_of_the_packets(simulated, su
     assert data["periods"]["summed"] == []
 
 
+@pytest.mark.parametrize("label", ["2019-05", "2019Q2"])  # (a week has fewer rows)
+def test_a_digest_s_front_rows_lead_in_a_row_group_of_their_own(summed, label):
+    """A dimension's digest starts with the rows ranked up to FRONT_RANKS (by packets or
+    by sources), in one row group; the others' statistics say they rank below: a
+    ranking of up to that many rows reads the first group only."""
+    from teiten.store.queries.rankings import FRONT_RANKS
+
+    path = summed[0] / "period_rollups" / label / "digest-ports.parquet"
+    meta = pq.ParquetFile(path).metadata
+    names = [meta.schema.column(i).name for i in range(meta.num_columns)]
+    rows = pq.read_table(path, columns=["traffic", "rank_packets", "rank_sources"]).to_pylist()
+    front = [min(r["rank_packets"], r["rank_sources"]) <= FRONT_RANKS for r in rows]
+    assert meta.num_row_groups >= 2 and not all(front), "the store needs rows past the front"
+    assert meta.row_group(0).num_rows == sum(front) and all(front[: sum(front)])
+    for group in range(1, meta.num_row_groups):
+        for column in ("rank_packets", "rank_sources"):
+            stats = meta.row_group(group).column(names.index(column)).statistics
+            assert stats.has_min_max and stats.min > FRONT_RANKS, (group, column)
+    # Each traffic kind's rows lie by rank within each part.
+    lead = [(not f, r["traffic"], r["rank_packets"]) for f, r in zip(front, rows, strict=True)]
+    assert lead == sorted(lead)
+
+
+def test_kept_rows_are_read_once_for_the_engines_sharing_a_database(summed):
+    store = Store(summed[0], create=False)
+    may = parse_period("2019-05")
+    with DuckDBEngine(store) as engine:
+        (totals,) = engine.digests("totals", (may.start, may.end)) or [""]
+        sql = f"SELECT * FROM {totals}"
+        with engine.sharing(Store(summed[0], create=False)) as one:
+            first = one.kept_rows(sql)
+            first[0]["packets"] = -1  # a caller's copy
+        with engine.sharing(Store(summed[0], create=False)) as other:
+            assert other.kept_rows(sql) == engine.rows(sql) != first
+            assert other._kept is not None and len(other._kept) == 1
+
+
 @pytest.mark.parametrize("label", ["2019-05", "2019Q2"])
 @pytest.mark.parametrize("table", ["keys", "sources"])
 def test_a_period_s_rows_lie_by_kind_and_country_for_a_country_to_skip_the_rest(

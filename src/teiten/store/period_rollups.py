@@ -439,8 +439,8 @@ def _ranks_stale(store: Store, period: CalendarPeriod) -> bool:
     if not (store.root / FOLDER / period.label).is_dir() or not current(store, period):
         return False
     _, state = _previous(store, period)
-    taken = _stored_state(digest_path(store, period, _DIMENSIONS[0]), "previous")
-    return state is not None and taken != state
+    taken = {_stored_state(digest_path(store, period, name), "previous") for name in _DIMENSIONS}
+    return state is not None and taken != {state}
 
 
 def _rerank(store: Store, period: CalendarPeriod) -> None:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from teiten.store import Engine
+    from teiten.store import Engine, Store
     from teiten.store.engine import DuckDBEngine
 
 __all__ = ["Answers", "Engines", "Held", "Key", "store_version"]
@@ -128,24 +128,35 @@ class Engines:
         self._engine_name = engine_name
         self._current: _Shared | None = None
         self._lock = threading.Lock()
+        self._stores = threading.local()  # each thread's opened store and its version
 
     @contextlib.contextmanager
     def lend(self) -> Iterator[Engine | None]:
         """An engine over the store as it is now (None: the caller opens its own),
         closed when the caller is done; the database it shares is closed once the store
         has changed and no computation uses it any more."""
-        from teiten.store import Store
         from teiten.store.engine import engine_name
 
         if engine_name(self._engine_name) != "duckdb":
             yield None
             return
-        shared = self._take(store_version(self._store)[0])
+        version = store_version(self._store)[0]
+        shared = self._take(version)
         try:
-            with shared.engine.sharing(Store(self._store, create=False)) as engine:
+            with shared.engine.sharing(self._opened(version)) as engine:
                 yield engine
         finally:
             self._give_back(shared)
+
+    def _opened(self, version: str) -> Store:
+        """The store opened at ``version`` for this thread (its manifest connection
+        belongs to one thread): opened again only when the version changes."""
+        from teiten.store import Store
+
+        held: tuple[str, Store] | None = getattr(self._stores, "held", None)
+        if held is None or held[0] != version:
+            held = self._stores.held = (version, Store(self._store, create=False))
+        return held[1]
 
     def _take(self, version: str) -> _Shared:
         from teiten.store import Store
