@@ -292,9 +292,10 @@ class DuckDBEngine(StoreSide):
         from teiten.fingerprint.registry import tag_sql_macro
 
         self.con.execute(tag_sql_macro())
-        # Parquet footers read once per database: a server's answers read the same
-        # period files again and again (files are replaced, never rewritten in place).
-        self.con.execute("SET parquet_metadata_cache = true")
+        # Parquet footers read once per database (GLOBAL: its cursors, which answer a
+        # server's questions, read them too): answers read the same period files again
+        # and again (files are replaced, never rewritten in place).
+        self.con.execute("SET GLOBAL parquet_metadata_cache = true")
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")
         if store.has_packets():

@@ -165,7 +165,12 @@ class Engines:
         with self._lock:
             current = self._current
             if current is None or current.version != version:
-                opened = _Shared(version, DuckDBEngine(Store(self._store, create=False)))
+                # One DuckDB thread per computation: the server makes one answer per core
+                # at a time (Answers' makers), and its small queries spent more time
+                # handing work between threads than computing (first answers: 9 % less
+                # CPU on the 30 M store).
+                engine = DuckDBEngine(Store(self._store, create=False), threads=1)
+                opened = _Shared(version, engine)
                 if current is not None:
                     self._retire(current)
                 self._current = current = opened
