@@ -183,11 +183,28 @@ def _stored_state(path: Path, field: str = "state") -> str | None:
     """What ``path`` records it was summed from: its period's ``state``, or (a dimension's
     digest) the ``previous`` period's state its previous ranks were taken at."""
     try:
-        meta = pq.read_schema(path).metadata or {}
-    except (OSError, ValueError):
-        return None  # none yet, or damaged: not used, summed anew by the next build
-    raw = meta.get(_META)
-    return json.loads(raw).get(field) if raw else None
+        stat = path.stat()
+    except OSError:
+        return None  # none yet: summed by the next build
+    # Read once per file as it is (a server checks them again at each store version).
+    key = (str(path), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    record = _RECORDS.get(key)
+    if record is None:
+        try:
+            raw = (pq.read_schema(path).metadata or {}).get(_META)
+        except (OSError, ValueError):
+            raw = None  # damaged: not used, summed anew by the next build
+        record = json.loads(raw) if raw else {}
+        if len(_RECORDS) >= _RECORDS_KEPT:
+            _RECORDS.clear()
+        _RECORDS[key] = record
+    found = record.get(field)
+    return str(found) if found is not None else None
+
+
+# What each period file records (_META), by path and what stat says of the file.
+_RECORDS: dict[tuple[str, int, int, int], dict[str, object]] = {}
+_RECORDS_KEPT = 1 << 14
 
 
 def current(
