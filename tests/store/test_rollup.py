@@ -405,6 +405,33 @@ def test_a_changed_day_makes_its_month_and_quarter_stale_until_summed_again(summ
     assert data["periods"]["summed"] == []
 
 
+def test_a_digest_whose_previous_ranks_are_stale_is_not_read_until_ranked_anew(
+    simulated, summed, tmp_path
+):
+    """As a rerank killed between two files leaves it: one dimension's digest records
+    another previous state than the previous period's (its other files current)."""
+    root = tmp_path / "store"
+    shutil.copytree(summed[0], root)
+    path = root / "period_rollups" / "2019-06" / "digest-countries.parquet"
+    table = pq.read_table(path)
+    meta = table.schema.metadata or {}
+    record = json.loads(meta[b"teiten.period_rollup"]) | {"previous": "an older state"}
+    meta = {**meta, b"teiten.period_rollup": json.dumps(record).encode()}
+    pq.write_table(table.replace_schema_metadata(meta), path)
+    june = parse_period("2019-06")
+    with DuckDBEngine(Store(root, create=False)) as engine:
+        assert engine.ranked("countries", (june.start, june.end)) is None
+        assert engine.ranked("ports", (june.start, june.end))
+    periods = ["2019-06"]
+    expected = _answers(simulated, rollups=False, periods=periods)
+    assert _answers(Store(root, create=False), rollups=True, periods=periods) == expected
+    data = json.loads(cli("store", "rollup", "--periods", "--store", root, "--json").output)
+    assert data["periods"]["summed"] == ["2019-06"]
+    with DuckDBEngine(Store(root, create=False)) as engine:
+        assert engine.ranked("countries", (june.start, june.end))
+    assert _answers(Store(root, create=False), rollups=True, periods=periods) == expected
+
+
 def test_ingest_leaves_the_month_and_quarter_sums_to_store_rollup_periods(tmp_path):
     """Summing an ended month and its quarter again at every capture cost more than the
     ingest; `store rollup --periods` (or compaction) sums them once."""
