@@ -119,3 +119,26 @@ def test_the_packaged_base_cites_bluekeep_from_microsofts_day():
     assert (bluekeep.disclosed, bluekeep.published) == (date(2019, 5, 14), date(2019, 5, 16))
     assert "CVE-2019-0708" in _ids(kb.items("tcp", 3389, as_of=date(2019, 5, 15)))
     assert "CVE-2019-0708" not in _ids(kb.items("tcp", 3389, as_of=date(2019, 5, 13)))
+
+
+def test_a_summary_is_shown_once_everything_it_names_was_public():
+    """A report about 2019Q2 may not tell the reader of JPCERT/CC's 2023 ranking, nor name
+    a CVE published later: the summary is left out until then."""
+    kb = load_knowledge()
+    for day in (date(2015, 12, 31), DAY, date(2020, 6, 30), date(2023, 3, 31)):
+        for entry in kb.entries.values():
+            shown = entry.known_on(day)
+            public = entry.summary_public
+            if public is not None and public > day:
+                assert shown.summary == shown.summary_ja == "", (entry.label, day)
+            else:
+                assert (shown.summary, shown.summary_ja) == (entry.summary, entry.summary_ja)
+    # What the summaries name: the end of a year, a CVE's own day, no version or port.
+    entries = kb.entries
+    assert entries[("tcp", 22)].summary_public == date(2025, 12, 31)  # "in 2019 and 2025Q2"
+    assert entries[("tcp", 7002)].summary_public == date(2020, 10, 20)  # CVE-2020-14882
+    assert entries[("tcp", 37215)].summary_public == date(2017, 12, 31)  # "since late 2017"
+    assert entries[("udp", 11211)].summary_public == date(2018, 12, 31)  # not "1.5.6"
+    assert entries[("tcp", 23)].summary_public is None
+    assert kb.for_port("tcp", 22, as_of=DAY).summary == ""
+    assert kb.for_port("tcp", 37215, as_of=DAY).summary.startswith("Huawei HG532")

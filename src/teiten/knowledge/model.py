@@ -27,6 +27,10 @@ __all__ = [
 
 PROTOCOLS = ("tcp", "udp")
 CVE_ID = re.compile(r"^CVE-(\d{4})-\d{4,19}$")
+_CVE_NAMED = re.compile(r"CVE-\d{4}-\d{4,19}")  # a CVE a text names
+# A year a text names: 1980-2099, not part of a longer number, a version (1.5.6), a count
+# (2,000) or a port (2000/tcp).
+_YEAR_NAMED = re.compile(r"(?<![\d.,/])(?:19[89]\d|20\d\d)(?![\d.,/])")
 # Kana (hiragana, katakana, half-width katakana) or kanji: what makes a text Japanese.
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f]")
 
@@ -146,15 +150,36 @@ class PortKnowledge:
     def label(self) -> str:
         return f"{self.port}/{self.proto}"
 
+    @property
+    def summary_public(self) -> date | None:
+        """The day from which everything the summary names was public (None: it names no
+        date): the end of the latest year it names ("in 2023Q1", "2017年"), and for each
+        CVE it names, the day that CVE became public (:attr:`Cve.first_public`; one this
+        entry does not date, the end of its identifier's year)."""
+        texts = f"{self.summary}\n{self.summary_ja}"
+        dated = {c.id: c.first_public for c in self.cves}
+        days = []
+        for cve in _CVE_NAMED.findall(texts):
+            public = dated.get(cve)
+            days.append(public or date(int(cve[4:8]), 12, 31))
+        plain = _CVE_NAMED.sub("", texts)
+        days += [date(int(year), 12, 31) for year in _YEAR_NAMED.findall(plain)]
+        return max(days, default=None)
+
     def known_on(self, day: date) -> PortKnowledge:
         """A copy with only what was known on ``day``: CVEs public by then, by the vendor
         or NVD (:attr:`Cve.first_public`; an undated CVE cannot be shown to have been, so
-        it is left out) and malware reported by then or undated. Products carry no date
-        and stay."""
+        it is left out), malware reported by then or undated, and the summaries when all
+        they name was public by then (:attr:`summary_public`), else none. Products carry
+        no date and stay."""
+        public = self.summary_public
+        later = public is not None and public > day
         return dataclasses.replace(
             self,
             cves=tuple(c for c in self.cves if (f := c.first_public) is not None and f <= day),
             malware=tuple(m for m in self.malware if m.reported is None or m.reported <= day),
+            summary="" if later else self.summary,
+            summary_ja="" if later else self.summary_ja,
         )
 
     def items(self) -> list[dict[str, Any]]:
