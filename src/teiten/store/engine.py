@@ -23,7 +23,7 @@ from datetime import date
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Protocol, Self, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -44,6 +44,7 @@ __all__ = ["ENGINES", "DuckDBEngine", "Engine", "StoreSide", "engine_name", "ope
 ENGINES = ("duckdb", "spark")
 ENV_ENGINE = "TEITEN_ENGINE"
 Params = dict[str, Any]  # the values of a statement's ``$name`` markers
+_T = TypeVar("_T")
 
 
 class Engine(Protocol):
@@ -334,12 +335,11 @@ class DuckDBEngine(StoreSide):
                 empty = schema.empty_table().append_column("day", pa.array([], pa.date32()))
                 self._empty_table(f"_empty_{name}", empty)
                 self.con.execute(f"CREATE VIEW {name} AS SELECT * FROM _empty_{name}")
-        # What relation() found, once engines share this one's database (see sharing()).
-        self._relations: dict[tuple[str, tuple[Span, ...]], str] | None = None
+        # What relation(), digests(), ranked(), daily() found and kept_rows() answered,
+        # once engines share this one's database (see sharing() and _once()).
+        self._relations: dict[tuple[object, ...], Any] | None = None
         # Whether each period's files are current, by label, once engines share.
         self._known: dict[str, bool] | None = None
-        # What kept_rows() answered, once engines share.
-        self._kept: dict[tuple[str, str], list[dict[str, Any]]] | None = None
 
     def _empty_table(self, name: str, empty: pa.Table) -> None:
         """A table with ``empty``'s columns and no row, in the database (not registered on
@@ -364,9 +364,6 @@ class DuckDBEngine(StoreSide):
         if self._known is None:
             self._known = {}
         twin._known = self._known
-        if self._kept is None:
-            self._kept = {}
-        twin._kept = self._kept
         return twin
 
     def relation(self, name: str, *spans: Span) -> str:
@@ -399,12 +396,8 @@ class DuckDBEngine(StoreSide):
     def kept_rows(self, sql: str, params: Params | None = None) -> list[dict[str, Any]]:
         """:meth:`rows`, kept for the engines sharing this one's database (see
         :class:`Engine`)."""
-        if self._kept is None:
-            return self.rows(sql, params)
-        key = (sql, repr(sorted((params or {}).items())))
-        found = self._kept.get(key)
-        if found is None:
-            found = self._kept[key] = self.rows(sql, params)
+        key = ("rows", sql, repr(sorted((params or {}).items())))
+        found: list[dict[str, Any]] = self._once(key, lambda: self.rows(sql, params))
         return [dict(row) for row in found]
 
     def daily(self, name: str, start: date, end: date) -> str | None:
@@ -417,17 +410,21 @@ class DuckDBEngine(StoreSide):
         )
         return found or None
 
-    def _held(self, key: tuple[str, tuple[Span, ...]], find: Callable[[], str]) -> str:
-        """What ``find`` gives: the period rollups' states read once for the sharing
-        engines; "" without rollups."""
-        if not self.rolled_up:
-            return ""
+    def _once(self, key: tuple[object, ...], find: Callable[[], _T]) -> _T:
+        """What ``find`` gives, found once for the engines sharing this one's database
+        (the store does not change under them); found each time by an engine alone."""
         if self._relations is not None and key in self._relations:
-            return self._relations[key]
+            found: _T = self._relations[key]
+            return found
         found = find()
         if self._relations is not None:
             self._relations[key] = found
         return found
+
+    def _held(self, key: tuple[str, tuple[Span, ...]], find: Callable[[], str]) -> str:
+        """What ``find`` gives: the period rollups' states read once for the sharing
+        engines; "" without rollups."""
+        return self._once(key, find) if self.rolled_up else ""
 
     def _relation(self, name: str, spans: tuple[Span, ...]) -> str:
         used: list[period_rollups.CalendarPeriod] = []
