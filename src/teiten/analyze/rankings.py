@@ -359,7 +359,7 @@ def _digest_totals(
     if totals is None or tags is None:
         return None
     kept = [
-        [r for r in engine.kept_rows(*queries.rankings.digest_of(d[0])) if r["traffic"] == traffic]
+        [r for r in engine.kept_rows(*queries.rankings.digest_of(d)) if r["traffic"] == traffic]
         for d in (totals, tags)
     ]
     (t,), histogram = kept

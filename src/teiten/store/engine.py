@@ -81,10 +81,10 @@ class Engine(Protocol):
         way the rows sum to the same answers."""
         ...
 
-    def digests(self, name: str, *spans: Span) -> list[str] | None:
-        """What to read digest ``name`` (:data:`~teiten.store.period_rollups.DIGESTS`)
-        of each span from, when every span is a whole month, quarter or ISO week whose
-        digest is current or holds no day at all (an empty relation then); else None."""
+    def digests(self, name: str, span: Span) -> str | None:
+        """What to read digest ``name`` (:data:`~teiten.store.period_rollups.DIGESTS`) of
+        ``span`` from, when it is a whole month, quarter or ISO week whose digest is
+        current; else None."""
         ...
 
     def ranked(self, name: str, span: Span) -> str | None:
@@ -258,7 +258,7 @@ class StoreSide:
         """The view ``name`` (an engine that reads period rollups overrides this)."""
         return name
 
-    def digests(self, name: str, *spans: Span) -> list[str] | None:
+    def digests(self, name: str, span: Span) -> str | None:
         """None: no digests (an engine that reads period rollups overrides this)."""
         return None
 
@@ -373,16 +373,14 @@ class DuckDBEngine(StoreSide):
             return name
         return self._held((name, spans), lambda: self._relation(name, spans)) or name
 
-    def digests(self, name: str, *spans: Span) -> list[str] | None:
-        """The digest files of ``spans`` when each is a whole month, quarter or ISO week
-        with a current digest, or without any day (see :class:`Engine`)."""
+    def digests(self, name: str, span: Span) -> str | None:
+        """The digest file of ``span`` when it is a whole month, quarter or ISO week with a
+        current digest (see :class:`Engine`)."""
         found = self._held(
-            (f"digest-{name}", spans),
-            lambda: "\n".join(
-                period_rollups.digest_files(self.store, name, spans, known=self._known) or []
-            ),
+            (f"digest-{name}", (span,)),
+            lambda: period_rollups.digest_file(self.store, name, *span, known=self._known) or "",
         )
-        return found.split("\n") if found else None
+        return found or None
 
     def ranked(self, name: str, span: Span) -> str | None:
         """The digest file of ``span`` when its rows' previous ranks are current (see

@@ -58,7 +58,7 @@ __all__ = [
     "current",
     "daily_files",
     "day_files",
-    "digest_files",
+    "digest_file",
     "path",
     "period_state",
     "periods_of",
@@ -249,46 +249,37 @@ def cover(
     return used, left
 
 
-def digest_files(
-    store: Store, name: str, spans: Iterable[Span], *, known: dict[str, bool] | None = None
-) -> list[str] | None:
-    """SQL reading digest ``name`` of each span, when each is one whole month, quarter or
-    ISO week whose digest is current (or that holds no rolled-up day: no rows then, unless
-    no span holds any); else None (``known``: as :func:`current` takes it)."""
-    found: list[Path | None] = []
-    for start, end in spans:
-        period = _whole(start, end)
-        if period is None:
-            return None
-        if current(store, period, known=known):
-            found.append(digest_path(store, period, name))
-        elif _holds_days(store, period):
-            return None
-        else:
-            found.append(None)
-    some = next((f for f in found if f is not None), None)
-    if some is None:
-        return None
-    return [
-        rollup._files([f]) if f else f"(SELECT * FROM {rollup._files([some])} WHERE FALSE)"
-        for f in found
-    ]
+def digest_file(
+    store: Store, name: str, start: date, end: date, *, known: dict[str, bool] | None = None
+) -> str | None:
+    """SQL reading digest ``name`` of the days ``start`` … ``end`` (exclusive), when they
+    are one whole month, quarter or ISO week whose digest is current; else None
+    (``known``: as :func:`current` takes it)."""
+    period = _current_whole(store, start, end, known)
+    return rollup._files([digest_path(store, period, name)]) if period else None
 
 
 def ranked_file(
     store: Store, name: str, start: date, end: date, *, known: dict[str, bool] | None = None
 ) -> str | None:
-    """SQL reading the digest of dimension ``name`` of the days ``start`` … ``end``
-    (exclusive) with its rows' previous ranks, when they are one whole month, quarter or
-    ISO week whose digest is current and whose previous period has not changed since its
-    ranks were taken; else None (``known``: as :func:`current` takes it)."""
-    period = _whole(start, end)
-    if period is None or not current(store, period, known=known):
+    """:func:`digest_file` of dimension ``name``, its rows with their previous ranks, when
+    the previous period has not changed since those were taken; else None."""
+    period = _current_whole(store, start, end, known)
+    if period is None:
         return None
     file = digest_path(store, period, name)
     if _stored_state(file, "previous") != period_state(store, period.previous()):
         return None
     return rollup._files([file])
+
+
+def _current_whole(
+    store: Store, start: date, end: date, known: dict[str, bool] | None
+) -> CalendarPeriod | None:
+    """The month, quarter or ISO week that is exactly ``start`` … ``end``, when its files
+    are current."""
+    period = _whole(start, end)
+    return period if period is not None and current(store, period, known=known) else None
 
 
 def daily_files(
