@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 import json
+import threading
 import time
 
 import numpy as np
@@ -117,9 +118,20 @@ def _five_groups(root, packets):
     the sixth part, the store and its part files."""
     parts = [packets.select(np.arange(i, len(packets), 6)) for i in range(6)]
     writer = _writer(root, compact_interval=3600, compact_min_files=4)
+    # A group's answer is given before the writer thread looks whether to compact: the
+    # caller waits for that look too, or an interval changed meanwhile would apply to it.
+    looked = threading.Semaphore(0)
+    look = writer._maybe_compact
+
+    def looked_at() -> None:
+        look()
+        looked.release()
+
+    writer._maybe_compact = looked_at  # type: ignore[method-assign]
     writer.start()
     for seq, part in enumerate(parts[:5]):
         assert writer.submit(_job(part, "tokyo-1", seq)).result(timeout=60).status == "stored"
+        assert looked.acquire(timeout=60)
     store = Store(root, create=False)
     return writer, parts[5], store, sorted((store.root / "packets").glob("*/*.parquet"))
 
