@@ -257,9 +257,10 @@ def test_a_killed_query_s_spill_folder_is_removed_by_the_next_engine(
     assert not orphan.exists() and live.exists()
 
 
-# Quarters and months read from their period rollups (Q2 and its previous, Q1; May and
-# April), a week from its digests and the months' daily digests, a range with a whole
-# month inside (April from its file, the rest from days).
+# Quarters, months and weeks read from their period rollups (Q2 and its previous, Q1;
+# May and April; W20 and W19) and digests, series from the months' daily digests, a
+# range with a whole month and a whole week inside (April and W13 from their files, the
+# rest from days).
 PERIOD_GRID = ["2019Q2", "2019-05", "2019-W20", "2019-03-20..2019-05-10"]
 
 
@@ -289,9 +290,11 @@ def test_month_and_quarter_rollups_give_the_answers_of_the_packets(simulated, su
         assert "2019-04/sources.parquet" in mixed and "period_rollups/2019-05" not in mixed
         assert "day=2019-03-20/" in mixed and "day=2019-05-10/" in mixed
         assert "day=2019-03-19/" not in mixed and "day=2019-05-11/" not in mixed
+        # A whole ISO week outside the month (W13: March 25 … 31) from its file too.
+        assert "2019-W13/sources.parquet" in mixed and "day=2019-03-25/" not in mixed
         week = parse_period("2019-W20")
         read = engine.relation("keys", (week.start, week.end))
-        assert read.count(".keys.parquet'") == 7 and "period_rollups" not in read
+        assert "2019-W20/keys.parquet" in read and ".keys.parquet'" not in read
         # Unfiltered rankings of Q2, May and a week read their digests, whose rows carry
         # their previous ranks; a range has none.
         for p in (q2, parse_period("2019-05"), week):

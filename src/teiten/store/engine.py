@@ -75,7 +75,7 @@ class Engine(Protocol):
     def relation(self, name: str, *spans: Span) -> str:
         """What to read rollup ``name``'s rows of the days of ``spans`` (each a start and
         an exclusive end) from, for a FROM clause: the view, or its period rollups where
-        they cover whole months or quarters of a span (one never reaches across two
+        they cover whole quarters, months or ISO weeks of a span (one never reaches across two
         spans: a query telling a period from its previous one by ``day`` passes both),
         with the other days' rollup files (:mod:`teiten.store.period_rollups`). Either
         way the rows sum to the same answers."""
@@ -367,7 +367,7 @@ class DuckDBEngine(StoreSide):
         return twin
 
     def relation(self, name: str, *spans: Span) -> str:
-        """The period rollup files covering whole months or quarters of ``spans`` and the
+        """The period rollup files covering whole quarters, months or ISO weeks of ``spans`` and the
         other days' rollup files (see :class:`Engine`)."""
         if name not in period_rollups.TABLES:
             return name

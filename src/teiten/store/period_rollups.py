@@ -1,7 +1,7 @@
-"""Period rollups: the ``keys`` and ``sources`` rollups summed over whole calendar months
-and quarters, for answers about a whole period (rankings and their totals), and the
-*digests* of months, quarters and ISO weeks: what their unfiltered rankings and their
-daily series show, computed once.
+"""Period rollups: the ``keys`` and ``sources`` rollups summed over whole calendar months,
+quarters and ISO weeks, for answers about a whole period (rankings and their totals),
+and their *digests*: what their unfiltered rankings and their daily series show,
+computed once.
 
 A quarter's day rollups repeat a source once per day it was seen; summed over the
 quarter they hold each (row key, source) once. On the 300 M-packet simulation the
@@ -9,12 +9,12 @@ rows of the top 10 ports shrink 13-fold (persistent scanners), which is where a
 ranking spends its time (the shown rows grouped by source). Sums and distinct counts
 over the period stay exact: the rows are the day rows summed, keys unchanged.
 
-Files: ``period_rollups/<label>/{keys,sources}.parquet`` (``2019Q2``, ``2019-04``),
-each row's ``day`` the period's first day, so a query's ``day >= start AND day < end``
-selects it when the period lies inside those bounds; ``digest-<name>.parquet`` (of
-:data:`DIGESTS`) beside them, and for an ISO week (``2019-W15``) alone, summed from its
-days' rollups; and for a month ``daily-<name>.parquet`` (of :data:`DAILY`): per day and
-row, the counts a time series draws. Each file records the *state* it
+Files: ``period_rollups/<label>/{keys,sources}.parquet`` (``2019Q2``, ``2019-04``,
+``2019-W15``), each row's ``day`` the period's first day, so a query's ``day >= start
+AND day < end`` selects it when the period lies inside those bounds;
+``digest-<name>.parquet`` (of :data:`DIGESTS`) beside them; and for a month
+``daily-<name>.parquet`` (of :data:`DAILY`): per day and row, the counts a time series
+draws. Each file records the *state* it
 was summed from: a digest of the names and sizes of the period's day rollup files. A
 query uses a file only when that state is the store's (:func:`cover`), else it reads
 the day rows — the same answer, slower. Any change to a day (ingest of late data,
@@ -169,11 +169,9 @@ def digest_path(store: Store, period: CalendarPeriod, name: str, kind: str = "di
 
 
 def _files(store: Store, period: CalendarPeriod) -> list[Path]:
-    """Every file of ``period``: its rollups (not a week's), digests, daily digests (a
-    month's)."""
+    """Every file of ``period``: its rollups, digests, daily digests (a month's)."""
     found = [digest_path(store, period, d) for d in DIGESTS]
-    if period.kind != "week":
-        found += [path(store, period, t) for t in TABLES]
+    found += [path(store, period, t) for t in TABLES]
     if period.kind == "month":
         found += [digest_path(store, period, d, "daily") for d in DAILY]
     return found
@@ -229,12 +227,12 @@ def cover(
     store: Store, start: date, end: date, *, known: dict[str, bool] | None = None
 ) -> tuple[list[CalendarPeriod], list[Span]]:
     """Split the days ``start`` … ``end`` (exclusive) into periods with current files
-    (quarters first, then months) and the day ranges left to read from the day rows
+    (quarters first, then months, then ISO weeks) and the day ranges left to read from the day rows
     (``known``: as :func:`current` takes it)."""
     if not (store.root / FOLDER).is_dir():
         return [], [(start, end)] if start < end else []
     used: list[CalendarPeriod] = []
-    for period in _inside(start, end):
+    for period in [*_inside(start, end), *_weeks_inside(start, end)]:
         if not any(_overlaps(period, u) for u in used) and current(store, period, known=known):
             used.append(period)
     used.sort(key=lambda p: p.start)
@@ -323,6 +321,17 @@ def _inside(start: date, end: date) -> list[CalendarPeriod]:
     return [p for p in inside if start <= p.start and p.end <= end]
 
 
+def _weeks_inside(start: date, end: date) -> list[CalendarPeriod]:
+    """ISO weeks lying wholly within ``start`` … ``end``."""
+    week = _week(*start.isocalendar()[:2])
+    found = []
+    while week.start < end:
+        if start <= week.start and week.end <= end:
+            found.append(week)
+        week = week.following()
+    return found
+
+
 def _overlaps(a: CalendarPeriod, b: CalendarPeriod) -> bool:
     return a.start < b.end and b.start < a.end
 
@@ -355,8 +364,7 @@ def _miscounted(store: Store, period: CalendarPeriod, con: duckdb.DuckDBPyConnec
             counts[table] = _one(con, total + rollup._files(days)) if days else 0
         except duckdb.Error as exc:
             return f"a day's {table} rollup cannot be read ({str(exc).splitlines()[0]})"
-        if period.kind != "week":
-            checked.append((path(store, period, table), "", table))
+        checked.append((path(store, period, table), "", table))
     digests = [digest_path(store, period, name) for name in DIGESTS if name != "tags"]
     if period.kind == "month":
         digests += [digest_path(store, period, name, "daily") for name in DAILY]
@@ -507,9 +515,9 @@ def _inputs(store: Store, period: CalendarPeriod, table: str) -> list[Path]:
 
 
 def _sum(store: Store, period: CalendarPeriod, state: str) -> None:
-    """Write ``period``'s files from its day rollups, streamed (memory stays bounded): a
-    month's and a quarter's rollups, then the digests from them (a week's from its days'
-    rollups), then a month's daily digests from its days' rollups."""
+    """Write ``period``'s files from its day rollups, streamed (memory stays bounded): its
+    rollups, then the digests from them, then a month's daily digests from its days'
+    rollups."""
     import duckdb
 
     from teiten.store.engine import duckdb_config, memory_limit
@@ -524,11 +532,8 @@ def _sum(store: Store, period: CalendarPeriod, state: str) -> None:
     try:
         relations = {}
         for table in TABLES:
-            if period.kind == "week":
-                relations[table] = _read(_day_files(store, period, table), table, staging)
-            else:
-                _sum_table(con, store, period, table, staging / f"{table}.parquet", meta)
-                relations[table] = rollup._files([staging / f"{table}.parquet"])
+            _sum_table(con, store, period, table, staging / f"{table}.parquet", meta)
+            relations[table] = rollup._files([staging / f"{table}.parquet"])
         _digest(con, relations, staging, meta, _previous(store, period), store)
         if period.kind == "month":
             _daily(con, store, period, staging, meta)

@@ -168,17 +168,21 @@ class _Server:
         self.loopback = is_loopback(config.host)
 
     def prepare(self) -> None:
-        """Import what answers are computed with, read the packaged knowledge base and
-        open the engine, before the first client asks: a first answer then costs its
-        queries alone (the first twenty clients would otherwise all wait for one import
-        of the analyses, one parse of the knowledge base)."""
+        """Import what answers are computed with, read the packaged knowledge base, port
+        registry and country names, and open the engine, before the first client asks: a
+        first answer then costs its queries alone (the first twenty clients would
+        otherwise all wait for one import of the analyses, one parse of each file)."""
         import importlib
 
+        from teiten.enrich import port_registry
+        from teiten.enrich.countries import country_code
         from teiten.knowledge import load_knowledge
 
         for module in _ANSWER_MODULES:
             importlib.import_module(module)
-        load_knowledge()  # the packaged file, parsed once: port rows name their service
+        load_knowledge()  # the packaged files, parsed once: port rows name their service,
+        port_registry()  # ... and their IANA name;
+        country_code("JP")  # a country filter is read from every spelling of every name
         try:
             with self.engines.lend():
                 pass
