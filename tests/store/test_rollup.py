@@ -460,7 +460,8 @@ def test_a_damaged_period_rollup_is_not_read(simulated, summed, tmp_path):
     with DuckDBEngine(Store(root, create=False)) as engine:
         assert "2019Q2" not in engine.relation("keys", (q2.start, q2.end))
         assert engine.ranked("ports", (may.start, may.end)) is None
-        assert engine.digests("totals", (q2.start, q2.end)) is None
+        # Each file is checked on its own: Q2's totals digest is intact and current.
+        assert "2019Q2/digest-totals" in (engine.digests("totals", (q2.start, q2.end)) or "")
         assert engine.ranked("ports", (w20.start, w20.end)) is None
         assert engine.daily("ports", date(2019, 3, 25), date(2019, 4, 8)) is None
     for period in ("2019Q2", "2019-05", "2019-W20"):
@@ -468,6 +469,21 @@ def test_a_damaged_period_rollup_is_not_read(simulated, summed, tmp_path):
         assert cli(*args, root).output == cli(*args, simulated.root).output
     args = ("series", "--period", "2019-03-25..2019-04-07", "--port", "23/tcp", "--json")
     assert cli(*args, "--store", root).output == cli(*args, "--store", simulated.root).output
+
+
+def test_the_engine_reads_what_period_files_record_as_pyarrow_does(summed, tmp_path):
+    from teiten.store.period_rollups import read_record
+
+    root = tmp_path / "store"
+    shutil.copytree(summed[0], root)
+    damaged = root / "period_rollups" / "2019-05" / "keys.parquet"
+    damaged.write_bytes(b"not parquet")
+    files = sorted((root / "period_rollups").glob("2019-0[45]/*.parquet"))
+    with DuckDBEngine(Store(root, create=False)) as engine:
+        for path in files:
+            assert engine._record(path) == read_record(path), path
+        assert engine._record(damaged) is None and engine._record(root / "none.parquet") is None
+    assert sum(read_record(p) is not None for p in files) == len(files) - 1
 
 
 def test_store_check_finds_a_period_rollup_that_does_not_count_its_days(summed, tmp_path):

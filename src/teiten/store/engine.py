@@ -338,8 +338,8 @@ class DuckDBEngine(StoreSide):
         # What relation(), digests(), ranked(), daily() found and kept_rows() answered,
         # once engines share this one's database (see sharing() and _once()).
         self._relations: dict[tuple[object, ...], Any] | None = None
-        # Whether each period's files are current, by label, once engines share.
-        self._known: dict[str, bool] | None = None
+        # Each period's state (of its day rollup files) by label, once engines share.
+        self._known: dict[str, str] | None = None
 
     def _empty_table(self, name: str, empty: pa.Table) -> None:
         """A table with ``empty``'s columns and no row, in the database (not registered on
@@ -378,7 +378,7 @@ class DuckDBEngine(StoreSide):
         current digest (see :class:`Engine`)."""
         found = self._held(
             (f"digest-{name}", (span,)),
-            lambda: period_rollups.digest_file(self.store, name, *span, known=self._known) or "",
+            lambda: period_rollups.digest_file(self.store, name, *span, **self._checks()) or "",
         )
         return found or None
 
@@ -387,7 +387,7 @@ class DuckDBEngine(StoreSide):
         :class:`Engine`)."""
         found = self._held(
             (f"ranked-{name}", (span,)),
-            lambda: period_rollups.ranked_file(self.store, name, *span, known=self._known) or "",
+            lambda: period_rollups.ranked_file(self.store, name, *span, **self._checks()) or "",
         )
         return found or None
 
@@ -403,10 +403,27 @@ class DuckDBEngine(StoreSide):
         found = self._held(
             (f"daily-{name}", ((start, end),)),
             lambda: (
-                period_rollups.daily_files(self.store, name, start, end, known=self._known) or ""
+                period_rollups.daily_files(self.store, name, start, end, **self._checks()) or ""
             ),
         )
         return found or None
+
+    def _checks(self) -> dict[str, Any]:
+        """How this engine checks that period files are current: the states found so far
+        by the engines sharing its database, and each file's record read by DuckDB (whose
+        footer cache the query reading the file then uses: parsed once, not twice)."""
+        return {"known": self._known, "read": self._record}
+
+    def _record(self, path: Path) -> bytes | None:
+        """What the period file ``path`` records (None: nothing, or it cannot be read)."""
+        sql = "SELECT value FROM parquet_kv_metadata($path) WHERE key = $key"
+        try:
+            found = self.con.execute(
+                sql, {"path": str(path), "key": period_rollups.RECORD_KEY}
+            ).fetchone()
+        except duckdb.Error:
+            return None  # damaged: not used, summed anew by the next build
+        return bytes(found[0]) if found else None
 
     def _once(self, key: tuple[object, ...], find: Callable[[], _T]) -> _T:
         """What ``find`` gives, found once for the engines sharing this one's database
@@ -428,7 +445,7 @@ class DuckDBEngine(StoreSide):
         used: list[period_rollups.CalendarPeriod] = []
         left: list[Span] = []
         for start, end in spans:
-            files, days = period_rollups.cover(self.store, start, end, known=self._known)
+            files, days = period_rollups.cover(self.store, start, end, name, **self._checks())
             used += files
             left += days
         parts = [

@@ -31,7 +31,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -74,6 +74,7 @@ DAILY = tuple(queries.series.DAILY_DIGESTS)
 LAYOUT_VERSION = 6  # of the files' columns and order: part of every period's state
 FOLDER = "period_rollups"
 _META = b"teiten.period_rollup"
+RECORD_KEY = _META.decode()  # the footer metadata key of what a period file records
 Span = tuple[date, date]  # whole UTC days, start inclusive, end exclusive
 
 
@@ -177,7 +178,21 @@ def _files(store: Store, period: CalendarPeriod) -> list[Path]:
     return found
 
 
-def _stored_state(path: Path, field: str = "state") -> str | None:
+def read_record(path: Path) -> bytes | None:
+    """What the period file ``path`` records (:data:`RECORD_KEY`), read with pyarrow (its
+    footer parsed); None when it records nothing or cannot be read."""
+    try:
+        return (pq.read_schema(path).metadata or {}).get(_META)
+    except (OSError, ValueError):
+        return None  # damaged: not used, summed anew by the next build
+
+
+# How a caller reads a period file's record: an engine that will read the file itself
+# reads it so (DuckDB: the footer parsed once, for the check and the query).
+Reader = Callable[[Path], "bytes | None"]
+
+
+def _stored_state(path: Path, field: str = "state", read: Reader = read_record) -> str | None:
     """What ``path`` records it was summed from: its period's ``state``, or (a dimension's
     digest) the ``previous`` period's state its previous ranks were taken at."""
     try:
@@ -188,10 +203,7 @@ def _stored_state(path: Path, field: str = "state") -> str | None:
     key = (str(path), stat.st_ino, stat.st_size, stat.st_mtime_ns)
     record = _RECORDS.get(key)
     if record is None:
-        try:
-            raw = (pq.read_schema(path).metadata or {}).get(_META)
-        except (OSError, ValueError):
-            raw = None  # damaged: not used, summed anew by the next build
+        raw = read(path)
         record = json.loads(raw) if raw else {}
         if len(_RECORDS) >= _RECORDS_KEPT:
             _RECORDS.clear()
@@ -210,30 +222,49 @@ def current(
     period: CalendarPeriod,
     state: str | None = None,
     *,
-    known: dict[str, bool] | None = None,
+    known: dict[str, str] | None = None,
+    files: Iterable[Path] | None = None,
+    read: Reader = read_record,
 ) -> bool:
-    """Whether ``period``'s files were summed from the day rollups the store has now
-    (``known``: the answers found so far by label, for callers over an unchanging store)."""
-    if known is not None and period.label in known:
-        return known[period.label]
-    state = state or period_state(store, period)
-    found = all(_stored_state(p) == state for p in _files(store, period))
-    if known is not None:
-        known[period.label] = found
+    """Whether ``period``'s ``files`` (default: all of them) were summed from the day
+    rollups the store has now (``known``: the period states found so far by label, for
+    callers over an unchanging store). A question checks only the files it reads: each
+    records the state it was summed from, and reading a record parses the file's footer
+    (a quarter's ``keys``: 148 kB; ``read``: how)."""
+    state = state or _state(store, period, known)
+    wanted = _files(store, period) if files is None else files
+    return all(_stored_state(p, read=read) == state for p in wanted)
+
+
+def _state(store: Store, period: CalendarPeriod, known: dict[str, str] | None) -> str:
+    """:func:`period_state`, found once per label in ``known``."""
+    if known is None:
+        return period_state(store, period)
+    found = known.get(period.label)
+    if found is None:
+        found = known[period.label] = period_state(store, period)
     return found
 
 
 def cover(
-    store: Store, start: date, end: date, *, known: dict[str, bool] | None = None
+    store: Store,
+    start: date,
+    end: date,
+    table: str,
+    *,
+    known: dict[str, str] | None = None,
+    read: Reader = read_record,
 ) -> tuple[list[CalendarPeriod], list[Span]]:
-    """Split the days ``start`` … ``end`` (exclusive) into periods with current files
-    (quarters first, then months, then ISO weeks) and the day ranges left to read from the day rows
-    (``known``: as :func:`current` takes it)."""
+    """Split the days ``start`` … ``end`` (exclusive) into periods whose rollup ``table``
+    is current (quarters first, then months, then ISO weeks) and the day ranges left to
+    read from the day rows (``known``, ``read``: as :func:`current` takes them)."""
     if not (store.root / FOLDER).is_dir():
         return [], [(start, end)] if start < end else []
     used: list[CalendarPeriod] = []
     for period in [*_inside(start, end), *_weeks_inside(start, end)]:
-        if not any(_overlaps(period, u) for u in used) and current(store, period, known=known):
+        if any(_overlaps(period, u) for u in used):
+            continue
+        if current(store, period, known=known, files=[path(store, period, table)], read=read):
             used.append(period)
     used.sort(key=lambda p: p.start)
     left: list[Span] = []
@@ -248,50 +279,72 @@ def cover(
 
 
 def digest_file(
-    store: Store, name: str, start: date, end: date, *, known: dict[str, bool] | None = None
+    store: Store,
+    name: str,
+    start: date,
+    end: date,
+    *,
+    known: dict[str, str] | None = None,
+    read: Reader = read_record,
 ) -> str | None:
     """SQL reading digest ``name`` of the days ``start`` … ``end`` (exclusive), when they
     are one whole month, quarter or ISO week whose digest is current; else None
-    (``known``: as :func:`current` takes it)."""
-    period = _current_whole(store, start, end, known)
-    return rollup._files([digest_path(store, period, name)]) if period else None
+    (``known``, ``read``: as :func:`current` takes them)."""
+    file = _current_digest(store, name, start, end, known, read)
+    return rollup._files([file[1]]) if file else None
 
 
 def ranked_file(
-    store: Store, name: str, start: date, end: date, *, known: dict[str, bool] | None = None
+    store: Store,
+    name: str,
+    start: date,
+    end: date,
+    *,
+    known: dict[str, str] | None = None,
+    read: Reader = read_record,
 ) -> str | None:
     """:func:`digest_file` of dimension ``name``, its rows with their previous ranks, when
     the previous period has not changed since those were taken; else None."""
-    period = _current_whole(store, start, end, known)
+    file = _current_digest(store, name, start, end, known, read)
+    if file is None:
+        return None
+    period, found = file
+    if _stored_state(found, "previous", read) != _state(store, period.previous(), known):
+        return None
+    return rollup._files([found])
+
+
+def _current_digest(
+    store: Store, name: str, start: date, end: date, known: dict[str, str] | None, read: Reader
+) -> tuple[CalendarPeriod, Path] | None:
+    """The month, quarter or ISO week that is exactly ``start`` … ``end`` and its digest
+    ``name``, when that digest is current."""
+    period = _whole(start, end)
     if period is None:
         return None
     file = digest_path(store, period, name)
-    if _stored_state(file, "previous") != period_state(store, period.previous()):
-        return None
-    return rollup._files([file])
-
-
-def _current_whole(
-    store: Store, start: date, end: date, known: dict[str, bool] | None
-) -> CalendarPeriod | None:
-    """The month, quarter or ISO week that is exactly ``start`` … ``end``, when its files
-    are current."""
-    period = _whole(start, end)
-    return period if period is not None and current(store, period, known=known) else None
+    return (period, file) if current(store, period, known=known, files=[file], read=read) else None
 
 
 def daily_files(
-    store: Store, name: str, start: date, end: date, *, known: dict[str, bool] | None = None
+    store: Store,
+    name: str,
+    start: date,
+    end: date,
+    *,
+    known: dict[str, str] | None = None,
+    read: Reader = read_record,
 ) -> str | None:
     """SQL reading daily digest ``name`` (of :data:`DAILY`) of the months overlapping the
     days ``start`` … ``end`` (exclusive), when each is current or holds no rolled-up day;
-    else None (a month not summed yet: read the rollups; ``known``: as :func:`current`
-    takes it)."""
+    else None (a month not summed yet: read the rollups; ``known``, ``read``: as
+    :func:`current` takes them)."""
     found = []
     month = _month(start.year, start.month)
     while month.start < end:
-        if current(store, month, known=known):
-            found.append(digest_path(store, month, name, "daily"))
+        file = digest_path(store, month, name, "daily")
+        if current(store, month, known=known, files=[file], read=read):
+            found.append(file)
         elif _holds_days(store, month):
             return None
         month = _month(month.end.year, month.end.month)
@@ -509,7 +562,7 @@ def _inputs(store: Store, period: CalendarPeriod, table: str) -> list[Path]:
     are current (the same rows, fewer of them), else its days' rollup files."""
     if period.kind == "quarter":
         months = [_month(period.start.year, period.start.month + i) for i in range(3)]
-        if all(current(store, m) for m in months):
+        if all(current(store, m, files=[path(store, m, table)]) for m in months):
             return [path(store, m, table) for m in months]
     return _day_files(store, period, table)
 
