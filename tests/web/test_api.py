@@ -392,3 +392,30 @@ def test_metrics_name_routes_never_the_address_asked_for(store, tmp_path):
         assert "120.217.27.51" not in metrics and "120.217.27.51" not in server.log_text()
     finally:
         server.stop()
+
+
+def test_twenty_first_answers_at_once_are_made_in_one_thread_per_maker(store, tmp_path):
+    """Requests wait for a maker in the event loop, in order: not each in a thread."""
+    import asyncio
+    import os
+
+    budget = {"requests_per_minute": 100_000, "burst": 100_000}
+    server = WebServer(tmp_path, store, limits=budget, cache={"warm": False}).start()
+    assert server.process is not None
+    tasks = Path(f"/proc/{server.process.pid}/task")
+    try:
+        before = len(list(tasks.iterdir()))
+
+        async def burst() -> list[int]:
+            limits = httpx.Limits(max_connections=20)
+            async with httpx.AsyncClient(base_url=server.url, limits=limits, timeout=60) as http:
+                asked = [
+                    http.get("/api/v1/top/ports", params={"period": PERIOD, "limit": n})
+                    for n in range(1, 21)  # twenty answers, none made yet
+                ]
+                return [r.status_code for r in await asyncio.gather(*asked)]
+
+        assert asyncio.run(burst()) == [200] * 20
+        assert len(list(tasks.iterdir())) - before <= (os.cpu_count() or 2)
+    finally:
+        server.stop()

@@ -54,7 +54,8 @@ class Answers:
 
     def __init__(self, entries: int, makers: int | None = None) -> None:
         self._entries = entries
-        self._makers = threading.Semaphore(makers or os.cpu_count() or 2)
+        self.makers = makers or os.cpu_count() or 2  # answers made at once (one per core)
+        self._makers = threading.Semaphore(self.makers)
         self._held: OrderedDict[Key, Held] = OrderedDict()
         self._making: dict[Key, threading.Event] = {}
         self._lock = threading.Lock()
