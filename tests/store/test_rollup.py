@@ -358,6 +358,34 @@ def test_kept_rows_are_read_once_for_the_engines_sharing_a_database(summed):
             assert len(kept) == 1  # read once, by the first engine
 
 
+def test_a_months_daily_rows_are_read_once_for_its_quarter_month_and_weeks(
+    simulated, summed, monkeypatch
+):
+    store = Store(summed[0], create=False)
+    asked = [parse_period(p) for p in ("2019Q2", "2019-05", "2019-W20", "2019-04-29..2019-05-05")]
+    filters = [Filters(), Filters(port="23/tcp"), Filters(country="JP")]
+    with DuckDBEngine(simulated, rollups=False) as packets:
+        expected = [series(packets, p, filters=f).as_json() for p in asked for f in filters]
+    queries: list[str] = []
+    rows = DuckDBEngine.rows
+
+    def counted(self, sql, params=None):
+        queries.append(sql)
+        return rows(self, sql, params)
+
+    monkeypatch.setattr(DuckDBEngine, "rows", counted)
+    with DuckDBEngine(store) as engine:
+        found = []
+        for period in asked:
+            with engine.sharing(Store(summed[0], create=False)) as twin:
+                found += [series(twin, period, filters=f).as_json() for f in filters]
+            if period.label == "2019Q2":
+                assert len(queries) == 9  # three months' rows of three series
+                queries.clear()
+    assert found == expected
+    assert queries == []  # May, its week and a range within it: the rows kept
+
+
 @pytest.mark.parametrize("label", ["2019-05", "2019Q2"])
 @pytest.mark.parametrize("table", ["keys", "sources"])
 def test_a_period_s_rows_lie_by_kind_and_country_for_a_country_to_skip_the_rest(

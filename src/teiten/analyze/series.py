@@ -115,17 +115,27 @@ def series(
     by_sources = metric == "sources"
     daily = _daily(engine, period, filters) if by == "day" else None
     if daily is not None:
-        relation, row = daily
-        statement = queries.series.from_daily(
-            relation,
-            row,
-            traffic,
-            period.start,
-            period.end,
-            by_sources=by_sources,
-            tags=BREAKDOWN_TAGS,
-            backscatter=backscatter,
-        )
+        name, row = daily
+        rows = []
+        for first, end in _months(period):
+            relation = engine.daily(name, first, end)
+            if relation is None:
+                continue  # a month holding no day
+            # A whole month's rows, kept for the engines sharing a server's database:
+            # the series of its weeks, of the month and of its quarter read them once.
+            statement = queries.series.from_daily(
+                relation,
+                row,
+                traffic,
+                first,
+                end,
+                by_sources=by_sources,
+                tags=BREAKDOWN_TAGS,
+                backscatter=backscatter,
+            )
+            rows += [
+                r for r in engine.kept_rows(*statement) if period.start <= r["bucket"] < period.end
+            ]
     else:
         statement = queries.series.counts(
             engine.dialect,
@@ -138,7 +148,7 @@ def series(
             backscatter=backscatter,
             where=where,
         )
-    rows = engine.rows(*statement)
+        rows = engine.rows(*statement)
     buckets = [_label(b) for b in _buckets(period, by)]
     found = {_label(r["bucket"]): r for r in rows}
     columns = {label: queries.rankings.tag_column(label) for label in BREAKDOWN_TAGS}
@@ -161,9 +171,10 @@ def series(
 
 
 def _daily(engine: Engine, period: Period, filters: Filters) -> tuple[str, dict[str, Any]] | None:
-    """The daily digest to read ``filters``' series from, and its row: for no filter,
-    one port with its protocol, or one country; None for any other filter, or when a
-    month of ``period`` has no current daily digest."""
+    """The daily digest (of :data:`~teiten.store.period_rollups.DAILY`) to read
+    ``filters``' series from, and its row: for no filter, one port with its protocol, or
+    one country; None for any other filter, or when a month of ``period`` holding days
+    has no current daily digest."""
     name, row = "totals", dict[str, Any]()
     if filters.port is not None and filters == Filters(port=filters.port, proto=filters.proto):
         proto, port = parse_port(filters.port)
@@ -176,8 +187,19 @@ def _daily(engine: Engine, period: Period, filters: Filters) -> tuple[str, dict[
         name, row = "countries", {"country": filters.country}
     elif filters != Filters():
         return None
-    relation = engine.daily(name, period.start, period.end)
-    return None if relation is None else (relation, row)
+    found = engine.daily(name, period.start, period.end)
+    return None if found is None else (name, row)
+
+
+def _months(period: Period) -> list[tuple[date, date]]:
+    """The calendar months overlapping ``period``: their first day and the next month's."""
+    months = []
+    first = period.start.replace(day=1)
+    while first < period.end:
+        end = (first + timedelta(days=32)).replace(day=1)
+        months.append((first, end))
+        first = end
+    return months
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
