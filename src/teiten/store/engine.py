@@ -378,7 +378,7 @@ class DuckDBEngine(StoreSide):
         current digest (see :class:`Engine`)."""
         found = self._held(
             (f"digest-{name}", (span,)),
-            lambda: period_rollups.digest_file(self.store, name, *span, **self._checks()) or "",
+            lambda: period_rollups.digest_file(self.store, name, *span, self._checks()) or "",
         )
         return found or None
 
@@ -387,7 +387,7 @@ class DuckDBEngine(StoreSide):
         :class:`Engine`)."""
         found = self._held(
             (f"ranked-{name}", (span,)),
-            lambda: period_rollups.ranked_file(self.store, name, *span, **self._checks()) or "",
+            lambda: period_rollups.ranked_file(self.store, name, *span, self._checks()) or "",
         )
         return found or None
 
@@ -402,17 +402,15 @@ class DuckDBEngine(StoreSide):
         """The daily digest files of the months over ``start`` … ``end`` (see :class:`Engine`)."""
         found = self._held(
             (f"daily-{name}", ((start, end),)),
-            lambda: (
-                period_rollups.daily_files(self.store, name, start, end, **self._checks()) or ""
-            ),
+            lambda: period_rollups.daily_files(self.store, name, start, end, self._checks()) or "",
         )
         return found or None
 
-    def _checks(self) -> dict[str, Any]:
+    def _checks(self) -> period_rollups.Checks:
         """How this engine checks that period files are current: the states found so far
         by the engines sharing its database, and each file's record read by DuckDB (whose
         footer cache the query reading the file then uses: parsed once, not twice)."""
-        return {"known": self._known, "read": self._record}
+        return period_rollups.Checks(self._known, self._record)
 
     def _record(self, path: Path) -> bytes | None:
         """What the period file ``path`` records (None: nothing, or it cannot be read)."""
@@ -445,7 +443,7 @@ class DuckDBEngine(StoreSide):
         used: list[period_rollups.CalendarPeriod] = []
         left: list[Span] = []
         for start, end in spans:
-            files, days = period_rollups.cover(self.store, start, end, name, **self._checks())
+            files, days = period_rollups.cover(self.store, start, end, name, self._checks())
             used += files
             left += days
         parts = [

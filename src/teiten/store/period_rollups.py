@@ -187,12 +187,23 @@ def read_record(path: Path) -> bytes | None:
         return None  # damaged: not used, summed anew by the next build
 
 
-# How a caller reads a period file's record: an engine that will read the file itself
-# reads it so (DuckDB: the footer parsed once, for the check and the query).
-Reader = Callable[[Path], "bytes | None"]
+@dataclass(frozen=True)
+class Checks:
+    """How a caller checks that period files are current: the period states it found so
+    far by label (``known``: for callers over an unchanging store, e.g. a server's
+    engines at one store version) and how it reads what a file records (``read``: an
+    engine that reads the file next reads it so; DuckDB then parses its footer once)."""
+
+    known: dict[str, str] | None = None
+    read: Callable[[Path], bytes | None] = read_record
 
 
-def _stored_state(path: Path, field: str = "state", read: Reader = read_record) -> str | None:
+_ALONE = Checks()  # no states kept, records read with pyarrow
+
+
+def _stored_state(
+    path: Path, field: str = "state", read: Callable[[Path], bytes | None] = read_record
+) -> str | None:
     """What ``path`` records it was summed from: its period's ``state``, or (a dimension's
     digest) the ``previous`` period's state its previous ranks were taken at."""
     try:
@@ -222,49 +233,41 @@ def current(
     period: CalendarPeriod,
     state: str | None = None,
     *,
-    known: dict[str, str] | None = None,
     files: Iterable[Path] | None = None,
-    read: Reader = read_record,
+    checks: Checks = _ALONE,
 ) -> bool:
     """Whether ``period``'s ``files`` (default: all of them) were summed from the day
-    rollups the store has now (``known``: the period states found so far by label, for
-    callers over an unchanging store). A question checks only the files it reads: each
-    records the state it was summed from, and reading a record parses the file's footer
-    (a quarter's ``keys``: 148 kB; ``read``: how)."""
-    state = state or _state(store, period, known)
+    rollups the store has now (``checks``: how). A question checks only the files it
+    reads: each records the state it was summed from, and reading a record parses the
+    file's footer (a quarter's ``keys``: 148 kB)."""
+    state = state or _state(store, period, checks)
     wanted = _files(store, period) if files is None else files
-    return all(_stored_state(p, read=read) == state for p in wanted)
+    return all(_stored_state(p, read=checks.read) == state for p in wanted)
 
 
-def _state(store: Store, period: CalendarPeriod, known: dict[str, str] | None) -> str:
-    """:func:`period_state`, found once per label in ``known``."""
-    if known is None:
+def _state(store: Store, period: CalendarPeriod, checks: Checks) -> str:
+    """:func:`period_state`, found once per label in ``checks.known``."""
+    if checks.known is None:
         return period_state(store, period)
-    found = known.get(period.label)
+    found = checks.known.get(period.label)
     if found is None:
-        found = known[period.label] = period_state(store, period)
+        found = checks.known[period.label] = period_state(store, period)
     return found
 
 
 def cover(
-    store: Store,
-    start: date,
-    end: date,
-    table: str,
-    *,
-    known: dict[str, str] | None = None,
-    read: Reader = read_record,
+    store: Store, start: date, end: date, table: str, checks: Checks = _ALONE
 ) -> tuple[list[CalendarPeriod], list[Span]]:
     """Split the days ``start`` … ``end`` (exclusive) into periods whose rollup ``table``
     is current (quarters first, then months, then ISO weeks) and the day ranges left to
-    read from the day rows (``known``, ``read``: as :func:`current` takes them)."""
+    read from the day rows."""
     if not (store.root / FOLDER).is_dir():
         return [], [(start, end)] if start < end else []
     used: list[CalendarPeriod] = []
     for period in [*_inside(start, end), *_weeks_inside(start, end)]:
         if any(_overlaps(period, u) for u in used):
             continue
-        if current(store, period, known=known, files=[path(store, period, table)], read=read):
+        if current(store, period, files=[path(store, period, table)], checks=checks):
             used.append(period)
     used.sort(key=lambda p: p.start)
     left: list[Span] = []
@@ -279,43 +282,30 @@ def cover(
 
 
 def digest_file(
-    store: Store,
-    name: str,
-    start: date,
-    end: date,
-    *,
-    known: dict[str, str] | None = None,
-    read: Reader = read_record,
+    store: Store, name: str, start: date, end: date, checks: Checks = _ALONE
 ) -> str | None:
     """SQL reading digest ``name`` of the days ``start`` … ``end`` (exclusive), when they
-    are one whole month, quarter or ISO week whose digest is current; else None
-    (``known``, ``read``: as :func:`current` takes them)."""
-    file = _current_digest(store, name, start, end, known, read)
+    are one whole month, quarter or ISO week whose digest is current; else None."""
+    file = _current_digest(store, name, start, end, checks)
     return rollup._files([file[1]]) if file else None
 
 
 def ranked_file(
-    store: Store,
-    name: str,
-    start: date,
-    end: date,
-    *,
-    known: dict[str, str] | None = None,
-    read: Reader = read_record,
+    store: Store, name: str, start: date, end: date, checks: Checks = _ALONE
 ) -> str | None:
     """:func:`digest_file` of dimension ``name``, its rows with their previous ranks, when
     the previous period has not changed since those were taken; else None."""
-    file = _current_digest(store, name, start, end, known, read)
+    file = _current_digest(store, name, start, end, checks)
     if file is None:
         return None
     period, found = file
-    if _stored_state(found, "previous", read) != _state(store, period.previous(), known):
+    if _stored_state(found, "previous", checks.read) != _state(store, period.previous(), checks):
         return None
     return rollup._files([found])
 
 
 def _current_digest(
-    store: Store, name: str, start: date, end: date, known: dict[str, str] | None, read: Reader
+    store: Store, name: str, start: date, end: date, checks: Checks
 ) -> tuple[CalendarPeriod, Path] | None:
     """The month, quarter or ISO week that is exactly ``start`` … ``end`` and its digest
     ``name``, when that digest is current."""
@@ -323,27 +313,20 @@ def _current_digest(
     if period is None:
         return None
     file = digest_path(store, period, name)
-    return (period, file) if current(store, period, known=known, files=[file], read=read) else None
+    return (period, file) if current(store, period, files=[file], checks=checks) else None
 
 
 def daily_files(
-    store: Store,
-    name: str,
-    start: date,
-    end: date,
-    *,
-    known: dict[str, str] | None = None,
-    read: Reader = read_record,
+    store: Store, name: str, start: date, end: date, checks: Checks = _ALONE
 ) -> str | None:
     """SQL reading daily digest ``name`` (of :data:`DAILY`) of the months overlapping the
     days ``start`` … ``end`` (exclusive), when each is current or holds no rolled-up day;
-    else None (a month not summed yet: read the rollups; ``known``, ``read``: as
-    :func:`current` takes them)."""
+    else None (a month not summed yet: read the rollups)."""
     found = []
     month = _month(start.year, start.month)
     while month.start < end:
         file = digest_path(store, month, name, "daily")
-        if current(store, month, known=known, files=[file], read=read):
+        if current(store, month, files=[file], checks=checks):
             found.append(file)
         elif _holds_days(store, month):
             return None
